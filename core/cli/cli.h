@@ -1,0 +1,34 @@
+/* rsicam command line: subcommands and the helpers they share. */
+#ifndef RSICAM_CLI_H
+#define RSICAM_CLI_H
+
+#include "plugin_registry.h"
+
+int cli_explain(int argc, char **argv);
+int cli_plugins(int argc, char **argv);
+
+/* Prints the pending error as "rsicam: MESSAGE" and returns its exit code
+ * (the error class; 70 when it has none). */
+int cli_fail(void);
+
+/* Discovers plugins (--plugin-path dirs first), printing skipped ones as
+ * warnings on stderr. Returns the registry, made current, or NULL. */
+rsi_registry *cli_registry(const char *const *dirs, int n_dirs);
+
+/* A growable list of strings; "a,b" arguments add each item. */
+typedef struct cli_list {
+    char **items;
+    int n, cap;
+} cli_list;
+int cli_list_add(cli_list *l, const char *item);
+/* Adds each comma-separated item of text. */
+int cli_list_add_split(cli_list *l, const char *text);
+void cli_list_free(cli_list *l);
+
+/* Whole-string number parsing; -1 with a usage error naming the option. */
+int cli_parse_int(const char *option, const char *text, long long min,
+                  long long *out);
+int cli_parse_floats(const char *option, const char *text, double *out,
+                     int n);
+
+#endif

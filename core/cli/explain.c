@@ -1,0 +1,379 @@
+/* rsicam explain: heatmaps for images. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cam.h"
+#include "cli.h"
+#include "explain.h"
+#include "fileio.h"
+#include "model_info.h"
+#include "params.h"
+#include "rsicam/error.h"
+#include "rsicam/model.h"
+
+static const char usage_text[] =
+    "usage: rsicam explain --model M.pt --image FILE [--image FILE]... "
+    "--out DIR [options]\n"
+    "\n"
+    "  --model FILE        TorchScript classifier (output [N, classes])\n"
+    "  --layer PATH        PyTorch module path(s), e.g. layer4 or "
+    "features.36;\n"
+    "                      repeat or comma-separate; default: the model's\n"
+    "  --image FILE        image(s) to explain (also as plain arguments)\n"
+    "  --out DIR           output directory (created)\n"
+    "  --class N           class to explain (default: top prediction)\n"
+    "  --steps M           path steps; M + 1 points (default 50)\n"
+    "  --batch B           path points per forward pass (default 16)\n"
+    "  --method LIST       rsi, gradcam (default rsi)\n"
+    "  --variant LIST      relu, guided, plain (default relu)\n"
+    "  --score LIST        softmax, logit (default softmax)\n"
+    "  --baseline SPEC     NAME[:k=v,...] (default zero)\n"
+    "  --path SPEC         NAME[:k=v,...] (default linear)\n"
+    "  --model-plugin SPEC model plugin (default torchscript)\n"
+    "  --input-size HxW    override the model's input size\n"
+    "  --mean R,G,B        override the model's normalisation mean\n"
+    "  --std R,G,B         override the model's normalisation std\n"
+    "  --labels FILE       class names, one a line\n"
+    "  --threads T         libtorch threads (default: every core)\n"
+    "  --plugin-path DIR   search DIR for plugins first (repeatable)\n"
+    "  --quiet             no progress lines\n";
+
+typedef struct explain_args {
+    cli_list layers, images, plugin_dirs;
+    const char *model, *out, *labels;
+    const char *baseline, *path, *model_plugin;
+    long long class_index, steps, batch, threads;
+    int methods, variants, scores, quiet;
+    int has_size, has_mean, has_std;
+    double size[2], mean[3], std[3];
+} explain_args;
+
+/* Parses a comma list of names into a bit mask (bit i for names[i]). */
+static int parse_mask(const char *option, const char *text,
+                      const char *const *names, int n, int *mask)
+{
+    cli_list items = {0};
+    int rc = cli_list_add_split(&items, text);
+    *mask = 0;
+    for (int i = 0; rc == 0 && i < items.n; i++) {
+        int found = -1;
+        for (int k = 0; k < n; k++)
+            if (strcmp(items.items[i], names[k]) == 0)
+                found = k;
+        if (found < 0) {
+            rsi_error_class_set(RSI_ERR_USAGE, "%s: unknown value '%s'",
+                                option, items.items[i]);
+            rc = -1;
+        } else {
+            *mask |= 1 << found;
+        }
+    }
+    cli_list_free(&items);
+    if (rc == 0 && !*mask) {
+        rsi_error_class_set(RSI_ERR_USAGE, "%s: no value given", option);
+        rc = -1;
+    }
+    return rc;
+}
+
+static const char *const method_names[] = {"rsi", "gradcam"};
+static const char *const variant_names[] = {"relu", "guided", "plain"};
+static const char *const score_names[] = {"softmax", "logit"};
+
+enum {
+    OPT_MODEL = 256, OPT_LAYER, OPT_IMAGE, OPT_OUT, OPT_CLASS, OPT_STEPS,
+    OPT_BATCH, OPT_METHOD, OPT_VARIANT, OPT_SCORE, OPT_BASELINE, OPT_PATH,
+    OPT_MODEL_PLUGIN, OPT_SIZE, OPT_MEAN, OPT_STD, OPT_LABELS, OPT_THREADS,
+    OPT_PLUGIN_PATH, OPT_QUIET, OPT_HELP
+};
+
+static const struct option options[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"layer", required_argument, NULL, OPT_LAYER},
+    {"image", required_argument, NULL, OPT_IMAGE},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"class", required_argument, NULL, OPT_CLASS},
+    {"steps", required_argument, NULL, OPT_STEPS},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"method", required_argument, NULL, OPT_METHOD},
+    {"variant", required_argument, NULL, OPT_VARIANT},
+    {"score", required_argument, NULL, OPT_SCORE},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
+    {"path", required_argument, NULL, OPT_PATH},
+    {"model-plugin", required_argument, NULL, OPT_MODEL_PLUGIN},
+    {"input-size", required_argument, NULL, OPT_SIZE},
+    {"mean", required_argument, NULL, OPT_MEAN},
+    {"std", required_argument, NULL, OPT_STD},
+    {"labels", required_argument, NULL, OPT_LABELS},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"plugin-path", required_argument, NULL, OPT_PLUGIN_PATH},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, OPT_HELP},
+    {0},
+};
+
+/* Returns 0, 1 for --help, or -1 with an error. */
+static int parse_args(int argc, char **argv, explain_args *a)
+{
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        int rc = 0;
+        switch (opt) {
+        case OPT_MODEL: a->model = optarg; break;
+        case OPT_LAYER: rc = cli_list_add_split(&a->layers, optarg); break;
+        case OPT_IMAGE: rc = cli_list_add(&a->images, optarg); break;
+        case OPT_OUT: a->out = optarg; break;
+        case OPT_CLASS:
+            rc = cli_parse_int("--class", optarg, 0, &a->class_index);
+            break;
+        case OPT_STEPS: rc = cli_parse_int("--steps", optarg, 1, &a->steps); break;
+        case OPT_BATCH: rc = cli_parse_int("--batch", optarg, 1, &a->batch); break;
+        case OPT_THREADS:
+            rc = cli_parse_int("--threads", optarg, 1, &a->threads);
+            break;
+        case OPT_METHOD:
+            rc = parse_mask("--method", optarg, method_names, 2, &a->methods);
+            break;
+        case OPT_VARIANT:
+            rc = parse_mask("--variant", optarg, variant_names, 3,
+                            &a->variants);
+            break;
+        case OPT_SCORE:
+            rc = parse_mask("--score", optarg, score_names, 2, &a->scores);
+            break;
+        case OPT_BASELINE: a->baseline = optarg; break;
+        case OPT_PATH: a->path = optarg; break;
+        case OPT_MODEL_PLUGIN: a->model_plugin = optarg; break;
+        case OPT_SIZE:
+            rc = cli_parse_floats("--input-size", optarg, a->size, 2);
+            a->has_size = 1;
+            if (rc == 0 && (a->size[0] < 1 || a->size[1] < 1 ||
+                            a->size[0] > 16384 || a->size[1] > 16384)) {
+                rsi_error_class_set(RSI_ERR_USAGE,
+                                    "--input-size: expected HxW within "
+                                    "1..16384, got '%s'",
+                                    optarg);
+                rc = -1;
+            }
+            break;
+        case OPT_MEAN:
+            rc = cli_parse_floats("--mean", optarg, a->mean, 3);
+            a->has_mean = 1;
+            break;
+        case OPT_STD:
+            rc = cli_parse_floats("--std", optarg, a->std, 3);
+            a->has_std = 1;
+            for (int i = 0; rc == 0 && i < 3; i++)
+                if (a->std[i] <= 0) {
+                    rsi_error_class_set(RSI_ERR_USAGE,
+                                        "--std: values must be > 0");
+                    rc = -1;
+                }
+            break;
+        case OPT_LABELS: a->labels = optarg; break;
+        case OPT_PLUGIN_PATH: rc = cli_list_add(&a->plugin_dirs, optarg); break;
+        case OPT_QUIET: a->quiet = 1; break;
+        case OPT_HELP: return 1;
+        default:
+            rsi_error_class_set(RSI_ERR_USAGE,
+                                "explain: unknown or incomplete option '%s' "
+                                "(see rsicam explain --help)",
+                                argv[optind - 1]);
+            rc = -1;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    for (int i = optind; i < argc; i++)
+        if (cli_list_add(&a->images, argv[i]) < 0)
+            return -1;
+    const char *missing = !a->model      ? "--model"
+                          : !a->out      ? "--out"
+                          : !a->images.n ? "--image"
+                                         : NULL;
+    if (missing) {
+        rsi_error_class_set(RSI_ERR_USAGE, "explain: %s is required",
+                            missing);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies the command line's preprocessing overrides to the model. */
+static int apply_overrides(const explain_args *a, rsi_model_info *info)
+{
+    if (a->has_size) {
+        info->input_h = (int64_t)a->size[0];
+        info->input_w = (int64_t)a->size[1];
+    }
+    if (a->has_mean)
+        memcpy(info->mean, a->mean, sizeof info->mean);
+    if (a->has_std)
+        memcpy(info->std, a->std, sizeof info->std);
+    return a->labels ? rsi_model_info_read_labels(info, a->labels) : 0;
+}
+
+/* "file=PATH" with the parameter syntax's ',' and '\' escaped. */
+static char *file_param(const char *path)
+{
+    size_t n = strlen(path);
+    char *s = malloc(2 * n + 6);
+    if (!s)
+        return NULL;
+    char *p = stpcpy(s, "file=");
+    for (size_t i = 0; i < n; i++) {
+        if (path[i] == ',' || path[i] == '\\')
+            *p++ = '\\';
+        *p++ = path[i];
+    }
+    *p = '\0';
+    return s;
+}
+
+static rsi_model *open_model(const explain_args *a, rsi_registry *r)
+{
+    char *name = NULL, *text = NULL;
+    if (rsi_plugin_spec_split(a->model_plugin, &name, &text) < 0)
+        return NULL;
+    rsi_model *model = NULL;
+    const rsi_plugin *p = rsi_registry_find(r, RSI_PLUGIN_MODEL, name);
+    char *file = file_param(a->model);
+    size_t n = file ? strlen(file) + (text ? strlen(text) + 1 : 0) + 1 : 0;
+    char *all = file ? malloc(n) : NULL;
+    rsi_param_value *values = NULL;
+    if (p && all) {
+        snprintf(all, n, "%s%s%s", file, text ? "," : "", text ? text : "");
+        if (rsi_plugin_parse_params(p, all, &values) == 0) {
+            rsi_context ctx = {.host = rsi_host()};
+            const rsi_model_entry *entry = p->desc->entry;
+            model = entry->open(&ctx, values);
+            if (!model && !rsi_error_pending())
+                rsi_error_class_set(RSI_ERR_MODEL, "model '%s': failed to open",
+                                    a->model);
+        }
+    } else if (p) {
+        rsi_error("out of memory");
+    }
+    rsi_params_free(values);
+    free(all);
+    free(file);
+    free(name);
+    free(text);
+    return model;
+}
+
+static const rsi_plugin *find_plugin(rsi_registry *r, rsi_plugin_kind kind,
+                                     const char *spec, char **params)
+{
+    char *name = NULL;
+    if (rsi_plugin_spec_split(spec, &name, params) < 0)
+        return NULL;
+    const rsi_plugin *p = rsi_registry_find(r, kind, name);
+    free(name);
+    return p;
+}
+
+static int run(explain_args *a)
+{
+    rsi_registry *r = NULL;
+    rsi_model *model = NULL;
+    rsi_explainer *e = NULL;
+    char *baseline_params = NULL, *path_params = NULL;
+    int rc = 0;
+    if (rsi_torch_set_threads((int)a->threads) < 0 ||
+        !(r = cli_registry((const char *const *)a->plugin_dirs.items,
+                           a->plugin_dirs.n)))
+        goto fail;
+    const rsi_plugin *baseline =
+        find_plugin(r, RSI_PLUGIN_BASELINE, a->baseline, &baseline_params);
+    const rsi_plugin *path =
+        baseline ? find_plugin(r, RSI_PLUGIN_PATH, a->path, &path_params)
+                 : NULL;
+    if (!path || !(model = open_model(a, r)))
+        goto fail;
+    rsi_model_info *info = rsi_model_get_info(model);
+    if (apply_overrides(a, info) < 0)
+        goto fail;
+    if (!a->layers.n) {
+        if (!info->default_layer) {
+            rsi_error_class_set(RSI_ERR_USAGE,
+                                "explain: --layer is required (model '%s' "
+                                "names no default layer)",
+                                a->model);
+            goto fail;
+        }
+        if (cli_list_add(&a->layers, info->default_layer) < 0)
+            goto fail;
+    }
+    if (rsi_mkdir_p(a->out) < 0)
+        goto fail;
+    rsi_explain_options opt = {
+        .layers = (const char *const *)a->layers.items,
+        .n_layers = a->layers.n,
+        .methods = a->methods,
+        .variants = a->variants,
+        .score_kinds = a->scores,
+        .class_index = a->class_index,
+        .steps = a->steps,
+        .batch = a->batch,
+        .baseline = baseline,
+        .baseline_params = baseline_params,
+        .path = path,
+        .path_params = path_params,
+        .out_dir = a->out,
+        .model_name = a->model,
+    };
+    if (!(e = rsi_explainer_new(model, &opt)))
+        goto fail;
+    /* One bad image must not cost the others: go on, exit with the first
+     * failure's code. */
+    for (int i = 0; i < a->images.n; i++) {
+        if (rsi_explain_image(e, a->images.items[i]) < 0) {
+            int code = cli_fail();
+            rc = rc ? rc : code;
+        } else if (!a->quiet) {
+            fprintf(stderr, "rsicam: [%d/%d] %s done\n", i + 1, a->images.n,
+                    a->images.items[i]);
+        }
+    }
+    goto out;
+fail:
+    rc = cli_fail();
+out:
+    rsi_explainer_free(e);
+    rsi_model_free(model);
+    rsi_registry_free(r);
+    free(baseline_params);
+    free(path_params);
+    return rc;
+}
+
+int cli_explain(int argc, char **argv)
+{
+    explain_args a = {.class_index = -1,
+                      .steps = 50,
+                      .batch = 16,
+                      .threads = 0,
+                      .methods = 1,
+                      .variants = 1,
+                      .scores = 1,
+                      .baseline = "zero",
+                      .path = "linear",
+                      .model_plugin = "torchscript"};
+    int rc = parse_args(argc, argv, &a);
+    if (rc == 1) {
+        fputs(usage_text, stdout);
+        rc = 0;
+    } else if (rc < 0) {
+        rc = cli_fail();
+    } else {
+        rc = run(&a);
+    }
+    cli_list_free(&a.layers);
+    cli_list_free(&a.images);
+    cli_list_free(&a.plugin_dirs);
+    return rc;
+}

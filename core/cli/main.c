@@ -1,0 +1,41 @@
+/* rsicam — RSI-Grad-CAM heatmaps for TorchScript image classifiers. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rsicam COMMAND [OPTIONS]\n"
+            "\n"
+            "commands:\n"
+            "  explain   heatmaps for images (rsicam explain --help)\n"
+            "  plugins   list the plugins found, with their parameters\n"
+            "  version   print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "explain") == 0)
+        return cli_explain(argc - 1, argv + 1);
+    if (strcmp(cmd, "plugins") == 0)
+        return cli_plugins(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("rsicam %s\n", RSICAM_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "rsicam: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

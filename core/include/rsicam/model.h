@@ -1,0 +1,108 @@
+/* rsicam — model services: TorchScript classifiers and modules.
+ *
+ * A classifier is loaded once, told which layers to expose, and then run on
+ * batches of (normalised) inputs: one call returns the logits, the exposed
+ * layers' activations and, for each requested target, the gradient of the
+ * target's score with respect to each exposed layer. Only the part of the
+ * network after a layer is differentiated; the part before it runs without
+ * an autograd graph.
+ *
+ * Ownership as in tensor.h: arguments are borrowed, returned objects belong
+ * to the caller and have one matching free function.
+ */
+#ifndef RSICAM_MODEL_H
+#define RSICAM_MODEL_H
+
+#include "rsicam/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rsi_model rsi_model;
+typedef struct rsi_module rsi_module;
+
+/* Preprocessing and labels, from the file's rsicam.json extra file where
+ * present, else 224x224 and ImageNet mean/std. Owned by the model. */
+typedef struct rsi_model_info {
+    int64_t input_h, input_w;
+    double mean[3], std[3];
+    int64_t num_labels; /* 0 when the file has none */
+    char **labels;
+    char *default_layer; /* NULL when the file names none */
+    double temperature;  /* informational; 0 when absent */
+} rsi_model_info;
+
+typedef enum rsi_score_kind {
+    RSI_SCORE_SOFTMAX = 0, /* softmax(logits)[class] */
+    RSI_SCORE_LOGIT = 1    /* logits[class] */
+} rsi_score_kind;
+
+/* One quantity to differentiate: the score of a class. */
+typedef struct rsi_target {
+    int64_t class_index;
+    rsi_score_kind kind;
+} rsi_target;
+
+/* What one batched run returns. Arrays are allocated by the caller with
+ * room for the counts it asked for; the tensors in them are new. */
+typedef struct rsi_forward_result {
+    rsi_tensor *logits;  /* [B, classes] */
+    rsi_tensor **acts;   /* [n_layers], each [B, K, h, w] */
+    rsi_tensor **grads;  /* [n_targets * n_layers], target-major */
+    rsi_tensor **scores; /* [n_targets], each [B] */
+} rsi_forward_result;
+
+/* Loads a traced or scripted TorchScript classifier (output [N, classes]). */
+rsi_model *rsi_model_load(const char *path);
+void rsi_model_free(rsi_model *m);
+/* Info; fields may be overridden by the caller before use. */
+rsi_model_info *rsi_model_get_info(rsi_model *m);
+const char *rsi_model_path(const rsi_model *m);
+
+/* Exposes the named layers (PyTorch module paths, e.g. "layer4.2.conv3").
+ * Replaces any earlier selection. An unknown path fails with a message that
+ * lists the nearest valid module paths. */
+int rsi_model_select_layers(rsi_model *m, const char *const *layers, int n);
+int rsi_model_num_layers(const rsi_model *m);
+
+/* Every submodule path of the model, depth first; *n receives the count.
+ * The array and strings belong to the model. */
+const char *const *rsi_model_module_paths(rsi_model *m, int *n);
+
+/* Plain forward without gradients: logits [B, classes]. */
+rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x);
+
+/* Forward with the selected layers exposed, then one backward per target
+ * (through the network's tail only). out's arrays must hold num_layers,
+ * n_targets * num_layers and n_targets entries. */
+int rsi_model_run(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
+                  int n_targets, rsi_forward_result *out);
+/* Frees the tensors inside out (not the arrays). */
+void rsi_forward_result_release(rsi_forward_result *out, int n_layers,
+                                int n_targets);
+
+/* Gradient with respect to the input x of sum(upstream * softmax(logits(x)))
+ * — the vector-Jacobian product that baselines optimised against the
+ * model's output need. Also returns the probabilities when probs != NULL. */
+rsi_tensor *rsi_model_input_grad_softmax(rsi_model *m, const rsi_tensor *x,
+                                         const rsi_tensor *upstream,
+                                         rsi_tensor **probs);
+
+/* A general TorchScript module (a VAE, say): call any of its methods with
+ * one tensor and get one tensor back. Info as for classifiers. */
+rsi_module *rsi_module_load(const char *path);
+void rsi_module_free(rsi_module *m);
+rsi_model_info *rsi_module_get_info(rsi_module *m);
+int rsi_module_has_method(rsi_module *m, const char *method);
+rsi_tensor *rsi_module_call(rsi_module *m, const char *method,
+                            const rsi_tensor *x);
+
+/* Sets libtorch's intra-op threads (n <= 0: every available core). */
+int rsi_torch_set_threads(int n);
+int rsi_torch_get_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

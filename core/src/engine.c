@@ -1,0 +1,145 @@
+/* rsicam — the Riemann-Stieltjes engine (see engine.h). */
+#include "engine.h"
+
+#include <stddef.h>
+
+#include "rsicam/error.h"
+
+void rsi_rs_layer_init(rsi_rs_layer *layer)
+{
+    *layer = (rsi_rs_layer){0};
+}
+
+void rsi_rs_layer_release(rsi_rs_layer *layer)
+{
+    rsi_tensor_free(layer->first_act);
+    rsi_tensor_free(layer->last_act);
+    rsi_tensor_free(layer->delta);
+    *layer = (rsi_rs_layer){0};
+}
+
+void rsi_rs_sum_init(rsi_rs_sum *sum, int want_relu)
+{
+    *sum = (rsi_rs_sum){0};
+    sum->want_relu = want_relu;
+}
+
+void rsi_rs_sum_release(rsi_rs_sum *sum)
+{
+    rsi_tensor_free(sum->ig);
+    rsi_tensor_free(sum->ig_relu);
+    rsi_tensor_free(sum->last_grad);
+    *sum = (rsi_rs_sum){0};
+}
+
+/* The batch with the previous batch's last point in front of it (a new
+ * reference when there is none), so that consecutive pairs span batches. */
+static rsi_tensor *with_previous(const rsi_tensor *previous,
+                                 const rsi_tensor *batch)
+{
+    if (!previous)
+        return rsi_tensor_clone(batch);
+    const rsi_tensor *parts[2] = {previous, batch};
+    return rsi_tensor_cat(parts, 2, 0);
+}
+
+/* t[1:] - t[:-1] (sign = -1) or t[1:] + t[:-1] (sign = +1) along dim 0. */
+static rsi_tensor *pairwise(const rsi_tensor *t, int sign)
+{
+    int64_t n = rsi_tensor_size(t, 0);
+    rsi_tensor *hi = rsi_tensor_narrow(t, 0, 1, n - 1);
+    rsi_tensor *lo = rsi_tensor_narrow(t, 0, 0, n - 1);
+    rsi_tensor *out = NULL;
+    if (hi && lo)
+        out = sign < 0 ? rsi_tensor_sub(hi, lo) : rsi_tensor_add(hi, lo);
+    rsi_tensor_free(hi);
+    rsi_tensor_free(lo);
+    return out;
+}
+
+/* A copy of one row, so that the batch it came from can be freed. */
+static rsi_tensor *row_copy(const rsi_tensor *t, int64_t row)
+{
+    rsi_tensor *view = rsi_tensor_narrow(t, 0, row, 1);
+    rsi_tensor *copy = view ? rsi_tensor_clone(view) : NULL;
+    rsi_tensor_free(view);
+    return copy;
+}
+
+static rsi_tensor *last_row(const rsi_tensor *t)
+{
+    return row_copy(t, rsi_tensor_size(t, 0) - 1);
+}
+
+int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
+{
+    if (rsi_tensor_ndim(acts) != 4) {
+        rsi_error("engine: activations must be [B, K, h, w]");
+        return -1;
+    }
+    rsi_tensor_free(layer->delta);
+    layer->delta = NULL;
+    if (!layer->first_act && !(layer->first_act = row_copy(acts, 0)))
+        return -1;
+    rsi_tensor *all = with_previous(layer->last_act, acts);
+    if (!all)
+        return -1;
+    if (rsi_tensor_size(all, 0) >= 2)
+        layer->delta = pairwise(all, -1);
+    int failed = rsi_tensor_size(all, 0) >= 2 && !layer->delta;
+    rsi_tensor_free(all);
+    return failed ? -1 : 0;
+}
+
+/* acc += 0.5 * sum_0(pairsum(g) * delta), acc created as float64 zeros. */
+static int add_trapezoids(rsi_tensor **acc, const rsi_tensor *g_all,
+                          const rsi_tensor *delta)
+{
+    rsi_tensor *gsum = pairwise(g_all, +1);
+    rsi_tensor *prod = gsum ? rsi_tensor_mul(gsum, delta) : NULL;
+    rsi_tensor *part = prod ? rsi_tensor_sum_dim(prod, 0, 0) : NULL;
+    rsi_tensor *half = part ? rsi_tensor_scale(part, 0.5) : NULL;
+    int rc = -1;
+    if (half) {
+        if (!*acc) {
+            *acc = rsi_tensor_to_dtype(half, RSI_FLOAT64);
+            rc = *acc ? 0 : -1;
+        } else {
+            rc = rsi_tensor_add_(*acc, half);
+        }
+    }
+    rsi_tensor_free(gsum);
+    rsi_tensor_free(prod);
+    rsi_tensor_free(part);
+    rsi_tensor_free(half);
+    return rc;
+}
+
+int rsi_rs_sum_add(rsi_rs_sum *sum, const rsi_rs_layer *layer,
+                   const rsi_tensor *grads)
+{
+    rsi_tensor *g_all = with_previous(sum->last_grad, grads);
+    if (!g_all)
+        return -1;
+    int rc = 0;
+    if (layer->delta) {
+        rc = add_trapezoids(&sum->ig, g_all, layer->delta);
+        if (rc == 0 && sum->want_relu) {
+            rsi_tensor *r = rsi_tensor_relu(g_all);
+            rc = r ? add_trapezoids(&sum->ig_relu, r, layer->delta) : -1;
+            rsi_tensor_free(r);
+        }
+    }
+    rsi_tensor_free(sum->last_grad);
+    sum->last_grad = rc == 0 ? last_row(grads) : NULL;
+    rsi_tensor_free(g_all);
+    return rc == 0 && sum->last_grad ? 0 : -1;
+}
+
+int rsi_rs_layer_end_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
+{
+    rsi_tensor_free(layer->last_act);
+    layer->last_act = last_row(acts);
+    layer->points += rsi_tensor_size(acts, 0);
+    return layer->last_act ? 0 : -1;
+}

@@ -1,0 +1,52 @@
+/* rsicam — the Riemann-Stieltjes engine.
+ *
+ * Along a path x_0 = baseline ... x_m = image, with A_i a layer's
+ * activations at x_i and G_i the gradient of a score with respect to them,
+ *
+ *     IG = sum_{i=1..m} (G_{i-1} + G_i) / 2 * (A_i - A_{i-1})
+ *
+ * per unit (channel, row, column): the trapezoid rule of the Stieltjes
+ * integral of G against A. Points arrive in batches and only the last point
+ * (and the first activation, which the guided variant needs) is kept, so
+ * memory does not grow with the number of steps. Sums are kept in float64.
+ *
+ * One rsi_rs_layer per exposed layer follows the activations; one
+ * rsi_rs_sum per (layer, target) integrates that target's gradients.
+ */
+#ifndef RSICAM_ENGINE_H
+#define RSICAM_ENGINE_H
+
+#include <stdint.h>
+
+#include "rsicam/tensor.h"
+
+typedef struct rsi_rs_layer {
+    rsi_tensor *first_act; /* A_0 [1, K, h, w] */
+    rsi_tensor *last_act;  /* the latest point's A [1, K, h, w] */
+    rsi_tensor *delta;     /* this batch's increments A_i - A_{i-1} */
+    int64_t points;        /* points seen so far */
+} rsi_rs_layer;
+
+typedef struct rsi_rs_sum {
+    rsi_tensor *ig;        /* raw-gradient sum [K, h, w], float64 */
+    rsi_tensor *ig_relu;   /* the same with ReLU(G); NULL unless wanted */
+    rsi_tensor *last_grad; /* the latest point's G [1, K, h, w] */
+    int want_relu;
+} rsi_rs_sum;
+
+void rsi_rs_layer_init(rsi_rs_layer *layer);
+void rsi_rs_layer_release(rsi_rs_layer *layer);
+void rsi_rs_sum_init(rsi_rs_sum *sum, int want_relu);
+void rsi_rs_sum_release(rsi_rs_sum *sum);
+
+/* Takes the next batch of activations [B, K, h, w] for a layer: computes
+ * the batch's increments (including the one from the previous batch's last
+ * point). Call before rsi_rs_sum_add() for the same batch. */
+int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts);
+/* Adds the batch's trapezoids for one target's gradients [B, K, h, w]. */
+int rsi_rs_sum_add(rsi_rs_sum *sum, const rsi_rs_layer *layer,
+                   const rsi_tensor *grads);
+/* Ends the batch: remembers its last activation. */
+int rsi_rs_layer_end_batch(rsi_rs_layer *layer, const rsi_tensor *acts);
+
+#endif

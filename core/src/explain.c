@@ -1,0 +1,397 @@
+/* rsicam — explaining images (see explain.h). */
+#include "explain.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "input.h"
+#include "params.h"
+#include "results.h"
+#include "rsicam/error.h"
+
+struct rsi_explainer {
+    rsi_model *model;
+    rsi_explain_options opt;
+    rsi_param_value *baseline_values, *path_values;
+    rsi_target targets[2]; /* one per score kind, class filled per image */
+    int n_targets;
+    int64_t forwards;
+};
+
+/* One image's walk along its path. */
+typedef struct pass {
+    int n_layers, n_targets;
+    rsi_rs_layer *layers;  /* [n_layers] */
+    rsi_rs_sum *sums;      /* [n_targets * n_layers] */
+    double score_first[2]; /* per target: at the baseline */
+    double score_last[2];  /* per target: at the image */
+    int64_t points;
+} pass;
+
+static const char *const score_names[2] = {"softmax", "logit"};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+rsi_explainer *rsi_explainer_new(rsi_model *model,
+                                 const rsi_explain_options *opt)
+{
+    if (opt->n_layers < 1 || !opt->methods || !opt->score_kinds ||
+        ((opt->methods & RSI_METHOD_RSI) && !opt->variants)) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "explain: nothing to compute (no layer, method, "
+                            "variant or score kind)");
+        return NULL;
+    }
+    if (opt->steps < 1 || opt->batch < 1) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "explain: steps and batch must be >= 1 (got "
+                            "steps %lld, batch %lld)",
+                            (long long)opt->steps, (long long)opt->batch);
+        return NULL;
+    }
+    rsi_explainer *e = calloc(1, sizeof *e);
+    if (!e) {
+        rsi_error("out of memory");
+        return NULL;
+    }
+    e->model = model;
+    e->opt = *opt;
+    for (int k = 0; k < 2; k++)
+        if (opt->score_kinds & (1 << k))
+            e->targets[e->n_targets++] =
+                (rsi_target){.class_index = -1, .kind = (rsi_score_kind)k};
+    if (rsi_plugin_parse_params(opt->baseline, opt->baseline_params,
+                                &e->baseline_values) < 0 ||
+        rsi_plugin_parse_params(opt->path, opt->path_params,
+                                &e->path_values) < 0 ||
+        rsi_model_select_layers(model, opt->layers, opt->n_layers) < 0) {
+        rsi_explainer_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void rsi_explainer_free(rsi_explainer *e)
+{
+    if (!e)
+        return;
+    rsi_params_free(e->baseline_values);
+    rsi_params_free(e->path_values);
+    free(e);
+}
+
+int64_t rsi_explainer_forwards(const rsi_explainer *e)
+{
+    return e->forwards;
+}
+
+static int pass_init(pass *p, const rsi_explainer *e)
+{
+    *p = (pass){.n_layers = e->opt.n_layers, .n_targets = e->n_targets};
+    p->layers = calloc((size_t)p->n_layers, sizeof *p->layers);
+    p->sums = calloc((size_t)(p->n_layers * p->n_targets), sizeof *p->sums);
+    if (!p->layers || !p->sums) {
+        rsi_error("out of memory");
+        return -1;
+    }
+    int want_relu = (e->opt.methods & RSI_METHOD_RSI) &&
+                    (e->opt.variants & (1 << RSI_VARIANT_RELU));
+    for (int l = 0; l < p->n_layers; l++)
+        rsi_rs_layer_init(&p->layers[l]);
+    for (int i = 0; i < p->n_layers * p->n_targets; i++)
+        rsi_rs_sum_init(&p->sums[i], want_relu);
+    return 0;
+}
+
+static void pass_release(pass *p)
+{
+    for (int l = 0; p->layers && l < p->n_layers; l++)
+        rsi_rs_layer_release(&p->layers[l]);
+    for (int i = 0; p->sums && i < p->n_layers * p->n_targets; i++)
+        rsi_rs_sum_release(&p->sums[i]);
+    free(p->layers);
+    free(p->sums);
+    *p = (pass){0};
+}
+
+/* NaN or Inf in the model's output or gradients makes every map
+ * meaningless: refuse rather than write one. */
+static int check_finite(const rsi_forward_result *res, int n_layers,
+                        int n_targets)
+{
+    int ok = rsi_tensor_all_finite(res->logits) == 1;
+    for (int i = 0; ok && i < n_layers * n_targets; i++)
+        ok = rsi_tensor_all_finite(res->grads[i]) == 1;
+    for (int l = 0; ok && l < n_layers; l++)
+        ok = rsi_tensor_all_finite(res->acts[l]) == 1;
+    if (!ok)
+        rsi_error_class_set(RSI_ERR_MODEL,
+                            "the model produced NaN or Inf in its output, "
+                            "activations or gradients");
+    return ok ? 0 : -1;
+}
+
+/* Runs one batch of path points and feeds every sum. */
+static int feed_batch(rsi_explainer *e, pass *p, const rsi_tensor *batch)
+{
+    const int nl = p->n_layers, nt = p->n_targets;
+    rsi_tensor *acts[nl], *grads[nl * nt], *scores[nt];
+    rsi_forward_result res = {
+        .logits = NULL, .acts = acts, .grads = grads, .scores = scores};
+    if (rsi_model_run(e->model, batch, e->targets, nt, &res) < 0)
+        return -1;
+    e->forwards++;
+    int rc = check_finite(&res, nl, nt);
+    for (int l = 0; rc == 0 && l < nl; l++) {
+        rsi_rs_layer *layer = &p->layers[l];
+        rc = rsi_rs_layer_begin_batch(layer, acts[l]);
+        for (int t = 0; rc == 0 && t < nt; t++)
+            rc = rsi_rs_sum_add(&p->sums[t * nl + l], layer, grads[t * nl + l]);
+        if (rc == 0)
+            rc = rsi_rs_layer_end_batch(layer, acts[l]);
+    }
+    const int64_t b = rsi_tensor_size(batch, 0);
+    for (int t = 0; rc == 0 && t < nt; t++) {
+        float s[b];
+        rc = rsi_tensor_to_floats(scores[t], s, b);
+        if (rc == 0 && p->points == 0)
+            p->score_first[t] = s[0];
+        p->score_last[t] = s[b - 1];
+    }
+    p->points += b;
+    rsi_forward_result_release(&res, nl, nt);
+    return rc;
+}
+
+/* Walks the path plugin from baseline to image; Grad-CAM alone needs only
+ * the image itself. */
+static int walk(rsi_explainer *e, pass *p, const rsi_context *ctx,
+                const rsi_tensor *baseline, const rsi_tensor *x)
+{
+    if (!(e->opt.methods & RSI_METHOD_RSI))
+        return feed_batch(e, p, x);
+    const rsi_path_entry *path = e->opt.path->desc->entry;
+    void *state =
+        path->open(ctx, e->path_values, baseline, x, e->opt.steps);
+    if (!state) {
+        if (!rsi_error_pending())
+            rsi_error("path '%s' failed to open", e->opt.path->desc->name);
+        rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
+        return -1;
+    }
+    int rc;
+    rsi_tensor *batch = NULL;
+    while ((rc = path->next(state, e->opt.batch, &batch)) == 1) {
+        rc = feed_batch(e, p, batch);
+        rsi_tensor_free(batch);
+        batch = NULL;
+        if (rc < 0)
+            break;
+    }
+    if (rc < 0 && !rsi_error_pending())
+        rsi_error_class_set(RSI_ERR_PLUGIN, "path '%s' failed",
+                            e->opt.path->desc->name);
+    path->close(state);
+    if (rc == 0 && p->points < 2) {
+        rsi_error_class_set(RSI_ERR_PLUGIN,
+                            "path '%s' produced %lld point(s); at least 2 "
+                            "are needed",
+                            e->opt.path->desc->name, (long long)p->points);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* The stem of a file name: no directory, no extension. */
+static void image_stem(const char *path, char *out, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    snprintf(out, n, "%s", slash ? slash + 1 : path);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = '\0';
+}
+
+typedef struct image_facts {
+    const char *path;
+    char stem[256];
+    const rsi_image *img;
+    int64_t class_index;
+    double probability, seconds;
+} image_facts;
+
+static int write_maps(rsi_explainer *e, const pass *p, const image_facts *f)
+{
+    const rsi_model_info *info = rsi_model_get_info(e->model);
+    const int nl = p->n_layers;
+    rsi_map_record rec = {
+        .image = f->path,
+        .model = e->opt.model_name,
+        .label = f->class_index < info->num_labels
+                     ? info->labels[f->class_index]
+                     : NULL,
+        .baseline = e->opt.baseline->desc->name,
+        .path = e->opt.path->desc->name,
+        .class_index = f->class_index,
+        .steps = e->opt.steps,
+        .points = p->points,
+        .probability = f->probability,
+        .seconds = f->seconds,
+    };
+    for (int t = 0; t < p->n_targets; t++) {
+        for (int l = 0; l < nl; l++) {
+            const rsi_rs_layer *layer = &p->layers[l];
+            const rsi_rs_sum *sum = &p->sums[t * nl + l];
+            rec.layer = e->opt.layers[l];
+            rec.score = score_names[e->targets[t].kind];
+            rec.score_image = p->score_last[t];
+            rec.score_baseline = p->score_first[t];
+            for (int m = 0; m <= RSI_VARIANT_COUNT; m++) {
+                /* m < RSI_VARIANT_COUNT: an RSI variant; the last: Grad-CAM */
+                int is_rsi = m < RSI_VARIANT_COUNT;
+                if (is_rsi ? !(e->opt.methods & RSI_METHOD_RSI) ||
+                                 !(e->opt.variants & (1 << m))
+                           : !(e->opt.methods & RSI_METHOD_GRADCAM))
+                    continue;
+                rsi_tensor *cam;
+                if (is_rsi) {
+                    const rsi_tensor *ig =
+                        m == RSI_VARIANT_RELU ? sum->ig_relu : sum->ig;
+                    cam = rsi_cam_rsi((rsi_variant)m, ig, layer->last_act,
+                                      layer->first_act);
+                    rec.has_ig = rsi_tensor_sum_all(sum->ig, &rec.ig_sum) == 0;
+                    rec.method = "rsi";
+                    rec.variant = rsi_variant_name((rsi_variant)m);
+                } else {
+                    cam = rsi_cam_gradcam(sum->last_grad, layer->last_act);
+                    rec.has_ig = 0;
+                    rec.method = "gradcam";
+                    rec.variant = "";
+                }
+                char stem[512];
+                snprintf(stem, sizeof stem, "%s.%s.%s%s%s.%s", f->stem,
+                         rec.layer, rec.method, is_rsi ? "-" : "",
+                         rec.variant, rec.score);
+                int rc = cam ? rsi_results_write_map(e->opt.out_dir, stem, cam,
+                                                     f->img, &rec)
+                             : -1;
+                rsi_tensor_free(cam);
+                if (rc < 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Top class and its probability from the logits at the image. */
+static int predict(rsi_explainer *e, const rsi_tensor *x, int64_t *cls,
+                   double *prob)
+{
+    rsi_tensor *logits = rsi_model_logits(e->model, x);
+    if (!logits)
+        return -1;
+    const int64_t k = rsi_tensor_size(logits, 1);
+    float *v = malloc((size_t)k * sizeof(float));
+    int rc = v ? rsi_tensor_to_floats(logits, v, k) : -1;
+    rsi_tensor_free(logits);
+    if (rc < 0) {
+        free(v);
+        return -1;
+    }
+    int64_t best = 0;
+    for (int64_t i = 1; i < k; i++)
+        best = v[i] > v[best] ? i : best;
+    if (e->opt.class_index >= 0) {
+        if (e->opt.class_index >= k) {
+            free(v);
+            rsi_error_class_set(RSI_ERR_USAGE,
+                                "class %lld out of range: the model has "
+                                "%lld classes",
+                                (long long)e->opt.class_index, (long long)k);
+            return -1;
+        }
+        best = e->opt.class_index;
+    }
+    /* softmax in float64, shifted by the maximum for range */
+    double max = v[0], z = 0;
+    for (int64_t i = 1; i < k; i++)
+        max = v[i] > max ? v[i] : max;
+    for (int64_t i = 0; i < k; i++)
+        z += exp((double)v[i] - max);
+    *prob = exp((double)v[best] - max) / z;
+    *cls = best;
+    for (int64_t i = 0; i < k && isfinite(*prob); i++)
+        if (!isfinite(v[i]))
+            *prob = NAN;
+    free(v);
+    if (!isfinite(*prob)) {
+        rsi_error_class_set(RSI_ERR_MODEL,
+                            "the model produced NaN or Inf logits");
+        return -1;
+    }
+    return 0;
+}
+
+static int explain(rsi_explainer *e, const char *image_path, pass *p,
+                   rsi_image *img, rsi_tensor **x, rsi_tensor **baseline)
+{
+    const double start = now_seconds();
+    const rsi_model_info *info = rsi_model_get_info(e->model);
+    image_facts f = {.path = image_path, .img = img};
+    image_stem(image_path, f.stem, sizeof f.stem);
+    if (!(*x = rsi_input_read(image_path, info, img)))
+        return -1;
+    if (predict(e, *x, &f.class_index, &f.probability) < 0)
+        return -1;
+    for (int t = 0; t < e->n_targets; t++)
+        e->targets[t].class_index = f.class_index;
+    rsi_context ctx = {.host = rsi_host(),
+                       .model = e->model,
+                       .info = info,
+                       .image_path = image_path,
+                       .cache_dir = e->opt.out_dir};
+    if (e->opt.methods & RSI_METHOD_RSI) {
+        const rsi_baseline_entry *b = e->opt.baseline->desc->entry;
+        if (!(*baseline = b->make(&ctx, e->baseline_values, *x))) {
+            if (!rsi_error_pending())
+                rsi_error_class_set(RSI_ERR_PLUGIN, "failed");
+            rsi_error_prefix("baseline '%s': ", e->opt.baseline->desc->name);
+            return -1;
+        }
+    }
+    if (pass_init(p, e) < 0 || walk(e, p, &ctx, *baseline, *x) < 0)
+        return -1;
+    f.seconds = now_seconds() - start;
+    return write_maps(e, p, &f);
+}
+
+int rsi_explain_image(rsi_explainer *e, const char *image_path)
+{
+    pass p = {0};
+    rsi_image img = {0};
+    rsi_tensor *x = NULL, *baseline = NULL;
+    int rc = explain(e, image_path, &p, &img, &x, &baseline);
+    pass_release(&p);
+    rsi_image_release(&img);
+    rsi_tensor_free(x);
+    rsi_tensor_free(baseline);
+    if (rc < 0) {
+        /* Every message names the input; image errors already do. */
+        if (!strstr(rsi_error_message(), image_path))
+            rsi_error_prefix("image '%s': ", image_path);
+        rsi_results_write_failure(e->opt.out_dir, image_path,
+                                  e->opt.model_name, rsi_error_message(),
+                                  rsi_error_get_class());
+    }
+    return rc;
+}

@@ -1,0 +1,285 @@
+/* rsicam — atomic file writing, appending and mkdir -p. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "rsicam/error.h"
+
+/* Distinguishes temporary files of several writers in one process. */
+static atomic_ulong tmp_counter;
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static void release(rsi_atomic_file *f)
+{
+    free(f->path);
+    free(f->tmp_path);
+    f->fp = NULL;
+    f->path = NULL;
+    f->tmp_path = NULL;
+}
+
+/* Records the failure of the file being written and removes its temporary
+ * file; the temporary must never outlive a failed write. */
+static int fail(rsi_atomic_file *f, const char *what, int err)
+{
+    rsi_error_class_set(RSI_ERR_OUTPUT, "cannot write '%s': %s: %s", f->path,
+                        what, strerror(err));
+    if (f->tmp_path)
+        unlink(f->tmp_path);
+    release(f);
+    return -1;
+}
+
+int rsi_atomic_open(rsi_atomic_file *f, const char *path)
+{
+    f->fp = NULL;
+    f->path = NULL;
+    f->tmp_path = NULL;
+    if (!path || !*path) {
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot write a file: empty path");
+        return -1;
+    }
+    f->path = dup_string(path);
+    size_t cap = strlen(path) + 64;
+    f->tmp_path = malloc(cap);
+    if (!f->path || !f->tmp_path)
+        return fail(f, "out of memory", ENOMEM);
+
+    /* O_EXCL with our own counter rather than mkstemp(): the same
+     * uniqueness guarantee, but the file gets 0666 & ~umask like any file
+     * fopen() would create, instead of mkstemp's 0600, which the final
+     * rename would otherwise carry over to the output. */
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        unsigned long n = atomic_fetch_add(&tmp_counter, 1);
+        snprintf(f->tmp_path, cap, "%s.tmp.%ld.%lu", path, (long)getpid(), n);
+        fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        int err = errno;
+        free(f->tmp_path); /* nothing was created: nothing to unlink */
+        f->tmp_path = NULL;
+        return fail(f, "cannot create a temporary file", err);
+    }
+    f->fp = fdopen(fd, "wb");
+    if (!f->fp) {
+        int err = errno;
+        close(fd);
+        return fail(f, "fdopen", err);
+    }
+    return 0;
+}
+
+int rsi_atomic_commit(rsi_atomic_file *f)
+{
+    if (!f->fp) {
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot write '%s': not open",
+                            f->path ? f->path : "(null)");
+        release(f);
+        return -1;
+    }
+    FILE *fp = f->fp;
+    f->fp = NULL;
+    /* A failed fwrite() earlier only set the stream's error flag; its errno
+     * is gone, so report what we still can. */
+    if (ferror(fp)) {
+        int err = errno ? errno : EIO;
+        fclose(fp);
+        return fail(f, "write error", err);
+    }
+    if (fflush(fp) != 0) {
+        int err = errno;
+        fclose(fp);
+        return fail(f, "flush", err);
+    }
+    /* Data must be on disk before the rename makes it visible, or a crash
+     * could leave a complete-looking but empty file. */
+    if (fsync(fileno(fp)) != 0) {
+        int err = errno;
+        fclose(fp);
+        return fail(f, "fsync", err);
+    }
+    if (fclose(fp) != 0)
+        return fail(f, "close", errno);
+    if (rename(f->tmp_path, f->path) != 0)
+        return fail(f, "rename", errno);
+
+    /* Make the rename itself durable. Some file systems refuse fsync on a
+     * directory; the file is complete either way, so that is not an error. */
+    char *slash = strrchr(f->path, '/');
+    char *dir = NULL;
+    if (!slash)
+        dir = dup_string(".");
+    else if (slash == f->path)
+        dir = dup_string("/");
+    else if ((dir = dup_string(f->path)) != NULL)
+        dir[slash - f->path] = '\0';
+    if (dir) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            close(dfd);
+        }
+        free(dir);
+    }
+    release(f);
+    return 0;
+}
+
+void rsi_atomic_abort(rsi_atomic_file *f)
+{
+    if (!f)
+        return;
+    if (f->fp)
+        fclose(f->fp);
+    if (f->tmp_path)
+        unlink(f->tmp_path);
+    release(f);
+}
+
+int rsi_write_file_atomic(const char *path, const void *data, size_t n)
+{
+    rsi_atomic_file f;
+    if (rsi_atomic_open(&f, path) != 0)
+        return -1;
+    if (n > 0 && fwrite(data, 1, n, f.fp) != n) {
+        int err = errno ? errno : EIO;
+        fclose(f.fp);
+        f.fp = NULL;
+        return fail(&f, "write", err);
+    }
+    return rsi_atomic_commit(&f);
+}
+
+int rsi_append_line(const char *path, const char *line)
+{
+    size_t len = strlen(line);
+    char *buf = malloc(len + 1);
+    if (!buf) {
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': %s", path,
+                            strerror(ENOMEM));
+        return -1;
+    }
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        int err = errno;
+        free(buf);
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': %s", path,
+                            strerror(err));
+        return -1;
+    }
+    /* One write() per line is what keeps concurrent appenders apart; a
+     * retry after a partial write could interleave, so none is attempted. */
+    ssize_t w;
+    do
+        w = write(fd, buf, len + 1);
+    while (w < 0 && errno == EINTR);
+    int err = errno;
+    free(buf);
+    if (w < 0 || (size_t)w != len + 1) {
+        close(fd);
+        if (w < 0)
+            rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': %s",
+                                path, strerror(err));
+        else
+            rsi_error_class_set(RSI_ERR_OUTPUT,
+                                "cannot append to '%s': short write (%zd of "
+                                "%zu bytes)",
+                                path, w, len + 1);
+        return -1;
+    }
+    if (fsync(fd) != 0) {
+        err = errno;
+        close(fd);
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': fsync: %s",
+                            path, strerror(err));
+        return -1;
+    }
+    if (close(fd) != 0) {
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': close: %s",
+                            path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates one directory; an existing directory is success. */
+static int make_one(const char *p, const char *whole)
+{
+    if (mkdir(p, 0777) == 0)
+        return 0;
+    int err = errno;
+    struct stat st;
+    if (err == EEXIST) {
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            return 0;
+        rsi_error_class_set(RSI_ERR_OUTPUT,
+                            "cannot create directory '%s': '%s' exists and is "
+                            "not a directory",
+                            whole, p);
+        return -1;
+    }
+    /* A parent we may not write to can still hold the directory we want. */
+    if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    if (strcmp(p, whole) == 0)
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot create directory '%s': %s",
+                            whole, strerror(err));
+    else
+        rsi_error_class_set(RSI_ERR_OUTPUT,
+                            "cannot create directory '%s': at '%s': %s", whole,
+                            p, strerror(err));
+    return -1;
+}
+
+int rsi_mkdir_p(const char *dir)
+{
+    if (!dir || !*dir) {
+        rsi_error_class_set(RSI_ERR_OUTPUT,
+                            "cannot create directory: empty path");
+        return -1;
+    }
+    char *p = dup_string(dir);
+    if (!p) {
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot create directory '%s': %s",
+                            dir, strerror(ENOMEM));
+        return -1;
+    }
+    int rc = 0;
+    /* Each prefix ending before a '/', skipping the root and repeated
+     * slashes, then the whole path. */
+    for (char *s = p + 1; *s && rc == 0; s++) {
+        if (*s != '/' || s[-1] == '/')
+            continue;
+        *s = '\0';
+        rc = make_one(p, dir);
+        *s = '/';
+    }
+    if (rc == 0)
+        rc = make_one(p, dir);
+    free(p);
+    return rc;
+}

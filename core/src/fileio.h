@@ -1,0 +1,52 @@
+/* rsicam — writing files so that a crash or a full disk never leaves a
+ * partial file behind.
+ *
+ * Output goes to a temporary file next to the target (same directory, so the
+ * final rename() stays on one file system and is atomic), which is flushed,
+ * fsync'ed and renamed over the target only when everything was written.
+ * Readers therefore see either the old file or the complete new one.
+ *
+ * Failures return -1 with an RSI_ERR_OUTPUT message naming the path.
+ */
+#ifndef RSICAM_FILEIO_H
+#define RSICAM_FILEIO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rsi_atomic_file {
+    FILE *fp;       /* write here */
+    char *path;     /* the final path */
+    char *tmp_path; /* "<path>.tmp.<pid>.<n>" */
+} rsi_atomic_file;
+
+/* Creates the temporary file; on success f->fp is open for writing. */
+int rsi_atomic_open(rsi_atomic_file *f, const char *path);
+/* fflush + fsync + fclose + rename. On any failure (including a write error
+ * reported late, e.g. ENOSPC at flush or close) the temporary file is
+ * removed. f is released either way. */
+int rsi_atomic_commit(rsi_atomic_file *f);
+/* Closes and removes the temporary file; f is released. Safe on a zeroed or
+ * already released f. */
+void rsi_atomic_abort(rsi_atomic_file *f);
+
+/* The whole file in one call. */
+int rsi_write_file_atomic(const char *path, const void *data, size_t n);
+
+/* Appends line + "\n" with a single write() on an O_APPEND descriptor, so
+ * lines from concurrent appenders (threads or processes) never interleave,
+ * then fsyncs. A short write is an error. */
+int rsi_append_line(const char *path, const char *line);
+
+/* mkdir -p: creates dir and its missing parents (mode 0777 & ~umask). An
+ * existing directory is fine; an existing non-directory is an error. */
+int rsi_mkdir_p(const char *dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

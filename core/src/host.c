@@ -1,0 +1,151 @@
+/* The host table handed to plugins (rsi_host_api in plugin.h).
+ *
+ * Built at compile time from the library's own functions, so it is ready
+ * before any plugin runs and never changes. The few members that are not
+ * plain library functions (error, log, make_baseline) live here.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "input.h"
+#include "params.h"
+#include "plugin_registry.h"
+
+/* Nested make_baseline calls deeper than this are a baseline making itself
+ * (directly or in a cycle), not a real composition. */
+#define BASELINE_NESTING_MAX 8
+
+static _Thread_local int baseline_depth;
+
+/* A message a plugin reports is a plugin failure unless something more
+ * specific (a tensor operation inside it, say) was recorded first. */
+static void host_error(const char *fmt, ...) RSI_PRINTF(1, 2);
+static void host_error(const char *fmt, ...)
+{
+    if (rsi_error_pending())
+        return;
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rsi_error_class_set(RSI_ERR_PLUGIN, "%s", msg);
+}
+
+static void host_log(const char *fmt, ...) RSI_PRINTF(1, 2);
+static void host_log(const char *fmt, ...)
+{
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* One write per line, so that lines from threads do not interleave. */
+    fprintf(stderr, "rsicam: %s\n", msg);
+}
+
+static rsi_tensor *make(const rsi_plugin *p, const rsi_context *ctx,
+                        const char *text, const rsi_tensor *image)
+{
+    rsi_param_value *values;
+    if (rsi_plugin_parse_params(p, text, &values) != 0)
+        return NULL;
+    const rsi_baseline_entry *e = p->desc->entry;
+    rsi_tensor *t = e->make(ctx, values, image);
+    rsi_params_free(values);
+    if (!t) {
+        if (!rsi_error_pending())
+            rsi_error_class_set(RSI_ERR_PLUGIN, "failed without saying why");
+        rsi_error_prefix("baseline '%s'", p->desc->name);
+    }
+    return t;
+}
+
+static rsi_tensor *host_make_baseline(const rsi_context *ctx, const char *spec,
+                                      const rsi_tensor *image)
+{
+    if (baseline_depth >= BASELINE_NESTING_MAX) {
+        rsi_error_class_set(RSI_ERR_PLUGIN,
+                            "baselines nested more than %d deep making '%s' "
+                            "(does a baseline make itself?)",
+                            BASELINE_NESTING_MAX, spec ? spec : "");
+        return NULL;
+    }
+    char *name, *text;
+    if (rsi_plugin_spec_split(spec, &name, &text) != 0)
+        return NULL;
+    rsi_tensor *t = NULL;
+    const rsi_plugin *p =
+        rsi_registry_find(rsi_registry_current(), RSI_PLUGIN_BASELINE, name);
+    if (p) {
+        baseline_depth++;
+        t = make(p, ctx, text, image);
+        baseline_depth--;
+    }
+    free(name);
+    free(text);
+    return t;
+}
+
+static const rsi_host_api host_table = {
+    .abi_major = RSI_ABI_MAJOR,
+    .abi_minor = RSI_ABI_MINOR,
+    .size = sizeof(rsi_host_api),
+
+    .error = host_error,
+    .log = host_log,
+    .param = rsi_params_get,
+    .make_baseline = host_make_baseline,
+
+    .tensor_from_floats = rsi_tensor_from_floats,
+    .tensor_full = rsi_tensor_full,
+    .tensor_full_like = rsi_tensor_full_like,
+    .tensor_clone = rsi_tensor_clone,
+    .tensor_free = rsi_tensor_free,
+    .tensor_ndim = rsi_tensor_ndim,
+    .tensor_size = rsi_tensor_size,
+    .tensor_numel = rsi_tensor_numel,
+    .tensor_to_floats = rsi_tensor_to_floats,
+    .tensor_item = rsi_tensor_item,
+    .tensor_to_dtype = rsi_tensor_to_dtype,
+    .tensor_reshape = rsi_tensor_reshape,
+    .tensor_add = rsi_tensor_add,
+    .tensor_sub = rsi_tensor_sub,
+    .tensor_mul = rsi_tensor_mul,
+    .tensor_div = rsi_tensor_div,
+    .tensor_scale = rsi_tensor_scale,
+    .tensor_axpby = rsi_tensor_axpby,
+    .tensor_relu = rsi_tensor_relu,
+    .tensor_positive = rsi_tensor_positive,
+    .tensor_add_ = rsi_tensor_add_,
+    .tensor_cat = rsi_tensor_cat,
+    .tensor_narrow = rsi_tensor_narrow,
+    .tensor_sum_dim = rsi_tensor_sum_dim,
+    .tensor_mean_dims = rsi_tensor_mean_dims,
+    .tensor_sum_all = rsi_tensor_sum_all,
+    .tensor_min_max = rsi_tensor_min_max,
+    .tensor_all_finite = rsi_tensor_all_finite,
+    .tensor_resize_bilinear = rsi_tensor_resize_bilinear,
+    .tensor_gaussian_blur = rsi_tensor_gaussian_blur,
+
+    .model_load = rsi_model_load,
+    .model_get_info = rsi_model_get_info,
+    .model_logits = rsi_model_logits,
+    .model_input_grad_softmax = rsi_model_input_grad_softmax,
+    .module_load = rsi_module_load,
+    .module_free = rsi_module_free,
+    .module_get_info = rsi_module_get_info,
+    .module_has_method = rsi_module_has_method,
+    .module_call = rsi_module_call,
+
+    .image_read = rsi_host_image_read,
+    .error_class = rsi_error_class_set,
+};
+
+const rsi_host_api *rsi_host(void)
+{
+    return &host_table;
+}

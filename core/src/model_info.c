@@ -1,0 +1,156 @@
+/* rsicam — parsing a model's rsicam.json metadata. */
+#include "model_info.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsicam/error.h"
+
+static const double imagenet_mean[3] = {0.485, 0.456, 0.406};
+static const double imagenet_std[3] = {0.229, 0.224, 0.225};
+
+void rsi_model_info_init(rsi_model_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->input_h = 224;
+    info->input_w = 224;
+    memcpy(info->mean, imagenet_mean, sizeof(info->mean));
+    memcpy(info->std, imagenet_std, sizeof(info->std));
+}
+
+static void free_labels(rsi_model_info *info)
+{
+    for (int64_t i = 0; i < info->num_labels; i++)
+        free(info->labels[i]);
+    free(info->labels);
+    info->labels = NULL;
+    info->num_labels = 0;
+}
+
+void rsi_model_info_release(rsi_model_info *info)
+{
+    free_labels(info);
+    free(info->default_layer);
+    info->default_layer = NULL;
+}
+
+static int bad(const char *path, const char *what)
+{
+    rsi_error_class_set(RSI_ERR_MODEL, "model '%s': %s in %s", path, what,
+                        RSI_MODEL_EXTRA_FILE);
+    return -1;
+}
+
+/* Reads a JSON array of 3 numbers (positive when positive != 0). */
+static int read_triple(json_t *arr, double out[3], int positive)
+{
+    if (!json_is_array(arr) || json_array_size(arr) != 3)
+        return -1;
+    for (size_t i = 0; i < 3; i++) {
+        json_t *v = json_array_get(arr, i);
+        if (!json_is_number(v))
+            return -1;
+        double d = json_number_value(v);
+        if (!isfinite(d) || (positive && d <= 0))
+            return -1;
+        out[i] = d;
+    }
+    return 0;
+}
+
+static int read_labels(rsi_model_info *info, json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    char **labels = calloc(n ? n : 1, sizeof(char *));
+    if (!labels)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(arr, i));
+        labels[i] = strdup(s ? s : "");
+        if (!labels[i]) {
+            info->labels = labels;
+            info->num_labels = (int64_t)i;
+            return -1;
+        }
+    }
+    free_labels(info);
+    info->labels = labels;
+    info->num_labels = (int64_t)n;
+    return 0;
+}
+
+int rsi_model_info_parse(rsi_model_info *info, const char *json,
+                         const char *model_path)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(json, 0, &jerr);
+    if (!root || !json_is_object(root)) {
+        json_decref(root);
+        return bad(model_path, "not a JSON object");
+    }
+    int rc = -1;
+    json_t *v;
+    if ((v = json_object_get(root, "input_size"))) {
+        json_t *h = json_array_get(v, 0), *w = json_array_get(v, 1);
+        if (!json_is_array(v) || json_array_size(v) != 2 ||
+            !json_is_integer(h) || !json_is_integer(w) ||
+            json_integer_value(h) < 1 || json_integer_value(w) < 1 ||
+            json_integer_value(h) > 16384 || json_integer_value(w) > 16384) {
+            bad(model_path, "\"input_size\" is not [H, W]");
+            goto out;
+        }
+        info->input_h = json_integer_value(h);
+        info->input_w = json_integer_value(w);
+    }
+    if ((v = json_object_get(root, "mean")) &&
+        read_triple(v, info->mean, 0) < 0) {
+        bad(model_path, "\"mean\" is not 3 numbers");
+        goto out;
+    }
+    if ((v = json_object_get(root, "std")) &&
+        read_triple(v, info->std, 1) < 0) {
+        bad(model_path, "\"std\" is not 3 positive numbers");
+        goto out;
+    }
+    if ((v = json_object_get(root, "labels"))) {
+        if (!json_is_array(v) || read_labels(info, v) < 0) {
+            bad(model_path, "\"labels\" is not a list of strings");
+            goto out;
+        }
+    }
+    if ((v = json_object_get(root, "default_layer")) && json_is_string(v)) {
+        free(info->default_layer);
+        info->default_layer = strdup(json_string_value(v));
+    }
+    if ((v = json_object_get(root, "temperature")) && json_is_number(v))
+        info->temperature = json_number_value(v);
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+int rsi_model_info_read_labels(rsi_model_info *info, const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        rsi_error_class_set(RSI_ERR_INPUT, "labels '%s': cannot open", path);
+        return -1;
+    }
+    json_t *arr = json_array();
+    char line[4096];
+    while (fgets(line, sizeof line, fp)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        json_array_append_new(arr, json_string(line));
+    }
+    int failed = ferror(fp);
+    fclose(fp);
+    int rc = failed ? -1 : read_labels(info, arr);
+    json_decref(arr);
+    if (rc < 0)
+        rsi_error_class_set(RSI_ERR_INPUT, "labels '%s': cannot read", path);
+    return rc;
+}

@@ -1,0 +1,32 @@
+/* rsicam — a model's preprocessing and labels (rsi_model_info).
+ *
+ * Model files carry an extra file "rsicam.json" (written by
+ * tools/rsicam_meta.py):
+ *   {"input_size": [H, W], "mean": [r, g, b], "std": [r, g, b],
+ *    "labels": [...], "default_layer": "...", "temperature": T}
+ * Every key is optional; defaults are 224x224 and ImageNet mean/std.
+ */
+#ifndef RSICAM_MODEL_INFO_H
+#define RSICAM_MODEL_INFO_H
+
+#include "rsicam/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RSI_MODEL_EXTRA_FILE "rsicam.json"
+
+void rsi_model_info_init(rsi_model_info *info);
+/* Parses the JSON text of the extra file into info (over the defaults).
+ * Errors name the model file. */
+int rsi_model_info_parse(rsi_model_info *info, const char *json,
+                         const char *model_path);
+void rsi_model_info_release(rsi_model_info *info);
+/* Replaces the labels with the lines of a text file (one label a line). */
+int rsi_model_info_read_labels(rsi_model_info *info, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

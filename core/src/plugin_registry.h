@@ -1,0 +1,79 @@
+/* The plugin registry: finding, loading, checking and looking up plugins.
+ *
+ * Discovery searches, in order: the directories given on the command line
+ * (--plugin-path), then RSICAM_PLUGIN_PATH (colon-separated), then the
+ * build tree's plugin directory, then the installed one. Each directory is
+ * scanned recursively (plugins live in KIND/NAME/ folders) for *.so files.
+ * The first plugin found with a given kind and name wins; later ones are
+ * reported as duplicates. A plugin that cannot be used (fails to load, no
+ * descriptor, wrong ABI, bad declaration, failing init, duplicate) is
+ * skipped with one warning line naming it and its file, and unloaded.
+ */
+#ifndef RSICAM_PLUGIN_REGISTRY_H
+#define RSICAM_PLUGIN_REGISTRY_H
+
+#include <stdio.h>
+
+#include "rsicam/plugin.h"
+
+typedef struct rsi_plugin {
+    const rsi_plugin_descriptor *desc;
+    char *path; /* the file it was loaded from */
+    void *handle;
+} rsi_plugin;
+
+typedef struct rsi_registry rsi_registry;
+
+rsi_registry *rsi_registry_new(void);
+/* Unloads every plugin; nothing they handed out may be used afterwards.
+ * Clears the current registry when it is r. NULL is fine. */
+void rsi_registry_free(rsi_registry *r);
+
+/* Searches flag_dirs (n of them), then RSICAM_PLUGIN_PATH, then the build
+ * and install plugin directories; warnings (may be NULL) receives one line
+ * per skipped plugin or missing --plugin-path/RSICAM_PLUGIN_PATH directory.
+ * Directories and files already searched are not searched again. Returns
+ * the number of plugins loaded, or -1 on an internal failure (out of
+ * memory). */
+int rsi_registry_discover(rsi_registry *r, const char *const *flag_dirs,
+                          int n_flag_dirs, FILE *warnings);
+/* Scans one directory recursively (the building block of discover; tests
+ * use it to load a known set). origin names where dir came from in the
+ * listing ("--plugin-path"). Returns plugins loaded or -1. */
+int rsi_registry_add_dir(rsi_registry *r, const char *dir, const char *origin,
+                         FILE *warnings);
+/* Loads one plugin file. Returns 1 when it was added, 0 when it was
+ * skipped (warned about), -1 on an internal failure. */
+int rsi_registry_add_file(rsi_registry *r, const char *path, FILE *warnings);
+
+/* The plugin of that kind and name, or NULL with an RSI_ERR_PLUGIN error
+ * that lists the loaded plugins of the kind and suggests the nearest. */
+const rsi_plugin *rsi_registry_find(const rsi_registry *r, rsi_plugin_kind kind,
+                                    const char *name);
+
+/* Loaded plugins in load order (search order). */
+int rsi_registry_count(const rsi_registry *r);
+const rsi_plugin *rsi_registry_at(const rsi_registry *r, int i);
+
+/* Directories searched so far, in order, with where each came from. */
+int rsi_registry_num_dirs(const rsi_registry *r);
+const char *rsi_registry_dir(const rsi_registry *r, int i, const char **origin);
+
+/* The process-wide registry that host->make_baseline looks plugins up in.
+ * Not owned: set it to NULL (or free the registry) when done. */
+void rsi_registry_set_current(rsi_registry *r);
+rsi_registry *rsi_registry_current(void);
+
+/* "model", "baseline", "path" (NULL for an unknown kind). */
+const char *rsi_plugin_kind_name(rsi_plugin_kind kind);
+
+/* Parses text ("k=v,..." or NULL) against p's parameters (params.h);
+ * errors start with "baseline 'blur': ". Free *out with rsi_params_free(). */
+int rsi_plugin_parse_params(const rsi_plugin *p, const char *text,
+                            rsi_param_value **out);
+
+/* Prints every plugin, grouped by kind, with its parameters, and the
+ * directories searched: the `rsicam plugins` listing. Returns 0 or -1. */
+int rsi_registry_print(const rsi_registry *r, FILE *out);
+
+#endif

@@ -1,0 +1,191 @@
+// rsicam — rewriting a TorchScript forward graph to expose layers.
+//
+// TorchScript keeps a module's structure in its graphs: a submodule call is
+// `prim::CallMethod[name="forward"](receiver, ...)` where the receiver is a
+// chain of `prim::GetAttr` from `self`. So a module path can be recovered
+// from any call's receiver, and a layer is exposed by inlining the calls
+// that lead to it until its own call sits in the top graph.
+#include "expose_layers.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+
+namespace rsicam {
+
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+// The module path a value refers to ("" for self), or nothing when the
+// value is not a GetAttr chain from self.
+static std::optional<std::string> module_path(Value *v, Value *self)
+{
+    if (v == self)
+        return std::string();
+    Node *n = v->node();
+    if (n->kind() != c10::prim::GetAttr)
+        return std::nullopt;
+    auto parent = module_path(n->input(0), self);
+    if (!parent)
+        return std::nullopt;
+    const std::string &name = n->s(c10::attr::name);
+    return parent->empty() ? name : *parent + "." + name;
+}
+
+// Whether calls on `path` must be inlined to reach `layer` inside it.
+static bool leads_to(const std::string &path, const std::string &layer)
+{
+    if (path.empty())
+        return true;
+    return layer.size() > path.size() &&
+           layer.compare(0, path.size(), path) == 0 &&
+           layer[path.size()] == '.';
+}
+
+static void collect_calls(torch::jit::Block *block, std::vector<Node *> &out)
+{
+    for (Node *n : block->nodes()) {
+        if (n->kind() == c10::prim::CallMethod)
+            out.push_back(n);
+        for (torch::jit::Block *b : n->blocks())
+            collect_calls(b, out);
+    }
+}
+
+// Where a layer's output is used: `shift` is the node computing A + delta
+// that every later use reads. It is inserted as soon as the layer's output
+// is known, because inlining further calls can replace that output value
+// (a Sequential's output is its last child's) but never the node reading it.
+struct Site {
+    Node *shift = nullptr;
+    Value *delta = nullptr;
+    int calls = 0;
+    bool nested = false;
+    bool not_tensor = false;
+};
+
+static void record(Site &site, Value *output, Node *at, Graph &g)
+{
+    site.calls++;
+    site.nested = site.nested || at->owningBlock() != g.block();
+    site.not_tensor = !output->type()->isSubtypeOf(*c10::TensorType::get());
+    if (site.calls > 1 || site.nested || site.not_tensor)
+        return; // reported as an error once inlining is done
+    torch::jit::WithInsertPoint guard(output->node()->next());
+    Value *shifted = g.insert(c10::aten::add, {output, site.delta});
+    output->replaceAllUsesWith(shifted);
+    shifted->node()->replaceInput(0, output);
+    site.shift = shifted->node();
+}
+
+// Inlines, one call at a time, every call that leads to a layer; calls of
+// a layer that also leads to another layer are inlined too, their output
+// recorded. Returns when no call needs inlining.
+static void inline_towards(Graph &g, const std::vector<std::string> &layers,
+                           std::vector<Site> &sites)
+{
+    Value *self = g.inputs()[0];
+    for (;;) {
+        std::vector<Node *> calls;
+        collect_calls(g.block(), calls);
+        bool inlined = false;
+        for (Node *call : calls) {
+            auto path = module_path(call->input(0), self);
+            if (!path)
+                continue;
+            bool needed = false;
+            for (const auto &layer : layers)
+                needed = needed || leads_to(*path, layer);
+            if (!needed)
+                continue;
+            torch::jit::GraphFunction *callee =
+                torch::jit::tryToGraphFunction(call);
+            if (!callee)
+                continue;
+            bool is_forward = call->s(c10::attr::name) == "forward";
+            Node *anchor = call->next();
+            // The callee's own graph, not its optimized graph: that one is
+            // inlined all the way down and would lose the module calls.
+            auto outputs =
+                torch::jit::inlineCallTo(call, callee, callee->graph().get());
+            for (size_t i = 0; i < layers.size(); i++)
+                if (is_forward && layers[i] == *path && outputs.size() == 1)
+                    record(sites[i], outputs[0], anchor, g);
+            inlined = true;
+            break; // the node list changed: collect again
+        }
+        if (!inlined)
+            return;
+    }
+}
+
+std::unique_ptr<torch::jit::GraphFunction>
+expose_layers(const torch::jit::Module &module,
+              const std::vector<std::string> &layers)
+{
+    auto graph = module.get_method("forward").graph()->copy();
+    Graph &g = *graph;
+    // forward(self, x, delta_1..n), in the order of the layers.
+    std::vector<Site> sites(layers.size());
+    for (size_t i = 0; i < layers.size(); i++) {
+        sites[i].delta = g.addInput("delta_" + std::to_string(i));
+        sites[i].delta->setType(c10::TensorType::get());
+    }
+    inline_towards(g, layers, sites);
+
+    // The layers' own calls, left as calls.
+    std::vector<Node *> calls;
+    collect_calls(g.block(), calls);
+    for (Node *call : calls) {
+        auto path = module_path(call->input(0), g.inputs()[0]);
+        if (!path || call->s(c10::attr::name) != "forward")
+            continue;
+        for (size_t i = 0; i < layers.size(); i++)
+            if (layers[i] == *path && call->outputs().size() == 1)
+                record(sites[i], call->output(), call, g);
+    }
+
+    if (getenv("RSICAM_DEBUG_GRAPH"))
+        std::cerr << "rsicam: forward after inlining:\n" << g;
+    for (size_t i = 0; i < layers.size(); i++) {
+        const Site &s = sites[i];
+        if (s.calls == 0)
+            throw std::invalid_argument("layer '" + layers[i] +
+                                        "' is never called by forward");
+        if (s.calls > 1)
+            throw std::invalid_argument(
+                "layer '" + layers[i] + "' is called " +
+                std::to_string(s.calls) +
+                " times by forward; choose a module that runs once");
+        if (s.nested)
+            throw std::invalid_argument(
+                "layer '" + layers[i] +
+                "' runs inside control flow and cannot be exposed");
+        if (s.not_tensor)
+            throw std::invalid_argument("layer '" + layers[i] +
+                                        "' does not output a tensor");
+    }
+
+    // Outputs (logits, A_1..A_n). The logits are read only now: when a
+    // layer is the last module, forward returns its shifted value.
+    std::vector<Value *> outputs{g.outputs()[0]};
+    for (const Site &s : sites)
+        outputs.push_back(s.shift->input(0));
+    torch::jit::WithInsertPoint guard(g.return_node());
+    Value *tuple = g.insertNode(g.createTuple(outputs))->output();
+    g.eraseOutput(0);
+    g.registerOutput(tuple);
+    torch::jit::EliminateDeadCode(graph);
+
+    return std::make_unique<torch::jit::GraphFunction>(
+        "rsicam_exposed_forward", graph, nullptr);
+}
+
+} // namespace rsicam

@@ -1,0 +1,32 @@
+// rsicam — rewriting a TorchScript forward graph to expose layers.
+#ifndef RSICAM_TORCH_EXPOSE_LAYERS_H
+#define RSICAM_TORCH_EXPOSE_LAYERS_H
+
+#include <torch/script.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rsicam {
+
+// A copy of module.forward rewritten so that, for layers L_1..L_n (module
+// paths such as "layer4.2.conv3"),
+//
+//   forward(self, x, delta_1, ..., delta_n)
+//       -> (logits, A_1, ..., A_n)
+//
+// where A_i is L_i's output and every later use of A_i reads A_i + delta_i.
+// With zero deltas that require grad, d score / d delta_i is the layer's
+// gradient, and autograd only records the part of the network after the
+// layers. Calls on the way to a layer (the module itself, its submodules on
+// the path, helper methods such as _forward_impl) are inlined; everything
+// else stays a call. Throws std::invalid_argument naming the layer when it
+// cannot be exposed.
+std::unique_ptr<torch::jit::GraphFunction>
+expose_layers(const torch::jit::Module &module,
+              const std::vector<std::string> &layers);
+
+} // namespace rsicam
+
+#endif

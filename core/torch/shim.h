@@ -1,0 +1,55 @@
+// rsicam — internals of the libtorch shim (C++ only; never included from C).
+//
+// Every C entry point runs its body through shim_call(), which catches every
+// exception — c10::Error, std::exception and anything else — and turns it
+// into an rsicam error message, so no exception ever crosses into C.
+#ifndef RSICAM_TORCH_SHIM_H
+#define RSICAM_TORCH_SHIM_H
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "rsicam/error.h"
+#include "rsicam/tensor.h"
+
+struct rsi_tensor {
+    at::Tensor t;
+};
+
+namespace rsicam {
+
+// Records the exception being handled as the pending error (first line of
+// its message only, prefixed by what the shim was doing).
+void report_current_exception(const char *doing) noexcept;
+
+// Runs f(); on any exception reports it and returns on_error.
+template <class R, class F>
+R shim_call(R on_error, const char *doing, F &&f) noexcept
+{
+    try {
+        return f();
+    } catch (...) {
+        report_current_exception(doing);
+        return on_error;
+    }
+}
+
+// A new handle owning a reference to t.
+inline rsi_tensor *wrap(at::Tensor t)
+{
+    return new rsi_tensor{std::move(t)};
+}
+
+// Throws a std::invalid_argument when a borrowed handle is NULL, so that a
+// NULL from an earlier failed call becomes an error, not a crash.
+inline const at::Tensor &unwrap(const rsi_tensor *t)
+{
+    if (!t)
+        throw std::invalid_argument("NULL tensor");
+    return t->t;
+}
+
+} // namespace rsicam
+
+#endif
