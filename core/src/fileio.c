@@ -1,5 +1,4 @@
 /* rsicam — atomic file writing, appending and mkdir -p. */
-#define _POSIX_C_SOURCE 200809L
 
 #include "fileio.h"
 

@@ -1,5 +1,4 @@
 /* rsicam — image reading and PNG writing through libvips. */
-#define _POSIX_C_SOURCE 200809L
 
 #include "image.h"
 

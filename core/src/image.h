@@ -34,11 +34,12 @@ int rsi_vips_init(void);
 int64_t rsi_image_set_max_pixels(int64_t n);
 int64_t rsi_image_max_pixels(void);
 
-/* Reads any format libvips reads. width/height <= 0 keep the native size;
- * otherwise the image is resized to exactly width x height, bilinearly (and
- * antialiased when shrinking). Grey is replicated to RGB, alpha is flattened
- * onto black, 16-bit is scaled to [0, 1], CMYK is converted to sRGB. A
- * missing, unreadable, empty, truncated or corrupt file fails with an
+/* Reads any format libvips reads (first page; EXIF orientation is not
+ * applied, as PIL does not). With width and height both > 0 the image is
+ * resized to exactly width x height, bilinearly (antialiased when
+ * shrinking); otherwise it keeps its own size. Grey is replicated to RGB, alpha
+ * is flattened onto black, 16-bit is scaled to [0, 1], CMYK is converted to
+ * sRGB. A missing, unreadable, empty, truncated or corrupt file fails with an
  * RSI_ERR_INPUT message "image 'PATH': reason" and no partial image. */
 int rsi_image_read(const char *path, int width, int height, rsi_image *out);
 

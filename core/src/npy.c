@@ -6,7 +6,6 @@
  * the raw data. The dict is parsed by a small bounded tokenizer, not by
  * anything resembling eval: every read is checked against the buffer end.
  */
-#define _POSIX_C_SOURCE 200809L
 
 #include "npy.h"
 
