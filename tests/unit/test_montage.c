@@ -17,35 +17,25 @@
 #include "image.h"
 #include "montage.h"
 #include "rsicam/error.h"
+#include "testkit.h"
 
-static char tmp_dir[1024];
+
+static const char *tmp_dir; /* this suite's scratch directory */
 
 static void setup(void)
 {
-    const char *base = getenv("RSICAM_TEST_TMP");
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/montage.%ld",
-             base && *base ? base : "/tmp/rsicam-test", (long)getpid());
-    ck_assert_msg(rsi_mkdir_p(tmp_dir) == 0, "%s", rsi_error_message());
+    tmp_dir = tk_scratch_open("montage");
     ck_assert_int_eq(rsi_vips_init(), 0);
-}
-
-static int remove_entry(const char *p, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
 }
 
 static void teardown(void)
 {
-    nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tk_scratch_close();
 }
 
 static const char *tmp_path(const char *name)
 {
-    static char p[2048];
-    snprintf(p, sizeof p, "%s/%s", tmp_dir, name);
-    return p;
+    return tk_path(name);
 }
 
 static void expect_rgb(const uint8_t *got, int r, int g, int b, int tol)

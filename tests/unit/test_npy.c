@@ -18,39 +18,28 @@
 #include "fileio.h"
 #include "npy.h"
 #include "rsicam/error.h"
+#include "testkit.h"
 
 /* ---- Helpers ----------------------------------------------------------------
  */
 
-static char tmp_dir[1024];
+
+static const char *tmp_dir; /* this suite's scratch directory */
 
 static void setup(void)
 {
-    const char *base = getenv("RSICAM_TEST_TMP");
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/npy.%ld",
-             base && *base ? base : "/tmp/rsicam-test", (long)getpid());
-    ck_assert_msg(rsi_mkdir_p(tmp_dir) == 0, "%s", rsi_error_message());
-}
-
-static int remove_entry(const char *p, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    chmod(p, 0755); /* a read-only test directory must go too */
-    return remove(p);
+    tmp_dir = tk_scratch_open("npy");
 }
 
 /* Each test (a process of its own under Check) cleans up after itself. */
 static void teardown(void)
 {
-    nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tk_scratch_close();
 }
 
 static const char *tmp_path(const char *name)
 {
-    static char p[2048];
-    snprintf(p, sizeof p, "%s/%s", tmp_dir, name);
-    return p;
+    return tk_path(name);
 }
 
 /* The call failed, said so once, named the file and had the right class. */

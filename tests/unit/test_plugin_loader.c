@@ -4,7 +4,6 @@
  * Test plugins come from tests/plugins/ (good ones and ones broken in one
  * way each); each broken one must be skipped with a warning naming it,
  * without crashing and without staying loaded. */
-#define _GNU_SOURCE /* RTLD_NOLOAD */
 
 #include <check.h>
 #include <dlfcn.h>

@@ -1,0 +1,27 @@
+/* Helpers shared by the Check suites: a scratch directory per suite, and
+ * running the rsicam command or a Python fixture script. */
+#ifndef RSICAM_TESTKIT_H
+#define RSICAM_TESTKIT_H
+
+/* Creates $RSICAM_TEST_TMP/<suite>.<pid> (fails the test when it cannot);
+ * returns its path. */
+const char *tk_scratch_open(const char *suite);
+/* Removes the scratch directory and everything in it. */
+void tk_scratch_close(void);
+/* "<scratch>/<name>"; the last few results stay valid at once. */
+const char *tk_path(const char *name);
+/* "$RSICAM_SOURCE_DIR/<rel>". */
+const char *tk_source(const char *rel);
+/* Removes a directory tree (no error when it does not exist). */
+void tk_rm_rf(const char *dir);
+
+/* Runs a shell command line; stdout+stderr go to *output (malloc'd, may be
+ * NULL). Returns the exit status (or 128 + signal). */
+int tk_sh(char **output, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The rsicam binary under test ($RSICAM_BIN). */
+const char *tk_rsicam(void);
+/* The Python launcher that imports torch (tools/rsicam-python). */
+const char *tk_python(void);
+
+#endif
