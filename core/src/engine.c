@@ -32,15 +32,20 @@ void rsi_rs_sum_release(rsi_rs_sum *sum)
     *sum = (rsi_rs_sum){0};
 }
 
-/* The batch with the previous batch's last point in front of it (a new
- * reference when there is none), so that consecutive pairs span batches. */
+/* The batch in float64 with the previous batch's last point in front of
+ * it, so that consecutive pairs span batches. Increments and products are
+ * formed in float64: A_i - A_{i-1} loses digits in float32 when steps are
+ * many and activations large. */
 static rsi_tensor *with_previous(const rsi_tensor *previous,
                                  const rsi_tensor *batch)
 {
-    if (!previous)
-        return rsi_tensor_clone(batch);
-    const rsi_tensor *parts[2] = {previous, batch};
-    return rsi_tensor_cat(parts, 2, 0);
+    rsi_tensor *b64 = rsi_tensor_to_dtype(batch, RSI_FLOAT64);
+    if (!previous || !b64)
+        return b64;
+    const rsi_tensor *parts[2] = {previous, b64};
+    rsi_tensor *all = rsi_tensor_cat(parts, 2, 0);
+    rsi_tensor_free(b64);
+    return all;
 }
 
 /* t[1:] - t[:-1] (sign = -1) or t[1:] + t[:-1] (sign = +1) along dim 0. */
@@ -66,9 +71,13 @@ static rsi_tensor *row_copy(const rsi_tensor *t, int64_t row)
     return copy;
 }
 
+/* The last row in float64, kept for the next batch's first pair. */
 static rsi_tensor *last_row(const rsi_tensor *t)
 {
-    return row_copy(t, rsi_tensor_size(t, 0) - 1);
+    rsi_tensor *row = row_copy(t, rsi_tensor_size(t, 0) - 1);
+    rsi_tensor *row64 = row ? rsi_tensor_to_dtype(row, RSI_FLOAT64) : NULL;
+    rsi_tensor_free(row);
+    return row64;
 }
 
 int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
@@ -91,7 +100,7 @@ int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
     return failed ? -1 : 0;
 }
 
-/* acc += 0.5 * sum_0(pairsum(g) * delta), acc created as float64 zeros. */
+/* acc += 0.5 * sum_0(pairsum(g) * delta); the first call creates acc. */
 static int add_trapezoids(rsi_tensor **acc, const rsi_tensor *g_all,
                           const rsi_tensor *delta)
 {
@@ -102,7 +111,7 @@ static int add_trapezoids(rsi_tensor **acc, const rsi_tensor *g_all,
     int rc = -1;
     if (half) {
         if (!*acc) {
-            *acc = rsi_tensor_to_dtype(half, RSI_FLOAT64);
+            *acc = rsi_tensor_clone(half);
             rc = *acc ? 0 : -1;
         } else {
             rc = rsi_tensor_add_(*acc, half);

@@ -8,7 +8,8 @@
  * per unit (channel, row, column): the trapezoid rule of the Stieltjes
  * integral of G against A. Points arrive in batches and only the last point
  * (and the first activation, which the guided variant needs) is kept, so
- * memory does not grow with the number of steps. Sums are kept in float64.
+ * memory does not grow with the number of steps. Increments, products and
+ * sums are all formed in float64.
  *
  * One rsi_rs_layer per exposed layer follows the activations; one
  * rsi_rs_sum per (layer, target) integrates that target's gradients.
@@ -22,7 +23,7 @@
 
 typedef struct rsi_rs_layer {
     rsi_tensor *first_act; /* A_0 [1, K, h, w] */
-    rsi_tensor *last_act;  /* the latest point's A [1, K, h, w] */
+    rsi_tensor *last_act;  /* the latest point's A [1, K, h, w], float64 */
     rsi_tensor *delta;     /* this batch's increments A_i - A_{i-1} */
     int64_t points;        /* points seen so far */
 } rsi_rs_layer;
@@ -30,7 +31,7 @@ typedef struct rsi_rs_layer {
 typedef struct rsi_rs_sum {
     rsi_tensor *ig;        /* raw-gradient sum [K, h, w], float64 */
     rsi_tensor *ig_relu;   /* the same with ReLU(G); NULL unless wanted */
-    rsi_tensor *last_grad; /* the latest point's G [1, K, h, w] */
+    rsi_tensor *last_grad; /* the latest point's G [1, K, h, w], float64 */
     int want_relu;
 } rsi_rs_sum;
 
