@@ -24,6 +24,7 @@ static const char usage_text[] =
     "  --image FILE        image(s) to explain (also as plain arguments)\n"
     "  --out DIR           output directory (created)\n"
     "  --class N           class to explain (default: top prediction)\n"
+    "  --top-k K           explain the K top predictions (default 1)\n"
     "  --steps M           path steps; M + 1 points (default 50)\n"
     "  --batch B           path points per forward pass (default 16)\n"
     "  --method LIST       rsi, gradcam (default rsi)\n"
@@ -44,7 +45,7 @@ typedef struct explain_args {
     cli_list layers, images, plugin_dirs;
     const char *model, *out, *labels;
     const char *baseline, *path, *model_plugin;
-    long long class_index, steps, batch, threads;
+    long long class_index, top_k, steps, batch, threads;
     int methods, variants, scores, quiet;
     int has_size, has_mean, has_std;
     double size[2], mean[3], std[3];
@@ -63,8 +64,8 @@ static int parse_mask(const char *option, const char *text,
             if (strcmp(items.items[i], names[k]) == 0)
                 found = k;
         if (found < 0) {
-            rsi_error_class_set(RSI_ERR_USAGE, "%s: unknown value '%s'",
-                                option, items.items[i]);
+            rsi_error_class_set(RSI_ERR_USAGE, "%s: unknown value '%s'", option,
+                                items.items[i]);
             rc = -1;
         } else {
             *mask |= 1 << found;
@@ -83,10 +84,28 @@ static const char *const variant_names[] = {"relu", "guided", "plain"};
 static const char *const score_names[] = {"softmax", "logit"};
 
 enum {
-    OPT_MODEL = 256, OPT_LAYER, OPT_IMAGE, OPT_OUT, OPT_CLASS, OPT_STEPS,
-    OPT_BATCH, OPT_METHOD, OPT_VARIANT, OPT_SCORE, OPT_BASELINE, OPT_PATH,
-    OPT_MODEL_PLUGIN, OPT_SIZE, OPT_MEAN, OPT_STD, OPT_LABELS, OPT_THREADS,
-    OPT_PLUGIN_PATH, OPT_QUIET, OPT_HELP
+    OPT_MODEL = 256,
+    OPT_LAYER,
+    OPT_IMAGE,
+    OPT_OUT,
+    OPT_CLASS,
+    OPT_STEPS,
+    OPT_BATCH,
+    OPT_METHOD,
+    OPT_VARIANT,
+    OPT_SCORE,
+    OPT_BASELINE,
+    OPT_PATH,
+    OPT_MODEL_PLUGIN,
+    OPT_SIZE,
+    OPT_MEAN,
+    OPT_STD,
+    OPT_LABELS,
+    OPT_THREADS,
+    OPT_PLUGIN_PATH,
+    OPT_QUIET,
+    OPT_HELP,
+    OPT_TOP_K
 };
 
 static const struct option options[] = {
@@ -95,6 +114,7 @@ static const struct option options[] = {
     {"image", required_argument, NULL, OPT_IMAGE},
     {"out", required_argument, NULL, OPT_OUT},
     {"class", required_argument, NULL, OPT_CLASS},
+    {"top-k", required_argument, NULL, OPT_TOP_K},
     {"steps", required_argument, NULL, OPT_STEPS},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"method", required_argument, NULL, OPT_METHOD},
@@ -122,15 +142,30 @@ static int parse_args(int argc, char **argv, explain_args *a)
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         int rc = 0;
         switch (opt) {
-        case OPT_MODEL: a->model = optarg; break;
-        case OPT_LAYER: rc = cli_list_add_split(&a->layers, optarg); break;
-        case OPT_IMAGE: rc = cli_list_add(&a->images, optarg); break;
-        case OPT_OUT: a->out = optarg; break;
+        case OPT_MODEL:
+            a->model = optarg;
+            break;
+        case OPT_LAYER:
+            rc = cli_list_add_split(&a->layers, optarg);
+            break;
+        case OPT_IMAGE:
+            rc = cli_list_add(&a->images, optarg);
+            break;
+        case OPT_OUT:
+            a->out = optarg;
+            break;
         case OPT_CLASS:
             rc = cli_parse_int("--class", optarg, 0, &a->class_index);
             break;
-        case OPT_STEPS: rc = cli_parse_int("--steps", optarg, 1, &a->steps); break;
-        case OPT_BATCH: rc = cli_parse_int("--batch", optarg, 1, &a->batch); break;
+        case OPT_TOP_K:
+            rc = cli_parse_int("--top-k", optarg, 1, &a->top_k);
+            break;
+        case OPT_STEPS:
+            rc = cli_parse_int("--steps", optarg, 1, &a->steps);
+            break;
+        case OPT_BATCH:
+            rc = cli_parse_int("--batch", optarg, 1, &a->batch);
+            break;
         case OPT_THREADS:
             rc = cli_parse_int("--threads", optarg, 1, &a->threads);
             break;
@@ -138,15 +173,21 @@ static int parse_args(int argc, char **argv, explain_args *a)
             rc = parse_mask("--method", optarg, method_names, 2, &a->methods);
             break;
         case OPT_VARIANT:
-            rc = parse_mask("--variant", optarg, variant_names, 3,
-                            &a->variants);
+            rc =
+                parse_mask("--variant", optarg, variant_names, 3, &a->variants);
             break;
         case OPT_SCORE:
             rc = parse_mask("--score", optarg, score_names, 2, &a->scores);
             break;
-        case OPT_BASELINE: a->baseline = optarg; break;
-        case OPT_PATH: a->path = optarg; break;
-        case OPT_MODEL_PLUGIN: a->model_plugin = optarg; break;
+        case OPT_BASELINE:
+            a->baseline = optarg;
+            break;
+        case OPT_PATH:
+            a->path = optarg;
+            break;
+        case OPT_MODEL_PLUGIN:
+            a->model_plugin = optarg;
+            break;
         case OPT_SIZE:
             rc = cli_parse_floats("--input-size", optarg, a->size, 2);
             a->has_size = 1;
@@ -173,10 +214,17 @@ static int parse_args(int argc, char **argv, explain_args *a)
                     rc = -1;
                 }
             break;
-        case OPT_LABELS: a->labels = optarg; break;
-        case OPT_PLUGIN_PATH: rc = cli_list_add(&a->plugin_dirs, optarg); break;
-        case OPT_QUIET: a->quiet = 1; break;
-        case OPT_HELP: return 1;
+        case OPT_LABELS:
+            a->labels = optarg;
+            break;
+        case OPT_PLUGIN_PATH:
+            rc = cli_list_add(&a->plugin_dirs, optarg);
+            break;
+        case OPT_QUIET:
+            a->quiet = 1;
+            break;
+        case OPT_HELP:
+            return 1;
         default:
             rsi_error_class_set(RSI_ERR_USAGE,
                                 "explain: unknown or incomplete option '%s' "
@@ -195,8 +243,7 @@ static int parse_args(int argc, char **argv, explain_args *a)
                           : !a->images.n ? "--image"
                                          : NULL;
     if (missing) {
-        rsi_error_class_set(RSI_ERR_USAGE, "explain: %s is required",
-                            missing);
+        rsi_error_class_set(RSI_ERR_USAGE, "explain: %s is required", missing);
         return -1;
     }
     return 0;
@@ -310,13 +357,16 @@ static int run(explain_args *a)
     }
     if (rsi_mkdir_p(a->out) < 0)
         goto fail;
+    const int64_t class_index = a->class_index;
     rsi_explain_options opt = {
         .layers = (const char *const *)a->layers.items,
         .n_layers = a->layers.n,
         .methods = a->methods,
         .variants = a->variants,
         .score_kinds = a->scores,
-        .class_index = a->class_index,
+        .classes = a->class_index >= 0 ? &class_index : NULL,
+        .n_classes = a->class_index >= 0,
+        .top_k = (int)a->top_k,
         .steps = a->steps,
         .batch = a->batch,
         .baseline = baseline,
@@ -331,7 +381,7 @@ static int run(explain_args *a)
     /* One bad image must not cost the others: go on, exit with the first
      * failure's code. */
     for (int i = 0; i < a->images.n; i++) {
-        if (rsi_explain_image(e, a->images.items[i]) < 0) {
+        if (rsi_explain_image(e, a->images.items[i], -1) < 0) {
             int code = cli_fail();
             rc = rc ? rc : code;
         } else if (!a->quiet) {

@@ -17,7 +17,10 @@ struct rsi_explainer {
     rsi_model *model;
     rsi_explain_options opt;
     rsi_param_value *baseline_values, *path_values;
-    rsi_target targets[2]; /* one per score kind, class filled per image */
+    int n_kinds;
+    rsi_score_kind kinds[2];
+    /* Per image: one target per (class, score kind), class-major. */
+    rsi_target targets[RSI_EXPLAIN_MAX_CLASSES * 2];
     int n_targets;
     int64_t forwards;
 };
@@ -25,10 +28,10 @@ struct rsi_explainer {
 /* One image's walk along its path. */
 typedef struct pass {
     int n_layers, n_targets;
-    rsi_rs_layer *layers;  /* [n_layers] */
-    rsi_rs_sum *sums;      /* [n_targets * n_layers] */
-    double score_first[2]; /* per target: at the baseline */
-    double score_last[2];  /* per target: at the image */
+    rsi_rs_layer *layers; /* [n_layers] */
+    rsi_rs_sum *sums;     /* [n_targets * n_layers] */
+    double score_first[RSI_EXPLAIN_MAX_CLASSES * 2]; /* per target: at x_0 */
+    double score_last[RSI_EXPLAIN_MAX_CLASSES * 2];  /* per target: at x_m */
     int64_t points;
 } pass;
 
@@ -51,6 +54,13 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
                             "variant or score kind)");
         return NULL;
     }
+    if (opt->n_classes > RSI_EXPLAIN_MAX_CLASSES ||
+        opt->top_k > RSI_EXPLAIN_MAX_CLASSES) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "explain: at most %d classes per image",
+                            RSI_EXPLAIN_MAX_CLASSES);
+        return NULL;
+    }
     if (opt->steps < 1 || opt->batch < 1) {
         rsi_error_class_set(RSI_ERR_USAGE,
                             "explain: steps and batch must be >= 1 (got "
@@ -67,12 +77,11 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
     e->opt = *opt;
     for (int k = 0; k < 2; k++)
         if (opt->score_kinds & (1 << k))
-            e->targets[e->n_targets++] =
-                (rsi_target){.class_index = -1, .kind = (rsi_score_kind)k};
+            e->kinds[e->n_kinds++] = (rsi_score_kind)k;
     if (rsi_plugin_parse_params(opt->baseline, opt->baseline_params,
                                 &e->baseline_values) < 0 ||
-        rsi_plugin_parse_params(opt->path, opt->path_params,
-                                &e->path_values) < 0 ||
+        rsi_plugin_parse_params(opt->path, opt->path_params, &e->path_values) <
+            0 ||
         rsi_model_select_layers(model, opt->layers, opt->n_layers) < 0) {
         rsi_explainer_free(e);
         return NULL;
@@ -180,8 +189,7 @@ static int walk(rsi_explainer *e, pass *p, const rsi_context *ctx,
     if (!(e->opt.methods & RSI_METHOD_RSI))
         return feed_batch(e, p, x);
     const rsi_path_entry *path = e->opt.path->desc->entry;
-    void *state =
-        path->open(ctx, e->path_values, baseline, x, e->opt.steps);
+    void *state = path->open(ctx, e->path_values, baseline, x, e->opt.steps);
     if (!state) {
         if (!rsi_error_pending())
             rsi_error("path '%s' failed to open", e->opt.path->desc->name);
@@ -225,8 +233,10 @@ typedef struct image_facts {
     const char *path;
     char stem[256];
     const rsi_image *img;
-    int64_t class_index;
-    double probability, seconds;
+    int n_classes;
+    int64_t classes[RSI_EXPLAIN_MAX_CLASSES];
+    double probabilities[RSI_EXPLAIN_MAX_CLASSES];
+    double seconds;
 } image_facts;
 
 static int write_maps(rsi_explainer *e, const pass *p, const image_facts *f)
@@ -236,18 +246,24 @@ static int write_maps(rsi_explainer *e, const pass *p, const image_facts *f)
     rsi_map_record rec = {
         .image = f->path,
         .model = e->opt.model_name,
-        .label = f->class_index < info->num_labels
-                     ? info->labels[f->class_index]
-                     : NULL,
         .baseline = e->opt.baseline->desc->name,
         .path = e->opt.path->desc->name,
-        .class_index = f->class_index,
         .steps = e->opt.steps,
         .points = p->points,
-        .probability = f->probability,
         .seconds = f->seconds,
     };
     for (int t = 0; t < p->n_targets; t++) {
+        const int c = t / e->n_kinds;
+        rec.class_index = f->classes[c];
+        rec.probability = f->probabilities[c];
+        rec.label = rec.class_index < info->num_labels
+                        ? info->labels[rec.class_index]
+                        : NULL;
+        /* the class joins the name only when an image has several */
+        char class_tag[32] = "";
+        if (f->n_classes > 1)
+            snprintf(class_tag, sizeof class_tag, ".c%lld",
+                     (long long)rec.class_index);
         for (int l = 0; l < nl; l++) {
             const rsi_rs_layer *layer = &p->layers[l];
             const rsi_rs_sum *sum = &p->sums[t * nl + l];
@@ -278,9 +294,9 @@ static int write_maps(rsi_explainer *e, const pass *p, const image_facts *f)
                     rec.variant = "";
                 }
                 char stem[512];
-                snprintf(stem, sizeof stem, "%s.%s.%s%s%s.%s", f->stem,
-                         rec.layer, rec.method, is_rsi ? "-" : "",
-                         rec.variant, rec.score);
+                snprintf(stem, sizeof stem, "%s.%s.%s%s%s.%s%s", f->stem,
+                         rec.layer, rec.method, is_rsi ? "-" : "", rec.variant,
+                         rec.score, class_tag);
                 int rc = cam ? rsi_results_write_map(e->opt.out_dir, stem, cam,
                                                      f->img, &rec)
                              : -1;
@@ -293,57 +309,84 @@ static int write_maps(rsi_explainer *e, const pass *p, const image_facts *f)
     return 0;
 }
 
-/* Top class and its probability from the logits at the image. */
-static int predict(rsi_explainer *e, const rsi_tensor *x, int64_t *cls,
-                   double *prob)
+/* Softmax probabilities (float64, shifted by the maximum for range) of
+ * the logits v[k]; -1 when a logit is not finite. */
+static int softmax(const float *v, int64_t k, double *p)
+{
+    double max = v[0], z = 0;
+    for (int64_t i = 0; i < k; i++) {
+        if (!isfinite(v[i])) {
+            rsi_error_class_set(RSI_ERR_MODEL,
+                                "the model produced NaN or Inf logits");
+            return -1;
+        }
+        max = v[i] > max ? v[i] : max;
+    }
+    for (int64_t i = 0; i < k; i++)
+        z += p[i] = exp((double)v[i] - max);
+    for (int64_t i = 0; i < k; i++)
+        p[i] /= z;
+    return 0;
+}
+
+/* The classes to explain for an image, from the logits at the image: the
+ * given classes, else the image's label when asked, else the top k. */
+static int choose_classes(rsi_explainer *e, const rsi_tensor *x, int64_t label,
+                          image_facts *f)
 {
     rsi_tensor *logits = rsi_model_logits(e->model, x);
     if (!logits)
         return -1;
     const int64_t k = rsi_tensor_size(logits, 1);
     float *v = malloc((size_t)k * sizeof(float));
-    int rc = v ? rsi_tensor_to_floats(logits, v, k) : -1;
+    double *p = malloc((size_t)k * sizeof(double));
+    int rc = v && p ? rsi_tensor_to_floats(logits, v, k) : -1;
     rsi_tensor_free(logits);
-    if (rc < 0) {
-        free(v);
-        return -1;
-    }
-    int64_t best = 0;
-    for (int64_t i = 1; i < k; i++)
-        best = v[i] > v[best] ? i : best;
-    if (e->opt.class_index >= 0) {
-        if (e->opt.class_index >= k) {
-            free(v);
-            rsi_error_class_set(RSI_ERR_USAGE,
-                                "class %lld out of range: the model has "
-                                "%lld classes",
-                                (long long)e->opt.class_index, (long long)k);
-            return -1;
+    if (rc == 0)
+        rc = softmax(v, k, p);
+    const rsi_explain_options *o = &e->opt;
+    f->n_classes = 0;
+    if (rc == 0 && (o->n_classes > 0 || (o->use_label && label >= 0))) {
+        int n = o->n_classes > 0 ? o->n_classes : 1;
+        for (int i = 0; rc == 0 && i < n; i++) {
+            int64_t c = o->n_classes > 0 ? o->classes[i] : label;
+            if (c < 0 || c >= k) {
+                rsi_error_class_set(RSI_ERR_USAGE,
+                                    "class %lld out of range: the model has "
+                                    "%lld classes",
+                                    (long long)c, (long long)k);
+                rc = -1;
+            }
+            f->classes[f->n_classes++] = c;
         }
-        best = e->opt.class_index;
+    } else if (rc == 0) {
+        /* top k by probability, ties to the lower index */
+        int n = o->top_k > 0 ? o->top_k : 1;
+        n = n < k ? n : (int)k;
+        for (int i = 0; i < n; i++) {
+            int64_t best = -1;
+            for (int64_t c = 0; c < k; c++) {
+                int taken = 0;
+                for (int j = 0; j < i; j++)
+                    taken |= f->classes[j] == c;
+                if (!taken && (best < 0 || p[c] > p[best]))
+                    best = c;
+            }
+            f->classes[f->n_classes++] = best;
+        }
     }
-    /* softmax in float64, shifted by the maximum for range */
-    double max = v[0], z = 0;
-    for (int64_t i = 1; i < k; i++)
-        max = v[i] > max ? v[i] : max;
-    for (int64_t i = 0; i < k; i++)
-        z += exp((double)v[i] - max);
-    *prob = exp((double)v[best] - max) / z;
-    *cls = best;
-    for (int64_t i = 0; i < k && isfinite(*prob); i++)
-        if (!isfinite(v[i]))
-            *prob = NAN;
+    for (int i = 0; rc == 0 && i < f->n_classes; i++)
+        f->probabilities[i] = p[f->classes[i]];
+    if (!v || !p)
+        rsi_error("out of memory");
     free(v);
-    if (!isfinite(*prob)) {
-        rsi_error_class_set(RSI_ERR_MODEL,
-                            "the model produced NaN or Inf logits");
-        return -1;
-    }
-    return 0;
+    free(p);
+    return rc;
 }
 
-static int explain(rsi_explainer *e, const char *image_path, pass *p,
-                   rsi_image *img, rsi_tensor **x, rsi_tensor **baseline)
+static int explain(rsi_explainer *e, const char *image_path, int64_t label,
+                   pass *p, rsi_image *img, rsi_tensor **x,
+                   rsi_tensor **baseline)
 {
     const double start = now_seconds();
     const rsi_model_info *info = rsi_model_get_info(e->model);
@@ -351,10 +394,13 @@ static int explain(rsi_explainer *e, const char *image_path, pass *p,
     image_stem(image_path, f.stem, sizeof f.stem);
     if (!(*x = rsi_input_read(image_path, info, img)))
         return -1;
-    if (predict(e, *x, &f.class_index, &f.probability) < 0)
+    if (choose_classes(e, *x, label, &f) < 0)
         return -1;
-    for (int t = 0; t < e->n_targets; t++)
-        e->targets[t].class_index = f.class_index;
+    e->n_targets = 0;
+    for (int c = 0; c < f.n_classes; c++)
+        for (int k = 0; k < e->n_kinds; k++)
+            e->targets[e->n_targets++] =
+                (rsi_target){.class_index = f.classes[c], .kind = e->kinds[k]};
     rsi_context ctx = {.host = rsi_host(),
                        .model = e->model,
                        .info = info,
@@ -375,12 +421,12 @@ static int explain(rsi_explainer *e, const char *image_path, pass *p,
     return write_maps(e, p, &f);
 }
 
-int rsi_explain_image(rsi_explainer *e, const char *image_path)
+int rsi_explain_image(rsi_explainer *e, const char *image_path, int64_t label)
 {
     pass p = {0};
     rsi_image img = {0};
     rsi_tensor *x = NULL, *baseline = NULL;
-    int rc = explain(e, image_path, &p, &img, &x, &baseline);
+    int rc = explain(e, image_path, label, &p, &img, &x, &baseline);
     pass_release(&p);
     rsi_image_release(&img);
     rsi_tensor_free(x);
@@ -389,9 +435,8 @@ int rsi_explain_image(rsi_explainer *e, const char *image_path)
         /* Every message names the input; image errors already do. */
         if (!strstr(rsi_error_message(), image_path))
             rsi_error_prefix("image '%s': ", image_path);
-        rsi_results_write_failure(e->opt.out_dir, image_path,
-                                  e->opt.model_name, rsi_error_message(),
-                                  rsi_error_get_class());
+        rsi_results_write_failure(e->opt.out_dir, image_path, e->opt.model_name,
+                                  rsi_error_message(), rsi_error_get_class());
     }
     return rc;
 }

@@ -1,0 +1,103 @@
+"""Parity: rsicam's maps against the independent Python reference.
+
+Random-weight torchvision ResNet50 (scripted: exercises the inlining of
+_forward_impl) and VGG19 (traced), exported at test time, one 224x224 image,
+50 steps, every variant and method, both score kinds. compare.py asserts cam
+correlation >= 0.999 and heatmaps (0..255) within 1 level. Then the
+completeness check: plain / logit / VGG19 features.36, the gap is <= 2% of
+|score_image - score_baseline| at 50 steps and smaller at 200.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+ROOT = os.environ.get("RSICAM_SOURCE_DIR", os.getcwd())
+RSICAM = os.environ["RSICAM_BIN"]
+PY = sys.executable
+TMP = os.path.join(os.environ.get("RSICAM_TEST_TMP", "/tmp/rsicam-test"),
+                   "parity")
+STEPS = 50
+CASES = [  # arch, export mode, layers
+    ("resnet50", "script", "layer4,layer4.2.conv3,layer3"),
+    ("vgg19", "trace", "features.36,features.27"),
+]
+
+
+def run(*args):
+    print("$", " ".join(args), flush=True)
+    subprocess.run(args, check=True)
+
+
+def explain(model, layers, out, steps, extra=()):
+    run(RSICAM, "explain", "--model", model, "--image", image(), "--layer",
+        layers, "--steps", str(steps), "--out", out, "--threads", "2",
+        "--quiet", *extra)
+
+
+def image():
+    return os.path.join(TMP, "img.png")
+
+
+def results(out):
+    with open(os.path.join(out, "results.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+class Parity(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        shutil.rmtree(TMP, ignore_errors=True)
+        os.makedirs(TMP)
+        run(PY, os.path.join(ROOT, "tests/reference/make_image.py"), image())
+        for arch, mode, _ in CASES:
+            run(PY, os.path.join(ROOT, "tools/export_torchvision.py"),
+                "--arch", arch, "--random-weights", "--mode", mode, "--out",
+                os.path.join(TMP, arch + ".pt"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(TMP, ignore_errors=True)
+
+    def test_maps_match_reference(self):
+        for arch, _, layers in CASES:
+            with self.subTest(arch=arch):
+                model = os.path.join(TMP, arch + ".pt")
+                ref = os.path.join(TMP, "ref-" + arch)
+                got = os.path.join(TMP, "got-" + arch)
+                run(PY, os.path.join(ROOT, "tests/reference/rsi_reference.py"),
+                    "--arch", arch, "--model", model, "--image", image(),
+                    "--layers", layers, "--steps", str(STEPS), "--out", ref)
+                explain(model, layers, got, STEPS,
+                        ("--method", "rsi,gradcam", "--variant",
+                         "relu,guided,plain", "--score", "softmax,logit"))
+                rc = subprocess.run(
+                    [PY, os.path.join(ROOT, "tests/reference/compare.py"),
+                     "--ref", ref, "--got", got, "--min-corr", "0.999",
+                     "--max-levels", "1"]).returncode
+                self.assertEqual(rc, 0, "maps differ from the reference")
+                if arch == "vgg19":
+                    self.check_completeness(model, got)
+
+    def check_completeness(self, model, got50):
+        def gap(out):
+            (rec,) = [r for r in results(out)
+                      if r["layer"] == "features.36" and r["variant"] ==
+                      "plain" and r["score"] == "logit"]
+            diff = rec["score_image"] - rec["score_baseline"]
+            return abs(rec["ig_sum"] - diff) / abs(diff)
+
+        got200 = os.path.join(TMP, "got-vgg19-200")
+        explain(model, "features.36", got200, 200,
+                ("--variant", "plain", "--score", "logit"))
+        g50, g200 = gap(got50), gap(got200)
+        print(f"completeness gap, VGG19 features.36 plain/logit: "
+              f"{g50:.3%} at 50 steps, {g200:.3%} at 200 steps")
+        self.assertLessEqual(g50, 0.02)
+        self.assertLess(g200, g50)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
