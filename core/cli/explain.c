@@ -38,13 +38,14 @@ static const char usage_text[] =
     "  --std R,G,B         override the model's normalisation std\n"
     "  --labels FILE       class names, one a line\n"
     "  --threads T         libtorch threads (default: every core)\n"
+    "  --device D          cpu, cuda or cuda:N (default cpu)\n"
     "  --plugin-path DIR   search DIR for plugins first (repeatable)\n"
     "  --quiet             no progress lines\n";
 
 typedef struct explain_args {
     cli_list layers, images, plugin_dirs;
     const char *model, *out, *labels;
-    const char *baseline, *path, *model_plugin;
+    const char *baseline, *path, *model_plugin, *device;
     long long class_index, top_k, steps, batch, threads;
     int methods, variants, scores, quiet;
     int has_size, has_mean, has_std;
@@ -105,7 +106,8 @@ enum {
     OPT_PLUGIN_PATH,
     OPT_QUIET,
     OPT_HELP,
-    OPT_TOP_K
+    OPT_TOP_K,
+    OPT_DEVICE
 };
 
 static const struct option options[] = {
@@ -115,6 +117,7 @@ static const struct option options[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"class", required_argument, NULL, OPT_CLASS},
     {"top-k", required_argument, NULL, OPT_TOP_K},
+    {"device", required_argument, NULL, OPT_DEVICE},
     {"steps", required_argument, NULL, OPT_STEPS},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"method", required_argument, NULL, OPT_METHOD},
@@ -156,6 +159,9 @@ static int parse_args(int argc, char **argv, explain_args *a)
             break;
         case OPT_CLASS:
             rc = cli_parse_int("--class", optarg, 0, &a->class_index);
+            break;
+        case OPT_DEVICE:
+            a->device = optarg;
             break;
         case OPT_TOP_K:
             rc = cli_parse_int("--top-k", optarg, 1, &a->top_k);
@@ -339,7 +345,8 @@ static int run(explain_args *a)
     const rsi_plugin *path =
         baseline ? find_plugin(r, RSI_PLUGIN_PATH, a->path, &path_params)
                  : NULL;
-    if (!path || !(model = open_model(a, r)))
+    if (!path || !(model = open_model(a, r)) ||
+        rsi_model_set_device(model, a->device) < 0)
         goto fail;
     rsi_model_info *info = rsi_model_get_info(model);
     if (apply_overrides(a, info) < 0)
@@ -412,7 +419,8 @@ int cli_explain(int argc, char **argv)
                       .scores = 1,
                       .baseline = "zero",
                       .path = "linear",
-                      .model_plugin = "torchscript"};
+                      .model_plugin = "torchscript",
+                      .device = "cpu"};
     int rc = parse_args(argc, argv, &a);
     if (rc == 1) {
         fputs(usage_text, stdout);

@@ -392,7 +392,11 @@ static int explain(rsi_explainer *e, const char *image_path, int64_t label,
     const rsi_model_info *info = rsi_model_get_info(e->model);
     image_facts f = {.path = image_path, .img = img};
     image_stem(image_path, f.stem, sizeof f.stem);
-    if (!(*x = rsi_input_read(image_path, info, img)))
+    rsi_tensor *host_x = rsi_input_read(image_path, info, img);
+    /* on the model's device from here on: baselines and paths follow it */
+    *x = host_x ? rsi_model_place(e->model, host_x) : NULL;
+    rsi_tensor_free(host_x);
+    if (!*x)
         return -1;
     if (choose_classes(e, *x, label, &f) < 0)
         return -1;

@@ -4,7 +4,8 @@
 #include <exception>
 #include <string>
 
-namespace rsicam {
+namespace rsicam
+{
 
 static std::string first_line(const char *text)
 {

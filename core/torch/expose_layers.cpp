@@ -17,7 +17,8 @@
 #include <optional>
 #include <stdexcept>
 
-namespace rsicam {
+namespace rsicam
+{
 
 using torch::jit::Graph;
 using torch::jit::Node;
@@ -184,8 +185,8 @@ expose_layers(const torch::jit::Module &module,
     g.registerOutput(tuple);
     torch::jit::EliminateDeadCode(graph);
 
-    return std::make_unique<torch::jit::GraphFunction>(
-        "rsicam_exposed_forward", graph, nullptr);
+    return std::make_unique<torch::jit::GraphFunction>("rsicam_exposed_forward",
+                                                       graph, nullptr);
 }
 
 } // namespace rsicam

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-namespace rsicam {
+namespace rsicam
+{
 
 // A copy of module.forward rewritten so that, for layers L_1..L_n (module
 // paths such as "layer4.2.conv3"),

@@ -24,6 +24,7 @@ struct rsi_model {
     torch::jit::Module module;
     std::string path;
     rsi_model_info info{};
+    c10::Device device = c10::kCPU; // where the module and its inputs live
     std::vector<std::string> module_paths;
     std::vector<const char *> module_path_ptrs;
     std::vector<std::string> layers;
@@ -31,10 +32,14 @@ struct rsi_model {
     // Per input size (H, W): each layer's activation shape without batch.
     std::map<std::pair<int64_t, int64_t>, std::vector<std::vector<int64_t>>>
         act_shapes;
-    ~rsi_model() { rsi_model_info_release(&info); }
+    ~rsi_model()
+    {
+        rsi_model_info_release(&info);
+    }
 };
 
-namespace rsicam {
+namespace rsicam
+{
 
 // Loads a TorchScript file with its rsicam.json metadata, in eval mode and
 // with parameters that never require grad (so that only what depends on an
@@ -63,9 +68,8 @@ static at::Tensor as_logits(const c10::IValue &out, int64_t b,
     at::Tensor t = out.toTensor();
     if (t.dim() != 2 || t.size(0) != b)
         throw std::runtime_error(
-            "model '" + path + "': output has shape " +
-            c10::str(t.sizes()) + ", expected [N, classes] with N = " +
-            std::to_string(b));
+            "model '" + path + "': output has shape " + c10::str(t.sizes()) +
+            ", expected [N, classes] with N = " + std::to_string(b));
     return t;
 }
 
@@ -115,6 +119,26 @@ const char *const *rsi_model_module_paths(rsi_model *m, int *n)
     return m->module_path_ptrs.data();
 }
 
+int rsi_model_set_device(rsi_model *m, const char *device)
+{
+    int rc = shim_call<int>(-1, "device", [&] {
+        c10::Device d = rsicam::parse_device(device);
+        m->module.to(d);
+        m->device = d;
+        m->act_shapes.clear();
+        return 0;
+    });
+    if (rc < 0)
+        rsi_error_reclass(RSI_ERR_USAGE);
+    return rc;
+}
+
+rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t)
+{
+    return shim_call<rsi_tensor *>(
+        nullptr, "device", [&] { return wrap(unwrap(t).to(m->device)); });
+}
+
 int rsi_model_num_layers(const rsi_model *m)
 {
     return (int)m->layers.size();
@@ -123,8 +147,7 @@ int rsi_model_num_layers(const rsi_model *m)
 int rsi_model_select_layers(rsi_model *m, const char *const *layers, int n)
 {
     std::vector<std::string> wanted(layers, layers + n);
-    std::set<std::string> known(m->module_paths.begin(),
-                                m->module_paths.end());
+    std::set<std::string> known(m->module_paths.begin(), m->module_paths.end());
     for (const auto &layer : wanted) {
         if (!known.count(layer)) {
             const char *near[5];
@@ -158,9 +181,9 @@ rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x)
 {
     rsi_tensor *out = shim_call<rsi_tensor *>(nullptr, "forward", [&] {
         torch::NoGradGuard no_grad;
-        const at::Tensor &in = unwrap(x);
-        return wrap(rsicam::as_logits(m->module.forward({in}), in.size(0),
-                                      m->path));
+        const at::Tensor in = unwrap(x).to(m->device);
+        return wrap(
+            rsicam::as_logits(m->module.forward({in}), in.size(0), m->path));
     });
     if (!out)
         rsi_error_reclass(RSI_ERR_MODEL);
@@ -169,7 +192,8 @@ rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x)
 
 } // extern "C"
 
-namespace rsicam {
+namespace rsicam
+{
 
 // The exposed forward on x with the given deltas; returns (logits, acts).
 static std::vector<at::Tensor> run_exposed(rsi_model *m, const at::Tensor &x,
@@ -217,7 +241,7 @@ activation_shapes(rsi_model *m, const at::Tensor &x)
 static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
                int n_targets, rsi_forward_result *res)
 {
-    const at::Tensor &x = unwrap(xh);
+    const at::Tensor x = unwrap(xh).to(m->device);
     if (!m->exposed)
         throw std::runtime_error("no layers selected");
     if (x.dim() != 4)
@@ -237,10 +261,9 @@ static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
     for (int t = 0; t < n_targets; t++) {
         int64_t c = targets[t].class_index;
         if (c < 0 || c >= logits.size(1))
-            throw std::out_of_range("class " + std::to_string(c) +
-                                    " out of range: the model has " +
-                                    std::to_string(logits.size(1)) +
-                                    " classes");
+            throw std::out_of_range(
+                "class " + std::to_string(c) + " out of range: the model has " +
+                std::to_string(logits.size(1)) + " classes");
         at::Tensor score = targets[t].kind == RSI_SCORE_LOGIT
                                ? logits.select(1, c)
                                : torch::softmax(logits, 1).select(1, c);
@@ -249,8 +272,8 @@ static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
                                            /*create_graph=*/false,
                                            /*allow_unused=*/true);
         for (size_t l = 0; l < nl; l++) {
-            at::Tensor g = grads[l].defined() ? grads[l]
-                                              : torch::zeros_like(deltas[l]);
+            at::Tensor g =
+                grads[l].defined() ? grads[l] : torch::zeros_like(deltas[l]);
             res->grads[t * nl + l] = wrap(g);
         }
         res->scores[t] = wrap(score.detach());
@@ -312,7 +335,7 @@ rsi_tensor *rsi_model_input_grad_softmax(rsi_model *m, const rsi_tensor *x,
                                          rsi_tensor **probs)
 {
     rsi_tensor *out = shim_call<rsi_tensor *>(nullptr, "input gradient", [&] {
-        at::Tensor in = unwrap(x).detach().requires_grad_();
+        at::Tensor in = unwrap(x).detach().to(m->device).requires_grad_();
         torch::AutoGradMode grad_mode(true);
         at::Tensor logits =
             rsicam::as_logits(m->module.forward({in}), in.size(0), m->path);

@@ -10,7 +10,8 @@ using rsicam::shim_call;
 using rsicam::unwrap;
 using rsicam::wrap;
 
-namespace rsicam {
+namespace rsicam
+{
 torch::jit::Module load_module(const char *path, rsi_model_info &info);
 }
 
@@ -18,7 +19,10 @@ struct rsi_module {
     torch::jit::Module module;
     std::string path;
     rsi_model_info info{};
-    ~rsi_module() { rsi_model_info_release(&info); }
+    ~rsi_module()
+    {
+        rsi_model_info_release(&info);
+    }
 };
 
 extern "C" {
@@ -65,13 +69,16 @@ rsi_tensor *rsi_module_call(rsi_module *m, const char *method,
         if (!fn)
             throw std::invalid_argument("no method named '" +
                                         std::string(method) + "'");
-        c10::IValue r = (*fn)({unwrap(x)});
+        // The module stays where it was loaded (the CPU); the result goes
+        // back to the caller's device.
+        const at::Tensor &in = unwrap(x);
+        c10::IValue r = (*fn)({in.to(c10::kCPU)});
         // encode() may return (mu, logvar): the first tensor is the point.
         if (r.isTuple())
             r = r.toTupleRef().elements().at(0);
         if (!r.isTensor())
             throw std::runtime_error("does not return a tensor");
-        return wrap(r.toTensor());
+        return wrap(r.toTensor().to(in.device()));
     });
     if (!out) {
         rsi_error_prefix("module '%s': ", m->path.c_str());

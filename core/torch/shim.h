@@ -17,7 +17,8 @@ struct rsi_tensor {
     at::Tensor t;
 };
 
-namespace rsicam {
+namespace rsicam
+{
 
 // Records the exception being handled as the pending error (first line of
 // its message only, prefixed by what the shim was doing).
@@ -49,6 +50,11 @@ inline const at::Tensor &unwrap(const rsi_tensor *t)
         throw std::invalid_argument("NULL tensor");
     return t->t;
 }
+
+// "cpu", "cuda" or "cuda:N", checked against what this build and machine
+// offer: a CPU-only libtorch or a machine without a GPU gets a clear
+// std::invalid_argument, not a crash.
+c10::Device parse_device(const char *name);
 
 } // namespace rsicam
 

@@ -73,8 +73,7 @@ void rsi_tensor_free(rsi_tensor *t)
 
 int rsi_tensor_ndim(const rsi_tensor *t)
 {
-    return shim_call<int>(-1, "tensor",
-                          [&] { return (int)unwrap(t).dim(); });
+    return shim_call<int>(-1, "tensor", [&] { return (int)unwrap(t).dim(); });
 }
 
 int64_t rsi_tensor_size(const rsi_tensor *t, int dim)
@@ -85,8 +84,7 @@ int64_t rsi_tensor_size(const rsi_tensor *t, int dim)
 
 int64_t rsi_tensor_numel(const rsi_tensor *t)
 {
-    return shim_call<int64_t>(-1, "tensor",
-                              [&] { return unwrap(t).numel(); });
+    return shim_call<int64_t>(-1, "tensor", [&] { return unwrap(t).numel(); });
 }
 
 int rsi_tensor_to_floats(const rsi_tensor *t, float *out, int64_t n)
@@ -125,30 +123,26 @@ rsi_tensor *rsi_tensor_reshape(const rsi_tensor *t, const int64_t *shape,
 
 rsi_tensor *rsi_tensor_add(const rsi_tensor *a, const rsi_tensor *b)
 {
-    return shim_call<rsi_tensor *>(nullptr, "tensor add", [&] {
-        return wrap(unwrap(a) + unwrap(b));
-    });
+    return shim_call<rsi_tensor *>(nullptr, "tensor add",
+                                   [&] { return wrap(unwrap(a) + unwrap(b)); });
 }
 
 rsi_tensor *rsi_tensor_sub(const rsi_tensor *a, const rsi_tensor *b)
 {
-    return shim_call<rsi_tensor *>(nullptr, "tensor sub", [&] {
-        return wrap(unwrap(a) - unwrap(b));
-    });
+    return shim_call<rsi_tensor *>(nullptr, "tensor sub",
+                                   [&] { return wrap(unwrap(a) - unwrap(b)); });
 }
 
 rsi_tensor *rsi_tensor_mul(const rsi_tensor *a, const rsi_tensor *b)
 {
-    return shim_call<rsi_tensor *>(nullptr, "tensor mul", [&] {
-        return wrap(unwrap(a) * unwrap(b));
-    });
+    return shim_call<rsi_tensor *>(nullptr, "tensor mul",
+                                   [&] { return wrap(unwrap(a) * unwrap(b)); });
 }
 
 rsi_tensor *rsi_tensor_div(const rsi_tensor *a, const rsi_tensor *b)
 {
-    return shim_call<rsi_tensor *>(nullptr, "tensor div", [&] {
-        return wrap(unwrap(a) / unwrap(b));
-    });
+    return shim_call<rsi_tensor *>(nullptr, "tensor div",
+                                   [&] { return wrap(unwrap(a) / unwrap(b)); });
 }
 
 rsi_tensor *rsi_tensor_scale(const rsi_tensor *a, double s)
@@ -173,8 +167,8 @@ rsi_tensor *rsi_tensor_axpby(double alpha, const rsi_tensor *a, double beta,
 
 rsi_tensor *rsi_tensor_relu(const rsi_tensor *a)
 {
-    return shim_call<rsi_tensor *>(nullptr, "tensor relu",
-                                   [&] { return wrap(torch::relu(unwrap(a))); });
+    return shim_call<rsi_tensor *>(
+        nullptr, "tensor relu", [&] { return wrap(torch::relu(unwrap(a))); });
 }
 
 rsi_tensor *rsi_tensor_positive(const rsi_tensor *a)
@@ -280,8 +274,8 @@ rsi_tensor *rsi_tensor_gaussian_blur(const rsi_tensor *t, double sigma)
         radius = std::min(radius, std::min(x.size(2), x.size(3)) - 1);
         if (radius < 1)
             return wrap(x.clone());
-        auto offsets = torch::arange(-radius, radius + 1,
-                                     x.options().dtype(at::kDouble));
+        auto offsets =
+            torch::arange(-radius, radius + 1, x.options().dtype(at::kDouble));
         auto k = torch::exp(-0.5 * (offsets / sigma).pow(2));
         k = (k / k.sum()).to(x.scalar_type());
         const int64_t c = x.size(1);

@@ -98,6 +98,13 @@ int rsi_module_has_method(rsi_module *m, const char *method);
 rsi_tensor *rsi_module_call(rsi_module *m, const char *method,
                             const rsi_tensor *x);
 
+/* Moves the model to a device: "cpu", "cuda" or "cuda:N". Inputs are moved
+ * to the model's device by every call; outputs stay there. Fails with a
+ * usage error when the device is unknown or unavailable. */
+int rsi_model_set_device(rsi_model *m, const char *device);
+/* A copy of t on the model's device. */
+rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t);
+
 /* Sets libtorch's intra-op threads (n <= 0: every available core). */
 int rsi_torch_set_threads(int n);
 int rsi_torch_get_threads(void);
