@@ -5,7 +5,13 @@ _forward_impl) and VGG19 (traced), exported at test time, one 224x224 image,
 50 steps, every variant and method, both score kinds. compare.py asserts cam
 correlation >= 0.999 and heatmaps (0..255) within 1 level. Then the
 completeness check: plain / logit / VGG19 features.36, the gap is <= 2% of
-|score_image - score_baseline| at 50 steps and smaller at 200.
+|score_image - score_baseline| at 50 steps and at 200.
+
+That the gap also shrinks as steps grow is asserted in test_completeness.py
+on a smooth network. On a ReLU network like this VGG19 it does not shrink
+monotonically: every ReLU or max-pool switch between two path points adds
+an error of either sign (measured on this model: 0.41%, 0.17%, 0.62%,
+0.50%, 0.13% at 25, 50, 100, 200, 400 steps).
 """
 import json
 import os
@@ -96,7 +102,7 @@ class Parity(unittest.TestCase):
         print(f"completeness gap, VGG19 features.36 plain/logit: "
               f"{g50:.3%} at 50 steps, {g200:.3%} at 200 steps")
         self.assertLessEqual(g50, 0.02)
-        self.assertLess(g200, g50)
+        self.assertLessEqual(g200, 0.02)
 
 
 if __name__ == "__main__":
