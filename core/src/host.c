@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "input.h"
+#include "npy.h"
 #include "params.h"
 #include "plugin_registry.h"
 
@@ -90,6 +91,34 @@ static rsi_tensor *host_make_baseline(const rsi_context *ctx, const char *spec,
     return t;
 }
 
+/* The table's npy_write: the tensor's shape and float32 data to
+ * rsi_npy_write_f32, which writes atomically. */
+static int host_npy_write(const char *path, const rsi_tensor *t)
+{
+    int ndim = rsi_tensor_ndim(t);
+    int64_t n = rsi_tensor_numel(t);
+    if (ndim < 0 || n < 0)
+        return -1;
+    if (ndim > RSI_MAX_DIMS) {
+        rsi_error("'%s': %d dimensions, more than .npy writing supports", path,
+                  ndim);
+        return -1;
+    }
+    int64_t shape[RSI_MAX_DIMS];
+    for (int i = 0; i < ndim; i++)
+        shape[i] = rsi_tensor_size(t, i);
+    float *data = malloc((size_t)(n > 0 ? n : 1) * sizeof *data);
+    if (!data) {
+        rsi_error("out of memory writing '%s'", path);
+        return -1;
+    }
+    int rc = rsi_tensor_to_floats(t, data, n);
+    if (rc == 0)
+        rc = rsi_npy_write_f32(path, data, shape, ndim);
+    free(data);
+    return rc < 0 ? -1 : 0;
+}
+
 static const rsi_host_api host_table = {
     .abi_major = RSI_ABI_MAJOR,
     .abi_minor = RSI_ABI_MINOR,
@@ -143,6 +172,11 @@ static const rsi_host_api host_table = {
 
     .image_read = rsi_host_image_read,
     .error_class = rsi_error_class_set,
+
+    .tensor_sqrt = rsi_tensor_sqrt,
+    .npy_write = host_npy_write,
+    .model_path = rsi_model_path,
+    .tensor_to_like = rsi_tensor_to_like,
 };
 
 const rsi_host_api *rsi_host(void)

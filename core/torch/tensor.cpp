@@ -113,6 +113,15 @@ rsi_tensor *rsi_tensor_to_dtype(const rsi_tensor *t, rsi_dtype dtype)
     });
 }
 
+rsi_tensor *rsi_tensor_to_like(const rsi_tensor *t, const rsi_tensor *like)
+{
+    return shim_call<rsi_tensor *>(nullptr, "tensor to", [&] {
+        const auto &l = unwrap(like);
+        // copy = true: a new tensor even when nothing needs converting
+        return wrap(unwrap(t).to(l.device(), l.scalar_type(), false, true));
+    });
+}
+
 rsi_tensor *rsi_tensor_reshape(const rsi_tensor *t, const int64_t *shape,
                                int ndim)
 {
@@ -177,6 +186,12 @@ rsi_tensor *rsi_tensor_positive(const rsi_tensor *a)
         const auto &t = unwrap(a);
         return wrap((t > 0).to(t.scalar_type()));
     });
+}
+
+rsi_tensor *rsi_tensor_sqrt(const rsi_tensor *a)
+{
+    return shim_call<rsi_tensor *>(
+        nullptr, "tensor sqrt", [&] { return wrap(torch::sqrt(unwrap(a))); });
 }
 
 int rsi_tensor_add_(rsi_tensor *acc, const rsi_tensor *t)

@@ -60,9 +60,10 @@ typedef enum rsi_param_type {
 typedef struct rsi_param_spec {
     const char *name;
     rsi_param_type type;
-    const char *default_value; /* text as a user would type it; NULL: required */
-    const char *doc;           /* one line */
-    double min, max;           /* numeric bounds, checked when min < max */
+    const char
+        *default_value; /* text as a user would type it; NULL: required */
+    const char *doc;    /* one line */
+    double min, max;    /* numeric bounds, checked when min < max */
 } rsi_param_spec;
 
 typedef struct rsi_param_value {
@@ -122,7 +123,7 @@ typedef struct rsi_plugin_descriptor {
     const char *name;
     const char *version;
     const char *license;
-    const char *description; /* one line */
+    const char *description;      /* one line */
     const rsi_param_spec *params; /* ends with an entry whose name is NULL */
     /* Optional; called once after loading. Non-zero: the plugin is skipped. */
     int (*init)(const rsi_host_api *host);
@@ -180,8 +181,7 @@ struct rsi_host_api {
     int (*tensor_sum_all)(const rsi_tensor *, double *);
     int (*tensor_min_max)(const rsi_tensor *, double *, double *);
     int (*tensor_all_finite)(const rsi_tensor *);
-    rsi_tensor *(*tensor_resize_bilinear)(const rsi_tensor *, int64_t,
-                                          int64_t);
+    rsi_tensor *(*tensor_resize_bilinear)(const rsi_tensor *, int64_t, int64_t);
     rsi_tensor *(*tensor_gaussian_blur)(const rsi_tensor *, double);
 
     /* Model services (model.h). */
@@ -204,7 +204,23 @@ struct rsi_host_api {
      * (error() above reports RSI_ERR_PLUGIN). */
     void (*error_class)(rsi_error_class cls, const char *fmt, ...)
         RSI_PRINTF(2, 3);
+
+    /* Members below were appended after the first 1.0 table: a plugin that
+     * uses one checks first that size covers it (RSI_HOST_HAS). */
+    rsi_tensor *(*tensor_sqrt)(const rsi_tensor *);
+    /* Writes t as a float32 .npy file (atomically). */
+    int (*npy_write)(const char *path, const rsi_tensor *t);
+    /* The file a classifier was loaded from (owned by the model). */
+    const char *(*model_path)(const rsi_model *);
+    /* A copy of t on like's device, with like's dtype: for data a plugin
+     * makes in host memory (tensor_from_floats, image_read) that must meet
+     * an image on the model's device. */
+    rsi_tensor *(*tensor_to_like)(const rsi_tensor *t, const rsi_tensor *like);
 };
+
+/* Whether host h provides member m (tables only grow at their end). */
+#define RSI_HOST_HAS(h, m)                                                     \
+    ((h)->size >= offsetof(rsi_host_api, m) + sizeof((h)->m) && (h)->m)
 
 /* The table of this host (filled once; valid for the process lifetime). */
 const rsi_host_api *rsi_host(void);

@@ -41,6 +41,8 @@ int rsi_tensor_to_floats(const rsi_tensor *t, float *out, int64_t n);
 /* The single element of a one-element tensor, as a double. */
 int rsi_tensor_item(const rsi_tensor *t, double *out);
 rsi_tensor *rsi_tensor_to_dtype(const rsi_tensor *t, rsi_dtype dtype);
+/* A copy of t on like's device, with like's dtype. */
+rsi_tensor *rsi_tensor_to_like(const rsi_tensor *t, const rsi_tensor *like);
 /* Same data with a new shape (element count unchanged). */
 rsi_tensor *rsi_tensor_reshape(const rsi_tensor *t, const int64_t *shape,
                                int ndim);
@@ -57,6 +59,8 @@ rsi_tensor *rsi_tensor_axpby(double alpha, const rsi_tensor *a, double beta,
 rsi_tensor *rsi_tensor_relu(const rsi_tensor *a);
 /* 1 where a > 0, else 0 (same dtype as a). */
 rsi_tensor *rsi_tensor_positive(const rsi_tensor *a);
+/* Elementwise square root (NaN below 0). */
+rsi_tensor *rsi_tensor_sqrt(const rsi_tensor *a);
 /* In place: acc += t (t is converted to acc's dtype). */
 int rsi_tensor_add_(rsi_tensor *acc, const rsi_tensor *t);
 
