@@ -5,7 +5,10 @@
 #include "plugin_registry.h"
 
 int cli_explain(int argc, char **argv);
+int cli_evaluate(int argc, char **argv);
 int cli_plugins(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_merge(int argc, char **argv);
 
 /* Prints the pending error as "rsicam: MESSAGE" and returns its exit code
  * (the error class; 70 when it has none). */
@@ -28,7 +31,6 @@ void cli_list_free(cli_list *l);
 /* Whole-string number parsing; -1 with a usage error naming the option. */
 int cli_parse_int(const char *option, const char *text, long long min,
                   long long *out);
-int cli_parse_floats(const char *option, const char *text, double *out,
-                     int n);
+int cli_parse_floats(const char *option, const char *text, double *out, int n);
 
 #endif

@@ -82,8 +82,8 @@ int cli_parse_int(const char *option, const char *text, long long min,
     long long v = strtoll(text, &end, 10);
     if (errno || end == text || *end || v < min) {
         rsi_error_class_set(RSI_ERR_USAGE,
-                            "%s: expected an integer >= %lld, got '%s'",
-                            option, min, text);
+                            "%s: expected an integer >= %lld, got '%s'", option,
+                            min, text);
         return -1;
     }
     *out = v;

@@ -1,8 +1,10 @@
 /* rsicam explain: heatmaps for images. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cam.h"
 #include "cli.h"
@@ -297,7 +299,11 @@ static rsi_model *open_model(const explain_args *a, rsi_registry *r)
     size_t n = file ? strlen(file) + (text ? strlen(text) + 1 : 0) + 1 : 0;
     char *all = file ? malloc(n) : NULL;
     rsi_param_value *values = NULL;
-    if (p && all) {
+    if (p && all && access(a->model, F_OK) != 0) {
+        /* a model error, not the parameter check's usage error */
+        rsi_error_class_set(RSI_ERR_MODEL, "model '%s': %s", a->model,
+                            errno == ENOENT ? "no such file" : strerror(errno));
+    } else if (p && all) {
         snprintf(all, n, "%s%s%s", file, text ? "," : "", text ? text : "");
         if (rsi_plugin_parse_params(p, all, &values) == 0) {
             rsi_context ctx = {.host = rsi_host()};

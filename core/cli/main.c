@@ -6,13 +6,15 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: rsicam COMMAND [OPTIONS]\n"
-            "\n"
-            "commands:\n"
-            "  explain   heatmaps for images (rsicam explain --help)\n"
-            "  plugins   list the plugins found, with their parameters\n"
-            "  version   print the version\n");
+    fprintf(out, "usage: rsicam COMMAND [OPTIONS]\n"
+                 "\n"
+                 "commands:\n"
+                 "  explain   heatmaps for images (rsicam explain --help)\n"
+                 "  evaluate  localisation metrics of maps against boxes\n"
+                 "  run       run an experiment file (rsicam run --help)\n"
+                 "  merge     combine the shards of an experiment\n"
+                 "  plugins   list the plugins found, with their parameters\n"
+                 "  version   print the version\n");
 }
 
 int main(int argc, char **argv)
@@ -24,6 +26,12 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "explain") == 0)
         return cli_explain(argc - 1, argv + 1);
+    if (strcmp(cmd, "evaluate") == 0)
+        return cli_evaluate(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return cli_merge(argc - 1, argv + 1);
     if (strcmp(cmd, "plugins") == 0)
         return cli_plugins(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -23,6 +23,7 @@ struct rsi_explainer {
     rsi_target targets[RSI_EXPLAIN_MAX_CLASSES * 2];
     int n_targets;
     int64_t forwards;
+    char *results_file;
 };
 
 /* One image's walk along its path. */
@@ -44,6 +45,13 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* DIR/results.jsonl (new string). */
+static char *results_in(const char *dir)
+{
+    char *s = NULL;
+    return asprintf(&s, "%s/%s", dir, RSI_RESULTS_FILE) < 0 ? NULL : s;
+}
+
 rsi_explainer *rsi_explainer_new(rsi_model *model,
                                  const rsi_explain_options *opt)
 {
@@ -55,7 +63,8 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
         return NULL;
     }
     if (opt->n_classes > RSI_EXPLAIN_MAX_CLASSES ||
-        opt->top_k > RSI_EXPLAIN_MAX_CLASSES) {
+        opt->top_k > RSI_EXPLAIN_MAX_CLASSES ||
+        opt->n_rules > RSI_EXPLAIN_MAX_CLASSES) {
         rsi_error_class_set(RSI_ERR_USAGE,
                             "explain: at most %d classes per image",
                             RSI_EXPLAIN_MAX_CLASSES);
@@ -75,6 +84,14 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
     }
     e->model = model;
     e->opt = *opt;
+    e->results_file = opt->results_file
+                          ? strdup(opt->results_file)
+                          : results_in(opt->out_dir ? opt->out_dir : ".");
+    if (!e->results_file) {
+        rsi_error("out of memory");
+        free(e);
+        return NULL;
+    }
     for (int k = 0; k < 2; k++)
         if (opt->score_kinds & (1 << k))
             e->kinds[e->n_kinds++] = (rsi_score_kind)k;
@@ -95,6 +112,7 @@ void rsi_explainer_free(rsi_explainer *e)
         return;
     rsi_params_free(e->baseline_values);
     rsi_params_free(e->path_values);
+    free(e->results_file);
     free(e);
 }
 
@@ -196,18 +214,20 @@ static int walk(rsi_explainer *e, pass *p, const rsi_context *ctx,
         rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
         return -1;
     }
-    int rc;
+    int rc, fed_failed = 0;
     rsi_tensor *batch = NULL;
     while ((rc = path->next(state, e->opt.batch, &batch)) == 1) {
         rc = feed_batch(e, p, batch);
         rsi_tensor_free(batch);
         batch = NULL;
-        if (rc < 0)
+        if ((fed_failed = rc < 0))
             break;
     }
-    if (rc < 0 && !rsi_error_pending())
-        rsi_error_class_set(RSI_ERR_PLUGIN, "path '%s' failed",
-                            e->opt.path->desc->name);
+    if (rc < 0 && !fed_failed) { /* next() failed: name the plugin */
+        if (!rsi_error_pending())
+            rsi_error_class_set(RSI_ERR_PLUGIN, "failed without saying why");
+        rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
+    }
     path->close(state);
     if (rc == 0 && p->points < 2) {
         rsi_error_class_set(RSI_ERR_PLUGIN,
@@ -233,16 +253,84 @@ typedef struct image_facts {
     const char *path;
     char stem[256];
     const rsi_image *img;
+    const rsi_tensor *x; /* the normalised input, for hooks */
     int n_classes;
     int64_t classes[RSI_EXPLAIN_MAX_CLASSES];
     double probabilities[RSI_EXPLAIN_MAX_CLASSES];
+    int rule_class[RSI_EXPLAIN_MAX_CLASSES]; /* per rule: index in classes */
     double seconds;
+    json_t *records; /* the image's records, appended at its end */
+    json_t *written; /* stems of the maps written, removed on failure */
 } image_facts;
 
-static int write_maps(rsi_explainer *e, const pass *p, const image_facts *f)
+/* The records of one map: one per rule that chose its class (explain
+ * without rules: just one). The hook sees the first; the others copy it,
+ * so that metrics are computed once per map, not once per rule. */
+static int add_records(rsi_explainer *e, image_facts *f, rsi_map_record *rec,
+                       const char *stem, int class_slot, const float *heat,
+                       rsi_score_kind kind)
+{
+    const int n_rules = e->opt.n_rules;
+    json_t *first = NULL;
+    for (int r = 0; r < (n_rules ? n_rules : 1); r++) {
+        if (n_rules && f->rule_class[r] != class_slot)
+            continue;
+        rec->target = n_rules ? e->opt.rules[r].tag : NULL;
+        json_t *o;
+        if (!first) {
+            o = rsi_results_map_json(rec, e->opt.file_prefix, stem,
+                                     e->opt.files);
+            rsi_map_view view = {.image_path = f->path,
+                                 .img = f->img,
+                                 .x = f->x,
+                                 .heatmap = heat,
+                                 .class_index = rec->class_index,
+                                 .score = kind};
+            if (o && e->opt.hook &&
+                e->opt.hook(e->opt.hook_user, e->model, &view, o) < 0) {
+                json_decref(o);
+                return -1;
+            }
+            first = o;
+        } else if ((o = json_deep_copy(first)) != NULL) {
+            json_object_set_new(o, "target", json_string(rec->target));
+        }
+        if (!o || json_array_append_new(f->records, o) < 0) {
+            rsi_error("out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One map: its cam, heatmap, files and records. */
+static int write_map(rsi_explainer *e, image_facts *f, rsi_map_record *rec,
+                     const char *stem, rsi_tensor *cam, float *heat,
+                     int class_slot, rsi_score_kind kind)
+{
+    const int64_t H = f->img->height, W = f->img->width;
+    if (!cam || rsi_cam_heatmap(cam, H, W, heat) < 0 ||
+        rsi_results_write_files(e->opt.out_dir, stem, e->opt.files, cam, heat,
+                                f->img) < 0)
+        return -1;
+    if (json_array_append_new(f->written, json_string(stem)) < 0) {
+        rsi_results_remove_files(e->opt.out_dir, stem);
+        rsi_error("out of memory");
+        return -1;
+    }
+    return add_records(e, f, rec, stem, class_slot, heat, kind);
+}
+
+static int write_maps(rsi_explainer *e, const pass *p, image_facts *f)
 {
     const rsi_model_info *info = rsi_model_get_info(e->model);
     const int nl = p->n_layers;
+    float *heat =
+        malloc((size_t)f->img->height * (size_t)f->img->width * sizeof(float));
+    if (!heat) {
+        rsi_error("out of memory");
+        return -1;
+    }
     rsi_map_record rec = {
         .image = f->path,
         .model = e->opt.model_name,
@@ -252,26 +340,28 @@ static int write_maps(rsi_explainer *e, const pass *p, const image_facts *f)
         .points = p->points,
         .seconds = f->seconds,
     };
-    for (int t = 0; t < p->n_targets; t++) {
+    int rc = 0;
+    for (int t = 0; rc == 0 && t < p->n_targets; t++) {
         const int c = t / e->n_kinds;
         rec.class_index = f->classes[c];
         rec.probability = f->probabilities[c];
         rec.label = rec.class_index < info->num_labels
                         ? info->labels[rec.class_index]
                         : NULL;
-        /* the class joins the name only when an image has several */
+        /* the class joins the name when an image has several, or when
+         * rules choose it (names then do not depend on the image) */
         char class_tag[32] = "";
-        if (f->n_classes > 1)
+        if (f->n_classes > 1 || e->opt.n_rules > 0)
             snprintf(class_tag, sizeof class_tag, ".c%lld",
                      (long long)rec.class_index);
-        for (int l = 0; l < nl; l++) {
+        for (int l = 0; rc == 0 && l < nl; l++) {
             const rsi_rs_layer *layer = &p->layers[l];
             const rsi_rs_sum *sum = &p->sums[t * nl + l];
             rec.layer = e->opt.layers[l];
             rec.score = score_names[e->targets[t].kind];
             rec.score_image = p->score_last[t];
             rec.score_baseline = p->score_first[t];
-            for (int m = 0; m <= RSI_VARIANT_COUNT; m++) {
+            for (int m = 0; rc == 0 && m <= RSI_VARIANT_COUNT; m++) {
                 /* m < RSI_VARIANT_COUNT: an RSI variant; the last: Grad-CAM */
                 int is_rsi = m < RSI_VARIANT_COUNT;
                 if (is_rsi ? !(e->opt.methods & RSI_METHOD_RSI) ||
@@ -297,16 +387,14 @@ static int write_maps(rsi_explainer *e, const pass *p, const image_facts *f)
                 snprintf(stem, sizeof stem, "%s.%s.%s%s%s.%s%s", f->stem,
                          rec.layer, rec.method, is_rsi ? "-" : "", rec.variant,
                          rec.score, class_tag);
-                int rc = cam ? rsi_results_write_map(e->opt.out_dir, stem, cam,
-                                                     f->img, &rec)
-                             : -1;
+                rc = write_map(e, f, &rec, stem, cam, heat, c,
+                               e->targets[t].kind);
                 rsi_tensor_free(cam);
-                if (rc < 0)
-                    return -1;
             }
         }
     }
-    return 0;
+    free(heat);
+    return rc;
 }
 
 /* Softmax probabilities (float64, shifted by the maximum for range) of
@@ -329,8 +417,64 @@ static int softmax(const float *v, int64_t k, double *p)
     return 0;
 }
 
-/* The classes to explain for an image, from the logits at the image: the
- * given classes, else the image's label when asked, else the top k. */
+/* The class ranked rank (1: the most probable) among k, ties to the lower
+ * index. */
+static int64_t ranked(const double *p, int64_t k, int rank)
+{
+    int64_t c_rank = -1;
+    int64_t taken[RSI_EXPLAIN_MAX_CLASSES];
+    for (int i = 0; i < rank && i < k; i++) {
+        int64_t best = -1;
+        for (int64_t c = 0; c < k; c++) {
+            int used = 0;
+            for (int j = 0; j < i; j++)
+                used |= taken[j] == c;
+            if (!used && (best < 0 || p[c] > p[best]))
+                best = c;
+        }
+        c_rank = taken[i] = best;
+    }
+    return rank <= k ? c_rank : -1;
+}
+
+/* The classes the rules choose for an image: each distinct class once in
+ * f->classes, and per rule the slot of its class. */
+static int apply_rules(const rsi_explainer *e, const double *p, int64_t k,
+                       int64_t label, image_facts *f)
+{
+    for (int r = 0; r < e->opt.n_rules; r++) {
+        const rsi_target_rule *rule = &e->opt.rules[r];
+        int64_t c = rule->kind == RSI_TARGET_CLASS   ? rule->value
+                    : rule->kind == RSI_TARGET_LABEL ? label
+                    : rule->value >= 1 && rule->value <= RSI_EXPLAIN_MAX_CLASSES
+                        ? ranked(p, k, (int)rule->value)
+                        : -1;
+        if (rule->kind == RSI_TARGET_LABEL && label < 0) {
+            rsi_error_class_set(RSI_ERR_USAGE,
+                                "target '%s': the image has no label",
+                                rule->tag);
+            return -1;
+        }
+        if (c < 0 || c >= k) {
+            rsi_error_class_set(RSI_ERR_MODEL,
+                                "target '%s': class %lld out of range: the "
+                                "model has %lld classes",
+                                rule->tag, (long long)c, (long long)k);
+            return -1;
+        }
+        int slot = 0;
+        while (slot < f->n_classes && f->classes[slot] != c)
+            slot++;
+        if (slot == f->n_classes)
+            f->classes[f->n_classes++] = c;
+        f->rule_class[r] = slot;
+    }
+    return 0;
+}
+
+/* The classes to explain for an image, from the logits at the image: as
+ * the rules say, else the given classes, else the image's label when
+ * asked, else the top k. */
 static int choose_classes(rsi_explainer *e, const rsi_tensor *x, int64_t label,
                           image_facts *f)
 {
@@ -346,12 +490,14 @@ static int choose_classes(rsi_explainer *e, const rsi_tensor *x, int64_t label,
         rc = softmax(v, k, p);
     const rsi_explain_options *o = &e->opt;
     f->n_classes = 0;
-    if (rc == 0 && (o->n_classes > 0 || (o->use_label && label >= 0))) {
+    if (rc == 0 && o->n_rules > 0) {
+        rc = apply_rules(e, p, k, label, f);
+    } else if (rc == 0 && (o->n_classes > 0 || (o->use_label && label >= 0))) {
         int n = o->n_classes > 0 ? o->n_classes : 1;
         for (int i = 0; rc == 0 && i < n; i++) {
             int64_t c = o->n_classes > 0 ? o->classes[i] : label;
             if (c < 0 || c >= k) {
-                rsi_error_class_set(RSI_ERR_USAGE,
+                rsi_error_class_set(RSI_ERR_MODEL,
                                     "class %lld out of range: the model has "
                                     "%lld classes",
                                     (long long)c, (long long)k);
@@ -384,20 +530,21 @@ static int choose_classes(rsi_explainer *e, const rsi_tensor *x, int64_t label,
     return rc;
 }
 
-static int explain(rsi_explainer *e, const char *image_path, int64_t label,
-                   pass *p, rsi_image *img, rsi_tensor **x,
-                   rsi_tensor **baseline)
+static int explain(rsi_explainer *e, image_facts *fp, int64_t label, pass *p,
+                   rsi_image *img, rsi_tensor **x, rsi_tensor **baseline)
 {
     const double start = now_seconds();
     const rsi_model_info *info = rsi_model_get_info(e->model);
-    image_facts f = {.path = image_path, .img = img};
-    image_stem(image_path, f.stem, sizeof f.stem);
+    const char *image_path = fp->path;
+    image_facts f = *fp;
+    f.img = img;
     rsi_tensor *host_x = rsi_input_read(image_path, info, img);
     /* on the model's device from here on: baselines and paths follow it */
     *x = host_x ? rsi_model_place(e->model, host_x) : NULL;
     rsi_tensor_free(host_x);
     if (!*x)
         return -1;
+    f.x = *x;
     if (choose_classes(e, *x, label, &f) < 0)
         return -1;
     e->n_targets = 0;
@@ -425,12 +572,21 @@ static int explain(rsi_explainer *e, const char *image_path, int64_t label,
     return write_maps(e, p, &f);
 }
 
-int rsi_explain_image(rsi_explainer *e, const char *image_path, int64_t label)
+/* Explains an image into records and written (the stems of its maps). On
+ * failure the maps written are removed and records holds the failure. */
+static int collect(rsi_explainer *e, const char *image_path, int64_t label,
+                   const char *stem, json_t *records, json_t *written)
 {
+    image_facts f = {
+        .path = image_path, .records = records, .written = written};
+    if (stem)
+        snprintf(f.stem, sizeof f.stem, "%s", stem);
+    else
+        image_stem(image_path, f.stem, sizeof f.stem);
     pass p = {0};
     rsi_image img = {0};
     rsi_tensor *x = NULL, *baseline = NULL;
-    int rc = explain(e, image_path, label, &p, &img, &x, &baseline);
+    int rc = explain(e, &f, label, &p, &img, &x, &baseline);
     pass_release(&p);
     rsi_image_release(&img);
     rsi_tensor_free(x);
@@ -439,8 +595,56 @@ int rsi_explain_image(rsi_explainer *e, const char *image_path, int64_t label)
         /* Every message names the input; image errors already do. */
         if (!strstr(rsi_error_message(), image_path))
             rsi_error_prefix("image '%s': ", image_path);
-        rsi_results_write_failure(e->opt.out_dir, image_path, e->opt.model_name,
-                                  rsi_error_message(), rsi_error_get_class());
+        size_t i;
+        json_t *s;
+        json_array_foreach(written, i, s)
+            rsi_results_remove_files(e->opt.out_dir, json_string_value(s));
+        json_array_clear(written);
+        json_array_clear(records);
+        json_array_append_new(
+            records, rsi_results_failure_json(image_path, e->opt.model_name,
+                                              rsi_error_message(),
+                                              rsi_error_get_class()));
     }
+    return rc;
+}
+
+int rsi_explain_image_records(rsi_explainer *e, const char *image_path,
+                              int64_t label, const char *stem, json_t **records)
+{
+    json_t *r = json_array(), *written = json_array();
+    *records = NULL;
+    if (!r || !written) {
+        json_decref(r);
+        json_decref(written);
+        rsi_error("out of memory");
+        return -1;
+    }
+    int rc = collect(e, image_path, label, stem, r, written);
+    json_decref(written);
+    *records = r;
+    return rc;
+}
+
+int rsi_explain_image(rsi_explainer *e, const char *image_path, int64_t label)
+{
+    json_t *records = json_array(), *written = json_array();
+    if (!records || !written) {
+        json_decref(records);
+        json_decref(written);
+        rsi_error("out of memory");
+        return -1;
+    }
+    int rc = collect(e, image_path, label, NULL, records, written);
+    /* all of the image's records in one write, after all of its files */
+    if (rsi_results_append(e->results_file, records) < 0 && rc == 0) {
+        size_t i;
+        json_t *s;
+        json_array_foreach(written, i, s)
+            rsi_results_remove_files(e->opt.out_dir, json_string_value(s));
+        rc = -1;
+    }
+    json_decref(records);
+    json_decref(written);
     return rc;
 }

@@ -9,9 +9,11 @@
 #ifndef RSICAM_EXPLAIN_H
 #define RSICAM_EXPLAIN_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "cam.h"
+#include "image.h"
 #include "plugin_registry.h"
 #include "rsicam/model.h"
 
@@ -19,6 +21,37 @@ enum { RSI_METHOD_RSI = 1, RSI_METHOD_GRADCAM = 2 };
 
 /* The most classes explained per image (each a backward per score kind). */
 #define RSI_EXPLAIN_MAX_CLASSES 32
+
+/* Experiments name how each class was chosen, so that one pass can serve
+ * several rules ("the top 2 and the true label") and every record says
+ * which rule it answers. */
+typedef enum rsi_target_rule_kind {
+    RSI_TARGET_CLASS = 1, /* a fixed class index (value) */
+    RSI_TARGET_LABEL = 2, /* the image's ground-truth label */
+    RSI_TARGET_RANK = 3   /* the value-th prediction (1: the top one) */
+} rsi_target_rule_kind;
+
+typedef struct rsi_target_rule {
+    rsi_target_rule_kind kind;
+    int64_t value;
+    const char *tag; /* the record's "target" ("top1", "label", "class:3") */
+} rsi_target_rule;
+
+/* What a hook sees of one map; everything is borrowed for the call. */
+typedef struct rsi_map_view {
+    const char *image_path;
+    const rsi_image *img; /* the input at the model's size */
+    const rsi_tensor *x;  /* the normalised input [1, C, H, W] */
+    const float *heatmap; /* img->height x img->width, in [0, 1] */
+    int64_t class_index;
+    rsi_score_kind score;
+} rsi_map_view;
+
+/* Called once per map after its files are written, with its record (a
+ * JSON object) to add fields to (metrics). Returns 0, or -1 with an error
+ * pending, which fails the image. */
+typedef int (*rsi_map_hook)(void *user, rsi_model *model,
+                            const rsi_map_view *view, json_t *record);
 
 typedef struct rsi_explain_options {
     const char *const *layers; /* module paths */
@@ -38,6 +71,18 @@ typedef struct rsi_explain_options {
     const char *path_params;
     const char *out_dir;
     const char *model_name; /* as reported in results */
+    /* Optional; zero values keep explain's behaviour. */
+    const rsi_target_rule *rules; /* n_rules > 0: these choose the classes
+                                     (over classes/use_label/top_k), each
+                                     record names its rule, and the class
+                                     joins every map's name */
+    int n_rules;
+    const char *results_file; /* NULL: out_dir/results.jsonl */
+    const char *file_prefix;  /* before file names in records: where
+                                 out_dir lies from the results file */
+    int files;                /* RSI_FILE_* bits to write; 0: all */
+    rsi_map_hook hook;
+    void *hook_user;
 } rsi_explain_options;
 
 typedef struct rsi_explainer rsi_explainer;
@@ -49,11 +94,21 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
 void rsi_explainer_free(rsi_explainer *e);
 
 /* Explains one image, writing its maps into opt->out_dir and one line per
- * map to results.jsonl. label is the image's ground-truth class (< 0: none)
- * for opt->use_label. On failure the image is recorded as failed in
- * results.jsonl, nothing partial is left, and -1 returns with the error
- * pending. */
+ * map to results.jsonl, all of the image's lines in one write after all of
+ * its files exist (results.h). label is the image's ground-truth class
+ * (< 0: none) for opt->use_label and RSI_TARGET_LABEL rules. On failure
+ * the image is recorded as failed in results.jsonl, nothing partial is
+ * left, and -1 returns with the error pending. */
 int rsi_explain_image(rsi_explainer *e, const char *image_path, int64_t label);
+
+/* The same without appending: *records receives a new JSON array with the
+ * image's records (on failure: the one failure record, with nothing of
+ * the image left on disk). stem names the image's map files (NULL: the
+ * file name without its extension). The caller appends them
+ * (rsi_results_append) once it has added what it needs. */
+int rsi_explain_image_records(rsi_explainer *e, const char *image_path,
+                              int64_t label, const char *stem,
+                              json_t **records);
 
 /* Forward passes run so far (batches), for tests and reports. */
 int64_t rsi_explainer_forwards(const rsi_explainer *e);

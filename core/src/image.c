@@ -25,8 +25,19 @@ static pthread_once_t vips_once = PTHREAD_ONCE_INIT;
 static int vips_init_failed;
 static char vips_init_message[256];
 
+static void drop_log(const gchar *domain, GLogLevelFlags level,
+                     const gchar *message, gpointer user)
+{
+    (void)domain, (void)level, (void)message, (void)user;
+}
+
 static void vips_start(void)
 {
+    /* libvips warns on stderr while it decodes ("error in tile 0 x 16",
+     * "not enough data", ...), several lines per bad file, and then fails
+     * the read, which is reported as one line: drop the warnings, as
+     * libvips itself does when VIPS_WARNING is set. */
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_log, NULL);
     if (VIPS_INIT("rsicam") != 0) {
         vips_init_failed = 1;
         snprintf(vips_init_message, sizeof vips_init_message, "%s",
@@ -222,8 +233,17 @@ int rsi_image_read(const char *path, int width, int height, rsi_image *out)
     if (rsi_vips_init() != 0 || check_readable(path) != 0)
         return -1;
     VipsImage *in = open_lazily(path);
+    size_t len = strlen(path);
+    if (!in && len && path[len - 1] != ']' && !vips_foreign_find_load(path)) {
+        /* libvips would say 'VipsForeignLoad: "PATH" is not a known file
+         * format', naming the file a second time (a "[...]" suffix would be
+         * taken for load options here, see open_lazily) */
+        vips_error_clear();
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "image '%s': not an image (no known format)", path);
+        return -1;
+    }
     if (!in) {
-        /* libvips' own words are clear here ("not a known file format") */
         vips_failure(RSI_ERR_INPUT, "image", path, "");
         return -1;
     }

@@ -37,8 +37,8 @@ rsi_tensor *rsi_input_read(const char *path, const rsi_model_info *info,
                            rsi_image *img)
 {
     rsi_image local = {0};
-    if (rsi_image_read(path, (int)info->input_w, (int)info->input_h,
-                       &local) < 0)
+    if (rsi_image_read(path, (int)info->input_w, (int)info->input_h, &local) <
+        0)
         return NULL;
     rsi_tensor *x = rsi_input_from_image(&local, info);
     if (img && x)

@@ -118,7 +118,8 @@ static int find_columns(rsi_report *r)
             r->cols[r->ncols++] = (rsi_report_column){k, rank};
         }
     }
-    qsort(r->cols, (size_t)r->ncols, sizeof *r->cols, by_rank);
+    if (r->ncols > 1) /* cols is NULL when there are none: UB for qsort */
+        qsort(r->cols, (size_t)r->ncols, sizeof *r->cols, by_rank);
     return 0;
 }
 

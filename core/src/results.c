@@ -27,10 +27,14 @@ static char *join(const char *dir, const char *stem, const char *suffix)
     return s;
 }
 
-static const char *base_name(const char *path)
+/* a + b + c (the name of a file as records give it) */
+static char *join3(const char *a, const char *b, const char *c)
 {
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
+    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s%s", a, b, c);
+    return s;
 }
 
 static json_t *number_or_null(double v)
@@ -38,19 +42,7 @@ static json_t *number_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-static int append_record(const char *out_dir, json_t *obj)
-{
-    char *line = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
-    char *file = join(out_dir, RSI_RESULTS_FILE, "");
-    int rc = line && file ? rsi_append_line(file, line) : -1;
-    if (!line || !file)
-        rsi_error("out of memory");
-    free(line);
-    free(file);
-    return rc;
-}
-
-static json_t *map_json(const rsi_map_record *r, char *const files[NFILES])
+static json_t *map_json(const rsi_map_record *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "status", json_string("ok"));
@@ -60,13 +52,14 @@ static json_t *map_json(const rsi_map_record *r, char *const files[NFILES])
     json_object_set_new(o, "method", json_string(r->method));
     json_object_set_new(o, "variant", json_string(r->variant));
     json_object_set_new(o, "score", json_string(r->score));
+    if (r->target)
+        json_object_set_new(o, "target", json_string(r->target));
     json_object_set_new(o, "class", json_integer(r->class_index));
     json_object_set_new(o, "label",
                         r->label ? json_string(r->label) : json_null());
     json_object_set_new(o, "probability", number_or_null(r->probability));
     json_object_set_new(o, "score_image", number_or_null(r->score_image));
-    json_object_set_new(o, "score_baseline",
-                        number_or_null(r->score_baseline));
+    json_object_set_new(o, "score_baseline", number_or_null(r->score_baseline));
     if (r->has_ig) {
         double diff = r->score_image - r->score_baseline;
         json_object_set_new(o, "ig_sum", number_or_null(r->ig_sum));
@@ -83,73 +76,27 @@ static json_t *map_json(const rsi_map_record *r, char *const files[NFILES])
     json_object_set_new(o, "steps", json_integer(r->steps));
     json_object_set_new(o, "points", json_integer(r->points));
     json_object_set_new(o, "seconds", number_or_null(r->seconds));
-    json_object_set_new(o, "cam", json_string(base_name(files[0])));
-    json_object_set_new(o, "heatmap", json_string(base_name(files[1])));
-    json_object_set_new(o, "overlay", json_string(base_name(files[2])));
     return o;
 }
 
-static int write_files(char *const files[NFILES], const rsi_tensor *cam,
-                       const rsi_image *img)
+json_t *rsi_results_map_json(const rsi_map_record *rec, const char *prefix,
+                             const char *stem, int files)
 {
-    const int64_t h = rsi_tensor_size(cam, 0), w = rsi_tensor_size(cam, 1);
-    const int64_t H = img->height, W = img->width;
-    float *cam_data = malloc((size_t)(h * w) * sizeof(float));
-    float *heat = malloc((size_t)(H * W) * sizeof(float));
-    uint8_t *overlay = malloc((size_t)(H * W * 3));
-    int rc = -1;
-    if (!cam_data || !heat || !overlay) {
-        rsi_error("out of memory");
-        goto out;
+    static const char *const keys[NFILES] = {"cam", "heatmap", "overlay"};
+    json_t *o = map_json(rec);
+    files = files ? files : RSI_FILE_ALL;
+    for (int i = 0; o && i < NFILES; i++) {
+        char *name = files & (1 << i)
+                         ? join3(prefix ? prefix : "", stem, suffixes[i])
+                         : NULL;
+        json_object_set_new(o, keys[i], name ? json_string(name) : json_null());
+        free(name);
     }
-    if (rsi_tensor_to_floats(cam, cam_data, h * w) < 0 ||
-        rsi_cam_heatmap(cam, H, W, heat) < 0)
-        goto out;
-    const int64_t cam_shape[2] = {h, w}, heat_shape[2] = {H, W};
-    if (rsi_npy_write_f32(files[0], cam_data, cam_shape, 2) < 0 ||
-        rsi_npy_write_f32(files[1], heat, heat_shape, 2) < 0)
-        goto out;
-    rsi_overlay_jet(img, heat, 0.5f, overlay);
-    if (rsi_image_write_png(files[2], overlay, (int)W, (int)H) < 0)
-        goto out;
-    rc = 0;
-out:
-    free(cam_data);
-    free(heat);
-    free(overlay);
-    return rc;
+    return o;
 }
 
-int rsi_results_write_map(const char *out_dir, const char *stem,
-                          const rsi_tensor *cam, const rsi_image *img,
-                          const rsi_map_record *rec)
-{
-    char *files[NFILES] = {0};
-    int rc = -1;
-    for (int i = 0; i < NFILES; i++) {
-        if (!(files[i] = join(out_dir, stem, suffixes[i]))) {
-            rsi_error("out of memory");
-            goto out;
-        }
-    }
-    if (write_files(files, cam, img) == 0) {
-        json_t *obj = map_json(rec, files);
-        rc = append_record(out_dir, obj);
-        json_decref(obj);
-    }
-    if (rc < 0) /* a map is all its files or none of them */
-        for (int i = 0; i < NFILES; i++)
-            if (files[i])
-                unlink(files[i]);
-out:
-    for (int i = 0; i < NFILES; i++)
-        free(files[i]);
-    return rc;
-}
-
-int rsi_results_write_failure(const char *out_dir, const char *image,
-                              const char *model, const char *message,
-                              int error_class)
+json_t *rsi_results_failure_json(const char *image, const char *model,
+                                 const char *message, int error_class)
 {
     json_t *o = json_object();
     json_object_set_new(o, "status", json_string("failed"));
@@ -157,7 +104,167 @@ int rsi_results_write_failure(const char *out_dir, const char *image,
     json_object_set_new(o, "model", json_string(model));
     json_object_set_new(o, "error", json_string(message));
     json_object_set_new(o, "error_class", json_integer(error_class));
-    int rc = append_record(out_dir, o);
-    json_decref(o);
+    return o;
+}
+
+int rsi_results_append(const char *file, const json_t *records)
+{
+    size_t n = json_array_size(records), used = 0, cap = 0;
+    char *all = NULL;
+    int rc = 0;
+    /* every line joined, so that one write() carries them all */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char *line = json_dumps(json_array_get(records, i),
+                                JSON_COMPACT | JSON_ENSURE_ASCII);
+        size_t len = line ? strlen(line) : 0;
+        if (line && used + len + 2 > cap) {
+            cap = 2 * (used + len + 2);
+            char *grown = realloc(all, cap);
+            if (!grown) {
+                free(line);
+                line = NULL;
+            } else {
+                all = grown;
+            }
+        }
+        if (!line) {
+            rsi_error_class_set(RSI_ERR_OUTPUT,
+                                "cannot append to '%s': out "
+                                "of memory",
+                                file);
+            rc = -1;
+            break;
+        }
+        if (used)
+            all[used++] = '\n';
+        memcpy(all + used, line, len + 1);
+        used += len;
+        free(line);
+    }
+    if (rc == 0 && n)
+        rc = rsi_append_line(file, all);
+    free(all);
+    return rc;
+}
+
+static int write_files(char *const files[NFILES], int which,
+                       const rsi_tensor *cam, const float *heat,
+                       const rsi_image *img)
+{
+    const int64_t h = rsi_tensor_size(cam, 0), w = rsi_tensor_size(cam, 1);
+    const int64_t H = img->height, W = img->width;
+    if (which & RSI_FILE_CAM) {
+        float *cam_data = malloc((size_t)(h * w) * sizeof(float));
+        const int64_t cam_shape[2] = {h, w};
+        int rc = cam_data ? rsi_tensor_to_floats(cam, cam_data, h * w) : -1;
+        if (rc == 0)
+            rc = rsi_npy_write_f32(files[0], cam_data, cam_shape, 2);
+        if (!cam_data)
+            rsi_error("out of memory");
+        free(cam_data);
+        if (rc < 0)
+            return -1;
+    }
+    const int64_t heat_shape[2] = {H, W};
+    if ((which & RSI_FILE_HEATMAP) &&
+        rsi_npy_write_f32(files[1], heat, heat_shape, 2) < 0)
+        return -1;
+    if (which & RSI_FILE_OVERLAY) {
+        uint8_t *overlay = malloc((size_t)(H * W * 3));
+        if (!overlay) {
+            rsi_error("out of memory");
+            return -1;
+        }
+        rsi_overlay_jet(img, heat, 0.5f, overlay);
+        int rc = rsi_image_write_png(files[2], overlay, (int)W, (int)H);
+        free(overlay);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The three file paths of a map; -1 (out of memory) frees what was made. */
+static int file_paths(const char *dir, const char *stem, char *files[NFILES])
+{
+    for (int i = 0; i < NFILES; i++) {
+        char *s = join(dir, stem, suffixes[i]);
+        if (!s) {
+            for (int j = 0; j < i; j++)
+                free(files[j]);
+            rsi_error("out of memory");
+            return -1;
+        }
+        files[i] = s;
+    }
+    return 0;
+}
+
+int rsi_results_write_files(const char *dir, const char *stem, int files,
+                            const rsi_tensor *cam, const float *heat,
+                            const rsi_image *img)
+{
+    char *paths[NFILES];
+    if (file_paths(dir, stem, paths) < 0)
+        return -1;
+    int rc = write_files(paths, files ? files : RSI_FILE_ALL, cam, heat, img);
+    for (int i = 0; i < NFILES; i++) {
+        if (rc < 0) /* a map is all its files or none of them */
+            unlink(paths[i]);
+        free(paths[i]);
+    }
+    return rc;
+}
+
+void rsi_results_remove_files(const char *dir, const char *stem)
+{
+    char *paths[NFILES];
+    if (file_paths(dir, stem, paths) < 0)
+        return;
+    for (int i = 0; i < NFILES; i++) {
+        unlink(paths[i]);
+        free(paths[i]);
+    }
+}
+
+int rsi_results_write_map(const char *out_dir, const char *stem,
+                          const rsi_tensor *cam, const rsi_image *img,
+                          const rsi_map_record *rec)
+{
+    const int64_t H = img->height, W = img->width;
+    float *heat = malloc((size_t)(H * W) * sizeof(float));
+    char *file = join(out_dir, RSI_RESULTS_FILE, "");
+    int rc = -1;
+    if (!heat || !file)
+        rsi_error("out of memory");
+    else if (rsi_cam_heatmap(cam, H, W, heat) == 0 &&
+             rsi_results_write_files(out_dir, stem, RSI_FILE_ALL, cam, heat,
+                                     img) == 0) {
+        json_t *records = json_array();
+        json_array_append_new(
+            records, rsi_results_map_json(rec, "", stem, RSI_FILE_ALL));
+        rc = rsi_results_append(file, records);
+        json_decref(records);
+        if (rc < 0)
+            rsi_results_remove_files(out_dir, stem);
+    }
+    free(heat);
+    free(file);
+    return rc;
+}
+
+int rsi_results_write_failure(const char *out_dir, const char *image,
+                              const char *model, const char *message,
+                              int error_class)
+{
+    char *file = join(out_dir, RSI_RESULTS_FILE, "");
+    json_t *records = json_array();
+    json_array_append_new(
+        records, rsi_results_failure_json(image, model, message, error_class));
+    int rc = file ? rsi_results_append(file, records) : -1;
+    if (!file)
+        rsi_error("out of memory");
+    json_decref(records);
+    free(file);
     return rc;
 }

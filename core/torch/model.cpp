@@ -4,6 +4,7 @@
 
 #include <torch/script.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -48,7 +49,21 @@ torch::jit::Module load_module(const char *path, rsi_model_info &info)
 {
     rsi_model_info_init(&info);
     torch::jit::ExtraFilesMap extra{{RSI_MODEL_EXTRA_FILE, ""}};
-    auto module = torch::jit::load(path, c10::nullopt, extra);
+    torch::jit::Module module;
+    try {
+        module = torch::jit::load(path, c10::nullopt, extra);
+    } catch (const c10::Error &e) {
+        // The archive reader fails first on anything torch.jit.save() did
+        // not write; its own words ("constants.pkl: file not found") do not
+        // say so.
+        std::string what = e.what_without_backtrace();
+        if (what.find("PytorchStreamReader") == std::string::npos)
+            throw;
+        throw std::runtime_error(
+            "not a TorchScript file (expected torch.jit.save() of a traced or "
+            "scripted model, not a torch.save() checkpoint): " +
+            what.substr(0, what.find('\n')));
+    }
     module.eval();
     for (auto p : module.parameters())
         p.requires_grad_(false);
@@ -91,7 +106,9 @@ rsi_model *rsi_model_load(const char *path)
         return true;
     });
     if (!ok) {
-        rsi_error_prefix("model '%s': ", path ? path : "(null)");
+        // rsicam.json errors already name the model
+        if (!path || !std::strstr(rsi_error_message(), path))
+            rsi_error_prefix("model '%s': ", path ? path : "(null)");
         rsi_error_reclass(RSI_ERR_MODEL);
         return nullptr;
     }

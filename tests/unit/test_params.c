@@ -362,7 +362,7 @@ START_TEST(test_nearest)
 
     const char *layers[] = {"layer4.2.conv3", "layer4.2.conv2", "layer3", "fc",
                             "layer4.1.conv3"};
-    const char *out[3];
+    const char *out[10]; /* k = 10 below: room for k */
     ck_assert_int_eq(rsi_nearest_k("layer4.2.conv", layers, 5, 3, out), 3);
     ck_assert_str_eq(out[0], "layer4.2.conv3"); /* ties: earliest first */
     ck_assert_str_eq(out[1], "layer4.2.conv2");

@@ -20,8 +20,7 @@ const char *tk_scratch_open(const char *suite)
 {
     const char *base = getenv("RSICAM_TEST_TMP");
     snprintf(scratch, sizeof scratch, "%s/%s.%ld",
-             base && *base ? base : "/tmp/rsicam-test", suite,
-             (long)getpid());
+             base && *base ? base : "/tmp/rsicam-test", suite, (long)getpid());
     ck_assert_msg(rsi_mkdir_p(scratch) == 0, "%s", rsi_error_message());
     return scratch;
 }

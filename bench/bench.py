@@ -1,0 +1,674 @@
+"""rsicam CPU benchmark driver (run it as bench/run; see bench/README.md).
+
+Side by side, interleaved, several repetitions, one thread count for all:
+  (a) the published loop in Python (bench/published_loop.py),
+  (b) `rsicam explain` (whole command, and the "seconds" field of
+      results.jsonl: the per-image pass),
+  (c) the floor: m + 1 no-grad forwards in batches through the same
+      TorchScript model and library (bench/floor.c),
+plus peak memory (max RSS) of each, rsicam's peak memory at many steps vs
+50, four layers in one run vs one, and optionally the issue's "ideas to
+measure" (threads, batch size, torch.jit.freeze). Everything is reported as
+medians and ratios measured within one run. Markdown on stdout; with --save
+also bench/results/<date>-cpu.md (and the raw runs as .json).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+PYTHON = os.path.join(ROOT, "tools", "rsicam-python")
+
+MODELS = {
+    "resnet50": {"layer": "layer4"},
+    "vgg19": {"layer": "features.36"},
+}
+FOUR_LAYERS = "layer4,layer3,layer4.2.conv3,layer2"
+QUIET_LOAD = 2.5
+
+GOAL_B_OVER_C = 1.10
+GOAL_A_OVER_B = 3.0
+GOAL_MEM = 1.10
+GOAL_FOUR = 1.15
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="bench/run", description=__doc__.split("\n\n")[0],
+        epilog="See bench/README.md for what each number means.")
+    p.add_argument("--build", default=os.path.join(ROOT, "build"),
+                   help="CMake build directory with rsicam and "
+                        "bench/rsicam-bench-floor (default: build/; built "
+                        "when they are missing)")
+    p.add_argument("--work", default=None,
+                   help="scratch directory for models, image, outputs "
+                        "(default: BUILD/bench-work)")
+    p.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
+    p.add_argument("--threads", type=int, default=2,
+                   help="threads for every variant (default 2)")
+    p.add_argument("--steps", type=int, default=50, help="path steps m (default 50)")
+    p.add_argument("--batch", type=int, default=16,
+                   help="path points per forward, rsicam and floor (default 16)")
+    p.add_argument("--models", default="resnet50,vgg19",
+                   help="comma list of resnet50, vgg19 (default both)")
+    p.add_argument("--mem-steps", type=int, default=1000,
+                   help="steps of the peak-memory run of rsicam on ResNet50 "
+                        "layer4, against --steps (default 1000; 0 skips)")
+    p.add_argument("--no-four", action="store_true",
+                   help="skip four layers vs one (ResNet50)")
+    p.add_argument("--no-breakdown", action="store_true",
+                   help="skip the floor.c exposed/grad modes that split "
+                        "rsicam's time")
+    p.add_argument("--ideas", action="store_true",
+                   help="also measure: threads 1 vs --threads, --batch 8/16/32 "
+                        "for rsicam and the floor (ResNet50), and "
+                        "torch.jit.freeze / optimize_for_inference in Python")
+    p.add_argument("--ideas-batches", default="8,16,32",
+                   help="batch sizes for --ideas (default 8,16,32)")
+    p.add_argument("--quick", action="store_true",
+                   help="development settings: --steps 16 --reps 1 "
+                        "--mem-steps 64, ResNet50 only (overrides those)")
+    p.add_argument("--wait-quiet", type=float, default=0,
+                   help="wait up to this many seconds for the 1-minute load "
+                        "average to fall below %g before starting" % QUIET_LOAD)
+    p.add_argument("--note", default="",
+                   help="a line for the report's header (what was built, why)")
+    p.add_argument("--save", action="store_true",
+                   help="write bench/results/<date>-cpu.md and .json")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.steps, args.reps, args.mem_steps = 16, 1, 64
+        args.models = "resnet50"
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for m in args.models:
+        if m not in MODELS:
+            p.error("--models: unknown model %r (known: %s)" % (m, ", ".join(MODELS)))
+    args.ideas_batches = [int(b) for b in args.ideas_batches.split(",") if b.strip()]
+    if args.reps < 1 or args.threads < 1 or args.steps < 1 or args.batch < 1:
+        p.error("--reps, --threads, --steps and --batch must be >= 1")
+    args.build = os.path.abspath(args.build)
+    args.work = os.path.abspath(args.work or os.path.join(args.build, "bench-work"))
+    return args
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(v) for v in f.read().split()[:3]]
+
+
+# --- set-up -----------------------------------------------------------------
+
+def ensure_built(build):
+    rsicam = os.path.join(build, "rsicam")
+    floor = os.path.join(build, "bench", "rsicam-bench-floor")
+    if os.access(rsicam, os.X_OK) and os.access(floor, os.X_OK):
+        return rsicam, floor
+    if not os.path.exists(os.path.join(build, "CMakeCache.txt")):
+        log("configuring %s (Release)" % build)
+        subprocess.run(["cmake", "-S", ROOT, "-B", build,
+                        "-DCMAKE_BUILD_TYPE=Release"], check=True)
+    log("building %s (rsicam, plugins, bench/rsicam-bench-floor)" % build)
+    subprocess.run(["cmake", "--build", build, "-j2"], check=True)
+    for f in (rsicam, floor):
+        if not os.access(f, os.X_OK):
+            sys.exit("bench: %s was not built" % f)
+    return rsicam, floor
+
+
+def build_type(build):
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_BUILD_TYPE:"):
+                    return line.split("=", 1)[1].strip() or "(none)"
+    except OSError:
+        pass
+    return "?"
+
+
+def ensure_models(work, models):
+    paths = {}
+    for m in models:
+        path = os.path.join(work, m + ".pt")
+        if not os.path.exists(path):
+            log("exporting %s (random weights) to %s" % (m, path))
+            subprocess.run([os.path.join(ROOT, "tools", "export_torchvision"),
+                            "--arch", m, "--random-weights", "--out", path], check=True)
+        paths[m] = path
+    return paths
+
+
+IMAGE_CODE = r"""
+import sys
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(0)
+h = w = 224
+yy, xx = np.mgrid[0:h, 0:w] / float(h)
+img = np.empty((h, w, 3))
+for c in range(3):
+    f = rng.uniform(2, 6, size=2)
+    img[..., c] = (np.sin(2 * np.pi * f[0] * xx + c) * np.cos(2 * np.pi * f[1] * yy)
+                   + 0.6 * np.sin(2 * np.pi * 30 * (xx + yy * (c + 1) / 3))
+                   + 0.3 * rng.standard_normal((h, w)))
+img = (img - img.min()) / (img.max() - img.min())
+Image.fromarray((img * 255).round().astype(np.uint8), "RGB").save(sys.argv[1])
+"""
+
+
+def ensure_image(work):
+    """tests/reference/make_image.py's parity image (the random-weight models'
+    class score rises along its path, so the maps are not all zero), else a
+    simple textured image of our own."""
+    path = os.path.join(work, "bench-224.png")
+    if not os.path.exists(path):
+        maker = os.path.join(ROOT, "tests", "reference", "make_image.py")
+        if not (os.path.exists(maker) and
+                subprocess.run([PYTHON, maker, path]).returncode == 0):
+            subprocess.run([PYTHON, "-c", IMAGE_CODE, path], check=True)
+    return path
+
+
+# --- one run ----------------------------------------------------------------
+
+class RunFailed(Exception):
+    pass
+
+
+def timed(cmd, threads, cwd=None):
+    """Runs cmd under /usr/bin/time; returns (stdout, wall seconds, max RSS kB)."""
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["OPENBLAS_NUM_THREADS"] = str(threads)
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        t0 = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tf.name] + cmd,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env, cwd=cwd)
+        wall = time.perf_counter() - t0
+        fields = tf.read().split()
+    if proc.returncode != 0:
+        raise RunFailed("exit %d: %s\n%s" % (proc.returncode, " ".join(cmd),
+                                            proc.stderr[-3000:]))
+    rss = int(fields[-1]) if fields else -1
+    return proc.stdout, wall, rss
+
+
+def last_json(text):
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RunFailed("no JSON line in output:\n" + text[-2000:])
+
+
+class Runner:
+    def __init__(self, args, rsicam, floor, models, image):
+        self.args, self.rsicam, self.floor = args, rsicam, floor
+        self.models, self.image = models, image
+        root, ext = os.path.splitext(image)
+        self.image_copy = root + "-copy" + ext
+        shutil.copyfile(image, self.image_copy)
+
+    def published(self, spec):
+        out, wall, rss = timed(
+            [PYTHON, os.path.join(BENCH, "published_loop.py"), "--arch", spec["model"],
+             "--model", self.models[spec["model"]], "--layer", spec["layer"],
+             "--image", self.image, "--steps", str(spec["steps"]),
+             "--threads", str(spec["threads"])], spec["threads"])
+        j = last_json(out)
+        return {"pass": j["seconds"], "loop": j["loop_seconds"], "load": j["load_seconds"],
+                "wall": wall, "rss_kb": rss, "class": j["class"]}
+
+    def explain(self, spec):
+        """One `rsicam explain`; with spec["warm"], on the image and then a
+        copy of it in the same command, and the second one's pass is taken
+        (every one-time cost of the process is then behind it)."""
+        out_dir = tempfile.mkdtemp(prefix="rsicam-", dir=self.args.work)
+        images = ["--image", self.image]
+        if spec.get("warm"):
+            images += ["--image", self.image_copy]
+        try:
+            _, wall, rss = timed(
+                [self.rsicam, "explain", "--model", self.models[spec["model"]],
+                 "--layer", spec["layer"]] + images + ["--out", out_dir,
+                 "--steps", str(spec["steps"]), "--batch", str(spec["batch"]),
+                 "--threads", str(spec["threads"]), "--quiet"], spec["threads"])
+            with open(os.path.join(out_dir, "results.jsonl")) as f:
+                recs = [json.loads(line) for line in f if line.strip()]
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        bad = [r for r in recs if r.get("status") == "failed"]
+        if bad or not recs:
+            raise RunFailed("rsicam failed: %s" % (bad[0] if bad else "no records"))
+        if spec.get("warm"):
+            recs = [r for r in recs if r.get("image") == self.image_copy]
+            if not recs:
+                raise RunFailed("rsicam wrote no record for %s" % self.image_copy)
+        return {"pass": recs[0]["seconds"], "wall": wall, "rss_kb": rss,
+                "class": recs[0].get("class"), "maps": len(recs)}
+
+    def floor_run(self, spec):
+        cmd = [self.floor, "--model", self.models[spec["model"]],
+               "--steps", str(spec["steps"]), "--batch", str(spec["batch"]),
+               "--threads", str(spec["threads"]), "--mode", spec["mode"],
+               "--passes", str(spec.get("passes", 1))]
+        if spec["mode"] != "floor":
+            cmd += ["--layer", spec["layer"]]
+        out, wall, rss = timed(cmd, spec["threads"])
+        j = last_json(out)
+        r = {"pass": j["pass_seconds"][0], "load": j["load_seconds"],
+             "wall": wall, "rss_kb": rss}
+        if len(j["pass_seconds"]) > 1:
+            r["warm"] = j["pass_seconds"][1]
+        return r
+
+    def run(self, spec):
+        kind = spec["kind"]
+        if kind == "published":
+            return self.published(spec)
+        if kind == "rsicam":
+            return self.explain(spec)
+        return self.floor_run(spec)
+
+
+# --- the plan ---------------------------------------------------------------
+
+def plan(args):
+    """Every variant of the interleaved loop, keyed by a short name."""
+    specs = []
+    base = {"steps": args.steps, "batch": args.batch, "threads": args.threads}
+
+    def add(key, **kw):
+        s = dict(base)
+        s.update(kw)
+        s["key"] = key
+        specs.append(s)
+
+    for m in args.models:
+        layer = MODELS[m]["layer"]
+        add("%s:a" % m, kind="published", model=m, layer=layer)
+        add("%s:b" % m, kind="rsicam", model=m, layer=layer)
+        add("%s:c" % m, kind="floor", mode="floor", model=m, layer=layer, passes=2)
+        if not args.no_breakdown:
+            add("%s:exposed" % m, kind="floor", mode="exposed", model=m, layer=layer)
+            add("%s:grad" % m, kind="floor", mode="grad", model=m, layer=layer)
+            add("%s:b:warm" % m, kind="rsicam", model=m, layer=layer, warm=True)
+            add("%s:single" % m, kind="floor", mode="floor", model=m, layer=layer,
+                steps=0, batch=1)
+    if "resnet50" in args.models:
+        if not args.no_four:
+            add("resnet50:b4", kind="rsicam", model="resnet50", layer=FOUR_LAYERS)
+        if args.ideas:
+            other = 1 if args.threads != 1 else 2
+            add("resnet50:b:t%d" % other, kind="rsicam", model="resnet50",
+                layer="layer4", threads=other)
+            add("resnet50:c:t%d" % other, kind="floor", mode="floor",
+                model="resnet50", layer="layer4", threads=other)
+            for b in args.ideas_batches:
+                if b == args.batch:
+                    continue
+                add("resnet50:b:B%d" % b, kind="rsicam", model="resnet50",
+                    layer="layer4", batch=b)
+                add("resnet50:c:B%d" % b, kind="floor", mode="floor",
+                    model="resnet50", layer="layer4", batch=b)
+    return specs
+
+
+def run_all(args, runner, specs):
+    results = {s["key"]: [] for s in specs}
+    total = len(specs) * args.reps
+    n = 0
+    for rep in range(args.reps):
+        k = rep % len(specs)
+        order = specs[k:] + specs[:k]  # rotate: no variant always runs first
+        for s in order:
+            n += 1
+            r = runner.run(s)
+            results[s["key"]].append(r)
+            log("[%d/%d] rep %d %-18s pass %.3fs wall %.2fs rss %d MB"
+                % (n, total, rep + 1, s["key"], r["pass"], r["wall"], r["rss_kb"] // 1024))
+    return results
+
+
+# --- report -----------------------------------------------------------------
+
+def med(runs, field):
+    vals = [r[field] for r in runs if field in r and r[field] is not None]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, digits=3):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    return "%.*f" % (digits, v)
+
+
+def mb(kb):
+    return None if kb is None else kb / 1024.0
+
+
+def verdict(value, goal, le=True):
+    if value is None:
+        return "-"
+    ok = value <= goal if le else value >= goal
+    return "yes" if ok else "**no**"
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def report(args, res, extra, meta):
+    L = []
+    L.append("# rsicam CPU benchmark, %s" % meta["date"])
+    L.append("")
+    L.append("- machine: %s, %s cores (%s), %s" % (meta["host"], meta["cores"], meta["cpu"],
+                                                   meta["kernel"]))
+    L.append("- load average (1/5/15 min): start %s, end %s%s" % (
+        meta["load_start"], meta["load_end"],
+        "" if max(meta["load_start"][0], meta["load_end"][0]) < QUIET_LOAD
+        else " **(machine busy: absolute times are inflated, ratios less so)**"))
+    L.append("- rsicam %s (build %s, %s), torch %s (Python side), commit %s" % (
+        meta["rsicam"], meta["build"], meta["build_type"], meta["torch"], meta["commit"]))
+    if args.note:
+        L.append("- note: " + args.note)
+    L.append("- settings: steps %d (%d points), batch %d, threads %d for every variant, "
+             "%d interleaved repetition(s), medians; random-weight exports, one 224x224 image"
+             % (args.steps, args.steps + 1, args.batch, args.threads, args.reps))
+    L.append("")
+    L.append("(a) published loop: `bench/published_loop.py`, eager torchvision model with the "
+             "TorchScript file's state_dict, batch 1, full backward with parameter gradients "
+             "per point; pass = image read to map (model load excluded). "
+             "(b) `rsicam explain`: pass = results.jsonl \"seconds\" (image read to the sums, "
+             "model load and map writing excluded); command = whole process. "
+             "(c) floor: `rsicam-bench-floor`, %d no-grad forwards in batches of %d through "
+             "the same TorchScript model and librsicam; loop = the forward calls only, first "
+             "(cold) pass in the process, like one `rsicam explain`; warm = a second pass in "
+             "the same process." % (args.steps + 1, args.batch))
+    L.append("")
+
+    # times
+    rows = []
+    for m in args.models:
+        a, b, c = res["%s:a" % m], res["%s:b" % m], res["%s:c" % m]
+        rows.append(["%s `%s`" % (m, MODELS[m]["layer"]),
+                     med(a, "pass"), med(a, "wall"), med(b, "pass"), med(b, "wall"),
+                     med(c, "pass"), med(c, "warm"), med(c, "load"), med(c, "wall")])
+    L.append("## Time (seconds, medians)")
+    L.append("")
+    L.append(table(["model / layer", "(a) pass", "(a) process", "(b) pass", "(b) command",
+                    "(c) loop cold", "(c) loop warm", "(c) model load", "(c) process"], rows))
+    L.append("")
+
+    rows = []
+    for m in args.models:
+        a, b, c = res["%s:a" % m], res["%s:b" % m], res["%s:c" % m]
+        bc = med(b, "pass") / med(c, "pass")
+        bcw = med(b, "pass") / med(c, "warm") if med(c, "warm") else None
+        ab = med(a, "pass") / med(b, "pass")
+        abw = med(a, "wall") / med(b, "wall")
+        rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), bc, "<= %.2f" % GOAL_B_OVER_C,
+                     verdict(bc, GOAL_B_OVER_C), bcw, ab, ">= %g" % GOAL_A_OVER_B,
+                     verdict(ab, GOAL_A_OVER_B, le=False), abw])
+    L.append("## Ratios")
+    L.append("")
+    L.append(table(["model / layer", "(b)/(c) pass/cold loop", "goal", "met",
+                    "(b)/(c) pass/warm loop", "(a)/(b) pass/pass", "goal", "met",
+                    "(a)/(b) process/command"], rows))
+    L.append("")
+
+    rows = []
+    for m in args.models:
+        rows.append(["%s `%s`" % (m, MODELS[m]["layer"])] +
+                    [mb(med(res["%s:%s" % (m, k)], "rss_kb")) for k in ("a", "b", "c")])
+    L.append("## Peak memory (max RSS of the whole process, MB, medians)")
+    L.append("")
+    L.append(table(["model / layer", "(a) published (Python + torch)", "(b) rsicam",
+                    "(c) floor"], rows))
+    L.append("")
+
+    if "mem" in extra:
+        e = extra["mem"]
+        r = e["rss_many"] / e["rss_few"]
+        L.append("## rsicam peak memory vs steps (ResNet50 `layer4`, batch %d)" % args.batch)
+        L.append("")
+        L.append(table(["steps", "max RSS MB", "pass s"],
+                       [[str(args.steps), mb(e["rss_few"]), e["pass_few"]],
+                        [str(args.mem_steps), mb(e["rss_many"]), e["pass_many"]]]))
+        L.append("")
+        L.append("ratio %d / %d steps: **%.3f** (goal <= %.2f: %s); %d-step figure: median of "
+                 "the (b) runs, %d-step: one run" % (args.mem_steps, args.steps, r, GOAL_MEM,
+                                                      verdict(r, GOAL_MEM), args.steps,
+                                                      args.mem_steps))
+        L.append("")
+
+    if "resnet50:b4" in res:
+        one, four = res["resnet50:b"], res["resnet50:b4"]
+        r = med(four, "pass") / med(one, "pass")
+        rw = med(four, "wall") / med(one, "wall")
+        L.append("## Four layers in one run vs one (ResNet50)")
+        L.append("")
+        L.append(table(["layers", "pass s", "command s", "max RSS MB"],
+                       [["`layer4`", med(one, "pass"), med(one, "wall"), mb(med(one, "rss_kb"))],
+                        ["`%s`" % FOUR_LAYERS, med(four, "pass"), med(four, "wall"),
+                         mb(med(four, "rss_kb"))]]))
+        L.append("")
+        L.append("ratio four / one (pass): **%.3f** (goal <= %.2f: %s); command: %.3f"
+                 % (r, GOAL_FOUR, verdict(r, GOAL_FOUR), rw))
+        L.append("")
+
+    if not args.no_breakdown:
+        L.append("## Where rsicam's time goes (medians, seconds)")
+        L.append("")
+        L.append("All cold (first pass in a fresh process) unless marked warm. floor = (c); "
+                 "exposed = rsicam's layer-exposing forward with autograd recording the tail "
+                 "(`rsicam-bench-floor --mode exposed`: `rsi_model_run`, no target); grad = "
+                 "the same plus the softmax-score backward through the tail (`--mode grad`, "
+                 "one target); rsicam pass = (b) = grad + Riemann-Stieltjes sums + image read "
+                 "+ the class-picking forward (batch 1) + the layer-shape probe (batch 1) + "
+                 "finiteness checks. Warm: floor = the second pass in the floor's process; "
+                 "rsicam = the second image of a two-image `rsicam explain` (same pixels, "
+                 "other name).")
+        L.append("")
+        rows = []
+        for m in args.models:
+            c = med(res["%s:c" % m], "pass")
+            cw = med(res["%s:c" % m], "warm")
+            ex = med(res["%s:exposed" % m], "pass")
+            gr = med(res["%s:grad" % m], "pass")
+            bp = med(res["%s:b" % m], "pass")
+            bw = med(res["%s:b:warm" % m], "pass")
+            rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), c, ex, gr, bp, cw, bw,
+                         ex / c, gr / c, bp / c, bw / cw if cw else None])
+        L.append(table(["model / layer", "floor", "exposed", "grad", "rsicam pass",
+                        "floor warm", "rsicam warm", "exposed/floor", "grad/floor",
+                        "(b)/(c) cold", "(b)/(c) warm"], rows))
+        L.append("")
+        rows = []
+        for m in args.models:
+            c = med(res["%s:c" % m], "pass")
+            ex = med(res["%s:exposed" % m], "pass")
+            gr = med(res["%s:grad" % m], "pass")
+            bp = med(res["%s:b" % m], "pass")
+            one = med(res["%s:single" % m], "pass")
+            rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), (ex - c) / c, (gr - ex) / c,
+                         one / c, (bp - gr - one) / c, (bp - c) / c,
+                         (med(res["%s:b:warm" % m], "pass") - bp) / c])
+        L.append("Overhead over the cold floor, as fractions of it (exposed includes "
+                 "rsicam's batch-of-one probe of the layer's shape; single = one cold "
+                 "batch-of-one no-grad forward in its own process, the class-picking "
+                 "forward's stand-in):")
+        L.append("")
+        L.append(table(["model / layer", "exposed - floor (grad mode, exposing graph, probe)",
+                        "grad - exposed (backward)", "single (class-picking forward)",
+                        "pass - grad - single (sums, I/O, checks)", "total (b)/(c) - 1",
+                        "warm - cold rsicam"], rows))
+        L.append("")
+
+    if args.ideas:
+        L.append("## Ideas to measure (ResNet50 `layer4`)")
+        L.append("")
+        other = 1 if args.threads != 1 else 2
+        rows = []
+        for t in sorted({args.threads, other}):
+            kb = "resnet50:b" if t == args.threads else "resnet50:b:t%d" % t
+            kc = "resnet50:c" if t == args.threads else "resnet50:c:t%d" % t
+            bp, cp = med(res[kb], "pass"), med(res[kc], "pass")
+            rows.append(["threads %d" % t, bp, cp, bp / cp, mb(med(res[kb], "rss_kb"))])
+        for bsz in sorted(set(args.ideas_batches) | {args.batch}):
+            kb = "resnet50:b" if bsz == args.batch else "resnet50:b:B%d" % bsz
+            kc = "resnet50:c" if bsz == args.batch else "resnet50:c:B%d" % bsz
+            bp, cp = med(res[kb], "pass"), med(res[kc], "pass")
+            rows.append(["batch %d" % bsz, bp, cp, bp / cp, mb(med(res[kb], "rss_kb"))])
+        L.append(table(["variant", "(b) pass s", "(c) loop s", "(b)/(c)", "(b) max RSS MB"],
+                       rows))
+        L.append("")
+        tb = {t: med(res["resnet50:b" if t == args.threads else "resnet50:b:t%d" % t], "pass")
+              for t in (args.threads, other)}
+        L.append("rsicam threads %d vs %d: %.2fx the time" % (
+            min(tb), max(tb), tb[min(tb)] / tb[max(tb)]))
+        L.append("")
+        if "freeze" in extra:
+            fz = extra["freeze"]
+            rows = []
+            for part in ("model", "prefix"):
+                if part not in fz:
+                    continue
+                d = fz[part]
+                name = ("whole ResNet50" if part == "model"
+                        else "part before `%s`" % fz.get("prefix_until"))
+                for k in d["median_seconds"]:
+                    rows.append([name, {"whole": "as loaded"}.get(k, k), d["median_seconds"][k], d["ratio_to_whole"][k],
+                                 "%.2g" % d["max_abs_diff"][k]])
+            L.append("torch.jit.freeze / optimize_for_inference (`bench/freeze_probe.py`, "
+                     "no-grad forward, batch %d, %d threads, %d warm-up + %d timed batches "
+                     "per variant, interleaved; medians per batch):"
+                     % (fz["batch"], fz["threads"], fz["warmup"], fz["reps"]))
+            L.append("")
+            L.append(table(["module", "variant", "s / batch", "vs as loaded", "max |diff|"],
+                           rows))
+            L.append("")
+
+    L.append("## Raw runs (pass seconds per repetition, in run order)")
+    L.append("")
+    for key, runs in res.items():
+        L.append("- `%s`: %s" % (key, ", ".join("%.3f" % r["pass"] for r in runs)))
+    classes = {k: sorted({r.get("class") for r in v if "class" in r})
+               for k, v in res.items() if any("class" in r for r in v)}
+    L.append("- classes explained: %s" % ", ".join("%s %s" % (k, v) for k, v in classes.items()))
+    L.append("")
+    return "\n".join(L)
+
+
+def git_commit():
+    try:
+        out = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "core"],
+                               capture_output=True, text=True).stdout.strip()
+        return out + (" (core/ modified)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def machine_meta(args, rsicam):
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    torch_version = subprocess.run([PYTHON, "-c", "import torch; print(torch.__version__)"],
+                                   capture_output=True, text=True).stdout.strip()
+    version = subprocess.run([rsicam, "--version"], capture_output=True,
+                             text=True).stdout.strip() or "?"
+    return {"host": platform.node(), "cores": os.cpu_count(), "cpu": cpu,
+            "kernel": platform.release(), "torch": torch_version or "?",
+            "rsicam": version, "build": args.build, "build_type": build_type(args.build),
+            "commit": git_commit()}
+
+
+def main(argv):
+    args = parse_args(argv)
+    os.makedirs(args.work, exist_ok=True)
+    rsicam, floor = ensure_built(args.build)
+    models = ensure_models(args.work, args.models)
+    image = ensure_image(args.work)
+
+    if args.wait_quiet > 0:
+        deadline = time.time() + args.wait_quiet
+        while loadavg()[0] >= QUIET_LOAD and time.time() < deadline:
+            log("load average %.2f >= %g, waiting" % (loadavg()[0], QUIET_LOAD))
+            time.sleep(30)
+    meta = machine_meta(args, rsicam)
+    meta["date"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    meta["load_start"] = loadavg()
+    if meta["load_start"][0] >= QUIET_LOAD:
+        log("warning: load average %.2f >= %g: the machine is busy"
+            % (meta["load_start"][0], QUIET_LOAD))
+
+    runner = Runner(args, rsicam, floor, models, image)
+    specs = plan(args)
+    t0 = time.time()
+    try:
+        res = run_all(args, runner, specs)
+        extra = {}
+        if args.mem_steps and "resnet50" in args.models:
+            log("peak memory run: rsicam --steps %d (ResNet50 layer4)" % args.mem_steps)
+            r = runner.run({"kind": "rsicam", "model": "resnet50", "layer": "layer4",
+                            "steps": args.mem_steps, "batch": args.batch,
+                            "threads": args.threads})
+            extra["mem"] = {"rss_many": r["rss_kb"], "pass_many": r["pass"],
+                            "rss_few": med(res["resnet50:b"], "rss_kb"),
+                            "pass_few": med(res["resnet50:b"], "pass")}
+        if args.ideas and "resnet50" in args.models:
+            log("freeze probe (Python)")
+            out, _, _ = timed([PYTHON, os.path.join(BENCH, "freeze_probe.py"),
+                               "--arch", "resnet50", "--model", models["resnet50"],
+                               "--batch", str(args.batch), "--threads", str(args.threads),
+                               "--reps", str(max(3, 2 * args.reps)), "--warmup", "2"],
+                              args.threads)
+            extra["freeze"] = last_json(out)
+    except RunFailed as e:
+        sys.exit("bench: a run failed: %s" % e)
+    meta["load_end"] = loadavg()
+    meta["minutes"] = (time.time() - t0) / 60
+    text = report(args, res, extra, meta)
+    text += "\n(benchmark took %.1f minutes)\n" % meta["minutes"]
+    print(text)
+    if args.save:
+        out_dir = os.path.join(BENCH, "results")
+        os.makedirs(out_dir, exist_ok=True)
+        stem = os.path.join(out_dir, datetime.date.today().isoformat() + "-cpu")
+        with open(stem + ".md", "w") as f:
+            f.write(text)
+        with open(stem + ".json", "w") as f:
+            json.dump({"meta": meta, "args": {k: v for k, v in vars(args).items()},
+                       "runs": res, "extra": extra}, f, indent=1)
+        log("wrote %s.md and %s.json" % (stem, stem))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,910 @@
+/* rsicam evaluate: localisation metrics of explain's maps against the
+ * boxes of a sample list, per setting, with an optional montage. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fileio.h"
+#include "image.h"
+#include "localize.h"
+#include "montage.h"
+#include "npy.h"
+#include "results.h"
+#include "rsicam/error.h"
+#include "samples.h"
+
+static const char usage_text[] =
+    "usage: rsicam evaluate --results DIR [--results DIR]... --samples FILE "
+    "[options]\n"
+    "\n"
+    "Pointing game and energy-in-box of every map in DIR/results.jsonl whose\n"
+    "image has a box in the sample list, aggregated per setting (model,\n"
+    "layer, method, variant, score; and target, where records name one).\n"
+    "Relative image paths in results.jsonl are read from the current\n"
+    "directory: run evaluate where explain ran.\n"
+    "\n"
+    "  --results DIR       an explain output directory (repeatable)\n"
+    "  --samples FILE      CSV list: image,label,x0,y0,x1,y1 (paths relative\n"
+    "                      to the list; boxes in the image's own pixels)\n"
+    "  --select LIST       only these settings, in this order: METHOD,\n"
+    "                      METHOD-VARIANT or METHOD-VARIANT.SCORE, e.g.\n"
+    "                      rsi-relu.softmax,gradcam.softmax\n"
+    "  --csv FILE          one line per map (box, argmax, hit, energy, ...)\n"
+    "  --montage FILE      PNG: rows = images, columns = input | one overlay\n"
+    "                      per setting (box drawn on the input)\n"
+    "  --montage-rows N    images in the montage (default 8)\n";
+
+/* One setting: the maps of one model, layer, method, variant and score. */
+typedef struct setting {
+    char *model, *layer, *method, *variant, *score;
+    char *target; /* the record's class rule ("top1", ...); "" when none */
+    int order;    /* --select position; INT_MAX without --select */
+    int maps, hits, flat, energy_n, labelled, correct, prob_n;
+    double energy_sum, prob_sum;
+} setting;
+
+/* One evaluated map. */
+typedef struct map_row {
+    int setting, sample;
+    char *heatmap, *overlay; /* paths */
+    int heat_w, heat_h;
+    int64_t class_index;
+    double probability;
+    int correct; /* -1 when the sample has no label */
+    rsi_pixel_box box;
+    rsi_localization loc;
+} map_row;
+
+typedef struct sample_ref {
+    char *real; /* realpath of the sample's image */
+    int index;
+} sample_ref;
+
+typedef struct evaluation {
+    rsi_sample_list samples;
+    sample_ref *refs; /* sorted by real */
+    int n_refs;
+    int *src_w, *src_h; /* per sample; 0 until read */
+    cli_list select;
+    setting *settings;
+    int n_settings, cap_settings;
+    map_row *maps;
+    int n_maps, cap_maps;
+    char **class_names; /* class index -> label, learned from the records */
+    int n_class_names;
+    int failed, unmatched, no_box, no_heatmap, filtered;
+    char *first_unmatched;
+} evaluation;
+
+static void *grow(void *p, int n, int *cap, size_t size)
+{
+    if (n < *cap)
+        return p;
+    int c = *cap ? 2 * *cap : 16;
+    void *q = realloc(p, (size_t)c * size);
+    if (!q) {
+        rsi_error("out of memory");
+        return NULL;
+    }
+    *cap = c;
+    return q;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s", dir, name);
+    else
+        rsi_error("out of memory");
+    return s;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* ---- the sample list, indexed by real path ---------------------------- */
+
+static int cmp_ref(const void *a, const void *b)
+{
+    return strcmp(((const sample_ref *)a)->real, ((const sample_ref *)b)->real);
+}
+
+/* Both sides go through realpath: "./a.png", "x/../a.png" and a symlink
+ * all name the same sample. A missing sample image is not an error here
+ * (it may have no maps); it just cannot match. */
+static int index_samples(evaluation *ev)
+{
+    int n = ev->samples.n;
+    ev->refs = calloc((size_t)n + 1, sizeof *ev->refs);
+    ev->src_w = calloc((size_t)n + 1, sizeof(int));
+    ev->src_h = calloc((size_t)n + 1, sizeof(int));
+    if (!ev->refs || !ev->src_w || !ev->src_h) {
+        rsi_error("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char *real = realpath(ev->samples.items[i].image, NULL);
+        if (real)
+            ev->refs[ev->n_refs++] = (sample_ref){real, i};
+    }
+    qsort(ev->refs, (size_t)ev->n_refs, sizeof *ev->refs, cmp_ref);
+    for (int i = 1; i < ev->n_refs; i++)
+        if (strcmp(ev->refs[i - 1].real, ev->refs[i].real) == 0) {
+            const rsi_sample *a = &ev->samples.items[ev->refs[i - 1].index];
+            const rsi_sample *b = &ev->samples.items[ev->refs[i].index];
+            rsi_error_class_set(
+                RSI_ERR_INPUT, "%s:%d: '%s' is listed twice (also line %d)",
+                ev->samples.path, a->line > b->line ? a->line : b->line,
+                b->image, a->line < b->line ? a->line : b->line);
+            return -1;
+        }
+    return 0;
+}
+
+static int find_sample(const evaluation *ev, const char *image)
+{
+    char *real = realpath(image, NULL);
+    if (!real)
+        return -1;
+    sample_ref key = {real, 0};
+    const sample_ref *hit =
+        bsearch(&key, ev->refs, (size_t)ev->n_refs, sizeof *ev->refs, cmp_ref);
+    free(real);
+    return hit ? hit->index : -1;
+}
+
+/* The sample's own size, which its box is measured in. */
+static int sample_size(evaluation *ev, int s, int *w, int *h)
+{
+    if (!ev->src_w[s]) {
+        rsi_image img = {0};
+        if (rsi_image_read(ev->samples.items[s].image, 0, 0, &img) < 0)
+            return -1;
+        ev->src_w[s] = img.width;
+        ev->src_h[s] = img.height;
+        rsi_image_release(&img);
+    }
+    *w = ev->src_w[s];
+    *h = ev->src_h[s];
+    return 0;
+}
+
+/* ---- settings ---------------------------------------------------------- */
+
+/* "rsi-relu" or "gradcam": the method as explain names its maps. */
+static void method_name(const char *method, const char *variant, char *out,
+                        size_t n)
+{
+    snprintf(out, n, "%s%s%s", method, *variant ? "-" : "", variant);
+}
+
+/* Position of the first --select item naming this setting; -1 when
+ * another item list excludes it, INT_MAX without --select. */
+static int select_order(const cli_list *select, const char *method,
+                        const char *variant, const char *score)
+{
+    if (!select->n)
+        return INT_MAX;
+    char name[256], full[512];
+    method_name(method, variant, name, sizeof name);
+    snprintf(full, sizeof full, "%s.%s", name, score);
+    for (int i = 0; i < select->n; i++) {
+        const char *t = select->items[i];
+        if (!strcmp(t, method) || !strcmp(t, name) || !strcmp(t, full))
+            return i;
+    }
+    return -1;
+}
+
+static int find_setting(evaluation *ev, const char *const key[6], int order)
+{
+    for (int i = 0; i < ev->n_settings; i++) {
+        setting *s = &ev->settings[i];
+        const char *have[6] = {s->model,   s->layer, s->method,
+                               s->variant, s->score, s->target};
+        int same = 1;
+        for (int k = 0; k < 6 && same; k++)
+            same = strcmp(have[k], key[k]) == 0;
+        if (same)
+            return i;
+    }
+    setting *grown =
+        grow(ev->settings, ev->n_settings, &ev->cap_settings, sizeof *grown);
+    if (!grown)
+        return -1;
+    ev->settings = grown;
+    setting *s = &ev->settings[ev->n_settings];
+    *s = (setting){.order = order};
+    char **fields[6] = {&s->model,   &s->layer, &s->method,
+                        &s->variant, &s->score, &s->target};
+    for (int k = 0; k < 6; k++)
+        if (!(*fields[k] = strdup(key[k]))) {
+            rsi_error("out of memory");
+            return -1;
+        }
+    return ev->n_settings++;
+}
+
+/* Remembers class -> label pairs from the records, to name true labels
+ * given as indices. */
+static int learn_class_name(evaluation *ev, int64_t cls, const char *label)
+{
+    if (!label || cls < 0 || cls > 100000)
+        return 0;
+    if (cls >= ev->n_class_names) {
+        char **names =
+            realloc(ev->class_names, (size_t)(cls + 1) * sizeof *names);
+        if (!names) {
+            rsi_error("out of memory");
+            return -1;
+        }
+        for (int64_t i = ev->n_class_names; i <= cls; i++)
+            names[i] = NULL;
+        ev->class_names = names;
+        ev->n_class_names = (int)cls + 1;
+    }
+    if (!ev->class_names[cls] && !(ev->class_names[cls] = strdup(label))) {
+        rsi_error("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- one map ----------------------------------------------------------- */
+
+/* Loads the heatmap, maps the box onto it and scores it. */
+static int score_map(evaluation *ev, map_row *m)
+{
+    float *heat = NULL;
+    int64_t shape[RSI_MAX_DIMS];
+    int ndim = 0, src_w, src_h, rc = -1;
+    const rsi_sample *s = &ev->samples.items[m->sample];
+    if (rsi_npy_read_f32(m->heatmap, &heat, shape, &ndim) < 0)
+        goto out;
+    if (ndim != 2 || shape[0] < 1 || shape[1] < 1 || shape[0] > INT_MAX ||
+        shape[1] > INT_MAX) {
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "heatmap '%s': expected a 2-D "
+                            "array",
+                            m->heatmap);
+        goto out;
+    }
+    if (sample_size(ev, m->sample, &src_w, &src_h) < 0 ||
+        rsi_box_to_pixels(&s->box, src_w, src_h, (int)shape[1], (int)shape[0],
+                          &m->box) < 0)
+        goto out;
+    m->heat_w = (int)shape[1];
+    m->heat_h = (int)shape[0];
+    rsi_localize(heat, m->heat_w, m->heat_h, &m->box, &m->loc);
+    rc = 0;
+out:
+    if (rc < 0)
+        rsi_error_prefix("%s:%d: ", ev->samples.path, s->line);
+    free(heat);
+    return rc;
+}
+
+static void accumulate(setting *st, const map_row *m)
+{
+    st->maps++;
+    st->hits += m->loc.hit;
+    st->flat += m->loc.flat;
+    if (!isnan(m->loc.energy)) {
+        st->energy_sum += m->loc.energy;
+        st->energy_n++;
+    }
+    if (isfinite(m->probability)) {
+        st->prob_sum += m->probability;
+        st->prob_n++;
+    }
+    if (m->correct >= 0) {
+        st->labelled++;
+        st->correct += m->correct;
+    }
+}
+
+static const char *json_text(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* One results.jsonl record; where says "DIR/results.jsonl:LINE". */
+static int add_record(evaluation *ev, const char *dir, json_t *o,
+                      const char *where)
+{
+    const char *status = json_text(o, "status");
+    if (!status || strcmp(status, "ok") != 0) {
+        ev->failed++;
+        return 0;
+    }
+    static const char *const names[] = {"image",  "model",   "layer",
+                                        "method", "variant", "score"};
+    const char *v[7];
+    for (int k = 0; k < 6; k++)
+        if (!(v[k] = json_text(o, names[k]))) {
+            rsi_error_class_set(RSI_ERR_INPUT, "%s: no '%s' string", where,
+                                names[k]);
+            return -1;
+        }
+    v[6] = json_text(o, "target");
+    v[6] = v[6] ? v[6] : "";
+    /* explain can be told to write only some files: null names */
+    const char *heatmap = json_text(o, "heatmap");
+    const char *overlay = json_text(o, "overlay");
+    json_t *cls = json_object_get(o, "class");
+    int64_t class_index = json_is_integer(cls) ? json_integer_value(cls) : -1;
+    const char *label = json_text(o, "label");
+    if (learn_class_name(ev, class_index, label) < 0)
+        return -1;
+    int order = select_order(&ev->select, v[3], v[4], v[5]);
+    if (order < 0) {
+        ev->filtered++;
+        return 0;
+    }
+    int s = find_sample(ev, v[0]);
+    if (s < 0) {
+        if (!ev->unmatched++ && !(ev->first_unmatched = strdup(v[0])))
+            return -1;
+        return 0;
+    }
+    const rsi_sample *sample = &ev->samples.items[s];
+    if (!sample->has_box) {
+        ev->no_box++;
+        return 0;
+    }
+    if (!heatmap) {
+        ev->no_heatmap++;
+        return 0;
+    }
+    int st = find_setting(ev, v + 1, order);
+    map_row *grown =
+        st < 0 ? NULL
+               : grow(ev->maps, ev->n_maps, &ev->cap_maps, sizeof *grown);
+    if (!grown)
+        return -1;
+    ev->maps = grown;
+    map_row *m = &ev->maps[ev->n_maps];
+    json_t *prob = json_object_get(o, "probability");
+    *m = (map_row){
+        .setting = st,
+        .sample = s,
+        .class_index = class_index,
+        .probability = json_is_number(prob) ? json_number_value(prob) : NAN,
+        .correct = sample->label >= 0 ? class_index == sample->label
+                   : sample->label_name && label
+                       ? strcmp(label, sample->label_name) == 0
+                       : -1,
+    };
+    ev->n_maps++; /* counted now so that a failure frees its paths */
+    if (!(m->heatmap = path_join(dir, heatmap)) ||
+        (overlay && !(m->overlay = path_join(dir, overlay))) ||
+        score_map(ev, m) < 0)
+        return -1;
+    accumulate(&ev->settings[st], m);
+    return 0;
+}
+
+static int read_results(evaluation *ev, const char *dir)
+{
+    char *file = path_join(dir, RSI_RESULTS_FILE);
+    FILE *fp = file ? fopen(file, "r") : NULL;
+    if (!fp) {
+        if (file)
+            rsi_error_class_set(RSI_ERR_INPUT, "results '%s': %s", file,
+                                strerror(errno));
+        free(file);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (int n = 1; rc == 0 && getline(&line, &cap, fp) >= 0; n++) {
+        if (line[strspn(line, " \t\r\n")] == '\0')
+            continue;
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%d", file, n);
+        json_error_t jerr;
+        json_t *o = json_loads(line, 0, &jerr);
+        if (!json_is_object(o)) {
+            rsi_error_class_set(RSI_ERR_INPUT, "%s: not a JSON object (%s)",
+                                where, o ? "another JSON value" : jerr.text);
+            rc = -1;
+        } else {
+            rc = add_record(ev, dir, o, where);
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(fp);
+    free(file);
+    return rc;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* Settings in --select order, then in order of first appearance. */
+static const evaluation *sort_ev;
+static int cmp_order(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    int oi = sort_ev->settings[i].order, oj = sort_ev->settings[j].order;
+    return oi != oj ? (oi < oj ? -1 : 1) : i - j;
+}
+
+static int *setting_order(const evaluation *ev)
+{
+    int *ord = malloc((size_t)(ev->n_settings + 1) * sizeof *ord);
+    if (!ord) {
+        rsi_error("out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < ev->n_settings; i++)
+        ord[i] = i;
+    sort_ev = ev;
+    qsort(ord, (size_t)ev->n_settings, sizeof *ord, cmp_order);
+    return ord;
+}
+
+/* The score, and the class rule where settings differ in it
+ * ("softmax@label"). */
+static void score_text(const evaluation *ev, const setting *s, char *out,
+                       size_t n)
+{
+    int differ = 0;
+    for (int i = 0; i < ev->n_settings; i++)
+        differ |= strcmp(ev->settings[i].target, s->target) != 0;
+    differ = differ && *s->target;
+    snprintf(out, n, "%s%s%s", s->score, differ ? "@" : "",
+             differ ? s->target : "");
+}
+
+static int max_int(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+static void print_mean(FILE *out, int width, double sum, int n)
+{
+    if (n)
+        fprintf(out, "  %*.3f", width, sum / n);
+    else
+        fprintf(out, "  %*s", width, "-");
+}
+
+static void print_table(const evaluation *ev, const int *ord, FILE *out)
+{
+    int wm = 5, wl = 5, wx = 6, ws = 5;
+    for (int i = 0; i < ev->n_settings; i++) {
+        const setting *s = &ev->settings[i];
+        char name[256], score[256];
+        method_name(s->method, s->variant, name, sizeof name);
+        score_text(ev, s, score, sizeof score);
+        wm = max_int(wm, (int)strlen(base_name(s->model)));
+        wl = max_int(wl, (int)strlen(s->layer));
+        wx = max_int(wx, (int)strlen(name));
+        ws = max_int(ws, (int)strlen(score));
+    }
+    fprintf(out, "%-*s  %-*s  %-*s  %-*s  %5s  %8s  %9s  %4s  %6s  %5s  %5s\n",
+            wm, "model", wl, "layer", wx, "method", ws, "score", "maps",
+            "pointing", "hits", "flat", "energy", "top1", "prob");
+    for (int i = 0; i < ev->n_settings; i++) {
+        const setting *s = &ev->settings[ord[i]];
+        char name[256], score[256], hits[32];
+        method_name(s->method, s->variant, name, sizeof name);
+        score_text(ev, s, score, sizeof score);
+        snprintf(hits, sizeof hits, "%d/%d", s->hits, s->maps);
+        fprintf(out, "%-*s  %-*s  %-*s  %-*s  %5d", wm, base_name(s->model), wl,
+                s->layer, wx, name, ws, score, s->maps);
+        print_mean(out, 8, s->hits, s->maps);
+        fprintf(out, "  %9s  %4d", hits, s->flat);
+        print_mean(out, 6, s->energy_sum, s->energy_n);
+        print_mean(out, 5, s->correct, s->labelled);
+        print_mean(out, 5, s->prob_sum, s->prob_n);
+        fputc('\n', out);
+    }
+    fprintf(out, "pointing: share of maps whose first maximum lies in the "
+                 "box; flat: maps with no maximum (misses, no energy);\n"
+                 "energy: mean share of the map's sum inside the box; "
+                 "top1: prediction = label; prob: mean probability\n");
+}
+
+static void csv_field(FILE *fp, const char *s, int last)
+{
+    if (s[strcspn(s, ",\"\r\n")]) {
+        fputc('"', fp);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', fp);
+            fputc(*s, fp);
+        }
+        fputc('"', fp);
+    } else {
+        fputs(s, fp);
+    }
+    fputc(last ? '\n' : ',', fp);
+}
+
+static void csv_row(FILE *fp, const evaluation *ev, const map_row *m)
+{
+    const setting *st = &ev->settings[m->setting];
+    const rsi_sample *s = &ev->samples.items[m->sample];
+    char label[32] = "", prob[32] = "", energy[32] = "", nums[256];
+    if (s->label >= 0)
+        snprintf(label, sizeof label, "%lld", (long long)s->label);
+    if (isfinite(m->probability))
+        snprintf(prob, sizeof prob, "%.9g", m->probability);
+    if (!isnan(m->loc.energy))
+        snprintf(energy, sizeof energy, "%.9g", m->loc.energy);
+    const char *text[] = {s->image,
+                          st->model,
+                          st->layer,
+                          st->method,
+                          st->variant,
+                          st->score,
+                          s->label_name ? s->label_name : label};
+    for (int k = 0; k < 7; k++)
+        csv_field(fp, text[k], 0);
+    snprintf(nums, sizeof nums, "%lld,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s",
+             (long long)m->class_index,
+             m->correct < 0 ? ""
+             : m->correct   ? "1"
+                            : "0",
+             prob, m->box.x0, m->box.y0, m->box.x1, m->box.y1, m->loc.argmax_x,
+             m->loc.argmax_y, m->loc.hit, m->loc.flat, energy);
+    fprintf(fp, "%s,", nums);
+    csv_field(fp, m->heatmap, 0);
+    csv_field(fp, st->target, 1);
+}
+
+static int write_csv(const evaluation *ev, const char *path)
+{
+    rsi_atomic_file f;
+    if (rsi_atomic_open(&f, path) < 0)
+        return -1;
+    fputs("image,model,layer,method,variant,score,label,class,correct,"
+          "probability,box_x0,box_y0,box_x1,box_y1,argmax_x,argmax_y,hit,"
+          "flat,energy,heatmap,target\n",
+          f.fp);
+    for (int i = 0; i < ev->n_maps; i++)
+        csv_row(f.fp, ev, &ev->maps[i]);
+    return rsi_atomic_commit(&f);
+}
+
+/* ---- montage ----------------------------------------------------------- */
+
+static const map_row *find_map(const evaluation *ev, int sample, int st)
+{
+    for (int i = 0; i < ev->n_maps; i++)
+        if (ev->maps[i].sample == sample && ev->maps[i].setting == st)
+            return &ev->maps[i];
+    return NULL;
+}
+
+/* An image file as an RGB8 cell of w x h; NULL with an error. */
+static uint8_t *read_cell(const char *path, int w, int h)
+{
+    rsi_image img = {0};
+    uint8_t *rgb = malloc((size_t)w * h * 3);
+    if (!rgb)
+        rsi_error("out of memory");
+    else if (rsi_image_read(path, w, h, &img) == 0)
+        rsi_image_to_rgb8(&img, rgb);
+    else {
+        free(rgb);
+        rgb = NULL;
+    }
+    rsi_image_release(&img);
+    return rgb;
+}
+
+/* The box's outline, in green, on the input cell. */
+static void draw_box(uint8_t *rgb, int w, const rsi_pixel_box *b)
+{
+    static const uint8_t green[3] = {0, 255, 0};
+    for (int y = b->y0; y < b->y1; y++)
+        for (int x = b->x0; x < b->x1; x++)
+            if (y == b->y0 || y == b->y1 - 1 || x == b->x0 || x == b->x1 - 1)
+                memcpy(rgb + 3 * ((size_t)y * w + x), green, 3);
+}
+
+/* "T-shirt/top" for a class index when a record named it, else "3". */
+static void class_text(const evaluation *ev, int64_t cls, const char *name,
+                       char *out, size_t n)
+{
+    if (name)
+        snprintf(out, n, "%s", name);
+    else if (cls >= 0 && cls < ev->n_class_names && ev->class_names[cls])
+        snprintf(out, n, "%s", ev->class_names[cls]);
+    else
+        snprintf(out, n, "%lld", (long long)cls);
+}
+
+/* Column label: method and score always, model and layer where the
+ * columns differ in them. */
+static char *column_label(const evaluation *ev, const setting *s)
+{
+    int models = 0, layers = 0;
+    for (int i = 0; i < ev->n_settings; i++) {
+        models |= strcmp(ev->settings[i].model, s->model) != 0;
+        layers |= strcmp(ev->settings[i].layer, s->layer) != 0;
+    }
+    char model[256], name[256], score[256], text[1024];
+    snprintf(model, sizeof model, "%s", base_name(s->model));
+    char *dot = strrchr(model, '.');
+    if (dot && dot != model)
+        *dot = '\0';
+    method_name(s->method, s->variant, name, sizeof name);
+    score_text(ev, s, score, sizeof score);
+    snprintf(text, sizeof text, "%s%s%s%s%s %s", models ? model : "",
+             models ? " " : "", layers ? s->layer : "", layers ? " " : "", name,
+             score);
+    return strdup(text);
+}
+
+static char *row_label(const evaluation *ev, int sample, const map_row *m)
+{
+    const rsi_sample *s = &ev->samples.items[sample];
+    char truth[128] = "-", pred[128], text[512];
+    if (s->label >= 0 || s->label_name)
+        class_text(ev, s->label, s->label_name, truth, sizeof truth);
+    class_text(ev, m->class_index, NULL, pred, sizeof pred);
+    snprintf(text, sizeof text, "%s\ntrue: %s\npred: %s %.2f",
+             base_name(s->image), truth, pred, m->probability);
+    return strdup(text);
+}
+
+static int write_montage(const evaluation *ev, const int *ord, const char *path,
+                         int max_rows)
+{
+    int cols = ev->n_settings + 1, rows = 0, rc = -1;
+    int *row_sample = malloc((size_t)max_rows * sizeof *row_sample);
+    const uint8_t **cells = calloc((size_t)max_rows * cols, sizeof *cells);
+    char **row_labels = calloc((size_t)max_rows, sizeof *row_labels);
+    char **col_labels = calloc((size_t)cols, sizeof *col_labels);
+    if (!row_sample || !cells || !row_labels || !col_labels) {
+        rsi_error("out of memory");
+        goto out;
+    }
+    /* rows: the list's first images that have a map; cells at the size of
+     * the first map's heatmap (the model's input size) */
+    const map_row *first = &ev->maps[0];
+    int cw = first->heat_w, ch = first->heat_h;
+    for (int s = 0; s < ev->samples.n && rows < max_rows; s++) {
+        const map_row *m = NULL;
+        for (int c = 0; c < ev->n_settings && !m; c++)
+            m = find_map(ev, s, ord[c]);
+        if (!m)
+            continue;
+        row_sample[rows] = s;
+        uint8_t *input = read_cell(ev->samples.items[s].image, cw, ch);
+        cells[(size_t)rows * cols] = input;
+        rsi_pixel_box box;
+        if (!input || !(row_labels[rows] = row_label(ev, s, m)) ||
+            rsi_box_to_pixels(&ev->samples.items[s].box, ev->src_w[s],
+                              ev->src_h[s], cw, ch, &box) < 0)
+            goto out;
+        draw_box(input, cw, &box);
+        for (int c = 0; c < ev->n_settings; c++) {
+            const map_row *cm = find_map(ev, s, ord[c]);
+            int has = cm && cm->overlay; /* else a blank cell */
+            uint8_t *cell = has ? read_cell(cm->overlay, cw, ch) : NULL;
+            cells[(size_t)rows * cols + 1 + c] = cell;
+            if (has && !cell)
+                goto out;
+        }
+        rows++;
+    }
+    col_labels[0] = strdup("input");
+    for (int c = 0; c < ev->n_settings; c++)
+        col_labels[c + 1] = column_label(ev, &ev->settings[ord[c]]);
+    rc = rsi_montage_write_png(path, cells, rows, cols, cw, ch,
+                               (const char *const *)row_labels,
+                               (const char *const *)col_labels);
+out:
+    for (int i = 0; cells && i < max_rows * cols; i++)
+        free((void *)cells[i]);
+    for (int i = 0; row_labels && i < max_rows; i++)
+        free(row_labels[i]);
+    for (int i = 0; col_labels && i < cols; i++)
+        free(col_labels[i]);
+    free(row_sample);
+    free(cells);
+    free(row_labels);
+    free(col_labels);
+    return rc;
+}
+
+/* ---- command ----------------------------------------------------------- */
+
+typedef struct evaluate_args {
+    cli_list results;
+    const char *samples, *csv, *montage;
+    long long montage_rows;
+} evaluate_args;
+
+enum {
+    OPT_RESULTS = 256,
+    OPT_SAMPLES,
+    OPT_SELECT,
+    OPT_CSV,
+    OPT_MONTAGE,
+    OPT_MONTAGE_ROWS,
+    OPT_HELP
+};
+
+static const struct option options[] = {
+    {"results", required_argument, NULL, OPT_RESULTS},
+    {"samples", required_argument, NULL, OPT_SAMPLES},
+    {"select", required_argument, NULL, OPT_SELECT},
+    {"csv", required_argument, NULL, OPT_CSV},
+    {"montage", required_argument, NULL, OPT_MONTAGE},
+    {"montage-rows", required_argument, NULL, OPT_MONTAGE_ROWS},
+    {"help", no_argument, NULL, OPT_HELP},
+    {0},
+};
+
+/* Returns 0, 1 for --help, or -1 with an error. */
+static int parse_args(int argc, char **argv, evaluate_args *a, cli_list *select)
+{
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        int rc = 0;
+        switch (opt) {
+        case OPT_RESULTS:
+            rc = cli_list_add(&a->results, optarg);
+            break;
+        case OPT_SAMPLES:
+            a->samples = optarg;
+            break;
+        case OPT_SELECT:
+            rc = cli_list_add_split(select, optarg);
+            break;
+        case OPT_CSV:
+            a->csv = optarg;
+            break;
+        case OPT_MONTAGE:
+            a->montage = optarg;
+            break;
+        case OPT_MONTAGE_ROWS:
+            rc = cli_parse_int("--montage-rows", optarg, 1, &a->montage_rows);
+            if (rc == 0 && a->montage_rows > 1000) {
+                rsi_error_class_set(RSI_ERR_USAGE,
+                                    "--montage-rows: at most 1000");
+                rc = -1;
+            }
+            break;
+        case OPT_HELP:
+            return 1;
+        default:
+            rsi_error_class_set(RSI_ERR_USAGE,
+                                "evaluate: unknown or incomplete option '%s' "
+                                "(see rsicam evaluate --help)",
+                                argv[optind - 1]);
+            rc = -1;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    if (optind < argc) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "evaluate: unexpected argument "
+                            "'%s'",
+                            argv[optind]);
+        return -1;
+    }
+    const char *missing = !a->results.n ? "--results"
+                          : !a->samples ? "--samples"
+                                        : NULL;
+    if (missing) {
+        rsi_error_class_set(RSI_ERR_USAGE, "evaluate: %s is required", missing);
+        return -1;
+    }
+    return 0;
+}
+
+/* Says on stderr what was left out, so that a table over fewer maps than
+ * expected never passes unnoticed. */
+static void report_skipped(const evaluation *ev)
+{
+    if (ev->failed)
+        fprintf(stderr,
+                "rsicam: evaluate: %d failed image(s) in the results "
+                "skipped\n",
+                ev->failed);
+    if (ev->unmatched)
+        fprintf(stderr,
+                "rsicam: evaluate: %d map(s) skipped: image not in "
+                "the sample list (first: %s)%s\n",
+                ev->unmatched, ev->first_unmatched,
+                ev->first_unmatched[0] == '/'
+                    ? ""
+                    : "; relative image paths in results.jsonl are read "
+                      "from the current directory: run evaluate where "
+                      "explain ran");
+    if (ev->no_heatmap)
+        fprintf(stderr,
+                "rsicam: evaluate: %d map(s) skipped: no heatmap "
+                "file recorded\n",
+                ev->no_heatmap);
+    if (ev->no_box)
+        fprintf(stderr,
+                "rsicam: evaluate: %d map(s) skipped: their sample "
+                "has no box\n",
+                ev->no_box);
+}
+
+static int run(const evaluate_args *a, evaluation *ev)
+{
+    int *ord = NULL, rc = -1;
+    if (rsi_samples_read(a->samples, &ev->samples) < 0 || index_samples(ev) < 0)
+        return -1;
+    for (int i = 0; i < a->results.n; i++)
+        if (read_results(ev, a->results.items[i]) < 0)
+            return -1;
+    report_skipped(ev);
+    if (!ev->n_maps) {
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "evaluate: no map to evaluate (no ok record "
+                            "whose image has a box in '%s'%s)",
+                            a->samples, ev->select.n ? " and --select" : "");
+        return -1;
+    }
+    if (!(ord = setting_order(ev)))
+        return -1;
+    print_table(ev, ord, stdout);
+    fflush(stdout);
+    if ((!a->csv || write_csv(ev, a->csv) == 0) &&
+        (!a->montage ||
+         write_montage(ev, ord, a->montage, (int)a->montage_rows) == 0))
+        rc = 0;
+    free(ord);
+    return rc;
+}
+
+static void evaluation_free(evaluation *ev)
+{
+    for (int i = 0; i < ev->n_refs; i++)
+        free(ev->refs[i].real);
+    for (int i = 0; i < ev->n_settings; i++) {
+        setting *s = &ev->settings[i];
+        free(s->model), free(s->layer), free(s->method);
+        free(s->variant), free(s->score), free(s->target);
+    }
+    for (int i = 0; i < ev->n_maps; i++)
+        free(ev->maps[i].heatmap), free(ev->maps[i].overlay);
+    for (int i = 0; i < ev->n_class_names; i++)
+        free(ev->class_names[i]);
+    free(ev->class_names);
+    free(ev->refs), free(ev->src_w), free(ev->src_h);
+    free(ev->settings), free(ev->maps), free(ev->first_unmatched);
+    cli_list_free(&ev->select);
+    rsi_samples_free(&ev->samples);
+}
+
+int cli_evaluate(int argc, char **argv)
+{
+    evaluate_args a = {.montage_rows = 8};
+    evaluation ev = {0};
+    int rc = parse_args(argc, argv, &a, &ev.select);
+    if (rc == 1) {
+        fputs(usage_text, stdout);
+        rc = 0;
+    } else if (rc < 0 || run(&a, &ev) < 0) {
+        rc = cli_fail();
+    }
+    cli_list_free(&a.results);
+    evaluation_free(&ev);
+    return rc;
+}

@@ -1,0 +1,414 @@
+/* rsicam — merging the output directories of shards (rsicam merge).
+ *
+ * Every shard ran the same experiment (run.json fingerprints must agree)
+ * on its own units. The merge orders all records by unit, as one run
+ * would have written them (the first directory wins a unit two shards
+ * both hold), hard-links the map files (copies them across file systems),
+ * redraws the montages and recomputes summary.csv: the result is what a
+ * single run would have produced, timings aside.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_emit.h"
+#include "experiment_internal.h"
+#include "fileio.h"
+#include "results.h"
+#include "rsicam/error.h"
+#include "summary.h"
+
+typedef struct entry {
+    int64_t unit;
+    int dir, seq;
+    char *line;
+    json_t *record;
+} entry;
+
+typedef struct merge {
+    const char *out;
+    const char *const *dirs;
+    int n_dirs;
+    entry *entries;
+    int n, cap;
+    json_t *resolved;
+    char fingerprint[17];
+    int lock_fd;
+} merge;
+
+static char *join(const char *dir, const char *rel)
+{
+    char *s = NULL;
+    return asprintf(&s, "%s/%s", dir, rel) < 0 ? NULL : s;
+}
+
+static int read_run_json(merge *m)
+{
+    for (int d = 0; d < m->n_dirs; d++) {
+        char *path = join(m->dirs[d], "run.json");
+        json_error_t jerr;
+        json_t *o = path ? json_load_file(path, 0, &jerr) : NULL;
+        const char *fp = json_string_value(json_object_get(o, "fingerprint"));
+        json_t *resolved = json_object_get(o, "resolved");
+        int rc = 0;
+        if (!fp || !json_is_object(resolved)) {
+            rsi_error_class_set(RSI_ERR_INPUT,
+                                "'%s' is not an experiment's output directory "
+                                "(no readable run.json)",
+                                m->dirs[d]);
+            rc = -1;
+        } else if (d == 0) {
+            snprintf(m->fingerprint, sizeof m->fingerprint, "%s", fp);
+            m->resolved = json_deep_copy(resolved);
+        } else if (strcmp(fp, m->fingerprint) != 0) {
+            rsi_error_class_set(RSI_ERR_USAGE,
+                                "'%s' and '%s' hold different experiments "
+                                "(run.json fingerprints %s and %s)",
+                                m->dirs[0], m->dirs[d], m->fingerprint, fp);
+            rc = -1;
+        }
+        json_decref(o);
+        free(path);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int add_entry(merge *m, entry e)
+{
+    if (m->n == m->cap) {
+        int cap = m->cap ? 2 * m->cap : 256;
+        entry *grown = realloc(m->entries, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        m->entries = grown;
+        m->cap = cap;
+    }
+    m->entries[m->n++] = e;
+    return 0;
+}
+
+static int read_results(merge *m, int d)
+{
+    char *path = join(m->dirs[d], RSI_RESULTS_FILE);
+    FILE *fp = path ? fopen(path, "r") : NULL;
+    if (!fp) {
+        /* a shard that had nothing to do may have no results */
+        int missing = path && errno == ENOENT;
+        free(path);
+        return missing ? 0 : -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0;
+    for (int n = 1; rc == 0 && (len = getline(&line, &cap, fp)) >= 0; n++) {
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (!len) /* the torn tail of a killed shard: not a record */
+            continue;
+        json_t *o = json_loads(line, 0, NULL);
+        json_t *unit = json_object_get(o, "unit");
+        if (!json_is_integer(unit)) {
+            /* a killed shard's last line may be torn: rerun the shard */
+            rsi_error_class_set(RSI_ERR_INPUT,
+                                "%s:%d: not an experiment record (no "
+                                "\"unit\"); rerun that shard to finish it",
+                                path, n);
+            json_decref(o);
+            rc = -1;
+            break;
+        }
+        entry e = {.unit = json_integer_value(unit),
+                   .dir = d,
+                   .seq = n,
+                   .line = strdup(line),
+                   .record = o};
+        if (!e.line || add_entry(m, e) < 0) {
+            free(e.line);
+            json_decref(o);
+            rsi_error("out of memory");
+            rc = -1;
+        }
+    }
+    free(line);
+    fclose(fp);
+    free(path);
+    return rc;
+}
+
+static int cmp_entry(const void *pa, const void *pb)
+{
+    const entry *a = pa, *b = pb;
+    if (a->unit != b->unit)
+        return a->unit < b->unit ? -1 : 1;
+    if (a->dir != b->dir)
+        return a->dir - b->dir;
+    return a->seq - b->seq;
+}
+
+/* Sorts by unit and drops a unit's records from all but its first
+ * directory. */
+static void order_entries(merge *m)
+{
+    qsort(m->entries, (size_t)m->n, sizeof *m->entries, cmp_entry);
+    int kept = 0;
+    for (int i = 0; i < m->n; i++) {
+        entry *e = &m->entries[i];
+        if (kept && m->entries[kept - 1].unit == e->unit &&
+            m->entries[kept - 1].dir != e->dir) {
+            free(e->line);
+            json_decref(e->record);
+            continue;
+        }
+        m->entries[kept++] = *e;
+    }
+    m->n = kept;
+}
+
+/* A copy of src at dst, written atomically. */
+static int copy_file(const char *src, const char *dst)
+{
+    FILE *in = fopen(src, "rb");
+    rsi_atomic_file f;
+    if (!in) {
+        rsi_error_class_set(RSI_ERR_INPUT, "cannot read '%s': %s", src,
+                            strerror(errno));
+        return -1;
+    }
+    if (rsi_atomic_open(&f, dst) < 0) {
+        fclose(in);
+        return -1;
+    }
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, f.fp);
+    int bad = ferror(in);
+    fclose(in);
+    if (bad) {
+        rsi_atomic_abort(&f);
+        rsi_error_class_set(RSI_ERR_INPUT, "cannot read '%s'", src);
+        return -1;
+    }
+    return rsi_atomic_commit(&f);
+}
+
+/* dst becomes src: a hard link where the file system allows, else a copy;
+ * either way it appears at once (a link under a temporary name, renamed). */
+static int place(const char *src, const char *dst)
+{
+    struct stat a, b;
+    if (stat(src, &a) != 0) {
+        rsi_error_class_set(RSI_ERR_INPUT, "'%s': %s", src, strerror(errno));
+        return -1;
+    }
+    if (stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return 0;
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmp.%ld.999999", dst, (long)getpid()) < 0)
+        return -1;
+    unlink(tmp);
+    int rc;
+    if (link(src, tmp) == 0) {
+        rc = rename(tmp, dst) == 0 ? 0 : -1;
+        if (rc < 0) {
+            rsi_error_class_set(RSI_ERR_OUTPUT, "cannot write '%s': %s", dst,
+                                strerror(errno));
+            unlink(tmp);
+        }
+    } else {
+        rc = copy_file(src, dst);
+    }
+    free(tmp);
+    return rc;
+}
+
+static int place_files(merge *m)
+{
+    static const char *const keys[] = {"cam", "heatmap", "overlay"};
+    for (int i = 0; i < m->n; i++) {
+        const entry *e = &m->entries[i];
+        for (int k = 0; k < 3; k++) {
+            const char *rel =
+                json_string_value(json_object_get(e->record, keys[k]));
+            if (!rel)
+                continue;
+            char *src = join(m->dirs[e->dir], rel), *dst = join(m->out, rel);
+            char *slash = dst ? strrchr(dst, '/') : NULL;
+            int rc = src && slash ? 0 : -1;
+            if (rc == 0) {
+                *slash = '\0';
+                rc = rsi_mkdir_p(dst);
+                *slash = '/';
+            }
+            if (rc == 0)
+                rc = place(src, dst);
+            free(src);
+            free(dst);
+            if (rc < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int write_results(merge *m)
+{
+    char *path = join(m->out, RSI_RESULTS_FILE);
+    rsi_atomic_file f;
+    if (!path || rsi_atomic_open(&f, path) < 0) {
+        free(path);
+        return -1;
+    }
+    for (int i = 0; i < m->n; i++)
+        fprintf(f.fp, "%s\n", m->entries[i].line);
+    free(path);
+    return rsi_atomic_commit(&f);
+}
+
+static int write_montages(merge *m)
+{
+    const json_t *outputs = json_object_get(m->resolved, "outputs");
+    size_t k;
+    json_t *v;
+    int want = 0;
+    json_array_foreach(outputs, k, v)
+    {
+        want |=
+            json_is_string(v) && strcmp(json_string_value(v), "montage") == 0;
+    }
+    if (!want)
+        return 0;
+    /* units are image-major: an image's records are consecutive */
+    for (int i = 0; i < m->n;) {
+        const char *image =
+            json_string_value(json_object_get(m->entries[i].record, "image"));
+        const char *stem =
+            json_string_value(json_object_get(m->entries[i].record, "stem"));
+        json_t *records = json_array();
+        int j = i;
+        for (; j < m->n; j++) {
+            const char *im = json_string_value(
+                json_object_get(m->entries[j].record, "image"));
+            if (!im || !image || strcmp(im, image) != 0)
+                break;
+            json_array_append(records, m->entries[j].record);
+        }
+        int rc =
+            image && stem ? xp_write_montage(m->out, image, stem, records) : 0;
+        json_decref(records);
+        if (rc < 0)
+            return -1;
+        i = j > i ? j : i + 1;
+    }
+    return 0;
+}
+
+static int write_meta(merge *m)
+{
+    char *cwd = getcwd(NULL, 0);
+    char *out = cwd ? xp_absolute(cwd, m->out) : NULL;
+    free(cwd);
+    if (!out)
+        return -1;
+    json_object_set_new(m->resolved, "output", json_string(out));
+    free(out);
+    json_t *from = json_array();
+    for (int d = 0; d < m->n_dirs; d++)
+        json_array_append_new(from, json_string(m->dirs[d]));
+    json_t *run = json_pack("{s:s, s:s, s:s, s:O, s:o, s:{s:i}}", "fingerprint",
+                            m->fingerprint, "state", "merged", "shard",
+                            "merged", "resolved", m->resolved, "merged_from",
+                            from, "last_run", "records", m->n);
+    char *yaml = rsi_yaml_from_json(
+        m->resolved, "rsicam: the resolved experiment (merged from shards).");
+    char *text = run ? json_dumps(run, JSON_INDENT(2)) : NULL;
+    char *ypath = join(m->out, "resolved.yaml");
+    char *rpath = join(m->out, "run.json");
+    int rc = yaml && text && ypath && rpath &&
+                     rsi_write_file_atomic(ypath, yaml, strlen(yaml)) == 0 &&
+                     rsi_write_file_atomic(rpath, text, strlen(text)) == 0
+                 ? 0
+                 : -1;
+    json_decref(run);
+    free(yaml);
+    free(text);
+    free(ypath);
+    free(rpath);
+    return rc;
+}
+
+/* The same lock a run takes: no run or merge writes out meanwhile. */
+static int lock_out(merge *m)
+{
+    char *lock = join(m->out, ".rsicam.lock");
+    m->lock_fd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666) : -1;
+    free(lock);
+    if (m->lock_fd < 0 || flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        rsi_error_class_set(RSI_ERR_OUTPUT,
+                            "'%s': another rsicam run is "
+                            "writing there",
+                            m->out);
+        return -1;
+    }
+    xp_remove_temporaries(m->out);
+    return 0;
+}
+
+int rsi_experiment_merge(const char *out, const char *const *dirs, int n,
+                         int quiet)
+{
+    merge m = {.out = out, .dirs = dirs, .n_dirs = n, .lock_fd = -1};
+    int rc = -1;
+    for (int d = 0; d < n; d++) {
+        char *a = realpath(dirs[d], NULL), *b = realpath(out, NULL);
+        int same = a && b && strcmp(a, b) == 0;
+        free(a);
+        free(b);
+        if (same) {
+            rsi_error_class_set(RSI_ERR_USAGE,
+                                "merge: the output '%s' is also a shard "
+                                "directory",
+                                out);
+            return -1;
+        }
+    }
+    char *summary = join(out, RSI_SUMMARY_FILE);
+    char *results = join(out, RSI_RESULTS_FILE);
+    if (!summary || !results || read_run_json(&m) < 0 || rsi_mkdir_p(out) < 0 ||
+        lock_out(&m) < 0)
+        goto done;
+    for (int d = 0; d < n; d++)
+        if (read_results(&m, d) < 0)
+            goto done;
+    order_entries(&m);
+    if (place_files(&m) < 0 || write_results(&m) < 0 ||
+        write_montages(&m) < 0 || rsi_summary_write(results, summary) < 0 ||
+        write_meta(&m) < 0)
+        goto done;
+    if (!quiet)
+        fprintf(stderr,
+                "rsicam: merge: %d records from %d directories into "
+                "%s\n",
+                m.n, n, out);
+    rc = 0;
+done:
+    for (int i = 0; i < m.n; i++) {
+        free(m.entries[i].line);
+        json_decref(m.entries[i].record);
+    }
+    free(m.entries);
+    json_decref(m.resolved);
+    if (m.lock_fd >= 0)
+        close(m.lock_fd);
+    free(summary);
+    free(results);
+    return rc;
+}

@@ -1,0 +1,186 @@
+/* rsicam — an experiment's montage per image: one row per setting, with
+ * the input, the heatmap alone and the overlay, labelled.
+ *
+ * Drawn from the image's records and the map files they name, so that a
+ * run, a resumed run and a merge of shards draw the same picture.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "colormap.h"
+#include "experiment_internal.h"
+#include "fileio.h"
+#include "montage.h"
+#include "npy.h"
+#include "rsicam/error.h"
+
+char *xp_montage_path(const char *out, const char *stem)
+{
+    char *s = NULL;
+    return asprintf(&s, "%s/montages/%s.png", out, stem) < 0 ? NULL : s;
+}
+
+static const char *text(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* "layer4 rsi-relu softmax / top1: cat 0.93 / zero linear 50" */
+static char *row_label(const json_t *r)
+{
+    const json_t *s = json_object_get(r, "settings");
+    const json_t *label = json_object_get(r, "label");
+    char cls[128];
+    if (json_is_string(label))
+        snprintf(cls, sizeof cls, "%s", json_string_value(label));
+    else
+        snprintf(cls, sizeof cls, "class %lld",
+                 (long long)json_integer_value(json_object_get(r, "class")));
+    char *out = NULL;
+    int rc =
+        asprintf(&out, "%s %s %s\n%s: %s %.2f\n%s %s %lld", text(s, "layer"),
+                 text(s, "method"), text(s, "score"), text(s, "target"), cls,
+                 json_number_value(json_object_get(r, "probability")),
+                 text(json_object_get(s, "baseline"), "name"),
+                 text(json_object_get(s, "path"), "name"),
+                 (long long)json_integer_value(json_object_get(s, "steps")));
+    return rc < 0 ? NULL : out;
+}
+
+static char *in_dir(const char *dir, const char *rel)
+{
+    char *s = NULL;
+    return asprintf(&s, "%s/%s", dir, rel) < 0 ? NULL : s;
+}
+
+/* The heatmap of record r as floats, checked to be h x w (h, w set from
+ * the first one when 0). */
+static float *read_heat(const char *out, const json_t *r, int *w, int *h)
+{
+    char *path = in_dir(out, text(r, "heatmap"));
+    float *heat = NULL;
+    int64_t shape[RSI_MAX_DIMS];
+    int ndim = 0;
+    if (path && rsi_npy_read_f32(path, &heat, shape, &ndim) == 0 &&
+        (ndim != 2 || (*w && (shape[0] != *h || shape[1] != *w)))) {
+        rsi_error_class_set(RSI_ERR_INPUT, "'%s': not a %dx%d heatmap", path,
+                            *h, *w);
+        free(heat);
+        heat = NULL;
+    } else if (heat && !*w) {
+        *h = (int)shape[0];
+        *w = (int)shape[1];
+    }
+    free(path);
+    return heat;
+}
+
+/* Small models (32x32 inputs) would give cells too small to see or to
+ * label: cells are enlarged by a whole factor, pixels kept sharp. */
+enum { MIN_CELL = 128 };
+
+static int cell_scale(int w, int h)
+{
+    int m = w < h ? w : h;
+    return m >= MIN_CELL || m < 1 ? 1 : (MIN_CELL + m - 1) / m;
+}
+
+/* rgb (w x h) enlarged k times by repeating pixels (new buffer). */
+static uint8_t *enlarge(const uint8_t *rgb, int w, int h, int k)
+{
+    uint8_t *out = malloc((size_t)w * k * h * k * 3);
+    for (int y = 0; out && y < h * k; y++)
+        for (int x = 0; x < w * k; x++)
+            memcpy(out + 3 * ((size_t)y * w * k + x),
+                   rgb + 3 * ((size_t)(y / k) * w + x / k), 3);
+    return out;
+}
+
+/* Takes rgb over, enlarged when k > 1. */
+static uint8_t *cell(uint8_t *rgb, int w, int h, int k)
+{
+    if (!rgb || k == 1)
+        return rgb;
+    uint8_t *big = enlarge(rgb, w, h, k);
+    free(rgb);
+    return big;
+}
+
+int xp_write_montage(const char *out, const char *image, const char *stem,
+                     const json_t *records)
+{
+    size_t n = json_array_size(records);
+    int rows = 0, w = 0, h = 0, rc = -1;
+    const uint8_t **cells = calloc(3 * n + 3, sizeof *cells);
+    char **labels = calloc(n + 1, sizeof *labels);
+    uint8_t *input = NULL;
+    rsi_image img = {0};
+    char *path = xp_montage_path(out, stem), *dir = in_dir(out, "montages");
+    static const char *const columns[3] = {"input", "heatmap", "overlay"};
+    if (!cells || !labels || !path || !dir) {
+        rsi_error("out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *r = json_array_get(records, i);
+        if (strcmp(text(r, "status"), "ok") != 0 || !*text(r, "heatmap"))
+            continue;
+        float *heat = read_heat(out, r, &w, &h);
+        if (!heat)
+            goto done;
+        if (!input) { /* the input at the heatmaps' (the model's) size */
+            input = malloc((size_t)w * h * 3);
+            if (!input || rsi_image_read(image, w, h, &img) < 0) {
+                free(heat);
+                goto done;
+            }
+            rsi_image_to_rgb8(&img, input);
+            input = cell(input, w, h, cell_scale(w, h));
+            if (!input) {
+                free(heat);
+                goto done;
+            }
+        }
+        uint8_t *jet = malloc((size_t)w * h * 3);
+        uint8_t *overlay = malloc((size_t)w * h * 3);
+        labels[rows] = row_label(r);
+        if (jet && overlay) {
+            rsi_heat_to_jet(heat, w, h, jet);
+            rsi_overlay_jet(&img, heat, 0.5f, overlay);
+        }
+        free(heat);
+        jet = cell(jet, w, h, cell_scale(w, h));
+        overlay = cell(overlay, w, h, cell_scale(w, h));
+        cells[3 * rows] = input;
+        cells[3 * rows + 1] = jet;
+        cells[3 * rows + 2] = overlay;
+        rows++;
+        if (!jet || !overlay) {
+            rsi_error("out of memory");
+            goto done;
+        }
+    }
+    rc = 0;
+    if (rows &&
+        (rsi_mkdir_p(dir) < 0 ||
+         rsi_montage_write_png(path, cells, rows, 3, w * cell_scale(w, h),
+                               h * cell_scale(w, h),
+                               (const char *const *)labels, columns) < 0))
+        rc = -1;
+done:
+    for (int i = 0; cells && i < rows; i++) {
+        free((void *)cells[3 * i + 1]);
+        free((void *)cells[3 * i + 2]);
+    }
+    for (size_t i = 0; labels && i < n; i++)
+        free(labels[i]);
+    free(cells);
+    free(labels);
+    free(input);
+    rsi_image_release(&img);
+    free(path);
+    free(dir);
+    return rc;
+}

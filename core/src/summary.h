@@ -1,0 +1,25 @@
+/* rsicam — summary.csv: an experiment's metrics per setting.
+ *
+ * One row per setting (setting_id), in the order settings first appear in
+ * results.jsonl, with its settings, the number of maps, and for each
+ * metric found in the records the mean and the sample standard deviation
+ * (n - 1; empty below two values) over the images. Records where a metric
+ * is null (no box, a flat map) are left out of that metric only, and
+ * METRIC_n says how many counted.
+ *
+ * Metrics: probability, completeness_gap, completeness_rel, pointing,
+ * energy, deletion_auc, insertion_auc, drop, increased (true = 1). Average
+ * Drop and Increase in Confidence, as papers report them, are
+ * 100 x drop_mean and 100 x increased_mean. Timings are left out, so that
+ * runs of the same experiment give the same summary.
+ */
+#ifndef RSICAM_SUMMARY_H
+#define RSICAM_SUMMARY_H
+
+#define RSI_SUMMARY_FILE "summary.csv"
+
+/* Reads results (a results.jsonl) and writes csv atomically. Returns the
+ * number of settings, or -1 with an error. */
+int rsi_summary_write(const char *results, const char *csv);
+
+#endif

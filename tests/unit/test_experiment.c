@@ -1,0 +1,423 @@
+/* rsicam run and merge (experiment.h): sweep expansion, one pass shared by
+ * every layer, variant and score of a group, the outputs, resume after
+ * SIGKILL, and shards merged into what one run gives. */
+
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "experiment.h"
+#include "experiment_fixture.h"
+#include "testkit.h"
+
+static char fx[4096];
+
+/* A sweep long enough to be killed in the middle of: 2 pass groups of
+ * many path points, one map per unit. */
+static const char long_yaml[] = "model: {file: m.pt}\n"
+                                "layers: [conv2]\n"
+                                "targets: [label]\n"
+                                "methods: [rsi]\n"
+                                "score: softmax\n"
+                                "steps: [40, 56]\n"
+                                "batch: 1\n"
+                                "threads: 1\n"
+                                "images: [samples.csv]\n"
+                                "metrics: [completeness, pointing]\n";
+
+static void make_fixture(void)
+{
+    if (fx[0])
+        return;
+    tk_scratch_open("experiment");
+    snprintf(fx, sizeof fx, "%s", tk_path("fx"));
+    char *out = NULL;
+    ck_assert_int_eq(tk_sh(&out, "mkdir -p '%s'", fx), 0);
+    free(out);
+    experiment_fixture_make(fx, 4);
+    experiment_fixture_write(fx, "long.yaml", long_yaml);
+    experiment_fixture_write(fx, "sweep.yaml",
+                             "model: {file: m.pt}\n"
+                             "layers: [conv1, conv2]\n"
+                             "targets: [{top_k: 2}]\n"
+                             "methods: [rsi-relu, rsi-plain, gradcam]\n"
+                             "score: [softmax, logit]\n"
+                             "baselines: [zero]\n"
+                             "paths: [linear]\n"
+                             "steps: [4, 8]\n"
+                             "images: [samples.csv]\n");
+    experiment_fixture_write(fx, "shared.yaml",
+                             "model: {file: m.pt}\n"
+                             "layers: [conv1, conv2]\n"
+                             "methods: [rsi-relu, rsi-plain]\n"
+                             "score: [softmax, logit]\n"
+                             "steps: 8\n"
+                             "batch: 4\n"
+                             "threads: 1\n"
+                             "images: [img0.png, img1.png]\n");
+}
+
+/* `cd FX && rsicam ARGS` (quiet); returns the exit status. */
+static int rsicam(char **out, const char *args)
+{
+    return tk_sh(out, "cd '%s' && '%s' %s", fx, tk_rsicam(), args);
+}
+
+static void rsicam_ok(const char *args)
+{
+    char *out = NULL;
+    int rc = rsicam(&out, args);
+    ck_assert_msg(rc == 0, "rsicam %s: %d\n%s", args, rc, out);
+    free(out);
+}
+
+/* The records of dir/results.jsonl, timings removed, each as canonical
+ * JSON text, one per line. */
+static char *records_without_timings(const char *dir, int *n)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.jsonl", dir);
+    FILE *fp = fopen(path, "r");
+    ck_assert_msg(fp != NULL, "no %s", path);
+    size_t cap = 0, used = 0;
+    char *all = NULL, *line = NULL;
+    size_t lcap = 0;
+    *n = 0;
+    while (getline(&line, &lcap, fp) >= 0) {
+        json_error_t err;
+        json_t *o = json_loads(line, 0, &err);
+        ck_assert_msg(o != NULL, "%s: bad line: %s", path, err.text);
+        json_object_del(o, "seconds");
+        char *s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+        size_t len = strlen(s);
+        if (used + len + 2 > cap) {
+            cap = 2 * (used + len + 2);
+            all = realloc(all, cap);
+        }
+        memcpy(all + used, s, len);
+        used += len;
+        all[used++] = '\n';
+        all[used] = '\0';
+        free(s);
+        json_decref(o);
+        (*n)++;
+    }
+    free(line);
+    fclose(fp);
+    return all ? all : strdup("");
+}
+
+static char *file_text(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_msg(fp != NULL, "no %s", path);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    rewind(fp);
+    char *s = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(s, 1, (size_t)n, fp), (size_t)n);
+    s[n] = '\0';
+    fclose(fp);
+    return s;
+}
+
+static int count_lines(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    int n = 0, c;
+    while ((c = fgetc(fp)) != EOF)
+        n += c == '\n';
+    fclose(fp);
+    return n;
+}
+
+/* Both directories hold the same results (timings aside) and summary. */
+static void assert_same_results(const char *a, const char *b)
+{
+    int na, nb;
+    char *ra = records_without_timings(a, &na);
+    char *rb = records_without_timings(b, &nb);
+    ck_assert_int_eq(na, nb);
+    ck_assert_msg(strcmp(ra, rb) == 0, "results of %s and %s differ", a, b);
+    free(ra);
+    free(rb);
+    char pa[4200], pb[4200];
+    snprintf(pa, sizeof pa, "%s/summary.csv", a);
+    snprintf(pb, sizeof pb, "%s/summary.csv", b);
+    char *sa = file_text(pa), *sb = file_text(pb);
+    ck_assert_str_eq(sa, sb);
+    free(sa);
+    free(sb);
+}
+
+/* Every file a record names exists in dir, and no temporary is left. */
+static void assert_files_complete(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.jsonl", dir);
+    FILE *fp = fopen(path, "r");
+    ck_assert_ptr_nonnull(fp);
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, fp) >= 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        static const char *const keys[] = {"cam", "heatmap", "overlay"};
+        for (int k = 0; k < 3; k++) {
+            const char *rel = json_string_value(json_object_get(o, keys[k]));
+            char f[4600];
+            snprintf(f, sizeof f, "%s/%s", dir, rel ? rel : "?");
+            struct stat st;
+            ck_assert_msg(rel && stat(f, &st) == 0 && st.st_size > 0,
+                          "missing %s", f);
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(fp);
+    char *out = NULL;
+    tk_sh(&out, "find '%s' -name '*.tmp.*'", dir);
+    ck_assert_msg(out && !*out, "temporaries left: %s", out);
+    free(out);
+}
+
+/* ---- expansion -------------------------------------------------------- */
+
+START_TEST(sweep_expands_to_the_product)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/sweep.yaml", fx);
+    rsi_diag d = {0};
+    rsi_experiment *xp = rsi_experiment_load(path, NULL, 0, NULL, 0, &d);
+    ck_assert_ptr_nonnull(xp);
+    /* groups: 1 baseline x 1 path x 2 steps; per pass: 2 layers x
+     * 3 methods x 2 scores x 2 targets */
+    ck_assert_int_eq(xp->n_groups, 2);
+    ck_assert_int_eq(rsi_experiment_maps_per_unit(xp), 24);
+    ck_assert_int_eq(rsi_experiment_settings(xp), 48);
+    ck_assert_int_eq(rsi_experiment_units(xp), 4 * 2);
+    rsi_experiment_free(xp);
+    /* overrides change the product */
+    static const char *const o[] = {"steps=[2,3,4]", "layers=[conv2]",
+                                    "score=softmax"};
+    xp = rsi_experiment_load(path, o, 3, NULL, 0, &d);
+    ck_assert_ptr_nonnull(xp);
+    ck_assert_int_eq(xp->n_groups, 3);
+    ck_assert_int_eq(rsi_experiment_maps_per_unit(xp), 6);
+    rsi_experiment_free(xp);
+    rsi_diag_free(&d);
+    char *out = NULL;
+    ck_assert_int_eq(rsicam(&out, "run sweep.yaml --check --shard 2/3"), 0);
+    ck_assert_msg(strstr(out, "settings: 48") && strstr(out, "units: 8") &&
+                      strstr(out, "shard 2/3: 3 units") &&
+                      strstr(out, "maps: 72"),
+                  "%s", out);
+    free(out);
+}
+END_TEST
+
+/* ---- one pass per group ---------------------------------------------- */
+
+START_TEST(one_pass_serves_layers_variants_scores)
+{
+    /* 2 layers x 2 variants x 2 scores in one group: 8 maps per image from
+     * ceil((8 + 1) / 4) = 3 forward passes, not 8 x 3 */
+    const char *out_dir = tk_path("shared");
+    char args[4400];
+    snprintf(args, sizeof args, "run shared.yaml output='%s' --quiet", out_dir);
+    rsicam_ok(args);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/results.jsonl", out_dir);
+    FILE *fp = fopen(path, "r");
+    ck_assert_ptr_nonnull(fp);
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0;
+    json_t *ids = json_object();
+    while (getline(&line, &cap, fp) >= 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "status")), "ok");
+        ck_assert_int_eq(json_integer_value(json_object_get(o, "forwards")), 3);
+        ck_assert_int_eq(json_integer_value(json_object_get(o, "points")), 9);
+        ck_assert(json_is_object(json_object_get(o, "settings")));
+        json_object_set(ids,
+                        json_string_value(json_object_get(o, "setting_id")),
+                        json_true());
+        json_decref(o);
+        n++;
+    }
+    free(line);
+    fclose(fp);
+    ck_assert_int_eq(n, 2 * 8);
+    ck_assert_int_eq(json_object_size(ids), 8); /* 8 settings, 2 images */
+    json_decref(ids);
+    snprintf(path, sizeof path, "%s/run.json", out_dir);
+    json_t *run = json_load_file(path, 0, NULL);
+    json_t *last = json_object_get(run, "last_run");
+    ck_assert_int_eq(json_integer_value(json_object_get(last, "forwards")), 6);
+    ck_assert_int_eq(json_integer_value(json_object_get(last, "maps")), 16);
+    json_decref(run);
+    /* a summary row per setting, a montage per image, a rerunnable
+     * resolved config */
+    snprintf(path, sizeof path, "%s/summary.csv", out_dir);
+    ck_assert_int_eq(count_lines(path), 1 + 8);
+    snprintf(path, sizeof path, "%s/montages/img1.png", out_dir);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    assert_files_complete(out_dir);
+    snprintf(args, sizeof args, "run '%s/resolved.yaml' --check", out_dir);
+    rsicam_ok(args);
+    /* run again: every unit is found finished */
+    char *out = NULL;
+    snprintf(args, sizeof args, "run shared.yaml output='%s'", out_dir);
+    ck_assert_int_eq(rsicam(&out, args), 0);
+    ck_assert_msg(strstr(out, "(0 computed, 2 skipped, 0 failed)"), "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/results.jsonl", out_dir);
+    ck_assert_int_eq(count_lines(path), 16);
+    /* another experiment into the same directory is refused */
+    snprintf(args, sizeof args, "run shared.yaml output='%s' layers=[conv1]",
+             out_dir);
+    ck_assert_int_eq(rsicam(&out, args), 2);
+    ck_assert_msg(strstr(out, "different experiment"), "%s", out);
+    free(out);
+}
+END_TEST
+
+/* ---- resume and shards -------------------------------------------------- */
+
+/* The uninterrupted run the others are compared with. */
+static const char *reference_run(void)
+{
+    static char dir[4096];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s", tk_path("whole"));
+        char args[4400];
+        snprintf(args, sizeof args, "run long.yaml output='%s' --quiet", dir);
+        rsicam_ok(args);
+        assert_files_complete(dir);
+    }
+    return dir;
+}
+
+START_TEST(resume_after_sigkill)
+{
+    const char *whole = reference_run();
+    const char *dir = tk_path("killed");
+    char results[4400], cmd[9000];
+    snprintf(results, sizeof results, "%s/results.jsonl", dir);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && exec '%s' run long.yaml "
+             "output='%s' --quiet",
+             fx, tk_rsicam(), dir);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    /* kill -9 as soon as the first unit is recorded */
+    int status = 0, exited = 0;
+    for (int i = 0; i < 120000 && !count_lines(results); i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            exited = 1;
+            break;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(!exited, "the run ended before it could be killed");
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    int at_kill = count_lines(results);
+    ck_assert_int_ge(at_kill, 1);
+    ck_assert_msg(at_kill < 8, "the run had finished (%d records)", at_kill);
+    /* what a kill mid-write leaves: a temporary file */
+    char stale[4600];
+    snprintf(stale, sizeof stale, "%s/maps/zero_linear_s56/x.cam.npy.tmp.1.0",
+             dir);
+    char *out = NULL;
+    tk_sh(&out, "mkdir -p '%s/maps/zero_linear_s56' && echo x > '%s'", dir,
+          stale);
+    free(out);
+    char args[4400];
+    snprintf(args, sizeof args, "run long.yaml output='%s'", dir);
+    ck_assert_int_eq(rsicam(&out, args), 0);
+    ck_assert_msg(strstr(out, " skipped, 0 failed)"), "%s", out);
+    free(out);
+    assert_same_results(whole, dir);
+    assert_files_complete(dir);
+}
+END_TEST
+
+START_TEST(shards_merge_into_one_run)
+{
+    const char *whole = reference_run();
+    char args[16384], s1[4096], s2[4096], merged[4096];
+    snprintf(s1, sizeof s1, "%s", tk_path("shard1"));
+    snprintf(s2, sizeof s2, "%s", tk_path("shard2"));
+    snprintf(merged, sizeof merged, "%s", tk_path("merged"));
+    snprintf(args, sizeof args, "run long.yaml output='%s' --shard 1/2 --quiet",
+             s1);
+    rsicam_ok(args);
+    snprintf(args, sizeof args, "run long.yaml output='%s' --shard 2/2 --quiet",
+             s2);
+    rsicam_ok(args);
+    char p[4400];
+    snprintf(p, sizeof p, "%s/results.jsonl", s1);
+    ck_assert_int_eq(count_lines(p), 4); /* 8 units, one map each */
+    snprintf(args, sizeof args, "merge '%s' '%s' '%s' --quiet", merged, s2, s1);
+    rsicam_ok(args);
+    assert_same_results(whole, merged);
+    assert_files_complete(merged);
+    /* the same montage as one run draws */
+    char a[4400], b[4400];
+    snprintf(a, sizeof a, "%s/montages/img2.png", whole);
+    snprintf(b, sizeof b, "%s/montages/img2.png", merged);
+    char *out = NULL;
+    ck_assert_int_eq(tk_sh(&out, "cmp '%s' '%s'", a, b), 0);
+    free(out);
+    /* shards of another experiment do not merge */
+    snprintf(args, sizeof args, "merge '%s' '%s' '%s'", tk_path("bad_merge"),
+             s1, tk_path("shared"));
+    ck_assert_int_ne(rsicam(&out, args), 0);
+    ck_assert_msg(strstr(out, "different experiments"), "%s", out);
+    free(out);
+}
+END_TEST
+
+static Suite *experiment_suite(void)
+{
+    Suite *s = suite_create("experiment");
+    TCase *tc = tcase_create("run");
+    tcase_add_unchecked_fixture(tc, make_fixture, NULL);
+    tcase_set_timeout(tc, 170);
+    tcase_add_test(tc, sweep_expands_to_the_product);
+    tcase_add_test(tc, one_pass_serves_layers_variants_scores);
+    tcase_add_test(tc, resume_after_sigkill);
+    tcase_add_test(tc, shards_merge_into_one_run);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(experiment_suite());
+    /* no fork: the reference run is made once and shared */
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (fx[0])
+        tk_scratch_close();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
