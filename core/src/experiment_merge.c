@@ -18,6 +18,7 @@
 
 #include "config_emit.h"
 #include "experiment_internal.h"
+#include "report_html.h"
 #include "fileio.h"
 #include "results.h"
 #include "rsicam/error.h"
@@ -391,7 +392,7 @@ int rsi_experiment_merge(const char *out, const char *const *dirs, int n,
     order_entries(&m);
     if (place_files(&m) < 0 || write_results(&m) < 0 ||
         write_montages(&m) < 0 || rsi_summary_write(results, summary) < 0 ||
-        write_meta(&m) < 0)
+        rsi_report_html_write(out, "rsicam merge") < 0 || write_meta(&m) < 0)
         goto done;
     if (!quiet)
         fprintf(stderr,

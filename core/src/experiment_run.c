@@ -13,6 +13,7 @@
 
 #include "config_emit.h"
 #include "experiment_internal.h"
+#include "report_html.h"
 #include "fileio.h"
 #include "results.h"
 #include "rsicam/error.h"
@@ -309,7 +310,8 @@ int rsi_experiment_run(rsi_experiment *xp, const rsi_run_options *ro,
         write_resolved(xp->output, xp->resolved) < 0 ||
         write_run_json(xp, ro, stats, "running") < 0 ||
         open_explainers(&r) < 0 || run_units(&r) < 0 ||
-        rsi_summary_write(r.state.results, summary) < 0)
+        rsi_summary_write(r.state.results, summary) < 0 ||
+        rsi_report_html_write(xp->output, "rsicam run") < 0)
         goto out;
     stats->seconds = xp_now() - start;
     if (write_run_json(xp, ro, stats, "done") < 0)
