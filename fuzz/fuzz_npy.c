@@ -22,14 +22,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         if (!out || ndim < 0 || ndim > RSI_MAX_DIMS || rsi_error_pending())
             abort();
+        /* the element count, as the parser promises it: 0 when any
+         * dimension is 0 (whatever the others), else at most the limit */
         int64_t count = 1;
         for (int d = 0; d < ndim; d++) {
-            if (shape[d] < 0 || count > RSI_NPY_MAX_ELEMENTS)
+            if (shape[d] < 0 || shape[d] > RSI_NPY_MAX_ELEMENTS)
                 abort();
-            count *= shape[d];
+            if (shape[d] == 0)
+                count = 0;
         }
-        if (count > RSI_NPY_MAX_ELEMENTS)
-            abort();
+        for (int d = 0; d < ndim && count != 0; d++)
+            if ((count *= shape[d]) > RSI_NPY_MAX_ELEMENTS)
+                abort();
         volatile float sink = 0;
         for (int64_t i = 0; i < count; i++)
             sink += out[i]; /* ASan: the buffer really holds count floats */
