@@ -41,13 +41,15 @@ static const char usage_text[] =
     "  --labels FILE       class names, one a line\n"
     "  --threads T         libtorch threads (default: every core)\n"
     "  --device D          cpu, cuda or cuda:N (default cpu)\n"
+    "  --precision P       fp32 or bf16: bf16 runs the network before the\n"
+    "                      first layer under bfloat16 autocast (default fp32)\n"
     "  --plugin-path DIR   search DIR for plugins first (repeatable)\n"
     "  --quiet             no progress lines\n";
 
 typedef struct explain_args {
     cli_list layers, images, plugin_dirs;
     const char *model, *out, *labels;
-    const char *baseline, *path, *model_plugin, *device;
+    const char *baseline, *path, *model_plugin, *device, *precision;
     long long class_index, top_k, steps, batch, threads;
     int methods, variants, scores, quiet;
     int has_size, has_mean, has_std;
@@ -109,7 +111,8 @@ enum {
     OPT_QUIET,
     OPT_HELP,
     OPT_TOP_K,
-    OPT_DEVICE
+    OPT_DEVICE,
+    OPT_PRECISION
 };
 
 static const struct option options[] = {
@@ -120,6 +123,7 @@ static const struct option options[] = {
     {"class", required_argument, NULL, OPT_CLASS},
     {"top-k", required_argument, NULL, OPT_TOP_K},
     {"device", required_argument, NULL, OPT_DEVICE},
+    {"precision", required_argument, NULL, OPT_PRECISION},
     {"steps", required_argument, NULL, OPT_STEPS},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"method", required_argument, NULL, OPT_METHOD},
@@ -164,6 +168,9 @@ static int parse_args(int argc, char **argv, explain_args *a)
             break;
         case OPT_DEVICE:
             a->device = optarg;
+            break;
+        case OPT_PRECISION:
+            a->precision = optarg;
             break;
         case OPT_TOP_K:
             rc = cli_parse_int("--top-k", optarg, 1, &a->top_k);
@@ -352,7 +359,8 @@ static int run(explain_args *a)
         baseline ? find_plugin(r, RSI_PLUGIN_PATH, a->path, &path_params)
                  : NULL;
     if (!path || !(model = open_model(a, r)) ||
-        rsi_model_set_device(model, a->device) < 0)
+        rsi_model_set_device(model, a->device) < 0 ||
+        rsi_model_set_precision(model, a->precision) < 0)
         goto fail;
     rsi_model_info *info = rsi_model_get_info(model);
     if (apply_overrides(a, info) < 0)
@@ -426,7 +434,8 @@ int cli_explain(int argc, char **argv)
                       .baseline = "zero",
                       .path = "linear",
                       .model_plugin = "torchscript",
-                      .device = "cpu"};
+                      .device = "cpu",
+                      .precision = "fp32"};
     int rc = parse_args(argc, argv, &a);
     if (rc == 1) {
         fputs(usage_text, stdout);

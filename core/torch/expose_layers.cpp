@@ -6,6 +6,7 @@
 // from any call's receiver, and a layer is exposed by inlining the calls
 // that lead to it until its own call sits in the top graph.
 #include "expose_layers.h"
+#include "precision.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -61,9 +62,11 @@ static void collect_calls(torch::jit::Block *block, std::vector<Node *> &out)
 }
 
 // Where a layer's output is used: `shift` is the node computing A + delta
-// that every later use reads. It is inserted as soon as the layer's output
-// is known, because inlining further calls can replace that output value
-// (a Sequential's output is its last child's) but never the node reading it.
+// that every later use reads; A there is end_autocast(output), so that the
+// network after the first layer runs in float32 (precision.h). It is inserted
+// as soon as the layer's output is known, because inlining further calls can
+// replace that output value (a Sequential's output is its last child's) but
+// never the node reading it.
 struct Site {
     Node *shift = nullptr;
     Value *delta = nullptr;
@@ -80,9 +83,11 @@ static void record(Site &site, Value *output, Node *at, Graph &g)
     if (site.calls > 1 || site.nested || site.not_tensor)
         return; // reported as an error once inlining is done
     torch::jit::WithInsertPoint guard(output->node()->next());
-    Value *shifted = g.insert(c10::aten::add, {output, site.delta});
+    Value *full =
+        g.insert(c10::Symbol::fromQualString(end_autocast_op), {output});
+    Value *shifted = g.insert(c10::aten::add, {full, site.delta});
     output->replaceAllUsesWith(shifted);
-    shifted->node()->replaceInput(0, output);
+    full->node()->replaceInput(0, output);
     site.shift = shifted->node();
 }
 

@@ -1,5 +1,6 @@
 // rsicam — model services (model.h): TorchScript classifiers.
 #include "expose_layers.h"
+#include "precision.h"
 #include "shim.h"
 
 #include <torch/script.h>
@@ -26,6 +27,8 @@ struct rsi_model {
     std::string path;
     rsi_model_info info{};
     c10::Device device = c10::kCPU; // where the module and its inputs live
+    // the part before the first exposed layer: float32 or autocast bf16
+    c10::ScalarType head_precision = c10::kFloat;
     std::vector<std::string> module_paths;
     std::vector<const char *> module_path_ptrs;
     std::vector<std::string> layers;
@@ -143,6 +146,17 @@ int rsi_model_set_device(rsi_model *m, const char *device)
         m->module.to(d);
         m->device = d;
         m->act_shapes.clear();
+        return 0;
+    });
+    if (rc < 0)
+        rsi_error_reclass(RSI_ERR_USAGE);
+    return rc;
+}
+
+int rsi_model_set_precision(rsi_model *m, const char *precision)
+{
+    int rc = shim_call<int>(-1, "precision", [&] {
+        m->head_precision = rsicam::parse_precision(precision);
         return 0;
     });
     if (rc < 0)
@@ -272,7 +286,11 @@ static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
         deltas.push_back(torch::zeros(sizes, x.options()).requires_grad_());
     }
     torch::AutoGradMode grad_mode(true);
-    auto out = run_exposed(m, x.detach(), deltas);
+    std::vector<at::Tensor> out;
+    {
+        AutocastScope head(m->device.type(), m->head_precision);
+        out = run_exposed(m, x.detach(), deltas);
+    }
     const at::Tensor &logits = out[0];
     const size_t nl = m->layers.size();
     for (int t = 0; t < n_targets; t++) {

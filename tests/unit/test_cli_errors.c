@@ -514,6 +514,8 @@ static const struct bad_param {
     {"--batch -1", "--batch"},
     {"--threads 0", "--threads: expected an integer >= 1, got '0'"},
     {"--threads -2", "--threads"},
+    {"--precision fp16", "unknown precision 'fp16' (expected fp32 or bf16)"},
+    {"--device tpu", "unknown device 'tpu'"},
     {"--class -1", "--class"},
     {"--method rsi,fancy", "--method: unknown value 'fancy'"},
     {"--variant smooth", "--variant: unknown value 'smooth'"},

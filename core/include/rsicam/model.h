@@ -102,6 +102,11 @@ rsi_tensor *rsi_module_call(rsi_module *m, const char *method,
  * to the model's device by every call; outputs stay there. Fails with a
  * usage error when the device is unknown or unavailable. */
 int rsi_model_set_device(rsi_model *m, const char *device);
+/* The precision of the part of the network before the first exposed layer
+ * in rsi_model_run(): "fp32" (the default) or "bf16" (autocast to
+ * bfloat16). The layers' activations, the rest of the network and every
+ * gradient stay float32. Fails with a usage error on anything else. */
+int rsi_model_set_precision(rsi_model *m, const char *precision);
 /* A copy of t on the model's device. */
 rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t);
 

@@ -1,0 +1,125 @@
+// rsicam — reduced precision for the part of a network before its layers.
+//
+// Autocast is libtorch's per-thread dispatch state: while it is on, matrix
+// products and convolutions run in bfloat16. The TorchScript interpreter
+// runs a graph's nodes in order on the calling thread, so an operator with
+// a side effect placed right after a layer's output switches the rest of
+// the forward, and with it everything autograd records, back to float32.
+// The JIT's own autocast pass would instead bake casts for the whole graph
+// from the state at its first run; it is switched off while a scope is
+// active.
+#include "precision.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/csrc/jit/passes/autocast.h>
+#include <torch/library.h>
+#include <torch/version.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace rsicam
+{
+
+// libtorch 2.4 replaced the per-backend setters with ones taking a device.
+#if TORCH_VERSION_MAJOR > 2 ||                                                 \
+    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+static bool autocast_enabled(c10::DeviceType d)
+{
+    return at::autocast::is_autocast_enabled(d);
+}
+static void set_autocast(c10::DeviceType d, bool on)
+{
+    at::autocast::set_autocast_enabled(d, on);
+}
+static c10::ScalarType autocast_dtype(c10::DeviceType d)
+{
+    return at::autocast::get_autocast_dtype(d);
+}
+static void set_autocast_dtype(c10::DeviceType d, c10::ScalarType t)
+{
+    at::autocast::set_autocast_dtype(d, t);
+}
+#else
+static bool autocast_enabled(c10::DeviceType d)
+{
+    return d == c10::kCPU ? at::autocast::is_cpu_enabled()
+                          : at::autocast::is_enabled();
+}
+static void set_autocast(c10::DeviceType d, bool on)
+{
+    if (d == c10::kCPU)
+        at::autocast::set_cpu_enabled(on);
+    else
+        at::autocast::set_enabled(on);
+}
+static c10::ScalarType autocast_dtype(c10::DeviceType d)
+{
+    return d == c10::kCPU ? at::autocast::get_autocast_cpu_dtype()
+                          : at::autocast::get_autocast_gpu_dtype();
+}
+static void set_autocast_dtype(c10::DeviceType d, c10::ScalarType t)
+{
+    if (d == c10::kCPU)
+        at::autocast::set_autocast_cpu_dtype(t);
+    else
+        at::autocast::set_autocast_gpu_dtype(t);
+}
+#endif
+
+const char *const end_autocast_op = "rsicam::end_autocast";
+
+static at::Tensor end_autocast(const at::Tensor &x)
+{
+    set_autocast(x.device().type(), false);
+    const auto t = x.scalar_type();
+    return t == c10::kBFloat16 || t == c10::kHalf ? x.to(c10::kFloat) : x;
+}
+
+// CONSERVATIVE: the operator has a side effect, so that no pass removes,
+// merges or moves it.
+TORCH_LIBRARY(rsicam, m)
+{
+    m.def(torch::schema("end_autocast(Tensor x) -> Tensor",
+                        c10::AliasAnalysisKind::CONSERVATIVE),
+          &end_autocast);
+}
+
+AutocastScope::AutocastScope(c10::DeviceType device, c10::ScalarType dtype)
+    : device_(device)
+{
+    if (dtype == c10::kFloat)
+        return;
+    if (device != c10::kCPU && device != c10::kCUDA)
+        throw std::invalid_argument("reduced precision needs a CPU or CUDA "
+                                    "device");
+    torch::jit::setAutocastMode(false);
+    was_enabled_ = autocast_enabled(device);
+    was_dtype_ = autocast_dtype(device);
+    set_autocast_dtype(device, dtype);
+    set_autocast(device, true);
+    active_ = true;
+}
+
+AutocastScope::~AutocastScope()
+{
+    if (!active_)
+        return;
+    set_autocast(device_, was_enabled_);
+    set_autocast_dtype(device_, was_dtype_);
+    at::autocast::clear_cache();
+}
+
+c10::ScalarType parse_precision(const char *name)
+{
+    const std::string s = name ? name : "";
+    if (s == "fp32" || s == "float32")
+        return c10::kFloat;
+    if (s == "bf16" || s == "bfloat16")
+        return c10::kBFloat16;
+    throw std::invalid_argument("unknown precision '" + s +
+                                "' (expected fp32 or bf16)");
+}
+
+} // namespace rsicam

@@ -1,0 +1,39 @@
+// rsicam — reduced precision for the part of a network before its layers.
+#ifndef RSICAM_TORCH_PRECISION_H
+#define RSICAM_TORCH_PRECISION_H
+
+#include <torch/script.h>
+
+namespace rsicam
+{
+
+// The operator that expose_layers() applies to every exposed layer's
+// output before its delta is added: rsicam::end_autocast(A) turns autocast
+// off for the rest of the forward (the first exposed layer to run ends it)
+// and returns A in float32 when autocast made it bfloat16 or half, else A
+// itself. With autocast off it changes nothing.
+extern const char *const end_autocast_op;
+
+// Autocast to dtype on device's type for the lifetime of the scope, or
+// nothing when dtype is float32. Restores the previous state on exit.
+class AutocastScope
+{
+  public:
+    AutocastScope(c10::DeviceType device, c10::ScalarType dtype);
+    ~AutocastScope();
+    AutocastScope(const AutocastScope &) = delete;
+    AutocastScope &operator=(const AutocastScope &) = delete;
+
+  private:
+    c10::DeviceType device_;
+    bool active_ = false, was_enabled_ = false;
+    c10::ScalarType was_dtype_ = c10::ScalarType::Float;
+};
+
+// "fp32" or "bf16" (also "float32", "bfloat16"); throws
+// std::invalid_argument on anything else.
+c10::ScalarType parse_precision(const char *name);
+
+} // namespace rsicam
+
+#endif

@@ -1,0 +1,125 @@
+/* rsi_model_set_precision: bf16 autocast for the network before the layer,
+ * float32 from the layer on.
+ *
+ * A float32 number is a bfloat16 one when its low 16 bits are zero. Under
+ * bf16 the layer's activations come out of bfloat16 convolutions, so all
+ * of them must be bfloat16 numbers; the gradients flow back through a tail
+ * that must run in float32, so many of them must not be (a tail in
+ * bfloat16 would hand back bfloat16 gradients). In fp32 the activations
+ * are ordinary float32 numbers. */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsicam/error.h"
+#include "rsicam/model.h"
+#include "testkit.h"
+
+#define B 2
+#define SIDE 96
+
+typedef struct run_out {
+    int64_t n_act, n_grad;
+    float *act, *grad;
+    float logits[B * 10];
+} run_out;
+
+/* Of the nonzero values (a ReLU layer holds many zeros, which every
+ * format represents), the fraction that are not bfloat16 numbers. */
+static double not_bf16(const float *v, int64_t n)
+{
+    int64_t count = 0, nonzero = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], sizeof bits);
+        nonzero += v[i] != 0.0f;
+        count += (bits & 0xffffu) != 0;
+    }
+    ck_assert_int_gt(nonzero, n / 100);
+    return (double)count / (double)nonzero;
+}
+
+static void run_layer(const char *precision, const char *layer, run_out *o)
+{
+    rsi_model *m = rsi_model_load(tk_source("examples/models/fmnist_cnn.pt"));
+    ck_assert_msg(m, "%s", rsi_error_message());
+    ck_assert_int_eq(rsi_model_set_precision(m, precision), 0);
+    ck_assert_int_eq(rsi_model_select_layers(m, &layer, 1), 0);
+    static float x[B * 3 * SIDE * SIDE];
+    srand(7);
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+        x[i] = (float)rand() / (float)RAND_MAX * 4.0f - 2.0f;
+    const int64_t shape[4] = {B, 3, SIDE, SIDE};
+    rsi_tensor *t = rsi_tensor_from_floats(x, shape, 4);
+    rsi_target target = {.class_index = 3, .kind = RSI_SCORE_LOGIT};
+    rsi_tensor *acts[1], *grads[1], *scores[1];
+    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    ck_assert_msg(rsi_model_run(m, t, &target, 1, &res) == 0, "%s",
+                  rsi_error_message());
+    o->n_act = rsi_tensor_numel(acts[0]);
+    o->n_grad = rsi_tensor_numel(grads[0]);
+    o->act = malloc((size_t)o->n_act * sizeof(float));
+    o->grad = malloc((size_t)o->n_grad * sizeof(float));
+    ck_assert_int_eq(rsi_tensor_to_floats(acts[0], o->act, o->n_act), 0);
+    ck_assert_int_eq(rsi_tensor_to_floats(grads[0], o->grad, o->n_grad), 0);
+    ck_assert_int_eq(rsi_tensor_numel(res.logits), B * 10);
+    ck_assert_int_eq(rsi_tensor_to_floats(res.logits, o->logits, B * 10), 0);
+    rsi_forward_result_release(&res, 1, 1);
+    rsi_tensor_free(t);
+    rsi_model_free(m);
+}
+
+static void run_free(run_out *o)
+{
+    free(o->act);
+    free(o->grad);
+}
+
+START_TEST(bf16_head_float32_tail)
+{
+    run_out lo, hi;
+    run_layer("bf16", "features.10", &lo);
+    run_layer("fp32", "features.10", &hi);
+    ck_assert_double_eq(not_bf16(lo.act, lo.n_act), 0.0);
+    ck_assert_double_gt(not_bf16(hi.act, hi.n_act), 0.5);
+    ck_assert_double_gt(not_bf16(lo.grad, lo.n_grad), 0.5);
+    /* the same network: bf16 moves the activations by a few parts in a
+     * thousand, not more */
+    double diff = 0, norm = 0;
+    for (int64_t i = 0; i < lo.n_act; i++) {
+        diff += (lo.act[i] - hi.act[i]) * (double)(lo.act[i] - hi.act[i]);
+        norm += hi.act[i] * (double)hi.act[i];
+    }
+    ck_assert_double_gt(diff, 0.0);
+    ck_assert_double_lt(diff, 1e-4 * norm);
+    run_free(&lo);
+    run_free(&hi);
+}
+END_TEST
+
+START_TEST(bad_precision_is_a_usage_error)
+{
+    rsi_model *m = rsi_model_load(tk_source("examples/models/fmnist_cnn.pt"));
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(rsi_model_set_precision(m, "fp16"), -1);
+    ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(rsi_error_message(), "'fp16'"));
+    rsi_error_clear();
+    rsi_model_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("precision");
+    TCase *tc = tcase_create("precision");
+    tcase_add_test(tc, bf16_head_float32_tail);
+    tcase_add_test(tc, bad_precision_is_a_usage_error);
+    suite_add_tcase(s, tc);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
