@@ -116,10 +116,11 @@ json_t *xp_record_settings(const rsi_xp_group *g, const json_t *record)
 
 void xp_fingerprint(const rsi_experiment *xp, char out[17])
 {
-    /* what every unit's records depend on; images, output, batch and
-     * threads may change between a run and its resumption */
-    static const char *const keys[] = {"model", "layers",  "targets", "methods",
-                                       "score", "outputs", "metrics"};
+    /* what every unit's records depend on; images, output, device, batch
+     * and threads may change between a run and its resumption */
+    static const char *const keys[] = {"model",   "precision", "layers",
+                                       "targets", "methods",   "score",
+                                       "outputs", "metrics"};
     json_t *o = json_object();
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         json_t *v = json_object_get(xp->resolved, keys[i]);

@@ -281,6 +281,31 @@ static void count_classes(xp_loader *ld, const rsi_cfg *node)
     rsi_tensor_free(x);
 }
 
+/* device: and precision: — where and how the model runs; applied before
+ * the model's first forward (counting its classes). */
+static int apply_execution(xp_loader *ld)
+{
+    static const char *const keys[] = {"device", "precision"};
+    static const char *const what[] = {"cpu, cuda or cuda:N", "fp32 or bf16"};
+    static const char *const fallback[] = {"cpu", "fp32"};
+    int (*const set[])(rsi_model *, const char *) = {rsi_model_set_device,
+                                                     rsi_model_set_precision};
+    int rc = 0;
+    for (int k = 0; k < 2; k++) {
+        const rsi_cfg *n = rsi_cfg_get(ld->doc, keys[k]);
+        const char *v = n ? xp_text(ld, n, keys[k], what[k]) : fallback[k];
+        if (v && set[k](ld->xp->model, v) < 0) {
+            rsi_diag_add(ld->d, n, "%s: %s", keys[k], rsi_error_message());
+            rsi_error_clear();
+            v = NULL;
+        }
+        if (v)
+            json_object_set_new(ld->xp->resolved, keys[k], json_string(v));
+        rc = v ? rc : -1;
+    }
+    return rc;
+}
+
 void xp_read_model(xp_loader *ld)
 {
     rsi_experiment *xp = ld->xp;
@@ -341,7 +366,7 @@ void xp_read_model(xp_loader *ld)
     }
     json_decref(params);
     free(text);
-    if (!xp->model)
+    if (!xp->model || apply_execution(ld) < 0)
         return;
     rsi_model_info *info = rsi_model_get_info(xp->model);
     apply_preprocessing(ld, node, info);

@@ -9,9 +9,9 @@
 #include "nearest.h"
 
 const char *const xp_top_keys[] = {
-    "model",     "layers", "targets", "methods", "score",
-    "baselines", "paths",  "steps",   "batch",   "threads",
-    "images",    "output", "outputs", "metrics", "plugin_path"};
+    "model",  "device",    "precision", "layers",  "targets",    "methods",
+    "score",  "baselines", "paths",     "steps",   "batch",      "threads",
+    "images", "output",    "outputs",   "metrics", "plugin_path"};
 const int xp_n_top_keys = sizeof xp_top_keys / sizeof *xp_top_keys;
 
 /* ---- generic checks ---------------------------------------------------- */

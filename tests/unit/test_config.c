@@ -415,6 +415,50 @@ START_TEST(needs_of_targets_and_files)
 }
 END_TEST
 
+START_TEST(device_and_precision)
+{
+    rsi_diag d = {0};
+    experiment_fixture_write(fx, "exec_bad.yaml",
+                             "model: m.pt\n"
+                             "device: tpu\n"
+                             "precision: half\n"
+                             "images: [samples.csv]\n");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/exec_bad.yaml", fx);
+    ck_assert_ptr_null(rsi_experiment_load(path, NULL, 0, NULL, 0, &d));
+    EXPECT(&d, "exec_bad.yaml", 2, "device: unknown device 'tpu'");
+    EXPECT(&d, "exec_bad.yaml", 3, "unknown precision 'half'");
+    ck_assert_int_eq(d.n, 2);
+    rsi_diag_free(&d);
+    experiment_fixture_write(fx, "exec_ok.yaml",
+                             "model: m.pt\n"
+                             "device: cpu\n"
+                             "precision: bf16\n"
+                             "images: [samples.csv]\n");
+    snprintf(path, sizeof path, "%s/exec_ok.yaml", fx);
+    rsi_experiment *xp = rsi_experiment_load(path, NULL, 0, NULL, 0, &d);
+    if (d.n)
+        dump(&d);
+    ck_assert_ptr_nonnull(xp);
+    const json_t *r = xp->resolved;
+    ck_assert_str_eq(json_string_value(json_object_get(r, "device")), "cpu");
+    ck_assert_str_eq(json_string_value(json_object_get(r, "precision")),
+                     "bf16");
+    char bf16[17], fp32[17];
+    xp_fingerprint(xp, bf16);
+    rsi_experiment_free(xp);
+    /* precision changes the maps, so a run cannot resume across it; the
+     * device may change */
+    static const char *const o[] = {"precision=fp32", "device=cpu"};
+    xp = rsi_experiment_load(path, o, 2, NULL, 0, &d);
+    ck_assert_ptr_nonnull(xp);
+    xp_fingerprint(xp, fp32);
+    ck_assert_str_ne(bf16, fp32);
+    rsi_experiment_free(xp);
+    rsi_diag_free(&d);
+}
+END_TEST
+
 START_TEST(valid_file_resolves)
 {
     experiment_fixture_write(fx, "ok.yaml",
@@ -495,6 +539,7 @@ static Suite *config_suite(void)
     tcase_add_test(v, every_problem_at_once);
     tcase_add_test(v, needs_of_targets_and_files);
     tcase_add_test(v, valid_file_resolves);
+    tcase_add_test(v, device_and_precision);
     tcase_add_test(v, cli_reports_and_exits_2);
     suite_add_tcase(s, v);
     return s;
