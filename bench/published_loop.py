@@ -58,6 +58,10 @@ def parse_args(argv):
     p.add_argument("--class", dest="cls", type=int, default=None,
                    help="class (default: the top class at the image)")
     p.add_argument("--save", default=None, help="write the heatmap as .npy here")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--warmup", type=int, default=0,
+                   help="untimed maps before the timed one (default 0; on a GPU "
+                        "the first map pays for CUDA and cuDNN start-up)")
     return p.parse_args(argv)
 
 
@@ -91,7 +95,12 @@ class Hooked:
         self.grad = grad
 
 
-def read_image(path, meta):
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def read_image(path, meta, device):
     h, w = meta.get("input_size", [224, 224])
     mean = torch.tensor(meta.get("mean", IMAGENET_MEAN)).view(3, 1, 1)
     std = torch.tensor(meta.get("std", IMAGENET_STD)).view(3, 1, 1)
@@ -101,11 +110,11 @@ def read_image(path, meta):
     x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)
     x = (x - mean) / std
     baseline = (torch.zeros_like(x) - mean) / std
-    return x, baseline
+    return x.to(device), baseline.to(device)
 
 
 def rsi_grad_cam(model, hooked, x, baseline, cls, steps):
-    alphas = torch.linspace(0.0, 1.0, steps + 1)[:, None, None, None]
+    alphas = torch.linspace(0.0, 1.0, steps + 1, device=x.device)[:, None, None, None]
     points = baseline[None] + alphas * (x - baseline)[None]
     acts, grads = [], []
     t0 = time.perf_counter()
@@ -115,6 +124,7 @@ def rsi_grad_cam(model, hooked, x, baseline, cls, steps):
         loss.backward()
         acts.append(hooked.act)
         grads.append(F.relu(hooked.grad))
+    sync(x.device)
     loop_seconds = time.perf_counter() - t0
     a = torch.stack(acts)  # [m+1, 1, K, h, w]
     g = torch.stack(grads)
@@ -133,22 +143,28 @@ def main(argv):
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     model, meta = load_model(args.arch, args.model)
+    device = torch.device(args.device)
+    model.to(device)
     hooked = Hooked(model, args.layer)
     load_seconds = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    x, baseline = read_image(args.image, meta)
-    cls = args.cls
-    if cls is None:
-        with torch.no_grad():
-            cls = int(model(x[None]).argmax(dim=1))
-    heat, loop_seconds = rsi_grad_cam(model, hooked, x, baseline, cls, args.steps)
-    seconds = time.perf_counter() - t0
+    for _ in range(args.warmup + 1):
+        t0 = time.perf_counter()
+        x, baseline = read_image(args.image, meta, device)
+        cls = args.cls
+        if cls is None:
+            with torch.no_grad():
+                cls = int(model(x[None]).argmax(dim=1))
+        heat, loop_seconds = rsi_grad_cam(model, hooked, x, baseline, cls,
+                                          args.steps)
+        heat = heat.cpu()
+        seconds = time.perf_counter() - t0
     if args.save:
         np.save(args.save, heat.numpy().astype(np.float32))
     print(json.dumps({
         "impl": "published-loop (eager torchvision, state_dict from the TorchScript file)",
         "arch": args.arch, "layer": args.layer, "steps": args.steps,
+        "device": str(device), "warmup": args.warmup,
         "threads": torch.get_num_threads(), "class": cls,
         "seconds": round(seconds, 6), "loop_seconds": round(loop_seconds, 6),
         "load_seconds": round(load_seconds, 6),

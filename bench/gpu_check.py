@@ -1,0 +1,284 @@
+"""rsicam on a GPU: maps against the CPU's, and the published loop, rsicam and
+the forward-only floor timed side by side (bench/README.md, "GPU check").
+
+Run through bench/gpu_check.sh, which builds rsicam against this Python's
+libtorch first. Without a GPU everything runs on the CPU (the parity part
+then compares the CPU with itself), so the script can be tried anywhere.
+
+Parts, each printed as a markdown table and written to OUT/gpu_check.json:
+  parity     rsicam maps with --device D against --device cpu, and with
+             --precision bf16 against fp32 on D: ResNet50 layer4 and layer3,
+             VGG19 features.36; rsi relu/guided/plain and Grad-CAM, softmax
+             and logit; cam correlation >= 0.999 required.
+  timing     per model (ResNet50 layer4, VGG19 features.36; 224x224,
+             m steps): (a) the published loop on D (published_loop.py,
+             warm), (b) rsicam explain on D over N images, one forward of
+             all m + 1 points per image (fp32 and bf16 head), (c) the floor:
+             m + 1 points in one no-grad forward of the same TorchScript
+             file in this process (fp32; bf16 autocast; bf16 channels-last).
+Exit status 1 when a parity case misses its bar.
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+PARITY_CASES = [("resnet50", "layer4"), ("resnet50", "layer3"),
+                ("vgg19", "features.36")]
+TIMING_CASES = [("resnet50", "layer4"), ("vgg19", "features.36")]
+BAR = 0.999
+
+
+def log(msg):
+    print("gpu_check: " + msg, file=sys.stderr, flush=True)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--build", required=True, help="build directory holding rsicam")
+    p.add_argument("--out", required=True, help="work and report directory")
+    p.add_argument("--device", default=None,
+                   help="cuda when torch sees a GPU, else cpu")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--images", type=int, default=16,
+                   help="images per rsicam timing run (default 16)")
+    p.add_argument("--reps", type=int, default=5,
+                   help="repetitions of each floor timing (default 5)")
+    p.add_argument("--skip-parity", action="store_true")
+    p.add_argument("--skip-timing", action="store_true")
+    return p.parse_args(argv)
+
+
+def run(cmd, env=None):
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=env)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError("exit %d: %s\n%s" % (proc.returncode, " ".join(cmd),
+                                               proc.stderr[-3000:]))
+    return proc.stdout, wall
+
+
+def rsicam_env():
+    """rsicam's environment: the libraries gpu_check.sh unpacked, for rsicam
+    alone (this Python keeps the system's)."""
+    env = dict(os.environ)
+    extra = os.environ.get("RSICAM_RUN_LIBRARY_PATH")
+    if extra:
+        env["LD_LIBRARY_PATH"] = extra + (":" + env["LD_LIBRARY_PATH"]
+                                          if env.get("LD_LIBRARY_PATH") else "")
+    return env
+
+
+def prepare(work):
+    models = {}
+    for arch in sorted({a for a, _ in PARITY_CASES + TIMING_CASES}):
+        path = os.path.join(work, arch + ".pt")
+        if not os.path.exists(path):
+            log("exporting %s (random weights)" % arch)
+            run([sys.executable, os.path.join(ROOT, "tools", "export_torchvision.py"),
+                 "--arch", arch, "--random-weights", "--out", path])
+        models[arch] = path
+    image = os.path.join(work, "parity-224.png")
+    if not os.path.exists(image):
+        run([sys.executable, os.path.join(ROOT, "tests", "reference", "make_image.py"),
+             image])
+    return models, image
+
+
+def explain(args, model, layer, images, out, device, precision, extra=()):
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [os.path.join(args.build, "rsicam"), "explain", "--model", model,
+           "--layer", layer, "--out", out, "--steps", str(args.steps),
+           "--device", device, "--precision", precision, "--quiet"]
+    for im in images:
+        cmd += ["--image", im]
+    _, wall = run(cmd + list(extra), env=rsicam_env())
+    with open(os.path.join(out, "results.jsonl")) as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    bad = [r for r in recs if r.get("status") == "failed"]
+    if bad:
+        raise RuntimeError("rsicam failed: %s" % bad[0])
+    return recs, wall
+
+
+def correlation(a, b):
+    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    if a.std() == 0 or b.std() == 0:
+        return 1.0 if np.allclose(a, b, atol=1e-7) else 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def compare_dirs(ref, other):
+    """min correlation over the cam files both hold, and their count."""
+    names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ref, "*.cam.npy")))
+    corr = [correlation(np.load(os.path.join(ref, n)), np.load(os.path.join(other, n)))
+            for n in names]
+    return (min(corr) if corr else float("nan")), len(corr)
+
+
+def parity(args, models, image, work):
+    every = ["--method", "rsi,gradcam", "--variant", "relu,guided,plain",
+             "--score", "softmax,logit", "--batch", "16"]
+    rows, ok = [], True
+    for arch, layer in PARITY_CASES:
+        dirs, cls = {}, []
+        for tag, device, precision in [("cpu", "cpu", "fp32"),
+                                       ("dev", args.device, "fp32"),
+                                       ("bf16", args.device, "bf16")]:
+            d = os.path.join(work, "parity", "%s-%s-%s" % (arch, layer, tag))
+            # the CPU's class everywhere: near-tied logits of a random
+            # model may rank differently on another device
+            recs, _ = explain(args, models[arch], layer, [image], d, device,
+                              precision, every + cls)
+            cls = cls or ["--class", str(recs[0]["class"])]
+            dirs[tag] = d
+        dev_cpu, n = compare_dirs(dirs["cpu"], dirs["dev"])
+        bf16_fp32, _ = compare_dirs(dirs["dev"], dirs["bf16"])
+        passed = dev_cpu >= BAR and bf16_fp32 >= BAR
+        ok = ok and passed
+        rows.append({"model": arch, "layer": layer, "maps": n,
+                     "min_corr_device_vs_cpu": dev_cpu,
+                     "min_corr_bf16_vs_fp32": bf16_fp32, "pass": passed})
+        log("parity %s %s: %d maps, device/cpu %.6f, bf16/fp32 %.6f"
+            % (arch, layer, n, dev_cpu, bf16_fp32))
+    return rows, ok
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def floor(path, device, steps, reps, mode):
+    """Median seconds of one no-grad forward of m + 1 points."""
+    dev = torch.device(device)
+    m = torch.jit.load(path, map_location=dev).eval()
+    x = torch.randn(steps + 1, 3, 224, 224, device=dev)
+    if mode == "bf16-cl":
+        m = m.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    times = []
+    with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16,
+                                         enabled=mode != "fp32"):
+        for i in range(reps + 3):  # the first runs profile and optimise
+            sync(dev)
+            t0 = time.perf_counter()
+            m(x)
+            sync(dev)
+            if i >= 3:
+                times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def published(args, arch, model, layer, image):
+    out, _ = run([sys.executable, os.path.join(BENCH, "published_loop.py"),
+                  "--arch", arch, "--model", model, "--layer", layer,
+                  "--image", image, "--steps", str(args.steps),
+                  "--device", args.device, "--warmup", "2",
+                  "--threads", str(torch.get_num_threads())])
+    return json.loads(out.strip().splitlines()[-1])["seconds"]
+
+
+def rsicam_timing(args, model, layer, images, work, precision):
+    """Median per-image seconds (the first two images excluded: start-up)
+    and maps per second over the whole command."""
+    d = os.path.join(work, "timing", os.path.basename(model) + "-" + precision)
+    recs, wall = explain(args, model, layer, images, d, args.device, precision,
+                         ["--batch", str(args.steps + 1)])
+    secs = [r["seconds"] for r in recs]
+    return statistics.median(secs[2:] if len(secs) > 4 else secs), len(recs) / wall
+
+
+def timing(args, models, image, work):
+    images = []
+    for i in range(args.images):
+        p = os.path.join(work, "img%02d.png" % i)
+        shutil.copyfile(image, p)
+        images.append(p)
+    rows = []
+    for arch, layer in TIMING_CASES:
+        r = {"model": arch, "layer": layer}
+        log("timing %s %s" % (arch, layer))
+        r["published_s"] = published(args, arch, models[arch], layer, image)
+        for prec in ("fp32", "bf16"):
+            r["rsicam_%s_s" % prec], r["rsicam_%s_maps_per_s" % prec] = \
+                rsicam_timing(args, models[arch], layer, images, work, prec)
+        for mode in ("fp32", "bf16", "bf16-cl"):
+            r["floor_%s_s" % mode] = floor(models[arch], args.device, args.steps,
+                                           args.reps, mode)
+        r["rsicam_over_floor_fp32"] = r["rsicam_fp32_s"] / r["floor_fp32_s"]
+        r["rsicam_bf16_over_floor_bf16"] = r["rsicam_bf16_s"] / r["floor_bf16_s"]
+        r["published_over_rsicam"] = r["published_s"] / r["rsicam_fp32_s"]
+        rows.append(r)
+    return rows
+
+
+def markdown(res):
+    lines = ["device: %s; torch %s; %d steps" % (res["device_name"], res["torch"],
+                                                 res["steps"]), ""]
+    if res.get("parity"):
+        lines += ["| model | layer | maps | min corr device/cpu | min corr bf16/fp32 | pass |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for r in res["parity"]:
+            lines.append("| %s | %s | %d | %.6f | %.6f | %s |" % (
+                r["model"], r["layer"], r["maps"], r["min_corr_device_vs_cpu"],
+                r["min_corr_bf16_vs_fp32"], "yes" if r["pass"] else "NO"))
+        lines.append("")
+    if res.get("timing"):
+        lines += ["| model | (a) published | (b) rsicam fp32 | rsicam bf16 | "
+                  "(c) floor fp32 | floor bf16 | floor bf16 channels-last | "
+                  "(b)/(c) fp32 | bf16/floor bf16 | (a)/(b) | maps/s fp32 | maps/s bf16 |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in res["timing"]:
+            lines.append(
+                "| %s %s | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms "
+                "| %.2f | %.2f | %.0fx | %.1f | %.1f |" % (
+                    r["model"], r["layer"], 1e3 * r["published_s"],
+                    1e3 * r["rsicam_fp32_s"], 1e3 * r["rsicam_bf16_s"],
+                    1e3 * r["floor_fp32_s"], 1e3 * r["floor_bf16_s"],
+                    1e3 * r["floor_bf16-cl_s"], r["rsicam_over_floor_fp32"],
+                    r["rsicam_bf16_over_floor_bf16"], r["published_over_rsicam"],
+                    r["rsicam_fp32_maps_per_s"], r["rsicam_bf16_maps_per_s"]))
+    return "\n".join(lines)
+
+
+def main(argv):
+    args = parse_args(argv)
+    if args.device is None:
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    os.makedirs(args.out, exist_ok=True)
+    work = os.path.join(args.out, "work")
+    os.makedirs(work, exist_ok=True)
+    dev = torch.device(args.device)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu (%d threads)" % torch.get_num_threads()
+    res = {"device": args.device, "device_name": name, "torch": torch.__version__,
+           "steps": args.steps}
+    models, image = prepare(work)
+    ok = True
+    if not args.skip_parity:
+        res["parity"], ok = parity(args, models, image, work)
+    if not args.skip_timing:
+        res["timing"] = timing(args, models, image, work)
+    with open(os.path.join(args.out, "gpu_check.json"), "w") as f:
+        json.dump(res, f, indent=2)
+    report = markdown(res)
+    with open(os.path.join(args.out, "gpu_check.md"), "w") as f:
+        f.write(report + "\n")
+    print(report)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
