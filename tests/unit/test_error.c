@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rsicam/error.h"
+#include "testkit.h"
 
 static const char *const cut = " [...truncated]";
 
@@ -170,9 +171,5 @@ static Suite *error_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(error_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run(error_suite());
 }

@@ -21,7 +21,6 @@
 /* ---- Helpers ----------------------------------------------------------------
  */
 
-
 static const char *tmp_dir; /* this suite's scratch directory */
 
 static void setup(void)
@@ -508,9 +507,5 @@ static Suite *image_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(image_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY picks the detail */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run(image_suite());
 }

@@ -497,9 +497,5 @@ static Suite *localize_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(localize_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY picks the detail */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run(localize_suite());
 }

@@ -19,7 +19,6 @@
 #include "rsicam/error.h"
 #include "testkit.h"
 
-
 static const char *tmp_dir; /* this suite's scratch directory */
 
 static void setup(void)
@@ -265,9 +264,5 @@ static Suite *montage_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(montage_suite());
-    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY picks the detail */
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run(montage_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "nearest.h"
 #include "params.h"
+#include "testkit.h"
 
 static const rsi_param_spec specs[] = {
     {"sigma", RSI_PARAM_FLOAT, "8", "blur width in pixels", 0.5, 100},
@@ -401,9 +402,5 @@ static Suite *params_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(params_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run(params_suite());
 }

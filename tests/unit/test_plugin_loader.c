@@ -14,6 +14,7 @@
 
 #include "params.h"
 #include "plugin_registry.h"
+#include "testkit.h"
 
 #ifndef RSICAM_TEST_PLUGIN_DIR
 #define RSICAM_TEST_PLUGIN_DIR getenv("RSICAM_TEST_PLUGIN_DIR")
@@ -623,9 +624,5 @@ static Suite *loader_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(loader_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run(loader_suite());
 }

@@ -117,9 +117,5 @@ int main(void)
     tcase_add_test(tc, bf16_head_float32_tail);
     tcase_add_test(tc, bad_precision_is_a_usage_error);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tk_run(s);
 }

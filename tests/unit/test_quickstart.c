@@ -216,9 +216,5 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, quickstart_runs_and_numbers_come_from_the_maps);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tk_run(s);
 }

@@ -3,6 +3,8 @@
 #ifndef RSICAM_TESTKIT_H
 #define RSICAM_TESTKIT_H
 
+#include <check.h>
+
 /* Creates $RSICAM_TEST_TMP/<suite>.<pid> (fails the test when it cannot);
  * returns its path. */
 const char *tk_scratch_open(const char *suite);
@@ -23,5 +25,9 @@ int tk_sh(char **output, const char *fmt, ...)
 const char *tk_rsicam(void);
 /* The Python launcher that imports torch (tools/rsicam-python). */
 const char *tk_python(void);
+
+/* Runs a suite (CK_VERBOSITY picks the detail) and frees it; returns
+ * EXIT_SUCCESS when every test passed, for main() to return. */
+int tk_run(Suite *s);
 
 #endif
