@@ -27,7 +27,12 @@ static const char usage_text[] =
     "  --out DIR           output directory (created)\n"
     "  --class N           class to explain (default: top prediction)\n"
     "  --top-k K           explain the K top predictions (default 1)\n"
-    "  --steps M           path steps; M + 1 points (default 50)\n"
+    "  --steps M|auto      path steps; M + 1 points (default 50). auto: start\n"
+    "                      at 4 and double, computing only the new points,\n"
+    "                      until every map's completeness gap and change\n"
+    "                      since the last doubling are <= --tol\n"
+    "  --tol T             tolerance of --steps auto (default 0.01)\n"
+    "  --max-steps M       cap of --steps auto (default 256)\n"
     "  --batch B           path points per forward pass (default 16)\n"
     "  --method LIST       rsi, gradcam (default rsi)\n"
     "  --variant LIST      relu, guided, plain (default relu)\n"
@@ -50,7 +55,9 @@ typedef struct explain_args {
     cli_list layers, images, plugin_dirs;
     const char *model, *out, *labels;
     const char *baseline, *path, *model_plugin, *device, *precision;
-    long long class_index, top_k, steps, batch, threads;
+    long long class_index, top_k, steps, batch, threads, max_steps;
+    double tol;     /* --tol; used with --steps auto */
+    int steps_auto; /* --steps auto */
     int methods, variants, scores, quiet;
     int has_size, has_mean, has_std;
     double size[2], mean[3], std[3];
@@ -112,7 +119,9 @@ enum {
     OPT_HELP,
     OPT_TOP_K,
     OPT_DEVICE,
-    OPT_PRECISION
+    OPT_PRECISION,
+    OPT_TOL,
+    OPT_MAX_STEPS
 };
 
 static const struct option options[] = {
@@ -125,6 +134,8 @@ static const struct option options[] = {
     {"device", required_argument, NULL, OPT_DEVICE},
     {"precision", required_argument, NULL, OPT_PRECISION},
     {"steps", required_argument, NULL, OPT_STEPS},
+    {"tol", required_argument, NULL, OPT_TOL},
+    {"max-steps", required_argument, NULL, OPT_MAX_STEPS},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"method", required_argument, NULL, OPT_METHOD},
     {"variant", required_argument, NULL, OPT_VARIANT},
@@ -176,7 +187,22 @@ static int parse_args(int argc, char **argv, explain_args *a)
             rc = cli_parse_int("--top-k", optarg, 1, &a->top_k);
             break;
         case OPT_STEPS:
-            rc = cli_parse_int("--steps", optarg, 1, &a->steps);
+            a->steps_auto = strcmp(optarg, "auto") == 0;
+            if (!a->steps_auto)
+                rc = cli_parse_int("--steps", optarg, 1, &a->steps);
+            break;
+        case OPT_TOL:
+            rc = cli_parse_floats("--tol", optarg, &a->tol, 1);
+            if (rc == 0 && !(a->tol > 0 && a->tol < 1)) {
+                rsi_error_class_set(RSI_ERR_USAGE,
+                                    "--tol: expected a number in (0, 1), got "
+                                    "'%s'",
+                                    optarg);
+                rc = -1;
+            }
+            break;
+        case OPT_MAX_STEPS:
+            rc = cli_parse_int("--max-steps", optarg, 4, &a->max_steps);
             break;
         case OPT_BATCH:
             rc = cli_parse_int("--batch", optarg, 1, &a->batch);
@@ -259,6 +285,12 @@ static int parse_args(int argc, char **argv, explain_args *a)
                                          : NULL;
     if (missing) {
         rsi_error_class_set(RSI_ERR_USAGE, "explain: %s is required", missing);
+        return -1;
+    }
+    if (!a->steps_auto && (a->tol > 0 || a->max_steps > 0)) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "explain: --tol and --max-steps go with --steps "
+                            "auto");
         return -1;
     }
     return 0;
@@ -388,7 +420,11 @@ static int run(explain_args *a)
         .classes = a->class_index >= 0 ? &class_index : NULL,
         .n_classes = a->class_index >= 0,
         .top_k = (int)a->top_k,
-        .steps = a->steps,
+        .steps = a->steps_auto ? 4 : a->steps,
+        .tol = !a->steps_auto ? 0
+               : a->tol > 0   ? a->tol
+                              : 0.01,
+        .max_steps = a->max_steps > 0 ? a->max_steps : 256,
         .batch = a->batch,
         .baseline = baseline,
         .baseline_params = baseline_params,

@@ -50,4 +50,31 @@ int rsi_rs_sum_add(rsi_rs_sum *sum, const rsi_rs_layer *layer,
 /* Ends the batch: remembers its last activation. */
 int rsi_rs_layer_end_batch(rsi_rs_layer *layer, const rsi_tensor *acts);
 
+/* Every point of a path kept, for refining it: the trapezoid rule at 2m
+ * steps reuses all m + 1 points at m steps and needs only the m points in
+ * between. Activations and gradients are stacked along dim 0 in path
+ * order, in float64; memory grows with the points (unlike the sums above),
+ * so adaptive steps cap them. */
+typedef struct rsi_rs_store {
+    int n_layers, n_targets;
+    rsi_tensor **acts;  /* [n_layers]: [points, K, h, w] */
+    rsi_tensor **grads; /* [n_targets * n_layers], target-major */
+    int64_t points;
+} rsi_rs_store;
+
+int rsi_rs_store_init(rsi_rs_store *s, int n_layers, int n_targets);
+void rsi_rs_store_release(rsi_rs_store *s);
+/* Appends the next batch of points: acts [n_layers], grads
+ * [n_targets * n_layers], each [B, K, h, w]. */
+int rsi_rs_store_append(rsi_rs_store *s, rsi_tensor *const *acts,
+                        rsi_tensor *const *grads);
+/* s holds the m + 1 points of a path at m steps and mid the m points
+ * between them (the odd points of the path at 2m steps): afterwards s holds
+ * all 2m + 1 points in order. */
+int rsi_rs_store_refine(rsi_rs_store *s, const rsi_rs_store *mid);
+/* The sums over every stored point, into layers [n_layers] and sums
+ * [n_targets * n_layers], which must be freshly initialised. */
+int rsi_rs_store_sums(const rsi_rs_store *s, rsi_rs_layer *layers,
+                      rsi_rs_sum *sums);
+
 #endif

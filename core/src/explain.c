@@ -33,7 +33,8 @@ typedef struct pass {
     rsi_rs_sum *sums;     /* [n_targets * n_layers] */
     double score_first[RSI_EXPLAIN_MAX_CLASSES * 2]; /* per target: at x_0 */
     double score_last[RSI_EXPLAIN_MAX_CLASSES * 2];  /* per target: at x_m */
-    int64_t points;
+    int64_t points;                                  /* run through the model */
+    int64_t steps;                                   /* the path's steps m */
 } pass;
 
 static const char *const score_names[2] = {"softmax", "logit"};
@@ -70,7 +71,8 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
                             RSI_EXPLAIN_MAX_CLASSES);
         return NULL;
     }
-    if (opt->steps < 1 || opt->batch < 1) {
+    if (opt->steps < 1 || opt->batch < 1 ||
+        (opt->tol > 0 && opt->max_steps < opt->steps)) {
         rsi_error_class_set(RSI_ERR_USAGE,
                             "explain: steps and batch must be >= 1 (got "
                             "steps %lld, batch %lld)",
@@ -121,6 +123,21 @@ int64_t rsi_explainer_forwards(const rsi_explainer *e)
     return e->forwards;
 }
 
+/* Empties the pass's sums (and the layers they follow). */
+static void pass_reset_sums(pass *p, const rsi_explainer *e)
+{
+    int want_relu = (e->opt.methods & RSI_METHOD_RSI) &&
+                    (e->opt.variants & (1 << RSI_VARIANT_RELU));
+    for (int l = 0; l < p->n_layers; l++) {
+        rsi_rs_layer_release(&p->layers[l]);
+        rsi_rs_layer_init(&p->layers[l]);
+    }
+    for (int i = 0; i < p->n_layers * p->n_targets; i++) {
+        rsi_rs_sum_release(&p->sums[i]);
+        rsi_rs_sum_init(&p->sums[i], want_relu);
+    }
+}
+
 static int pass_init(pass *p, const rsi_explainer *e)
 {
     *p = (pass){.n_layers = e->opt.n_layers, .n_targets = e->n_targets};
@@ -130,12 +147,7 @@ static int pass_init(pass *p, const rsi_explainer *e)
         rsi_error("out of memory");
         return -1;
     }
-    int want_relu = (e->opt.methods & RSI_METHOD_RSI) &&
-                    (e->opt.variants & (1 << RSI_VARIANT_RELU));
-    for (int l = 0; l < p->n_layers; l++)
-        rsi_rs_layer_init(&p->layers[l]);
-    for (int i = 0; i < p->n_layers * p->n_targets; i++)
-        rsi_rs_sum_init(&p->sums[i], want_relu);
+    pass_reset_sums(p, e);
     return 0;
 }
 
@@ -167,8 +179,11 @@ static int check_finite(const rsi_forward_result *res, int n_layers,
     return ok ? 0 : -1;
 }
 
-/* Runs one batch of path points and feeds every sum. */
-static int feed_batch(rsi_explainer *e, pass *p, const rsi_tensor *batch)
+/* Runs one batch of path points and feeds every sum, or, with a store,
+ * keeps the points there. The scores at the path's ends are taken from the
+ * first and last points unless the batch refines a path (mid points). */
+static int feed_batch(rsi_explainer *e, pass *p, const rsi_tensor *batch,
+                      rsi_rs_store *store, int refining)
 {
     const int nl = p->n_layers, nt = p->n_targets;
     rsi_tensor *acts[nl], *grads[nl * nt], *scores[nt];
@@ -178,7 +193,9 @@ static int feed_batch(rsi_explainer *e, pass *p, const rsi_tensor *batch)
         return -1;
     e->forwards++;
     int rc = check_finite(&res, nl, nt);
-    for (int l = 0; rc == 0 && l < nl; l++) {
+    if (rc == 0 && store)
+        rc = rsi_rs_store_append(store, acts, grads);
+    for (int l = 0; rc == 0 && !store && l < nl; l++) {
         rsi_rs_layer *layer = &p->layers[l];
         rc = rsi_rs_layer_begin_batch(layer, acts[l]);
         for (int t = 0; rc == 0 && t < nt; t++)
@@ -187,7 +204,7 @@ static int feed_batch(rsi_explainer *e, pass *p, const rsi_tensor *batch)
             rc = rsi_rs_layer_end_batch(layer, acts[l]);
     }
     const int64_t b = rsi_tensor_size(batch, 0);
-    for (int t = 0; rc == 0 && t < nt; t++) {
+    for (int t = 0; rc == 0 && !refining && t < nt; t++) {
         float s[b];
         rc = rsi_tensor_to_floats(scores[t], s, b);
         if (rc == 0 && p->points == 0)
@@ -199,15 +216,36 @@ static int feed_batch(rsi_explainer *e, pass *p, const rsi_tensor *batch)
     return rc;
 }
 
-/* Walks the path plugin from baseline to image; Grad-CAM alone needs only
- * the image itself. */
-static int walk(rsi_explainer *e, pass *p, const rsi_context *ctx,
-                const rsi_tensor *baseline, const rsi_tensor *x)
+/* The rows of a batch whose index on the path (first: the batch's
+ * first row's) is odd; NULL without an error when there are none. */
+static rsi_tensor *odd_rows(const rsi_tensor *batch, int64_t first)
 {
-    if (!(e->opt.methods & RSI_METHOD_RSI))
-        return feed_batch(e, p, x);
+    const int64_t b = rsi_tensor_size(batch, 0);
+    const int64_t start = first % 2 ? 0 : 1, n = (b - start + 1) / 2;
+    if (n < 1)
+        return NULL;
+    rsi_tensor *rows[n];
+    rsi_tensor *out = NULL;
+    int64_t made = 0;
+    while (made < n &&
+           (rows[made] = rsi_tensor_narrow(batch, 0, start + 2 * made, 1)))
+        made++;
+    if (made == n)
+        out = rsi_tensor_cat((const rsi_tensor *const *)rows, (int)n, 0);
+    for (int64_t i = 0; i < made; i++)
+        rsi_tensor_free(rows[i]);
+    return out;
+}
+
+/* Runs the points of the path at `steps` through the model: every point
+ * into the pass's sums (store NULL) or into store, or (odd) only the odd
+ * points, into store. Returns the points the path produced, or -1. */
+static int64_t walk_points(rsi_explainer *e, pass *p, const rsi_context *ctx,
+                           const rsi_tensor *baseline, const rsi_tensor *x,
+                           int64_t steps, int odd, rsi_rs_store *store)
+{
     const rsi_path_entry *path = e->opt.path->desc->entry;
-    void *state = path->open(ctx, e->path_values, baseline, x, e->opt.steps);
+    void *state = path->open(ctx, e->path_values, baseline, x, steps);
     if (!state) {
         if (!rsi_error_pending())
             rsi_error("path '%s' failed to open", e->opt.path->desc->name);
@@ -215,9 +253,16 @@ static int walk(rsi_explainer *e, pass *p, const rsi_context *ctx,
         return -1;
     }
     int rc, fed_failed = 0;
+    int64_t produced = 0;
     rsi_tensor *batch = NULL;
-    while ((rc = path->next(state, e->opt.batch, &batch)) == 1) {
-        rc = feed_batch(e, p, batch);
+    /* twice the batch when only every other point runs */
+    while ((rc = path->next(state, odd ? 2 * e->opt.batch : e->opt.batch,
+                            &batch)) == 1) {
+        rsi_tensor *run = odd ? odd_rows(batch, produced) : batch;
+        produced += rsi_tensor_size(batch, 0);
+        rc = run ? feed_batch(e, p, run, store, odd) : 0;
+        if (run != batch)
+            rsi_tensor_free(run);
         rsi_tensor_free(batch);
         batch = NULL;
         if ((fed_failed = rc < 0))
@@ -229,14 +274,148 @@ static int walk(rsi_explainer *e, pass *p, const rsi_context *ctx,
         rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
     }
     path->close(state);
-    if (rc == 0 && p->points < 2) {
+    return rc < 0 ? -1 : produced;
+}
+
+/* ||a - b|| / ||a|| (0 when both are zero). */
+static int relative_change(const rsi_tensor *a, const rsi_tensor *b,
+                           double *out)
+{
+    rsi_tensor *d = rsi_tensor_sub(a, b);
+    rsi_tensor *dd = d ? rsi_tensor_mul(d, d) : NULL;
+    rsi_tensor *aa = rsi_tensor_mul(a, a);
+    double num = 0, den = 0;
+    int rc = dd && aa && rsi_tensor_sum_all(dd, &num) == 0 &&
+                     rsi_tensor_sum_all(aa, &den) == 0
+                 ? 0
+                 : -1;
+    rsi_tensor_free(d);
+    rsi_tensor_free(dd);
+    rsi_tensor_free(aa);
+    *out = num == 0 ? 0 : den == 0 ? INFINITY : sqrt(num / den);
+    return rc;
+}
+
+/* Whether every map has converged (see rsi_explain_options.tol); cams
+ * holds each RSI map's cam from the previous refinement (NULL at first)
+ * and receives this one's. */
+static int converged(const rsi_explainer *e, const pass *p, rsi_tensor **cams,
+                     int *done)
+{
+    const int nl = p->n_layers;
+    int ok = 1;
+    for (int t = 0; t < p->n_targets; t++) {
+        const double ds = p->score_last[t] - p->score_first[t];
+        for (int l = 0; l < nl; l++) {
+            const rsi_rs_layer *layer = &p->layers[l];
+            const rsi_rs_sum *sum = &p->sums[t * nl + l];
+            double ig = 0;
+            if (rsi_tensor_sum_all(sum->ig, &ig) < 0)
+                return -1;
+            ok = ok && fabs(ig - ds) <= e->opt.tol * fabs(ds);
+            for (int v = 0; v < RSI_VARIANT_COUNT; v++) {
+                if (!(e->opt.variants & (1 << v)))
+                    continue;
+                rsi_tensor **prev = &cams[(t * nl + l) * RSI_VARIANT_COUNT + v];
+                rsi_tensor *cam =
+                    rsi_cam_rsi((rsi_variant)v,
+                                v == RSI_VARIANT_RELU ? sum->ig_relu : sum->ig,
+                                layer->last_act, layer->first_act);
+                double change = INFINITY;
+                if (!cam ||
+                    (*prev && relative_change(cam, *prev, &change) < 0)) {
+                    rsi_tensor_free(cam);
+                    return -1;
+                }
+                ok = ok && change <= e->opt.tol;
+                rsi_tensor_free(*prev);
+                *prev = cam;
+            }
+        }
+    }
+    *done = ok;
+    return 0;
+}
+
+/* Runs the path at steps (odd: only its odd points) into store and checks
+ * that the path followed the steps, as refining needs. */
+static int walk_into(rsi_explainer *e, pass *p, const rsi_context *ctx,
+                     const rsi_tensor *baseline, const rsi_tensor *x,
+                     int64_t steps, int odd, rsi_rs_store *store)
+{
+    if (rsi_rs_store_init(store, p->n_layers, p->n_targets) < 0)
+        return -1;
+    int64_t got = walk_points(e, p, ctx, baseline, x, steps, odd, store);
+    if (got < 0)
+        return -1;
+    if (got != steps + 1) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "path '%s' gave %lld points for %lld steps: "
+                            "adaptive steps need a path whose points follow "
+                            "the steps asked for",
+                            e->opt.path->desc->name, (long long)got,
+                            (long long)steps);
+        return -1;
+    }
+    return 0;
+}
+
+/* Adaptive steps: the path at m, 2m, 4m, ... steps, each time only the new
+ * points through the model, the sums redone over all of them. */
+static int walk_adaptive(rsi_explainer *e, pass *p, const rsi_context *ctx,
+                         const rsi_tensor *baseline, const rsi_tensor *x)
+{
+    const int nl = p->n_layers, nt = p->n_targets;
+    const size_t n_cams = (size_t)(nl * nt * RSI_VARIANT_COUNT);
+    rsi_tensor **cams = calloc(n_cams, sizeof *cams);
+    rsi_rs_store all = {0}, mid = {0};
+    int64_t m = e->opt.steps;
+    int rc = cams ? walk_into(e, p, ctx, baseline, x, m, 0, &all) : -1;
+    for (int done = 0; rc == 0;) {
+        pass_reset_sums(p, e);
+        rc = rsi_rs_store_sums(&all, p->layers, p->sums);
+        if (rc == 0)
+            rc = converged(e, p, cams, &done);
+        if (rc < 0 || done || 2 * m > e->opt.max_steps)
+            break;
+        rc = walk_into(e, p, ctx, baseline, x, 2 * m, 1, &mid);
+        if (rc == 0 && (rc = rsi_rs_store_refine(&all, &mid)) == 0)
+            m *= 2;
+        rsi_rs_store_release(&mid);
+    }
+    if (!cams)
+        rsi_error("out of memory");
+    for (size_t i = 0; cams && i < n_cams; i++)
+        rsi_tensor_free(cams[i]);
+    free(cams);
+    rsi_rs_store_release(&all);
+    p->steps = m;
+    return rc;
+}
+
+/* Walks the path plugin from baseline to image; Grad-CAM alone needs only
+ * the image itself. */
+static int walk(rsi_explainer *e, pass *p, const rsi_context *ctx,
+                const rsi_tensor *baseline, const rsi_tensor *x)
+{
+    p->steps = e->opt.steps;
+    if (!(e->opt.methods & RSI_METHOD_RSI))
+        return feed_batch(e, p, x, NULL, 0);
+    if (e->opt.tol > 0)
+        return walk_adaptive(e, p, ctx, baseline, x);
+    /* a path with its own points (sequence) sets the steps */
+    int64_t got = walk_points(e, p, ctx, baseline, x, e->opt.steps, 0, NULL);
+    if (got < 0)
+        return -1;
+    p->steps = got - 1;
+    if (p->points < 2) {
         rsi_error_class_set(RSI_ERR_PLUGIN,
                             "path '%s' produced %lld point(s); at least 2 "
                             "are needed",
                             e->opt.path->desc->name, (long long)p->points);
-        rc = -1;
+        return -1;
     }
-    return rc;
+    return 0;
 }
 
 /* The stem of a file name: no directory, no extension. */
@@ -336,7 +515,8 @@ static int write_maps(rsi_explainer *e, const pass *p, image_facts *f)
         .model = e->opt.model_name,
         .baseline = e->opt.baseline->desc->name,
         .path = e->opt.path->desc->name,
-        .steps = e->opt.steps,
+        .steps = p->steps,
+        .tol = e->opt.tol,
         .points = p->points,
         .seconds = f->seconds,
     };

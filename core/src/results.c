@@ -74,6 +74,8 @@ static json_t *map_json(const rsi_map_record *r)
     json_object_set_new(o, "baseline", json_string(r->baseline));
     json_object_set_new(o, "path", json_string(r->path));
     json_object_set_new(o, "steps", json_integer(r->steps));
+    if (r->tol > 0)
+        json_object_set_new(o, "tol", json_real(r->tol));
     json_object_set_new(o, "points", json_integer(r->points));
     json_object_set_new(o, "seconds", number_or_null(r->seconds));
     return o;

@@ -32,6 +32,7 @@ typedef struct rsi_map_record {
     const char *target; /* the rule that chose the class ("top1"); NULL:
                            no "target" field */
     int64_t class_index, steps, points;
+    double tol; /* adaptive steps' tolerance; 0: fixed steps, no field */
     double probability; /* softmax probability of the class at the image */
     double score_image, score_baseline;
     int has_ig;     /* RSI maps: ig_sum and the completeness gap */

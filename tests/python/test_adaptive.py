@@ -1,0 +1,109 @@
+"""--steps auto: doubling the steps, reusing every point already computed.
+
+On the shipped classifier and a few committed samples:
+  - every map either meets the tolerance (completeness gap <= tol) or hit
+    --max-steps, and its steps are 4 * 2^k with points = steps + 1 (each
+    point computed once, none repeated across the doublings);
+  - the maps equal those of a fixed run at the same steps (the refined
+    sums cover the same points);
+  - a tighter tolerance never uses fewer steps;
+  - --max-steps caps the doubling; a path with its own points (sequence)
+    and --tol without --steps auto are refused with a usage error.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import unittest
+
+import numpy as np
+
+ROOT = os.environ.get("RSICAM_SOURCE_DIR", ".")
+RSICAM = os.environ["RSICAM_BIN"]
+TMP = os.path.join(os.environ.get("RSICAM_TEST_TMP", "/tmp/rsicam-test"),
+                   "adaptive")
+MODEL = os.path.join(ROOT, "examples", "models", "fmnist_cnn.pt")
+IMAGES = sorted(glob.glob(os.path.join(ROOT, "examples", "samples", "*.png")))[:6]
+
+
+def explain(out, *extra, check=True):
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [RSICAM, "explain", "--model", MODEL, "--out", out, "--quiet",
+           "--threads", "2", "--score", "softmax,logit",
+           "--variant", "relu,plain"] + list(extra)
+    for im in IMAGES:
+        cmd += ["--image", im]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+        with open(os.path.join(out, "results.jsonl")) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    return proc
+
+
+class AdaptiveSteps(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(TMP, exist_ok=True)
+        cls.loose = explain(os.path.join(TMP, "loose"), "--steps", "auto",
+                            "--tol", "0.05")
+        cls.tight = explain(os.path.join(TMP, "tight"), "--steps", "auto",
+                            "--tol", "0.002", "--max-steps", "64")
+
+    def test_each_map_converged_or_capped(self):
+        for recs, tol, cap in ((self.loose, 0.05, 256), (self.tight, 0.002, 64)):
+            for r in recs:
+                self.assertEqual(r["status"], "ok")
+                self.assertEqual(r["tol"], tol)
+                m = r["steps"]
+                self.assertIn(m, [4 * 2 ** k for k in range(7)])
+                self.assertLessEqual(m, cap)
+                self.assertEqual(r["points"], m + 1)
+                if m < cap and m * 2 <= cap:
+                    self.assertLessEqual(r["completeness_rel"], tol, r["cam"])
+
+    def test_tighter_tolerance_never_fewer_steps(self):
+        loose = {r["cam"]: r["steps"] for r in self.loose}
+        tight = {r["cam"]: r["steps"] for r in self.tight}
+        self.assertEqual(sorted(loose), sorted(tight))
+        self.assertTrue(all(tight[k] >= loose[k] for k in loose))
+        self.assertGreater(sum(tight.values()), sum(loose.values()))
+
+    def test_same_maps_as_fixed_steps(self):
+        by_steps = {}
+        for r in self.loose:
+            by_steps.setdefault(r["steps"], []).append(r)
+        for m, recs in by_steps.items():
+            out = os.path.join(TMP, "fixed%d" % m)
+            explain(out, "--steps", str(m))
+            for r in recs:
+                a = np.load(os.path.join(TMP, "loose", r["cam"]))
+                b = np.load(os.path.join(out, r["cam"]))
+                scale = max(float(np.abs(b).max()), 1e-12)
+                self.assertLess(float(np.abs(a - b).max()) / scale, 1e-4, r["cam"])
+
+    def test_refusals(self):
+        seq = os.path.join(TMP, "seq.txt")
+        with open(seq, "w") as f:
+            f.write("%s\n%s\n" % (IMAGES[1], IMAGES[0]))
+        p = explain(os.path.join(TMP, "seq"), "--steps", "auto", "--path",
+                    "sequence:points=" + seq, check=False)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("adaptive steps need a path", p.stderr)
+        # one line per image, each naming it
+        errors = [l for l in p.stderr.splitlines() if "adaptive" in l]
+        self.assertEqual(len(errors), len(IMAGES), p.stderr)
+        self.assertTrue(all("image '" in l for l in errors), p.stderr)
+        p = explain(os.path.join(TMP, "tol"), "--tol", "0.01", check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--tol and --max-steps go with --steps auto", p.stderr)
+        p = explain(os.path.join(TMP, "tol0"), "--steps", "auto", "--tol", "0",
+                    check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--tol: expected a number in (0, 1)", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
