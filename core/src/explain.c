@@ -26,8 +26,16 @@ struct rsi_explainer {
     char *results_file;
 };
 
+typedef struct image_facts image_facts;
+
 /* One image's walk along its path. */
 typedef struct pass {
+    /* the image, which rides along with the path's first batch so that
+     * its logits choose the classes (then n_targets and the sums exist) */
+    const rsi_tensor *x;
+    int64_t label;
+    image_facts *facts;
+    int chosen;
     int n_layers, n_targets;
     rsi_rs_layer *layers; /* [n_layers] */
     rsi_rs_sum *sums;     /* [n_targets * n_layers] */
@@ -138,9 +146,11 @@ static void pass_reset_sums(pass *p, const rsi_explainer *e)
     }
 }
 
+/* Allocates the sums once the targets are known. */
 static int pass_init(pass *p, const rsi_explainer *e)
 {
-    *p = (pass){.n_layers = e->opt.n_layers, .n_targets = e->n_targets};
+    p->n_layers = e->opt.n_layers;
+    p->n_targets = e->n_targets;
     p->layers = calloc((size_t)p->n_layers, sizeof *p->layers);
     p->sums = calloc((size_t)(p->n_layers * p->n_targets), sizeof *p->sums);
     if (!p->layers || !p->sums) {
@@ -182,17 +192,47 @@ static int check_finite(const rsi_forward_result *res, int n_layers,
 /* Runs one batch of path points and feeds every sum, or, with a store,
  * keeps the points there. The scores at the path's ends are taken from the
  * first and last points unless the batch refines a path (mid points). */
+typedef struct choosing {
+    rsi_explainer *e;
+    pass *p;
+} choosing;
+
+static int choose_targets(void *user, const rsi_tensor *logits,
+                          rsi_target *targets, int max);
+
 static int feed_batch(rsi_explainer *e, pass *p, const rsi_tensor *batch,
                       rsi_rs_store *store, int refining)
 {
-    const int nl = p->n_layers, nt = p->n_targets;
-    rsi_tensor *acts[nl], *grads[nl * nt], *scores[nt];
+    const int nl = e->opt.n_layers, max_t = RSI_EXPLAIN_MAX_CLASSES * 2;
+    rsi_tensor *acts[nl], *grads[nl * max_t], *scores[max_t];
     rsi_forward_result res = {
         .logits = NULL, .acts = acts, .grads = grads, .scores = scores};
-    if (rsi_model_run(e->model, batch, e->targets, nt, &res) < 0)
+    if (!p->chosen) {
+        /* the image in front, unless the batch is the image (Grad-CAM) */
+        const int lead = batch != p->x;
+        const rsi_tensor *parts[2] = {p->x, batch};
+        rsi_tensor *first = lead ? rsi_tensor_cat(parts, 2, 0) : NULL;
+        choosing c = {e, p};
+        int n = 0,
+            rc = lead && !first
+                     ? -1
+                     : rsi_model_run_choosing(e->model, lead ? first : batch,
+                                              lead, choose_targets, &c,
+                                              e->targets, max_t, &n, &res);
+        rsi_tensor_free(first);
+        if (rc < 0)
+            return -1;
+        p->chosen = 1;
+    } else if (rsi_model_run(e->model, batch, e->targets, p->n_targets, &res) <
+               0) {
         return -1;
+    }
+    const int nt = p->n_targets;
     e->forwards++;
     int rc = check_finite(&res, nl, nt);
+    /* a store starts with its first batch: only then are the targets known */
+    if (rc == 0 && store && !store->acts)
+        rc = rsi_rs_store_init(store, nl, nt);
     if (rc == 0 && store)
         rc = rsi_rs_store_append(store, acts, grads);
     for (int l = 0; rc == 0 && !store && l < nl; l++) {
@@ -337,14 +377,12 @@ static int converged(const rsi_explainer *e, const pass *p, rsi_tensor **cams,
     return 0;
 }
 
-/* Runs the path at steps (odd: only its odd points) into store and checks
- * that the path followed the steps, as refining needs. */
+/* Runs the path at steps (odd: only its odd points) into store (empty:
+ * {0}) and checks that the path followed the steps, as refining needs. */
 static int walk_into(rsi_explainer *e, pass *p, const rsi_context *ctx,
                      const rsi_tensor *baseline, const rsi_tensor *x,
                      int64_t steps, int odd, rsi_rs_store *store)
 {
-    if (rsi_rs_store_init(store, p->n_layers, p->n_targets) < 0)
-        return -1;
     int64_t got = walk_points(e, p, ctx, baseline, x, steps, odd, store);
     if (got < 0)
         return -1;
@@ -365,12 +403,19 @@ static int walk_into(rsi_explainer *e, pass *p, const rsi_context *ctx,
 static int walk_adaptive(rsi_explainer *e, pass *p, const rsi_context *ctx,
                          const rsi_tensor *baseline, const rsi_tensor *x)
 {
-    const int nl = p->n_layers, nt = p->n_targets;
-    const size_t n_cams = (size_t)(nl * nt * RSI_VARIANT_COUNT);
-    rsi_tensor **cams = calloc(n_cams, sizeof *cams);
     rsi_rs_store all = {0}, mid = {0};
+    rsi_tensor **cams = NULL;
+    size_t n_cams = 0;
     int64_t m = e->opt.steps;
-    int rc = cams ? walk_into(e, p, ctx, baseline, x, m, 0, &all) : -1;
+    /* the first walk chooses the targets: the cams are counted after it */
+    int rc = walk_into(e, p, ctx, baseline, x, m, 0, &all);
+    if (rc == 0) {
+        n_cams = (size_t)(p->n_layers * p->n_targets * RSI_VARIANT_COUNT);
+        if (!(cams = calloc(n_cams, sizeof *cams))) {
+            rsi_error("out of memory");
+            rc = -1;
+        }
+    }
     for (int done = 0; rc == 0;) {
         pass_reset_sums(p, e);
         rc = rsi_rs_store_sums(&all, p->layers, p->sums);
@@ -383,9 +428,7 @@ static int walk_adaptive(rsi_explainer *e, pass *p, const rsi_context *ctx,
             m *= 2;
         rsi_rs_store_release(&mid);
     }
-    if (!cams)
-        rsi_error("out of memory");
-    for (size_t i = 0; cams && i < n_cams; i++)
+    for (size_t i = 0; i < n_cams; i++)
         rsi_tensor_free(cams[i]);
     free(cams);
     rsi_rs_store_release(&all);
@@ -655,17 +698,13 @@ static int apply_rules(const rsi_explainer *e, const double *p, int64_t k,
 /* The classes to explain for an image, from the logits at the image: as
  * the rules say, else the given classes, else the image's label when
  * asked, else the top k. */
-static int choose_classes(rsi_explainer *e, const rsi_tensor *x, int64_t label,
-                          image_facts *f)
+static int choose_classes(rsi_explainer *e, const rsi_tensor *logits,
+                          int64_t label, image_facts *f)
 {
-    rsi_tensor *logits = rsi_model_logits(e->model, x);
-    if (!logits)
-        return -1;
     const int64_t k = rsi_tensor_size(logits, 1);
     float *v = malloc((size_t)k * sizeof(float));
     double *p = malloc((size_t)k * sizeof(double));
     int rc = v && p ? rsi_tensor_to_floats(logits, v, k) : -1;
-    rsi_tensor_free(logits);
     if (rc == 0)
         rc = softmax(v, k, p);
     const rsi_explain_options *o = &e->opt;
@@ -710,6 +749,24 @@ static int choose_classes(rsi_explainer *e, const rsi_tensor *x, int64_t label,
     return rc;
 }
 
+/* The targets from the logits at the image: its classes times the score
+ * kinds; then the sums can be made. */
+static int choose_targets(void *user, const rsi_tensor *logits,
+                          rsi_target *targets, int max)
+{
+    choosing *c = user;
+    rsi_explainer *e = c->e;
+    const image_facts *f = c->p->facts;
+    if (choose_classes(e, logits, c->p->label, c->p->facts) < 0)
+        return -1;
+    e->n_targets = 0;
+    for (int i = 0; i < f->n_classes; i++)
+        for (int k = 0; k < e->n_kinds && e->n_targets < max; k++)
+            targets[e->n_targets++] =
+                (rsi_target){.class_index = f->classes[i], .kind = e->kinds[k]};
+    return pass_init(c->p, e) < 0 ? -1 : e->n_targets;
+}
+
 static int explain(rsi_explainer *e, image_facts *fp, int64_t label, pass *p,
                    rsi_image *img, rsi_tensor **x, rsi_tensor **baseline)
 {
@@ -725,13 +782,6 @@ static int explain(rsi_explainer *e, image_facts *fp, int64_t label, pass *p,
     if (!*x)
         return -1;
     f.x = *x;
-    if (choose_classes(e, *x, label, &f) < 0)
-        return -1;
-    e->n_targets = 0;
-    for (int c = 0; c < f.n_classes; c++)
-        for (int k = 0; k < e->n_kinds; k++)
-            e->targets[e->n_targets++] =
-                (rsi_target){.class_index = f.classes[c], .kind = e->kinds[k]};
     rsi_context ctx = {.host = rsi_host(),
                        .model = e->model,
                        .info = info,
@@ -746,7 +796,11 @@ static int explain(rsi_explainer *e, image_facts *fp, int64_t label, pass *p,
             return -1;
         }
     }
-    if (pass_init(p, e) < 0 || walk(e, p, &ctx, *baseline, *x) < 0)
+    /* the classes are chosen from the first batch of the walk */
+    p->x = *x;
+    p->label = label;
+    p->facts = &f;
+    if (walk(e, p, &ctx, *baseline, *x) < 0)
         return -1;
     f.seconds = now_seconds() - start;
     return write_maps(e, p, &f);

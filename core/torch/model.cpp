@@ -269,8 +269,21 @@ activation_shapes(rsi_model *m, const at::Tensor &x)
     return m->act_shapes[key] = shapes;
 }
 
+// How a run picks its targets: given, or chosen from the first row's
+// logits between the forward and the backward (that row then possibly a
+// lead row: run, never differentiated nor returned).
+struct Choice {
+    rsi_target_chooser choose = nullptr;
+    void *user = nullptr;
+    int lead = 0;
+    rsi_target *targets = nullptr; // room for max
+    int max = 0;
+    int *chosen = nullptr;       // receives the count chosen
+    bool chooser_failed = false; // its error is the one to report
+};
+
 static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
-               int n_targets, rsi_forward_result *res)
+               int n_targets, rsi_forward_result *res, Choice &choice)
 {
     const at::Tensor x = unwrap(xh).to(m->device);
     if (!m->exposed)
@@ -291,7 +304,20 @@ static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
         AutocastScope head(m->device.type(), m->head_precision);
         out = run_exposed(m, x.detach(), deltas);
     }
-    const at::Tensor &logits = out[0];
+    const int64_t lead = choice.lead;
+    if (choice.choose) {
+        rsi_tensor first{out[0].narrow(0, 0, 1).detach()};
+        n_targets =
+            choice.choose(choice.user, &first, choice.targets, choice.max);
+        if (n_targets < 0 || n_targets > choice.max) {
+            choice.chooser_failed = rsi_error_pending();
+            throw std::runtime_error("choosing the targets failed");
+        }
+        targets = choice.targets;
+        *choice.chosen = n_targets;
+    }
+    // the rows differentiated and returned
+    const at::Tensor logits = out[0].narrow(0, lead, b - lead);
     const size_t nl = m->layers.size();
     for (int t = 0; t < n_targets; t++) {
         int64_t c = targets[t].class_index;
@@ -309,12 +335,12 @@ static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
         for (size_t l = 0; l < nl; l++) {
             at::Tensor g =
                 grads[l].defined() ? grads[l] : torch::zeros_like(deltas[l]);
-            res->grads[t * nl + l] = wrap(g);
+            res->grads[t * nl + l] = wrap(g.narrow(0, lead, b - lead));
         }
         res->scores[t] = wrap(score.detach());
     }
     for (size_t l = 0; l < nl; l++)
-        res->acts[l] = wrap(out[l + 1].detach());
+        res->acts[l] = wrap(out[l + 1].detach().narrow(0, lead, b - lead));
     res->logits = wrap(logits.detach());
     return 0;
 }
@@ -323,8 +349,10 @@ static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
 
 extern "C" {
 
-int rsi_model_run(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
-                  int n_targets, rsi_forward_result *out)
+// Clears out for up to n_targets, runs, and on failure frees what the run
+// made and names the model (unless the chooser failed: its error stands).
+static int run_c(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
+                 int n_targets, rsi_forward_result *out, rsicam::Choice &choice)
 {
     const int nl = (int)m->layers.size();
     out->logits = nullptr;
@@ -336,14 +364,39 @@ int rsi_model_run(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
             out->grads[t * nl + l] = nullptr;
     }
     int rc = shim_call<int>(-1, "forward/backward", [&] {
-        return rsicam::run(m, x, targets, n_targets, out);
+        return rsicam::run(m, x, targets, n_targets, out, choice);
     });
     if (rc < 0) {
         rsi_forward_result_release(out, nl, n_targets);
-        rsi_error_prefix("model '%s': ", m->path.c_str());
-        rsi_error_reclass(RSI_ERR_MODEL);
+        if (!choice.chooser_failed) {
+            rsi_error_prefix("model '%s': ", m->path.c_str());
+            rsi_error_reclass(RSI_ERR_MODEL);
+        }
     }
     return rc;
+}
+
+int rsi_model_run(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
+                  int n_targets, rsi_forward_result *out)
+{
+    rsicam::Choice none;
+    return run_c(m, x, targets, n_targets, out, none);
+}
+
+int rsi_model_run_choosing(rsi_model *m, const rsi_tensor *x, int lead,
+                           rsi_target_chooser choose, void *user,
+                           rsi_target *targets, int max_targets, int *n_targets,
+                           rsi_forward_result *out)
+{
+    rsicam::Choice c;
+    c.choose = choose;
+    c.user = user;
+    c.lead = lead ? 1 : 0;
+    c.targets = targets;
+    c.max = max_targets;
+    c.chosen = n_targets;
+    *n_targets = 0;
+    return run_c(m, x, targets, max_targets, out, c);
 }
 
 void rsi_forward_result_release(rsi_forward_result *out, int n_layers,

@@ -78,6 +78,23 @@ rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x);
  * n_targets * num_layers and n_targets entries. */
 int rsi_model_run(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
                   int n_targets, rsi_forward_result *out);
+/* Chooses a run's targets once its logits are known: logits is the first
+ * row's [1, classes] (borrowed for the call). Fills targets (room for max)
+ * and returns how many, or -1 with an error pending. */
+typedef int (*rsi_target_chooser)(void *user, const rsi_tensor *logits,
+                                  rsi_target *targets, int max);
+
+/* rsi_model_run with the targets chosen between the forward and the
+ * backward, from the logits of x's first row; *n_targets receives their
+ * count. With lead, that first row is only looked at: it is neither
+ * differentiated nor returned (out holds rows 1..B-1), so a point that
+ * decides the classes (the image) can ride along with the first batch of
+ * a path instead of costing a forward of its own. out's arrays must hold
+ * max_targets targets. */
+int rsi_model_run_choosing(rsi_model *m, const rsi_tensor *x, int lead,
+                           rsi_target_chooser choose, void *user,
+                           rsi_target *targets, int max_targets, int *n_targets,
+                           rsi_forward_result *out);
 /* Frees the tensors inside out (not the arrays). */
 void rsi_forward_result_release(rsi_forward_result *out, int n_layers,
                                 int n_targets);
