@@ -97,10 +97,11 @@ def prepare(work):
     return models, image
 
 
-def explain(args, model, layer, images, out, device, precision, extra=()):
+def explain(args, model, layer, images, out, device, precision, extra=(),
+            steps=None):
     shutil.rmtree(out, ignore_errors=True)
     cmd = [os.path.join(args.build, "rsicam"), "explain", "--model", model,
-           "--layer", layer, "--out", out, "--steps", str(args.steps),
+           "--layer", layer, "--out", out, "--steps", str(steps or args.steps),
            "--device", device, "--precision", precision, "--quiet"]
     for im in images:
         cmd += ["--image", im]
@@ -191,12 +192,14 @@ def published(args, arch, model, layer, image):
     return json.loads(out.strip().splitlines()[-1])["seconds"]
 
 
-def rsicam_timing(args, model, layer, images, work, precision):
+def rsicam_timing(args, model, layer, images, work, precision, steps=None):
     """Median per-image seconds (the first two images excluded: start-up)
     and maps per second over the whole command."""
-    d = os.path.join(work, "timing", os.path.basename(model) + "-" + precision)
+    steps = steps or args.steps
+    d = os.path.join(work, "timing", "%s-%s-%d" % (os.path.basename(model),
+                                                   precision, steps))
     recs, wall = explain(args, model, layer, images, d, args.device, precision,
-                         ["--batch", str(args.steps + 1)])
+                         ["--batch", str(steps + 1)], steps=steps)
     secs = [r["seconds"] for r in recs]
     return statistics.median(secs[2:] if len(secs) > 4 else secs), len(recs) / wall
 
@@ -215,6 +218,11 @@ def timing(args, models, image, work):
         for prec in ("fp32", "bf16"):
             r["rsicam_%s_s" % prec], r["rsicam_%s_maps_per_s" % prec] = \
                 rsicam_timing(args, models[arch], layer, images, work, prec)
+        # what an image costs besides its points: 2 points instead of m + 1
+        r["rsicam_fp32_2points_s"], _ = rsicam_timing(
+            args, models[arch], layer, images, work, "fp32", steps=1)
+        r["floor_fp32_2points_s"] = floor(models[arch], args.device, 1,
+                                          args.reps, "fp32")
         for mode in ("fp32", "bf16", "bf16-cl"):
             r["floor_%s_s" % mode] = floor(models[arch], args.device, args.steps,
                                            args.reps, mode)
@@ -251,6 +259,16 @@ def markdown(res):
                     1e3 * r["floor_bf16-cl_s"], r["rsicam_over_floor_fp32"],
                     r["rsicam_bf16_over_floor_bf16"], r["published_over_rsicam"],
                     r["rsicam_fp32_maps_per_s"], r["rsicam_bf16_maps_per_s"]))
+        lines += ["", "Per image at 2 points (steps 1, fp32): what an image costs "
+                  "besides its path points.", "",
+                  "| model | rsicam, 2 points | floor, 2 points | rsicam m+1 minus 2 points "
+                  "| floor m+1 minus 2 points |", "| --- | --- | --- | --- | --- |"]
+        for r in res["timing"]:
+            lines.append("| %s %s | %.1f ms | %.1f ms | %.1f ms | %.1f ms |" % (
+                r["model"], r["layer"], 1e3 * r["rsicam_fp32_2points_s"],
+                1e3 * r["floor_fp32_2points_s"],
+                1e3 * (r["rsicam_fp32_s"] - r["rsicam_fp32_2points_s"]),
+                1e3 * (r["floor_fp32_s"] - r["floor_fp32_2points_s"])))
     return "\n".join(lines)
 
 

@@ -782,6 +782,7 @@ static int explain(rsi_explainer *e, image_facts *fp, int64_t label, pass *p,
     if (!*x)
         return -1;
     f.x = *x;
+    const double t_read = now_seconds();
     rsi_context ctx = {.host = rsi_host(),
                        .model = e->model,
                        .info = info,
@@ -800,9 +801,16 @@ static int explain(rsi_explainer *e, image_facts *fp, int64_t label, pass *p,
     p->x = *x;
     p->label = label;
     p->facts = &f;
+    const double t_baseline = now_seconds();
     if (walk(e, p, &ctx, *baseline, *x) < 0)
         return -1;
     f.seconds = now_seconds() - start;
+    if (getenv("RSICAM_TRACE"))
+        fprintf(stderr,
+                "rsicam: trace: %s: read %.2f ms, baseline %.2f ms, walk "
+                "%.2f ms\n",
+                image_path, 1e3 * (t_read - start), 1e3 * (t_baseline - t_read),
+                1e3 * (now_seconds() - t_baseline));
     return write_maps(e, p, &f);
 }
 
