@@ -138,7 +138,8 @@ static int index_samples(evaluation *ev)
         if (real)
             ev->refs[ev->n_refs++] = (sample_ref){real, i};
     }
-    qsort(ev->refs, (size_t)ev->n_refs, sizeof *ev->refs, cmp_ref);
+    if (ev->n_refs > 1) /* refs may be NULL when empty: UB for qsort */
+        qsort(ev->refs, (size_t)ev->n_refs, sizeof *ev->refs, cmp_ref);
     for (int i = 1; i < ev->n_refs; i++)
         if (strcmp(ev->refs[i - 1].real, ev->refs[i].real) == 0) {
             const rsi_sample *a = &ev->samples.items[ev->refs[i - 1].index];

@@ -98,7 +98,8 @@ static void add_folder(xp_loader *ld, const rsi_cfg *at, const char *dir,
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    if (n > 1) /* names may be NULL when empty: UB for qsort */
+        qsort(names, (size_t)n, sizeof *names, cmp_str);
     if (!n)
         rsi_diag_add(ld->d, at, "images: folder '%s' holds no image files",
                      as_written);

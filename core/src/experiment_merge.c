@@ -18,8 +18,8 @@
 
 #include "config_emit.h"
 #include "experiment_internal.h"
-#include "report_html.h"
 #include "fileio.h"
+#include "report_html.h"
 #include "results.h"
 #include "rsicam/error.h"
 #include "summary.h"
@@ -158,7 +158,8 @@ static int cmp_entry(const void *pa, const void *pb)
  * directory. */
 static void order_entries(merge *m)
 {
-    qsort(m->entries, (size_t)m->n, sizeof *m->entries, cmp_entry);
+    if (m->n > 1) /* entries may be NULL when empty: UB for qsort */
+        qsort(m->entries, (size_t)m->n, sizeof *m->entries, cmp_entry);
     int kept = 0;
     for (int i = 0; i < m->n; i++) {
         entry *e = &m->entries[i];
