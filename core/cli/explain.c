@@ -33,7 +33,7 @@ static const char usage_text[] =
     "                      since the last doubling are <= --tol\n"
     "  --tol T             tolerance of --steps auto (default 0.01)\n"
     "  --max-steps M       cap of --steps auto (default 256)\n"
-    "  --batch B           path points per forward pass (default 16)\n"
+    "  --batch B           path points per forward pass (default 8)\n"
     "  --method LIST       rsi, gradcam (default rsi)\n"
     "  --variant LIST      relu, guided, plain (default relu)\n"
     "  --score LIST        softmax, logit (default softmax)\n"
@@ -462,7 +462,7 @@ int cli_explain(int argc, char **argv)
 {
     explain_args a = {.class_index = -1,
                       .steps = 50,
-                      .batch = 16,
+                      .batch = 8,
                       .threads = 0,
                       .methods = 1,
                       .variants = 1,

@@ -275,7 +275,7 @@ static void read_numbers(xp_loader *ld)
 {
     rsi_experiment *xp = ld->xp;
     const rsi_cfg *n = rsi_cfg_get(ld->doc, "batch");
-    xp->batch = 16;
+    xp->batch = 8;
     if (n)
         xp_int(ld, n, "batch", 1, 1000000, &xp->batch);
     int64_t threads = 0;
@@ -431,7 +431,7 @@ static void read_metrics(xp_loader *ld)
     }
     xp->metrics = set;
     if (!c->batch)
-        c->batch = (int)(xp->batch < 1000000 ? xp->batch : 16);
+        c->batch = (int)(xp->batch < 1000000 ? xp->batch : 8);
     json_t *json = json_array();
     for (int k = 0; k < N_METRICS; k++) {
         if (!(set & bits[k]))

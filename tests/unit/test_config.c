@@ -481,7 +481,7 @@ START_TEST(valid_file_resolves)
     ck_assert_str_eq(xp->rules[3].tag, "class:2");
     ck_assert_int_eq(xp->n_groups, 2);
     ck_assert_str_eq(xp->groups[1].slug, "zero_linear_s5");
-    ck_assert_int_eq(xp->batch, 16); /* defaults */
+    ck_assert_int_eq(xp->batch, 8); /* defaults */
     ck_assert_int_eq(xp->n_layers, 2);
     const json_t *r = xp->resolved;
     ck_assert_str_eq(json_string_value(json_object_get(
