@@ -68,10 +68,17 @@ void rsi_rs_store_release(rsi_rs_store *s);
  * [n_targets * n_layers], each [B, K, h, w]. */
 int rsi_rs_store_append(rsi_rs_store *s, rsi_tensor *const *acts,
                         rsi_tensor *const *grads);
-/* s holds the m + 1 points of a path at m steps and mid the m points
- * between them (the odd points of the path at 2m steps): afterwards s holds
- * all 2m + 1 points in order. */
-int rsi_rs_store_refine(rsi_rs_store *s, const rsi_rs_store *mid);
+/* Merges the points of mid into s, keeping path order: from_mid[i] says
+ * whether row i of the result is the next row of mid (1) or of s (0); n
+ * rows in all, which must use every row of both. */
+int rsi_rs_store_merge(rsi_rs_store *s, const rsi_rs_store *mid,
+                       const unsigned char *from_mid, int64_t n);
+/* How much each new point changed the sums: for each row r of rows (a
+ * point with both neighbours in s), the sum over layers, targets and units
+ * of |trapezoid(r-1, r+1) - trapezoid(r-1, r) - trapezoid(r, r+1)|, the
+ * local error the one coarse trapezoid made, into err. */
+int rsi_rs_store_split_errors(const rsi_rs_store *s, const int64_t *rows,
+                              int64_t n, double *err);
 /* The sums over every stored point, into layers [n_layers] and sums
  * [n_targets * n_layers], which must be freshly initialised. */
 int rsi_rs_store_sums(const rsi_rs_store *s, rsi_rs_layer *layers,

@@ -64,11 +64,14 @@ typedef struct rsi_explain_options {
     int use_label; /* no classes given: explain the image's label */
     int top_k;     /* otherwise: the top k predictions (0 means 1) */
     int64_t steps; /* path steps m (m + 1 points); adaptive: the first m */
-    /* Adaptive steps when tol > 0: start at steps, double them (running
-     * only the new points) until, for every map, the completeness gap
-     * |sum IG - (score(x) - score(x')))| / |score(x) - score(x')| and the
-     * relative L2 change of the cam since the last doubling are both
-     * <= tol, or until doubling would pass max_steps. */
+    /* Adaptive steps when tol > 0: start at steps, then split (at their
+     * midpoints, running only the new points) the intervals whose last
+     * split showed most of the local error, until, for every map, the
+     * completeness gap |sum IG - (score(x) - score(x'))| /
+     * |score(x) - score(x')| and the relative L2 change of the cam since
+     * the last refinement are both <= tol, or until an interval would be
+     * finer than 1/max_steps of the path. The record's steps are then the
+     * intervals used. */
     double tol;
     int64_t max_steps;
     int64_t batch; /* path points per forward */

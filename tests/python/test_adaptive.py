@@ -1,14 +1,13 @@
-"""--steps auto: doubling the steps, reusing every point already computed.
+"""--steps auto: refining the path where the error is, reusing every point.
 
 On the shipped classifier and a few committed samples:
-  - every map either meets the tolerance (completeness gap <= tol) or hit
-    --max-steps, and its steps are 4 * 2^k with points = steps + 1 (each
-    point computed once, none repeated across the doublings);
-  - the maps equal those of a fixed run at the same steps (the refined
-    sums cover the same points);
-  - a tighter tolerance never uses fewer steps;
-  - --max-steps caps the doubling; a path with its own points (sequence)
-    and --tol without --steps auto are refused with a usage error.
+  - with a loose tolerance every map meets it (completeness gap <= tol),
+    with points = steps + 1 (each point computed once, none repeated
+    across refinements);
+  - its maps agree with 256-step maps (cam correlation >= 0.999);
+  - a tighter tolerance uses more steps in all; --max-steps caps them;
+  - a path with its own points (sequence) and --tol without --steps auto
+    are refused with a usage error.
 """
 import glob
 import json
@@ -53,36 +52,32 @@ class AdaptiveSteps(unittest.TestCase):
                             "--tol", "0.002", "--max-steps", "64")
 
     def test_each_map_converged_or_capped(self):
-        for recs, tol, cap in ((self.loose, 0.05, 256), (self.tight, 0.002, 64)):
-            for r in recs:
-                self.assertEqual(r["status"], "ok")
-                self.assertEqual(r["tol"], tol)
-                m = r["steps"]
-                self.assertIn(m, [4 * 2 ** k for k in range(7)])
-                self.assertLessEqual(m, cap)
-                self.assertEqual(r["points"], m + 1)
-                if m < cap and m * 2 <= cap:
-                    self.assertLessEqual(r["completeness_rel"], tol, r["cam"])
+        for r in self.loose:
+            self.assertEqual(r["status"], "ok")
+            self.assertEqual(r["tol"], 0.05)
+            self.assertEqual(r["points"], r["steps"] + 1)
+            self.assertLessEqual(r["completeness_rel"], 0.05, r["cam"])
+        for r in self.tight:
+            self.assertEqual(r["tol"], 0.002)
+            self.assertEqual(r["points"], r["steps"] + 1)
+            self.assertLessEqual(r["steps"], 64)
 
-    def test_tighter_tolerance_never_fewer_steps(self):
+    def test_tighter_tolerance_more_steps(self):
         loose = {r["cam"]: r["steps"] for r in self.loose}
         tight = {r["cam"]: r["steps"] for r in self.tight}
         self.assertEqual(sorted(loose), sorted(tight))
-        self.assertTrue(all(tight[k] >= loose[k] for k in loose))
         self.assertGreater(sum(tight.values()), sum(loose.values()))
 
-    def test_same_maps_as_fixed_steps(self):
-        by_steps = {}
+    def test_maps_agree_with_many_steps(self):
+        out = os.path.join(TMP, "fixed256")
+        explain(out, "--steps", "256")
         for r in self.loose:
-            by_steps.setdefault(r["steps"], []).append(r)
-        for m, recs in by_steps.items():
-            out = os.path.join(TMP, "fixed%d" % m)
-            explain(out, "--steps", str(m))
-            for r in recs:
-                a = np.load(os.path.join(TMP, "loose", r["cam"]))
-                b = np.load(os.path.join(out, r["cam"]))
-                scale = max(float(np.abs(b).max()), 1e-12)
-                self.assertLess(float(np.abs(a - b).max()) / scale, 1e-4, r["cam"])
+            a = np.load(os.path.join(TMP, "loose", r["cam"])).ravel()
+            b = np.load(os.path.join(out, r["cam"])).ravel()
+            if b.std() == 0:
+                self.assertLess(float(np.abs(a - b).max()), 1e-6, r["cam"])
+                continue
+            self.assertGreater(float(np.corrcoef(a, b)[0, 1]), 0.999, r["cam"])
 
     def test_refusals(self):
         seq = os.path.join(TMP, "seq.txt")

@@ -1,6 +1,7 @@
 /* The point store behind adaptive steps: the m + 1 points of a coarse path
- * and the m points between them, refined into one store, give the same
- * sums as the 2m + 1 points fed in order through the streaming engine. */
+ * and the m points between them, merged into one store, give the same sums
+ * as the 2m + 1 points fed in order through the streaming engine; a split
+ * point's local error is the coarse trapezoid's error. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -78,12 +79,15 @@ START_TEST(refined_store_equals_streamed_points)
     ck_assert_int_eq(rsi_rs_store_append(&all, &ea, &eg), 0);
     ck_assert_int_eq(rsi_rs_store_append(&mid, &oa, &og), 0);
     ck_assert_int_eq(all.points, M + 1);
-    ck_assert_int_eq(rsi_rs_store_refine(&all, &mid), 0);
-    ck_assert_int_eq(all.points, 2 * M + 1);
-    /* refining again with the wrong count is refused */
-    ck_assert_int_eq(rsi_rs_store_refine(&all, &mid), -1);
+    unsigned char from_mid[2 * M + 1];
+    for (int i = 0; i < 2 * M + 1; i++)
+        from_mid[i] = i % 2;
+    /* a count that does not add up is refused */
+    ck_assert_int_eq(rsi_rs_store_merge(&all, &mid, from_mid, 2 * M), -1);
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_INTERNAL);
     rsi_error_clear();
+    ck_assert_int_eq(rsi_rs_store_merge(&all, &mid, from_mid, 2 * M + 1), 0);
+    ck_assert_int_eq(all.points, 2 * M + 1);
     rsi_rs_layer layer2;
     rsi_rs_sum sum2;
     rsi_rs_layer_init(&layer2);
@@ -110,11 +114,58 @@ START_TEST(refined_store_equals_streamed_points)
 }
 END_TEST
 
+/* A split's local error is zero where the trapezoid is exact (A linear
+ * along the path, G constant) and not where G changes. */
+START_TEST(split_error_is_the_trapezoids_local_error)
+{
+    float a[3 * UNIT], g[3 * UNIT];
+    for (int i = 0; i < 3; i++)
+        for (int u = 0; u < UNIT; u++) {
+            a[i * UNIT + u] = (float)(i * (u + 1));
+            g[i * UNIT + u] = 0.5f;
+        }
+    const int64_t shape[4] = {3, K, SIDE, SIDE};
+    rsi_rs_store s;
+    ck_assert_int_eq(rsi_rs_store_init(&s, 1, 1), 0);
+    rsi_tensor *ta = rsi_tensor_from_floats(a, shape, 4);
+    rsi_tensor *tg = rsi_tensor_from_floats(g, shape, 4);
+    ck_assert_int_eq(rsi_rs_store_append(&s, &ta, &tg), 0);
+    const int64_t row = 1;
+    double err = -1;
+    ck_assert_int_eq(rsi_rs_store_split_errors(&s, &row, 1, &err), 0);
+    ck_assert_double_eq_tol(err, 0.0, 1e-9);
+    rsi_rs_store_release(&s);
+    rsi_tensor_free(tg);
+    /* G rises at the middle point only: the coarse trapezoid misses it by
+     * sum_u 0.5 * (g1 - g0) * (a2 - a0) / 2 ... computed exactly below */
+    for (int u = 0; u < UNIT; u++)
+        g[UNIT + u] = 1.5f;
+    tg = rsi_tensor_from_floats(g, shape, 4);
+    ck_assert_int_eq(rsi_rs_store_init(&s, 1, 1), 0);
+    ck_assert_int_eq(rsi_rs_store_append(&s, &ta, &tg), 0);
+    ck_assert_int_eq(rsi_rs_store_split_errors(&s, &row, 1, &err), 0);
+    /* per unit: coarse 0.5*(0.5+0.5)*2(u+1) = (u+1); halves
+     * 0.5*(0.5+1.5)*(u+1) twice = 2(u+1); difference (u+1) */
+    double want = 0;
+    for (int u = 0; u < UNIT; u++)
+        want += u + 1;
+    ck_assert_double_eq_tol(err, want, 1e-6 * want);
+    /* a point without two neighbours is refused */
+    const int64_t edge = 0;
+    ck_assert_int_eq(rsi_rs_store_split_errors(&s, &edge, 1, &err), -1);
+    rsi_error_clear();
+    rsi_rs_store_release(&s);
+    rsi_tensor_free(ta);
+    rsi_tensor_free(tg);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine_store");
     TCase *tc = tcase_create("store");
     tcase_add_test(tc, refined_store_equals_streamed_points);
+    tcase_add_test(tc, split_error_is_the_trapezoids_local_error);
     suite_add_tcase(s, tc);
     return tk_run(s);
 }
