@@ -90,8 +90,10 @@ typedef struct rsi_experiment {
     int methods, variants, score_kinds; /* explain.h bit sets */
     rsi_xp_plugin *baselines, *paths;
     int n_baselines, n_paths;
-    int64_t *steps;
+    int64_t *steps; /* 0: auto (adaptive steps) */
     int n_steps;
+    double tol;        /* adaptive steps: tolerance and finest interval */
+    int64_t max_steps; /* (1/max_steps of the path) */
     int64_t batch;
     int threads;
     rsi_xp_image *images;

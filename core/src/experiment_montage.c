@@ -14,6 +14,7 @@
 #include "montage.h"
 #include "npy.h"
 #include "rsicam/error.h"
+#include "summary.h"
 
 char *xp_montage_path(const char *out, const char *stem)
 {
@@ -38,14 +39,13 @@ static char *row_label(const json_t *r)
     else
         snprintf(cls, sizeof cls, "class %lld",
                  (long long)json_integer_value(json_object_get(r, "class")));
-    char *out = NULL;
-    int rc =
-        asprintf(&out, "%s %s %s\n%s: %s %.2f\n%s %s %lld", text(s, "layer"),
-                 text(s, "method"), text(s, "score"), text(s, "target"), cls,
-                 json_number_value(json_object_get(r, "probability")),
-                 text(json_object_get(s, "baseline"), "name"),
-                 text(json_object_get(s, "path"), "name"),
-                 (long long)json_integer_value(json_object_get(s, "steps")));
+    char *out = NULL, steps[32];
+    int rc = asprintf(&out, "%s %s %s\n%s: %s %.2f\n%s %s %s", text(s, "layer"),
+                      text(s, "method"), text(s, "score"), text(s, "target"),
+                      cls, json_number_value(json_object_get(r, "probability")),
+                      text(json_object_get(s, "baseline"), "name"),
+                      text(json_object_get(s, "path"), "name"),
+                      rsi_settings_steps(s, steps, sizeof steps));
     return rc < 0 ? NULL : out;
 }
 

@@ -85,13 +85,16 @@ static int make_groups(rsi_experiment *xp)
                 char bs[128], ps[128], slug[300];
                 plugin_slug(&xp->baselines[b], bs, sizeof bs);
                 plugin_slug(&xp->paths[p], ps, sizeof ps);
-                snprintf(slug, sizeof slug, "%s_%s_s%" PRId64, bs, ps,
-                         g->steps);
+                char steps[32] = "auto";
+                if (g->steps)
+                    snprintf(steps, sizeof steps, "%" PRId64, g->steps);
+                snprintf(slug, sizeof slug, "%s_%s_s%s", bs, ps, steps);
                 sanitise(slug);
                 g->slug = strdup(slug);
                 g->settings = json_pack(
-                    "{s:O, s:O, s:I}", "baseline", xp->baselines[b].json,
-                    "path", xp->paths[p].json, "steps", (json_int_t)g->steps);
+                    "{s:O, s:O, s:o}", "baseline", xp->baselines[b].json,
+                    "path", xp->paths[p].json, "steps",
+                    g->steps ? json_integer(g->steps) : json_string("auto"));
                 if (!g->slug || !g->settings)
                     return -1;
             }
@@ -118,9 +121,9 @@ void xp_fingerprint(const rsi_experiment *xp, char out[17])
 {
     /* what every unit's records depend on; images, output, device, batch
      * and threads may change between a run and its resumption */
-    static const char *const keys[] = {"model",   "precision", "layers",
-                                       "targets", "methods",   "score",
-                                       "outputs", "metrics"};
+    static const char *const keys[] = {
+        "model", "precision", "layers",  "targets", "methods",
+        "score", "outputs",   "metrics", "tol",     "max_steps"};
     json_t *o = json_object();
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         json_t *v = json_object_get(xp->resolved, keys[i]);

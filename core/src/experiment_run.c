@@ -13,8 +13,8 @@
 
 #include "config_emit.h"
 #include "experiment_internal.h"
-#include "report_html.h"
 #include "fileio.h"
+#include "report_html.h"
 #include "results.h"
 #include "rsicam/error.h"
 #include "summary.h"
@@ -113,7 +113,9 @@ static int open_explainers(runner *r)
             .methods = xp->methods,
             .variants = xp->variants,
             .score_kinds = xp->score_kinds,
-            .steps = grp->steps,
+            .steps = grp->steps ? grp->steps : 4, /* auto starts at 4 */
+            .tol = grp->steps ? 0 : xp->tol,
+            .max_steps = xp->max_steps,
             .batch = xp->batch,
             .baseline = b->plugin,
             .baseline_params = b->params,

@@ -9,9 +9,10 @@
 #include "nearest.h"
 
 const char *const xp_top_keys[] = {
-    "model",  "device",    "precision", "layers",  "targets",    "methods",
-    "score",  "baselines", "paths",     "steps",   "batch",      "threads",
-    "images", "output",    "outputs",   "metrics", "plugin_path"};
+    "model",   "device",    "precision", "layers",     "targets",
+    "methods", "score",     "baselines", "paths",      "steps",
+    "tol",     "max_steps", "batch",     "threads",    "images",
+    "output",  "outputs",   "metrics",   "plugin_path"};
 const int xp_n_top_keys = sizeof xp_top_keys / sizeof *xp_top_keys;
 
 /* ---- generic checks ---------------------------------------------------- */
@@ -241,6 +242,31 @@ static void read_scores(xp_loader *ld)
     json_object_set_new(ld->xp->resolved, "score", json);
 }
 
+/* tol: and max_steps:, for steps: auto (explain.h). */
+static void read_adaptive(xp_loader *ld, int any_auto)
+{
+    rsi_experiment *xp = ld->xp;
+    const rsi_cfg *tol = rsi_cfg_get(ld->doc, "tol");
+    const rsi_cfg *cap = rsi_cfg_get(ld->doc, "max_steps");
+    xp->tol = 0.01;
+    xp->max_steps = 256;
+    if ((tol || cap) && !any_auto)
+        rsi_diag_add(ld->d, tol ? tol : cap,
+                     "%s: goes with steps: auto, which steps does not list",
+                     tol ? "tol" : "max_steps");
+    if (tol &&
+        (rsi_cfg_float(tol, &xp->tol) < 0 || !(xp->tol > 0) || xp->tol >= 1))
+        rsi_diag_add(ld->d, tol, "tol: expected a number in (0, 1), got '%s'",
+                     tol->text ? tol->text : "");
+    if (cap)
+        xp_int(ld, cap, "max_steps", 4, 1000000, &xp->max_steps);
+    if (any_auto) {
+        json_object_set_new(xp->resolved, "tol", json_real(xp->tol));
+        json_object_set_new(xp->resolved, "max_steps",
+                            json_integer(xp->max_steps));
+    }
+}
+
 static void read_steps(xp_loader *ld)
 {
     rsi_experiment *xp = ld->xp;
@@ -255,20 +281,28 @@ static void read_steps(xp_loader *ld)
     }
     for (int i = 0; n && i < count; i++) {
         const rsi_cfg *it = xp_item(n, i);
-        int64_t v;
-        if (xp_int(ld, it, "steps", 1, 1000000, &v) < 0)
+        int64_t v = 0; /* auto */
+        if (!(it->kind == RSI_CFG_SCALAR && it->text &&
+              strcmp(it->text, "auto") == 0) &&
+            xp_int(ld, it, "steps", 1, 1000000, &v) < 0)
             continue;
         int dup = 0;
         for (int j = 0; j < xp->n_steps; j++)
             dup |= xp->steps[j] == v;
         if (dup)
-            rsi_diag_add(ld->d, it, "steps: %lld given twice", (long long)v);
+            rsi_diag_add(ld->d, it, "steps: %s given twice",
+                         v ? it->text : "auto");
         else
             xp->steps[xp->n_steps++] = v;
     }
-    for (int j = 0; j < xp->n_steps; j++)
-        json_array_append_new(json, json_integer(xp->steps[j]));
+    int any_auto = 0;
+    for (int j = 0; j < xp->n_steps; j++) {
+        any_auto |= xp->steps[j] == 0;
+        json_array_append_new(json, xp->steps[j] ? json_integer(xp->steps[j])
+                                                 : json_string("auto"));
+    }
     json_object_set_new(xp->resolved, "steps", json);
+    read_adaptive(ld, any_auto);
 }
 
 static void read_numbers(xp_loader *ld)

@@ -128,8 +128,11 @@ static int find_setting(rsi_report *r, json_t *o)
     const char *key[RSI_REPORT_NKEYS];
     for (int k = 0; k < RSI_REPORT_NKEYS; k++)
         key[k] = rsi_report_str(o, rsi_report_key_names[k]);
+    /* adaptive steps (a tol) differ map by map: no one count */
     json_t *st = json_object_get(o, "steps");
-    json_int_t steps = json_is_integer(st) ? json_integer_value(st) : -1;
+    json_int_t steps = json_is_integer(st) && !json_object_get(o, "tol")
+                           ? json_integer_value(st)
+                           : -1;
     for (int s = 0; s < r->nset; s++) {
         int same = r->set[s].steps == steps;
         for (int k = 0; k < RSI_REPORT_NKEYS && same; k++)

@@ -182,8 +182,8 @@ static void write_rows(FILE *fp, const table *t)
         }
         field(fp, b, 0);
         field(fp, p, 0);
-        fprintf(fp, "%lld,%lld",
-                (long long)json_integer_value(json_object_get(s, "steps")),
+        char steps[32];
+        fprintf(fp, "%s,%lld", rsi_settings_steps(s, steps, sizeof steps),
                 (long long)r->maps);
         for (int k = 0; k < N_METRICS; k++) {
             if (!t->seen[k])
@@ -215,4 +215,14 @@ int rsi_summary_write(const char *results, const char *csv)
     }
     free(t.rows);
     return rc < 0 ? -1 : n;
+}
+
+const char *rsi_settings_steps(const json_t *settings, char *buf, size_t n)
+{
+    const json_t *v = json_object_get(settings, "steps");
+    if (json_is_string(v))
+        snprintf(buf, n, "%s", json_string_value(v));
+    else
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+    return buf;
 }

@@ -16,10 +16,16 @@
 #ifndef RSICAM_SUMMARY_H
 #define RSICAM_SUMMARY_H
 
+#include <jansson.h>
+#include <stddef.h>
+
 #define RSI_SUMMARY_FILE "summary.csv"
 
 /* Reads results (a results.jsonl) and writes csv atomically. Returns the
  * number of settings, or -1 with an error. */
 int rsi_summary_write(const char *results, const char *csv);
+
+/* A setting's "steps" as text: the count, or "auto" (adaptive steps). */
+const char *rsi_settings_steps(const json_t *settings, char *buf, size_t n);
 
 #endif

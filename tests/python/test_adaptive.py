@@ -79,6 +79,28 @@ class AdaptiveSteps(unittest.TestCase):
                 continue
             self.assertGreater(float(np.corrcoef(a, b)[0, 1]), 0.999, r["cam"])
 
+    def test_experiment_config(self):
+        out = os.path.join(TMP, "xp")
+        shutil.rmtree(out, ignore_errors=True)
+        cfg = os.path.join(TMP, "auto.yaml")
+        with open(cfg, "w") as f:
+            f.write("model: %s\nimages: [%s]\nsteps: [auto]\ntol: 0.05\n"
+                    "output: %s\n" % (MODEL, ", ".join(IMAGES[:3]), out))
+        p = subprocess.run([RSICAM, "run", cfg, "--quiet"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(out, "results.jsonl")) as f:
+            recs = [json.loads(line) for line in f if line.strip()]
+        self.assertEqual(len(recs), 3)
+        for r in recs:
+            self.assertEqual(r["tol"], 0.05)
+            self.assertLessEqual(r["completeness_rel"], 0.05)
+        with open(os.path.join(out, "summary.csv")) as f:
+            rows = f.read().splitlines()
+        steps_col = rows[0].split(",").index("steps")
+        self.assertEqual({r.split(",")[steps_col] for r in rows[1:]}, {"auto"})
+
     def test_refusals(self):
         seq = os.path.join(TMP, "seq.txt")
         with open(seq, "w") as f:

@@ -459,6 +459,51 @@ START_TEST(device_and_precision)
 }
 END_TEST
 
+START_TEST(adaptive_steps)
+{
+    rsi_diag d = {0};
+    experiment_fixture_write(fx, "auto_bad.yaml",
+                             "model: m.pt\n"
+                             "steps: [8]\n"
+                             "tol: 0.05\n"
+                             "images: [samples.csv]\n");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/auto_bad.yaml", fx);
+    ck_assert_ptr_null(rsi_experiment_load(path, NULL, 0, NULL, 0, &d));
+    EXPECT(&d, "auto_bad.yaml", 3, "tol: goes with steps: auto");
+    ck_assert_int_eq(d.n, 1);
+    rsi_diag_free(&d);
+    experiment_fixture_write(fx, "auto.yaml",
+                             "model: m.pt\n"
+                             "steps: [auto, 8]\n"
+                             "tol: 0.05\n"
+                             "images: [samples.csv]\n");
+    snprintf(path, sizeof path, "%s/auto.yaml", fx);
+    rsi_experiment *xp = rsi_experiment_load(path, NULL, 0, NULL, 0, &d);
+    if (d.n)
+        dump(&d);
+    ck_assert_ptr_nonnull(xp);
+    ck_assert_int_eq(xp->n_groups, 2);
+    ck_assert_str_eq(xp->groups[0].slug, "zero_linear_sauto");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(xp->groups[0].settings, "steps")),
+        "auto");
+    ck_assert_double_eq(xp->tol, 0.05);
+    ck_assert_int_eq(xp->max_steps, 256);
+    /* the tolerance changes the maps: a run cannot resume across it */
+    char a[17], b[17];
+    xp_fingerprint(xp, a);
+    rsi_experiment_free(xp);
+    static const char *const o[] = {"tol=0.01"};
+    xp = rsi_experiment_load(path, o, 1, NULL, 0, &d);
+    ck_assert_ptr_nonnull(xp);
+    xp_fingerprint(xp, b);
+    ck_assert_str_ne(a, b);
+    rsi_experiment_free(xp);
+    rsi_diag_free(&d);
+}
+END_TEST
+
 START_TEST(valid_file_resolves)
 {
     experiment_fixture_write(fx, "ok.yaml",
@@ -540,6 +585,7 @@ static Suite *config_suite(void)
     tcase_add_test(v, needs_of_targets_and_files);
     tcase_add_test(v, valid_file_resolves);
     tcase_add_test(v, device_and_precision);
+    tcase_add_test(v, adaptive_steps);
     tcase_add_test(v, cli_reports_and_exits_2);
     suite_add_tcase(s, v);
     return s;
