@@ -262,7 +262,11 @@ static int run_units(runner *r)
             } else if (xp_state_is_done(&r->state, xp->groups[g].slug,
                                         xp->images[i].path)) {
                 skipped++;
-            } else if (run_unit(r, i, g, records) < 0) {
+            } else if (rsi_explainer_prefetch(r->explainers[g],
+                                              i + 1 < xp->n_images
+                                                  ? xp->images[i + 1].path
+                                                  : NULL) < 0 ||
+                       run_unit(r, i, g, records) < 0) {
                 json_decref(records);
                 return -1;
             } else {

@@ -2,6 +2,7 @@
 #include "explain.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,22 @@
 #include "params.h"
 #include "results.h"
 #include "rsicam/error.h"
+
+/* The next image, read on a thread while the current one walks its path:
+ * decoding costs milliseconds a GPU would otherwise wait for. */
+typedef struct read_ahead {
+    pthread_t thread;
+    int started; /* a thread runs or has run and is not joined */
+    char *next;  /* the path the caller said comes next */
+    char *path;  /* the path being read */
+    const rsi_model_info *info;
+    rsi_image img;
+    rsi_tensor *x; /* the normalised input on the host; NULL: failed */
+    char error[1024];
+    rsi_error_class error_class;
+} read_ahead;
+
+static void read_ahead_drop(read_ahead *a);
 
 struct rsi_explainer {
     rsi_model *model;
@@ -24,6 +41,7 @@ struct rsi_explainer {
     int n_targets;
     int64_t forwards;
     char *results_file;
+    read_ahead ahead;
 };
 
 typedef struct image_facts image_facts;
@@ -120,6 +138,8 @@ void rsi_explainer_free(rsi_explainer *e)
 {
     if (!e)
         return;
+    read_ahead_drop(&e->ahead);
+    free(e->ahead.next);
     rsi_params_free(e->baseline_values);
     rsi_params_free(e->path_values);
     free(e->results_file);
@@ -129,6 +149,84 @@ void rsi_explainer_free(rsi_explainer *e)
 int64_t rsi_explainer_forwards(const rsi_explainer *e)
 {
     return e->forwards;
+}
+
+static void *read_ahead_main(void *arg)
+{
+    read_ahead *a = arg;
+    if (!(a->x = rsi_input_read(a->path, a->info, &a->img))) {
+        snprintf(a->error, sizeof a->error, "%s", rsi_error_message());
+        a->error_class = rsi_error_get_class();
+        rsi_error_clear();
+    }
+    return NULL;
+}
+
+/* Waits for the thread and forgets what it read. */
+static void read_ahead_drop(read_ahead *a)
+{
+    if (a->started)
+        pthread_join(a->thread, NULL);
+    rsi_tensor_free(a->x);
+    rsi_image_release(&a->img);
+    free(a->path);
+    a->x = NULL;
+    a->path = NULL;
+    a->started = 0;
+}
+
+/* Starts reading the image named by rsi_explainer_prefetch(), if any. */
+static void read_ahead_start(rsi_explainer *e)
+{
+    read_ahead *a = &e->ahead;
+    read_ahead_drop(a);
+    if (!a->next)
+        return;
+    a->path = a->next;
+    a->next = NULL;
+    a->info = rsi_model_get_info(e->model);
+    a->error[0] = '\0';
+    /* no thread: the image is simply read when its turn comes */
+    a->started = pthread_create(&a->thread, NULL, read_ahead_main, a) == 0;
+    if (!a->started) {
+        free(a->path);
+        a->path = NULL;
+    }
+}
+
+/* The input of path if it was read ahead (1: *x set, or -1 with its error
+ * pending), else 0. */
+static int read_ahead_take(rsi_explainer *e, const char *path, rsi_image *img,
+                           rsi_tensor **x)
+{
+    read_ahead *a = &e->ahead;
+    if (!a->started || strcmp(a->path, path) != 0)
+        return 0;
+    pthread_join(a->thread, NULL);
+    a->started = 0;
+    int rc = 1;
+    if (a->x) {
+        *x = a->x;
+        *img = a->img;
+        a->x = NULL;
+        a->img = (rsi_image){0};
+    } else {
+        rsi_error_class_set(a->error_class, "%s", a->error);
+        rc = -1;
+    }
+    read_ahead_drop(a);
+    return rc;
+}
+
+int rsi_explainer_prefetch(rsi_explainer *e, const char *next_path)
+{
+    free(e->ahead.next);
+    e->ahead.next = next_path ? strdup(next_path) : NULL;
+    if (next_path && !e->ahead.next) {
+        rsi_error("out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* Empties the pass's sums (and the layers they follow). */
@@ -892,7 +990,11 @@ static int explain(rsi_explainer *e, image_facts *fp, int64_t label, pass *p,
     const char *image_path = fp->path;
     image_facts f = *fp;
     f.img = img;
-    rsi_tensor *host_x = rsi_input_read(image_path, info, img);
+    rsi_tensor *host_x = NULL;
+    int ahead = read_ahead_take(e, image_path, img, &host_x);
+    if (ahead == 0)
+        host_x = rsi_input_read(image_path, info, img);
+    read_ahead_start(e); /* the next image, while this one walks */
     /* on the model's device from here on: baselines and paths follow it */
     *x = host_x ? rsi_model_place(e->model, host_x) : NULL;
     rsi_tensor_free(host_x);

@@ -120,6 +120,13 @@ int rsi_explain_image_records(rsi_explainer *e, const char *image_path,
                               int64_t label, const char *stem,
                               json_t **records);
 
+/* Names the image the next rsi_explain_image*() call after this one will
+ * explain: it is read on a thread while the coming image walks its path
+ * (NULL: none). Reading ahead changes no result: an image explained out of
+ * that order is read as usual, and a read that failed fails its image then
+ * with the same error. */
+int rsi_explainer_prefetch(rsi_explainer *e, const char *next_path);
+
 /* Forward passes run so far (batches), for tests and reports. */
 int64_t rsi_explainer_forwards(const rsi_explainer *e);
 

@@ -344,22 +344,26 @@ static const struct bad_image {
 };
 enum { N_BAD_IMAGES = sizeof bad_images / sizeof bad_images[0] };
 
-/* Each bad image, first in a run with a good one: exit 3, one error line
- * naming it, a failed record, and the good image explained all the same. */
+/* Each bad image in a run with a good one, first (read when its turn
+ * comes) and second (read ahead on a thread while the good one walks):
+ * exit 3, one error line naming it, a failed record, and the good image
+ * explained all the same. */
 START_TEST(bad_image)
 {
     const struct bad_image *b = &bad_images[_i];
     const char *bad = fx(b->file), *good = fx("good.png");
-    char tag[64];
-    snprintf(tag, sizeof tag, "bad_image_%d", _i);
-    run r;
-    explain(&r, tag, "--model '%s' --image '%s' --image '%s'", fx("tiny.pt"),
-            bad, good);
-    expect_error(&r, INPUT, 1, bad, b->words, NULL);
-    expect_failed(r.out, bad, INPUT);
-    ck_assert_int_eq(count_records(r.out, good, "ok"), 1);
-    ck_assert_int_eq(expect_whole_maps(r.out), 1);
-    run_free(&r);
+    for (int second = 0; second < 2; second++) {
+        char tag[64];
+        snprintf(tag, sizeof tag, "bad_image_%d_%d", _i, second);
+        run r;
+        explain(&r, tag, "--model '%s' --image '%s' --image '%s'",
+                fx("tiny.pt"), second ? good : bad, second ? bad : good);
+        expect_error(&r, INPUT, 1, bad, b->words, NULL);
+        expect_failed(r.out, bad, INPUT);
+        ck_assert_int_eq(count_records(r.out, good, "ok"), 1);
+        ck_assert_int_eq(expect_whole_maps(r.out), 1);
+        run_free(&r);
+    }
 }
 END_TEST
 
