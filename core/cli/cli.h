@@ -29,6 +29,9 @@ int cli_list_add_split(cli_list *l, const char *text);
 void cli_list_free(cli_list *l);
 
 /* Whole-string number parsing; -1 with a usage error naming the option. */
+/* "COMMAND: unknown or incomplete option 'ARG' (see rsicam COMMAND
+ * --help)" as a usage error; returns -1. */
+int cli_unknown_option(const char *command, const char *arg);
 int cli_parse_int(const char *option, const char *text, long long min,
                   long long *out);
 int cli_parse_floats(const char *option, const char *text, double *out, int n);

@@ -109,3 +109,12 @@ int cli_parse_floats(const char *option, const char *text, double *out, int n)
     }
     return 0;
 }
+
+int cli_unknown_option(const char *command, const char *arg)
+{
+    rsi_error_class_set(RSI_ERR_USAGE,
+                        "%s: unknown or incomplete option '%s' (see rsicam %s "
+                        "--help)",
+                        command, arg, command);
+    return -1;
+}

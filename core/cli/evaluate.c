@@ -789,11 +789,7 @@ static int parse_args(int argc, char **argv, evaluate_args *a, cli_list *select)
         case OPT_HELP:
             return 1;
         default:
-            rsi_error_class_set(RSI_ERR_USAGE,
-                                "evaluate: unknown or incomplete option '%s' "
-                                "(see rsicam evaluate --help)",
-                                argv[optind - 1]);
-            rc = -1;
+            rc = cli_unknown_option("evaluate", argv[optind - 1]);
         }
         if (rc < 0)
             return -1;

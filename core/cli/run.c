@@ -82,11 +82,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         case OPT_HELP:
             return 1;
         default:
-            rsi_error_class_set(RSI_ERR_USAGE,
-                                "run: unknown or incomplete option '%s' (see "
-                                "rsicam run --help)",
-                                argv[optind - 1]);
-            rc = -1;
+            rc = cli_unknown_option("run", argv[optind - 1]);
         }
         if (rc < 0)
             return -1;
