@@ -48,7 +48,7 @@ namespace rsicam
 // Loads a TorchScript file with its rsicam.json metadata, in eval mode and
 // with parameters that never require grad (so that only what depends on an
 // input or a delta is recorded by autograd).
-torch::jit::Module load_module(const char *path, rsi_model_info &info)
+static torch::jit::Module load_module(const char *path, rsi_model_info &info)
 {
     rsi_model_info_init(&info);
     torch::jit::ExtraFilesMap extra{{RSI_MODEL_EXTRA_FILE, ""}};
@@ -76,6 +76,24 @@ torch::jit::Module load_module(const char *path, rsi_model_info &info)
     return module;
 }
 
+bool load_file(const char *path, const char *kind, torch::jit::Module &module,
+               std::string &path_out, rsi_model_info &info) noexcept
+{
+    const std::string doing = std::string("cannot load TorchScript ") + kind;
+    bool ok = shim_call<bool>(false, doing.c_str(), [&] {
+        path_out = path ? path : "";
+        module = load_module(path, info);
+        return true;
+    });
+    if (!ok) {
+        // rsicam.json errors already name the file
+        if (!path || !std::strstr(rsi_error_message(), path))
+            rsi_error_prefix("%s '%s': ", kind, path ? path : "(null)");
+        rsi_error_reclass(RSI_ERR_MODEL);
+    }
+    return ok;
+}
+
 // Checks that a model output is logits [B, classes] for a batch of b.
 static at::Tensor as_logits(const c10::IValue &out, int64_t b,
                             const std::string &path)
@@ -98,9 +116,9 @@ extern "C" {
 rsi_model *rsi_model_load(const char *path)
 {
     auto m = std::make_unique<rsi_model>();
-    bool ok = shim_call<bool>(false, "cannot load TorchScript model", [&] {
-        m->path = path ? path : "";
-        m->module = rsicam::load_module(path, m->info);
+    if (!rsicam::load_file(path, "model", m->module, m->path, m->info))
+        return nullptr;
+    bool ok = shim_call<bool>(false, "model", [&] {
         for (const auto &named : m->module.named_modules())
             if (!named.name.empty())
                 m->module_paths.push_back(named.name);
@@ -108,14 +126,7 @@ rsi_model *rsi_model_load(const char *path)
             m->module_path_ptrs.push_back(p.c_str());
         return true;
     });
-    if (!ok) {
-        // rsicam.json errors already name the model
-        if (!path || !std::strstr(rsi_error_message(), path))
-            rsi_error_prefix("model '%s': ", path ? path : "(null)");
-        rsi_error_reclass(RSI_ERR_MODEL);
-        return nullptr;
-    }
-    return m.release();
+    return ok ? m.release() : nullptr;
 }
 
 void rsi_model_free(rsi_model *m)

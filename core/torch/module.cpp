@@ -10,11 +10,6 @@ using rsicam::shim_call;
 using rsicam::unwrap;
 using rsicam::wrap;
 
-namespace rsicam
-{
-torch::jit::Module load_module(const char *path, rsi_model_info &info);
-}
-
 struct rsi_module {
     torch::jit::Module module;
     std::string path;
@@ -30,16 +25,8 @@ extern "C" {
 rsi_module *rsi_module_load(const char *path)
 {
     auto m = std::make_unique<rsi_module>();
-    bool ok = shim_call<bool>(false, "cannot load TorchScript module", [&] {
-        m->path = path ? path : "";
-        m->module = rsicam::load_module(path, m->info);
-        return true;
-    });
-    if (!ok) {
-        rsi_error_prefix("module '%s': ", path ? path : "(null)");
-        rsi_error_reclass(RSI_ERR_MODEL);
+    if (!rsicam::load_file(path, "module", m->module, m->path, m->info))
         return nullptr;
-    }
     return m.release();
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "rsicam/error.h"
+#include "rsicam/model.h"
 #include "rsicam/tensor.h"
 
 struct rsi_tensor {
@@ -50,6 +51,12 @@ inline const at::Tensor &unwrap(const rsi_tensor *t)
         throw std::invalid_argument("NULL tensor");
     return t->t;
 }
+
+// Loads a TorchScript file with its rsicam.json metadata into module, path
+// and info (model.cpp), for a "model" or a "module" (kind). On failure the
+// error is pending, names the file and is a model error; returns false.
+bool load_file(const char *path, const char *kind, torch::jit::Module &module,
+               std::string &path_out, rsi_model_info &info) noexcept;
 
 // "cpu", "cuda" or "cuda:N", checked against what this build and machine
 // offer: a CPU-only libtorch or a machine without a GPU gets a clear
