@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "evaluate.h"
 #include "fileio.h"
 #include "image.h"
 #include "localize.h"
@@ -40,48 +41,6 @@ static const char usage_text[] =
     "                      per setting (box drawn on the input)\n"
     "  --montage-rows N    images in the montage (default 8)\n";
 
-/* One setting: the maps of one model, layer, method, variant and score. */
-typedef struct setting {
-    char *model, *layer, *method, *variant, *score;
-    char *target; /* the record's class rule ("top1", ...); "" when none */
-    int order;    /* --select position; INT_MAX without --select */
-    int maps, hits, flat, energy_n, labelled, correct, prob_n;
-    double energy_sum, prob_sum;
-} setting;
-
-/* One evaluated map. */
-typedef struct map_row {
-    int setting, sample;
-    char *heatmap, *overlay; /* paths */
-    int heat_w, heat_h;
-    int64_t class_index;
-    double probability;
-    int correct; /* -1 when the sample has no label */
-    rsi_pixel_box box;
-    rsi_localization loc;
-} map_row;
-
-typedef struct sample_ref {
-    char *real; /* realpath of the sample's image */
-    int index;
-} sample_ref;
-
-typedef struct evaluation {
-    rsi_sample_list samples;
-    sample_ref *refs; /* sorted by real */
-    int n_refs;
-    int *src_w, *src_h; /* per sample; 0 until read */
-    cli_list select;
-    setting *settings;
-    int n_settings, cap_settings;
-    map_row *maps;
-    int n_maps, cap_maps;
-    char **class_names; /* class index -> label, learned from the records */
-    int n_class_names;
-    int failed, unmatched, no_box, no_heatmap, filtered;
-    char *first_unmatched;
-} evaluation;
-
 static void *grow(void *p, int n, int *cap, size_t size)
 {
     if (n < *cap)
@@ -107,7 +66,7 @@ static char *path_join(const char *dir, const char *name)
     return s;
 }
 
-static const char *base_name(const char *path)
+const char *ev_base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
@@ -184,8 +143,8 @@ static int sample_size(evaluation *ev, int s, int *w, int *h)
 /* ---- settings ---------------------------------------------------------- */
 
 /* "rsi-relu" or "gradcam": the method as explain names its maps. */
-static void method_name(const char *method, const char *variant, char *out,
-                        size_t n)
+void ev_method_name(const char *method, const char *variant, char *out,
+                    size_t n)
 {
     snprintf(out, n, "%s%s%s", method, *variant ? "-" : "", variant);
 }
@@ -198,7 +157,7 @@ static int select_order(const cli_list *select, const char *method,
     if (!select->n)
         return INT_MAX;
     char name[256], full[512];
-    method_name(method, variant, name, sizeof name);
+    ev_method_name(method, variant, name, sizeof name);
     snprintf(full, sizeof full, "%s.%s", name, score);
     for (int i = 0; i < select->n; i++) {
         const char *t = select->items[i];
@@ -432,300 +391,6 @@ static int read_results(evaluation *ev, const char *dir)
     return rc;
 }
 
-/* ---- output ------------------------------------------------------------ */
-
-/* Settings in --select order, then in order of first appearance. */
-static const evaluation *sort_ev;
-static int cmp_order(const void *a, const void *b)
-{
-    int i = *(const int *)a, j = *(const int *)b;
-    int oi = sort_ev->settings[i].order, oj = sort_ev->settings[j].order;
-    return oi != oj ? (oi < oj ? -1 : 1) : i - j;
-}
-
-static int *setting_order(const evaluation *ev)
-{
-    int *ord = malloc((size_t)(ev->n_settings + 1) * sizeof *ord);
-    if (!ord) {
-        rsi_error("out of memory");
-        return NULL;
-    }
-    for (int i = 0; i < ev->n_settings; i++)
-        ord[i] = i;
-    sort_ev = ev;
-    qsort(ord, (size_t)ev->n_settings, sizeof *ord, cmp_order);
-    return ord;
-}
-
-/* The score, and the class rule where settings differ in it
- * ("softmax@label"). */
-static void score_text(const evaluation *ev, const setting *s, char *out,
-                       size_t n)
-{
-    int differ = 0;
-    for (int i = 0; i < ev->n_settings; i++)
-        differ |= strcmp(ev->settings[i].target, s->target) != 0;
-    differ = differ && *s->target;
-    snprintf(out, n, "%s%s%s", s->score, differ ? "@" : "",
-             differ ? s->target : "");
-}
-
-static int max_int(int a, int b)
-{
-    return a > b ? a : b;
-}
-
-static void print_mean(FILE *out, int width, double sum, int n)
-{
-    if (n)
-        fprintf(out, "  %*.3f", width, sum / n);
-    else
-        fprintf(out, "  %*s", width, "-");
-}
-
-static void print_table(const evaluation *ev, const int *ord, FILE *out)
-{
-    int wm = 5, wl = 5, wx = 6, ws = 5;
-    for (int i = 0; i < ev->n_settings; i++) {
-        const setting *s = &ev->settings[i];
-        char name[256], score[256];
-        method_name(s->method, s->variant, name, sizeof name);
-        score_text(ev, s, score, sizeof score);
-        wm = max_int(wm, (int)strlen(base_name(s->model)));
-        wl = max_int(wl, (int)strlen(s->layer));
-        wx = max_int(wx, (int)strlen(name));
-        ws = max_int(ws, (int)strlen(score));
-    }
-    fprintf(out, "%-*s  %-*s  %-*s  %-*s  %5s  %8s  %9s  %4s  %6s  %5s  %5s\n",
-            wm, "model", wl, "layer", wx, "method", ws, "score", "maps",
-            "pointing", "hits", "flat", "energy", "top1", "prob");
-    for (int i = 0; i < ev->n_settings; i++) {
-        const setting *s = &ev->settings[ord[i]];
-        char name[256], score[256], hits[32];
-        method_name(s->method, s->variant, name, sizeof name);
-        score_text(ev, s, score, sizeof score);
-        snprintf(hits, sizeof hits, "%d/%d", s->hits, s->maps);
-        fprintf(out, "%-*s  %-*s  %-*s  %-*s  %5d", wm, base_name(s->model), wl,
-                s->layer, wx, name, ws, score, s->maps);
-        print_mean(out, 8, s->hits, s->maps);
-        fprintf(out, "  %9s  %4d", hits, s->flat);
-        print_mean(out, 6, s->energy_sum, s->energy_n);
-        print_mean(out, 5, s->correct, s->labelled);
-        print_mean(out, 5, s->prob_sum, s->prob_n);
-        fputc('\n', out);
-    }
-    fprintf(out, "pointing: share of maps whose first maximum lies in the "
-                 "box; flat: maps with no maximum (misses, no energy);\n"
-                 "energy: mean share of the map's sum inside the box; "
-                 "top1: prediction = label; prob: mean probability\n");
-}
-
-static void csv_field(FILE *fp, const char *s, int last)
-{
-    if (s[strcspn(s, ",\"\r\n")]) {
-        fputc('"', fp);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', fp);
-            fputc(*s, fp);
-        }
-        fputc('"', fp);
-    } else {
-        fputs(s, fp);
-    }
-    fputc(last ? '\n' : ',', fp);
-}
-
-static void csv_row(FILE *fp, const evaluation *ev, const map_row *m)
-{
-    const setting *st = &ev->settings[m->setting];
-    const rsi_sample *s = &ev->samples.items[m->sample];
-    char label[32] = "", prob[32] = "", energy[32] = "", nums[256];
-    if (s->label >= 0)
-        snprintf(label, sizeof label, "%lld", (long long)s->label);
-    if (isfinite(m->probability))
-        snprintf(prob, sizeof prob, "%.9g", m->probability);
-    if (!isnan(m->loc.energy))
-        snprintf(energy, sizeof energy, "%.9g", m->loc.energy);
-    const char *text[] = {s->image,
-                          st->model,
-                          st->layer,
-                          st->method,
-                          st->variant,
-                          st->score,
-                          s->label_name ? s->label_name : label};
-    for (int k = 0; k < 7; k++)
-        csv_field(fp, text[k], 0);
-    snprintf(nums, sizeof nums, "%lld,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s",
-             (long long)m->class_index,
-             m->correct < 0 ? ""
-             : m->correct   ? "1"
-                            : "0",
-             prob, m->box.x0, m->box.y0, m->box.x1, m->box.y1, m->loc.argmax_x,
-             m->loc.argmax_y, m->loc.hit, m->loc.flat, energy);
-    fprintf(fp, "%s,", nums);
-    csv_field(fp, m->heatmap, 0);
-    csv_field(fp, st->target, 1);
-}
-
-static int write_csv(const evaluation *ev, const char *path)
-{
-    rsi_atomic_file f;
-    if (rsi_atomic_open(&f, path) < 0)
-        return -1;
-    fputs("image,model,layer,method,variant,score,label,class,correct,"
-          "probability,box_x0,box_y0,box_x1,box_y1,argmax_x,argmax_y,hit,"
-          "flat,energy,heatmap,target\n",
-          f.fp);
-    for (int i = 0; i < ev->n_maps; i++)
-        csv_row(f.fp, ev, &ev->maps[i]);
-    return rsi_atomic_commit(&f);
-}
-
-/* ---- montage ----------------------------------------------------------- */
-
-static const map_row *find_map(const evaluation *ev, int sample, int st)
-{
-    for (int i = 0; i < ev->n_maps; i++)
-        if (ev->maps[i].sample == sample && ev->maps[i].setting == st)
-            return &ev->maps[i];
-    return NULL;
-}
-
-/* An image file as an RGB8 cell of w x h; NULL with an error. */
-static uint8_t *read_cell(const char *path, int w, int h)
-{
-    rsi_image img = {0};
-    uint8_t *rgb = malloc((size_t)w * h * 3);
-    if (!rgb)
-        rsi_error("out of memory");
-    else if (rsi_image_read(path, w, h, &img) == 0)
-        rsi_image_to_rgb8(&img, rgb);
-    else {
-        free(rgb);
-        rgb = NULL;
-    }
-    rsi_image_release(&img);
-    return rgb;
-}
-
-/* The box's outline, in green, on the input cell. */
-static void draw_box(uint8_t *rgb, int w, const rsi_pixel_box *b)
-{
-    static const uint8_t green[3] = {0, 255, 0};
-    for (int y = b->y0; y < b->y1; y++)
-        for (int x = b->x0; x < b->x1; x++)
-            if (y == b->y0 || y == b->y1 - 1 || x == b->x0 || x == b->x1 - 1)
-                memcpy(rgb + 3 * ((size_t)y * w + x), green, 3);
-}
-
-/* "T-shirt/top" for a class index when a record named it, else "3". */
-static void class_text(const evaluation *ev, int64_t cls, const char *name,
-                       char *out, size_t n)
-{
-    if (name)
-        snprintf(out, n, "%s", name);
-    else if (cls >= 0 && cls < ev->n_class_names && ev->class_names[cls])
-        snprintf(out, n, "%s", ev->class_names[cls]);
-    else
-        snprintf(out, n, "%lld", (long long)cls);
-}
-
-/* Column label: method and score always, model and layer where the
- * columns differ in them. */
-static char *column_label(const evaluation *ev, const setting *s)
-{
-    int models = 0, layers = 0;
-    for (int i = 0; i < ev->n_settings; i++) {
-        models |= strcmp(ev->settings[i].model, s->model) != 0;
-        layers |= strcmp(ev->settings[i].layer, s->layer) != 0;
-    }
-    char model[256], name[256], score[256], text[1024];
-    snprintf(model, sizeof model, "%s", base_name(s->model));
-    char *dot = strrchr(model, '.');
-    if (dot && dot != model)
-        *dot = '\0';
-    method_name(s->method, s->variant, name, sizeof name);
-    score_text(ev, s, score, sizeof score);
-    snprintf(text, sizeof text, "%s%s%s%s%s %s", models ? model : "",
-             models ? " " : "", layers ? s->layer : "", layers ? " " : "", name,
-             score);
-    return strdup(text);
-}
-
-static char *row_label(const evaluation *ev, int sample, const map_row *m)
-{
-    const rsi_sample *s = &ev->samples.items[sample];
-    char truth[128] = "-", pred[128], text[512];
-    if (s->label >= 0 || s->label_name)
-        class_text(ev, s->label, s->label_name, truth, sizeof truth);
-    class_text(ev, m->class_index, NULL, pred, sizeof pred);
-    snprintf(text, sizeof text, "%s\ntrue: %s\npred: %s %.2f",
-             base_name(s->image), truth, pred, m->probability);
-    return strdup(text);
-}
-
-static int write_montage(const evaluation *ev, const int *ord, const char *path,
-                         int max_rows)
-{
-    int cols = ev->n_settings + 1, rows = 0, rc = -1;
-    int *row_sample = malloc((size_t)max_rows * sizeof *row_sample);
-    const uint8_t **cells = calloc((size_t)max_rows * cols, sizeof *cells);
-    char **row_labels = calloc((size_t)max_rows, sizeof *row_labels);
-    char **col_labels = calloc((size_t)cols, sizeof *col_labels);
-    if (!row_sample || !cells || !row_labels || !col_labels) {
-        rsi_error("out of memory");
-        goto out;
-    }
-    /* rows: the list's first images that have a map; cells at the size of
-     * the first map's heatmap (the model's input size) */
-    const map_row *first = &ev->maps[0];
-    int cw = first->heat_w, ch = first->heat_h;
-    for (int s = 0; s < ev->samples.n && rows < max_rows; s++) {
-        const map_row *m = NULL;
-        for (int c = 0; c < ev->n_settings && !m; c++)
-            m = find_map(ev, s, ord[c]);
-        if (!m)
-            continue;
-        row_sample[rows] = s;
-        uint8_t *input = read_cell(ev->samples.items[s].image, cw, ch);
-        cells[(size_t)rows * cols] = input;
-        rsi_pixel_box box;
-        if (!input || !(row_labels[rows] = row_label(ev, s, m)) ||
-            rsi_box_to_pixels(&ev->samples.items[s].box, ev->src_w[s],
-                              ev->src_h[s], cw, ch, &box) < 0)
-            goto out;
-        draw_box(input, cw, &box);
-        for (int c = 0; c < ev->n_settings; c++) {
-            const map_row *cm = find_map(ev, s, ord[c]);
-            int has = cm && cm->overlay; /* else a blank cell */
-            uint8_t *cell = has ? read_cell(cm->overlay, cw, ch) : NULL;
-            cells[(size_t)rows * cols + 1 + c] = cell;
-            if (has && !cell)
-                goto out;
-        }
-        rows++;
-    }
-    col_labels[0] = strdup("input");
-    for (int c = 0; c < ev->n_settings; c++)
-        col_labels[c + 1] = column_label(ev, &ev->settings[ord[c]]);
-    rc = rsi_montage_write_png(path, cells, rows, cols, cw, ch,
-                               (const char *const *)row_labels,
-                               (const char *const *)col_labels);
-out:
-    for (int i = 0; cells && i < max_rows * cols; i++)
-        free((void *)cells[i]);
-    for (int i = 0; row_labels && i < max_rows; i++)
-        free(row_labels[i]);
-    for (int i = 0; col_labels && i < cols; i++)
-        free(col_labels[i]);
-    free(row_sample);
-    free(cells);
-    free(row_labels);
-    free(col_labels);
-    return rc;
-}
-
 /* ---- command ----------------------------------------------------------- */
 
 typedef struct evaluate_args {
@@ -858,13 +523,13 @@ static int run(const evaluate_args *a, evaluation *ev)
                             a->samples, ev->select.n ? " and --select" : "");
         return -1;
     }
-    if (!(ord = setting_order(ev)))
+    if (!(ord = ev_setting_order(ev)))
         return -1;
-    print_table(ev, ord, stdout);
+    ev_print_table(ev, ord, stdout);
     fflush(stdout);
-    if ((!a->csv || write_csv(ev, a->csv) == 0) &&
+    if ((!a->csv || ev_write_csv(ev, a->csv) == 0) &&
         (!a->montage ||
-         write_montage(ev, ord, a->montage, (int)a->montage_rows) == 0))
+         ev_write_montage(ev, ord, a->montage, (int)a->montage_rows) == 0))
         rc = 0;
     free(ord);
     return rc;

@@ -114,8 +114,7 @@ static int read_table(const char *results, table *t)
     return rc;
 }
 
-/* A CSV field, quoted when it holds a comma, quote or line break. */
-static void field(FILE *fp, const char *s, int last)
+void rsi_csv_field(FILE *fp, const char *s, int last)
 {
     if (strpbrk(s, ",\"\r\n")) {
         fputc('"', fp);
@@ -175,13 +174,13 @@ static void write_rows(FILE *fp, const table *t)
         plugin_text(json_object_get(s, "baseline"), b, sizeof b);
         plugin_text(json_object_get(s, "path"), p, sizeof p);
         const char *names[] = {"layer", "method", "score", "target"};
-        field(fp, r->id, 0);
+        rsi_csv_field(fp, r->id, 0);
         for (int k = 0; k < 4; k++) {
             const char *v = json_string_value(json_object_get(s, names[k]));
-            field(fp, v ? v : "", 0);
+            rsi_csv_field(fp, v ? v : "", 0);
         }
-        field(fp, b, 0);
-        field(fp, p, 0);
+        rsi_csv_field(fp, b, 0);
+        rsi_csv_field(fp, p, 0);
         char steps[32];
         fprintf(fp, "%s,%lld", rsi_settings_steps(s, steps, sizeof steps),
                 (long long)r->maps);

@@ -18,12 +18,17 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define RSI_SUMMARY_FILE "summary.csv"
 
 /* Reads results (a results.jsonl) and writes csv atomically. Returns the
  * number of settings, or -1 with an error. */
 int rsi_summary_write(const char *results, const char *csv);
+
+/* A CSV field, quoted when it holds a comma, quote or line break, then a
+ * comma, or a newline when last. */
+void rsi_csv_field(FILE *fp, const char *s, int last);
 
 /* A setting's "steps" as text: the count, or "auto" (adaptive steps). */
 const char *rsi_settings_steps(const json_t *settings, char *buf, size_t n);
