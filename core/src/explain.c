@@ -855,24 +855,31 @@ static int softmax(const float *v, int64_t k, double *p)
     return 0;
 }
 
-/* The class ranked rank (1: the most probable) among k, ties to the lower
+/* The n most probable of k classes (n <= k), in order, ties to the lower
  * index. */
-static int64_t ranked(const double *p, int64_t k, int rank)
+static void top_classes(const double *p, int64_t k, int n, int64_t *out)
 {
-    int64_t c_rank = -1;
-    int64_t taken[RSI_EXPLAIN_MAX_CLASSES];
-    for (int i = 0; i < rank && i < k; i++) {
+    for (int i = 0; i < n; i++) {
         int64_t best = -1;
         for (int64_t c = 0; c < k; c++) {
-            int used = 0;
+            int taken = 0;
             for (int j = 0; j < i; j++)
-                used |= taken[j] == c;
-            if (!used && (best < 0 || p[c] > p[best]))
+                taken |= out[j] == c;
+            if (!taken && (best < 0 || p[c] > p[best]))
                 best = c;
         }
-        c_rank = taken[i] = best;
+        out[i] = best;
     }
-    return rank <= k ? c_rank : -1;
+}
+
+/* The class ranked rank (1: the most probable) among k; -1 past k. */
+static int64_t ranked(const double *p, int64_t k, int rank)
+{
+    if (rank < 1 || rank > k)
+        return -1;
+    int64_t top[RSI_EXPLAIN_MAX_CLASSES];
+    top_classes(p, k, rank, top);
+    return top[rank - 1];
 }
 
 /* The classes the rules choose for an image: each distinct class once in
@@ -940,20 +947,9 @@ static int choose_classes(rsi_explainer *e, const rsi_tensor *logits,
             f->classes[f->n_classes++] = c;
         }
     } else if (rc == 0) {
-        /* top k by probability, ties to the lower index */
         int n = o->top_k > 0 ? o->top_k : 1;
-        n = n < k ? n : (int)k;
-        for (int i = 0; i < n; i++) {
-            int64_t best = -1;
-            for (int64_t c = 0; c < k; c++) {
-                int taken = 0;
-                for (int j = 0; j < i; j++)
-                    taken |= f->classes[j] == c;
-                if (!taken && (best < 0 || p[c] > p[best]))
-                    best = c;
-            }
-            f->classes[f->n_classes++] = best;
-        }
+        f->n_classes = n < k ? n : (int)k;
+        top_classes(p, k, f->n_classes, f->classes);
     }
     for (int i = 0; rc == 0 && i < f->n_classes; i++)
         f->probabilities[i] = p[f->classes[i]];
