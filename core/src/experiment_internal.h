@@ -45,6 +45,8 @@ int xp_check_keys(xp_loader *ld, const rsi_cfg *map, const char *section,
                   const char *const *valid, int n);
 /* An unknown name among valid ones: "KEY: unknown WHAT 'x' (did you mean
  * 'y'?); valid: a, b". */
+/* names[0..n) as "a, b, c" into out (cut to size). */
+void xp_join(const char *const *names, int n, char *out, size_t size);
 void xp_unknown(xp_loader *ld, const rsi_cfg *at, const char *key,
                 const char *what, const char *name, const char *const *valid,
                 int n);

@@ -466,13 +466,8 @@ static void unknown_layer(xp_loader *ld, const rsi_cfg *at, const char *name,
     const char *near[5];
     int k = rsi_nearest_k(name, paths, n, 5, near);
     const char *best = rsi_nearest(name, paths, n);
-    char list[1024] = "";
-    size_t used = 0;
-    for (int i = 0; i < k && used + 1 < sizeof list; i++) {
-        int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                         near[i]);
-        used += w > 0 ? (size_t)w : 0;
-    }
+    char list[1024];
+    xp_join(near, k, list, sizeof list);
     if (best)
         rsi_diag_add(ld->d, at,
                      "layers: unknown layer '%s' (did you mean "

@@ -70,18 +70,24 @@ int xp_int(xp_loader *ld, const rsi_cfg *n, const char *key, int64_t min,
     return -1;
 }
 
+void xp_join(const char *const *names, int n, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && used + 1 < size; i++) {
+        int w =
+            snprintf(out + used, size - used, "%s%s", i ? ", " : "", names[i]);
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
 void xp_unknown(xp_loader *ld, const rsi_cfg *at, const char *key,
                 const char *what, const char *name, const char *const *valid,
                 int n)
 {
     const char *near = rsi_nearest(name, valid, n);
-    char list[1024] = "";
-    size_t used = 0;
-    for (int i = 0; i < n && used + 1 < sizeof list; i++) {
-        int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                         valid[i]);
-        used += w > 0 ? (size_t)w : 0;
-    }
+    char list[1024];
+    xp_join(valid, n, list, sizeof list);
     if (near)
         rsi_diag_add(ld->d, at,
                      "%s: unknown %s '%s' (did you mean '%s'?); "
