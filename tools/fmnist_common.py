@@ -1,4 +1,5 @@
 """Helpers shared by the Fashion-MNIST canvas training tools."""
+import json
 import os
 import random
 import sys
@@ -111,3 +112,11 @@ def load_samples(folder):
     x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous()
     y = torch.tensor([r["label"] for r in rows], dtype=torch.int64)
     return x, y, rows
+
+
+def write_stats(path, stats):
+    """A training tool's measured numbers: indented JSON in path, echoed."""
+    with open(path, "w") as f:
+        json.dump(stats, f, indent=2)
+        f.write("\n")
+    print(json.dumps(stats, indent=2))

@@ -15,7 +15,6 @@ a rerun with the same arguments reproduces the same model as far as torch's
 CPU kernels allow.
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -232,10 +231,7 @@ def main(argv=None):
              "total_seconds": round(time.time() - t_start, 1),
              "mean": mean, "std": std, "default_layer": DEFAULT_LAYER,
              "torch": torch.__version__}
-    with open(os.path.join(args.out_dir, "fmnist_cnn.stats.json"), "w") as f:
-        json.dump(stats, f, indent=2)
-        f.write("\n")
-    print(json.dumps(stats, indent=2))
+    fc.write_stats(os.path.join(args.out_dir, "fmnist_cnn.stats.json"), stats)
     return 0
 
 

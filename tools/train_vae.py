@@ -16,7 +16,6 @@ deterministic algorithms and a fixed thread count make reruns reproduce the
 model as far as torch's CPU kernels allow.
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -203,10 +202,7 @@ def main(argv=None):
              "train_seconds": round(t_train, 1),
              "total_seconds": round(time.time() - t_start, 1),
              "torch": torch.__version__}
-    with open(os.path.join(args.out_dir, "fmnist_vae.stats.json"), "w") as f:
-        json.dump(stats, f, indent=2)
-        f.write("\n")
-    print(json.dumps(stats, indent=2))
+    fc.write_stats(os.path.join(args.out_dir, "fmnist_vae.stats.json"), stats)
     return 0
 
 
