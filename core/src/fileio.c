@@ -17,6 +17,27 @@
 /* Distinguishes temporary files of several writers in one process. */
 static atomic_ulong tmp_counter;
 
+/* Set by rsi_fileio_defer_sync() for this thread's commits. */
+static _Thread_local int defer_sync;
+
+void rsi_fileio_defer_sync(int on)
+{
+    defer_sync = on;
+}
+
+int rsi_fileio_sync(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd < 0 ? -1 : syncfs(fd);
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot sync '%s': %s", dir,
+                            strerror(err));
+    return rc == 0 ? 0 : -1;
+}
+
 static char *dup_string(const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -112,8 +133,9 @@ int rsi_atomic_commit(rsi_atomic_file *f)
         return fail(f, "flush", err);
     }
     /* Data must be on disk before the rename makes it visible, or a crash
-     * could leave a complete-looking but empty file. */
-    if (fsync(fileno(fp)) != 0) {
+     * could leave a complete-looking but empty file; deferred, the caller
+     * syncs before anything points at the file. */
+    if (!defer_sync && fsync(fileno(fp)) != 0) {
         int err = errno;
         fclose(fp);
         return fail(f, "fsync", err);
@@ -123,6 +145,10 @@ int rsi_atomic_commit(rsi_atomic_file *f)
     if (rename(f->tmp_path, f->path) != 0)
         return fail(f, "rename", errno);
 
+    if (defer_sync) {
+        release(f);
+        return 0;
+    }
     /* Make the rename itself durable. Some file systems refuse fsync on a
      * directory; the file is complete either way, so that is not an error. */
     char *slash = strrchr(f->path, '/');

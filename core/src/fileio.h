@@ -34,6 +34,15 @@ int rsi_atomic_commit(rsi_atomic_file *f);
  * already released f. */
 void rsi_atomic_abort(rsi_atomic_file *f);
 
+/* Durability in one step for many files (an image's maps): after
+ * rsi_fileio_defer_sync(1) this thread's commits stay atomic for readers
+ * but skip their fsyncs, until rsi_fileio_defer_sync(0); then one
+ * rsi_fileio_sync(dir) (syncfs of dir's file system) makes them durable,
+ * before any record points at them. A crash in between leaves files no
+ * record names. */
+void rsi_fileio_defer_sync(int on);
+int rsi_fileio_sync(const char *dir);
+
 /* The whole file in one call. */
 int rsi_write_file_atomic(const char *path, const void *data, size_t n);
 
