@@ -435,10 +435,11 @@ static int run(explain_args *a)
         goto fail;
     /* One bad image must not cost the others: go on, exit with the first
      * failure's code. */
+    for (int i = 0; i < a->images.n; i++)
+        if (rsi_explainer_queue(e, a->images.items[i], -1, NULL) < 0)
+            goto fail;
     for (int i = 0; i < a->images.n; i++) {
-        rsi_explainer_prefetch(e, i + 1 < a->images.n ? a->images.items[i + 1]
-                                                      : NULL);
-        if (rsi_explain_image(e, a->images.items[i], -1) < 0) {
+        if (rsi_explain_next(e) < 0) {
             int code = cli_fail();
             rc = rc ? rc : code;
         } else if (!a->quiet) {

@@ -172,9 +172,10 @@ static int run_unit(runner *r, int i, int g, json_t *image_records)
     xp_hook_reset(&r->hook, im);
     const int64_t before = rsi_explainer_forwards(e);
     json_t *records = NULL;
-    int rc =
-        rsi_explain_image_records(e, im->path, im->label, im->stem, &records);
+    /* the image is the oldest queued (run_units queued them in order) */
+    int rc = rsi_explain_next_records(e, &records);
     xp_hook_reset(&r->hook, NULL);
+    /* run during this turn, for the totals: each forward counted once */
     const int64_t forwards = rsi_explainer_forwards(e) - before;
     if (rc < 0) {
         rsi_error_class cls = rsi_error_get_class();
@@ -188,7 +189,7 @@ static int run_unit(runner *r, int i, int g, json_t *image_records)
         rsi_error_clear();
         r->st->failed++;
     }
-    decorate(r, unit, g, i, forwards, records);
+    decorate(r, unit, g, i, rsi_explainer_image_forwards(e), records);
     if (rsi_results_append(r->state.results, records) < 0 ||
         xp_state_mark_done(&r->state, xp->groups[g].slug, im->path) < 0) {
         json_decref(records);
@@ -245,8 +246,15 @@ static int run_units(runner *r)
             if (!mine(r, u))
                 continue;
             total++;
-            done += xp_state_is_done(&r->state, xp->groups[g].slug,
-                                     xp->images[i].path);
+            if (xp_state_is_done(&r->state, xp->groups[g].slug,
+                                 xp->images[i].path))
+                done++;
+            /* queued ahead, so that a forward can hold several images'
+             * points and the next image is read while one walks */
+            else if (rsi_explainer_queue(r->explainers[g], xp->images[i].path,
+                                         xp->images[i].label,
+                                         xp->images[i].stem) < 0)
+                return -1;
         }
     r->st->units = total;
     const int64_t per_unit = rsi_experiment_maps_per_unit(xp);
@@ -262,11 +270,7 @@ static int run_units(runner *r)
             } else if (xp_state_is_done(&r->state, xp->groups[g].slug,
                                         xp->images[i].path)) {
                 skipped++;
-            } else if (rsi_explainer_prefetch(r->explainers[g],
-                                              i + 1 < xp->n_images
-                                                  ? xp->images[i + 1].path
-                                                  : NULL) < 0 ||
-                       run_unit(r, i, g, records) < 0) {
+            } else if (run_unit(r, i, g, records) < 0) {
                 json_decref(records);
                 return -1;
             } else {

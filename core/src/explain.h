@@ -5,6 +5,7 @@
  * unless given), make the baseline, walk the path in batches through the
  * model (forward + one tail-only backward per score kind), feed the
  * Riemann-Stieltjes sums, then turn them into maps and write the outputs.
+ * Several images' points share a forward when one image's do not fill it.
  */
 #ifndef RSICAM_EXPLAIN_H
 #define RSICAM_EXPLAIN_H
@@ -103,31 +104,34 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
                                  const rsi_explain_options *opt);
 void rsi_explainer_free(rsi_explainer *e);
 
-/* Explains one image, writing its maps into opt->out_dir and one line per
- * map to results.jsonl, all of the image's lines in one write after all of
- * its files exist (results.h). label is the image's ground-truth class
- * (< 0: none) for opt->use_label and RSI_TARGET_LABEL rules. On failure
- * the image is recorded as failed in results.jsonl, nothing partial is
- * left, and -1 returns with the error pending. */
-int rsi_explain_image(rsi_explainer *e, const char *image_path, int64_t label);
+/* Queues an image to explain: label is its ground-truth class (< 0: none)
+ * for opt->use_label and RSI_TARGET_LABEL rules; stem names its map files
+ * (NULL: the file name without its extension). Images are explained in
+ * the order queued; while one walks its path the next is read on a thread,
+ * and with fixed steps a forward holds opt->batch path points, of the
+ * images after it too when one image's points do not fill it. */
+int rsi_explainer_queue(rsi_explainer *e, const char *image_path, int64_t label,
+                        const char *stem);
+
+/* Explains the oldest queued image, writing its maps into opt->out_dir and
+ * one line per map to the results file, all of the image's lines in one
+ * write after all of its files exist (results.h). On failure the image is
+ * recorded as failed, nothing partial is left, and -1 returns with the
+ * error pending. Forwards may carry points of the images queued after it;
+ * no result depends on which images share a forward. */
+int rsi_explain_next(rsi_explainer *e);
 
 /* The same without appending: *records receives a new JSON array with the
  * image's records (on failure: the one failure record, with nothing of
- * the image left on disk). stem names the image's map files (NULL: the
- * file name without its extension). The caller appends them
- * (rsi_results_append) once it has added what it needs. */
-int rsi_explain_image_records(rsi_explainer *e, const char *image_path,
-                              int64_t label, const char *stem,
-                              json_t **records);
-
-/* Names the image the next rsi_explain_image*() call after this one will
- * explain: it is read on a thread while the coming image walks its path
- * (NULL: none). Reading ahead changes no result: an image explained out of
- * that order is read as usual, and a read that failed fails its image then
- * with the same error. */
-int rsi_explainer_prefetch(rsi_explainer *e, const char *next_path);
+ * the image left on disk; NULL when not even that could be made). The
+ * caller appends them (rsi_results_append) once it has added what it
+ * needs. */
+int rsi_explain_next_records(rsi_explainer *e, json_t **records);
 
 /* Forward passes run so far (batches), for tests and reports. */
 int64_t rsi_explainer_forwards(const rsi_explainer *e);
+/* The forwards that carried points of the image rsi_explain_next*() last
+ * returned (some possibly shared with other images). */
+int64_t rsi_explainer_image_forwards(const rsi_explainer *e);
 
 #endif

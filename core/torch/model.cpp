@@ -5,6 +5,7 @@
 
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -280,29 +281,88 @@ activation_shapes(rsi_model *m, const at::Tensor &x)
     return m->act_shapes[key] = shapes;
 }
 
-// How a run picks its targets: given, or chosen from the first row's
-// logits between the forward and the backward (that row then possibly a
-// lead row: run, never differentiated nor returned).
-struct Choice {
-    rsi_target_chooser choose = nullptr;
-    void *user = nullptr;
-    int lead = 0;
-    rsi_target *targets = nullptr; // room for max
-    int max = 0;
-    int *chosen = nullptr;       // receives the count chosen
-    bool chooser_failed = false; // its error is the one to report
-};
+// Each row's score for target slot t: its part's target t (its last when
+// it has fewer), a logit or a softmax probability.
+static at::Tensor row_scores(const at::Tensor &logits,
+                             const rsi_run_part *parts, int n_parts, int t)
+{
+    // Made on the host, pinned for a GPU so that the copy does not wait
+    // for the forward to finish; owned tensors, since autograd keeps the
+    // index for the backward.
+    const int64_t rows = logits.size(0);
+    auto host = [&](c10::ScalarType type) {
+        return torch::empty(
+            {rows},
+            torch::TensorOptions().dtype(type).pinned_memory(logits.is_cuda()));
+    };
+    at::Tensor cls = host(torch::kLong), is_logit = host(torch::kBool);
+    int64_t *c = cls.data_ptr<int64_t>();
+    bool *l = is_logit.data_ptr<bool>();
+    int64_t logit_rows = 0;
+    for (int p = 0; p < n_parts; p++) {
+        const rsi_run_part &part = parts[p];
+        const rsi_target &target =
+            part.targets[std::min(t, part.n_targets - 1)];
+        if (target.class_index < 0 || target.class_index >= logits.size(1))
+            throw std::out_of_range(
+                "class " + std::to_string(target.class_index) +
+                " out of range: the model has " +
+                std::to_string(logits.size(1)) + " classes");
+        const bool logit = target.kind == RSI_SCORE_LOGIT;
+        std::fill(c, c + part.rows, target.class_index);
+        std::fill(l, l + part.rows, logit);
+        c += part.rows;
+        l += part.rows;
+        logit_rows += logit ? part.rows : 0;
+    }
+    at::Tensor index =
+        cls.to(logits.device(), /*non_blocking=*/true).unsqueeze(1);
+    auto pick = [&](const at::Tensor &v) {
+        return v.gather(1, index).squeeze(1);
+    };
+    if (logit_rows == rows)
+        return pick(logits);
+    at::Tensor probs = pick(torch::softmax(logits, 1));
+    if (logit_rows == 0)
+        return probs;
+    return torch::where(is_logit.to(logits.device(), /*non_blocking=*/true),
+                        pick(logits), probs);
+}
 
-static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
-               int n_targets, rsi_forward_result *res, Choice &choice)
+// 1 per row whose values are all finite, else 0 (float).
+static at::Tensor rows_finite(const at::Tensor &logits,
+                              const std::vector<at::Tensor> &others)
+{
+    at::Tensor ok = torch::isfinite(logits).all(1);
+    for (const auto &t : others)
+        ok = ok.logical_and(torch::isfinite(t).flatten(1).all(1));
+    return ok.to(torch::kFloat);
+}
+
+static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
+               int n_parts, int max_targets, rsi_forward_result *res,
+               bool &chooser_failed)
 {
     const at::Tensor x = unwrap(xh).to(m->device);
     if (!m->exposed)
         throw std::runtime_error("no layers selected");
     if (x.dim() != 4)
         throw std::invalid_argument("input must be [N, C, H, W]");
-    const auto &shapes = activation_shapes(m, x);
+    int64_t leads = 0, body = 0;
+    for (int p = 0; p < n_parts; p++) {
+        if (parts[p].rows < 0 || (parts[p].lead && !parts[p].choose) ||
+            (!parts[p].lead && parts[p].choose && parts[p].rows < 1))
+            throw std::invalid_argument("a part needs rows, and a lead row "
+                                        "a chooser");
+        leads += parts[p].lead != 0;
+        body += parts[p].rows;
+    }
     const int64_t b = x.size(0);
+    if (n_parts < 1 || leads + body != b)
+        throw std::invalid_argument("the parts hold " +
+                                    std::to_string(leads + body) +
+                                    " rows, the input " + std::to_string(b));
+    const auto &shapes = activation_shapes(m, x);
     std::vector<at::Tensor> deltas;
     for (const auto &s : shapes) {
         std::vector<int64_t> sizes{b};
@@ -315,45 +375,53 @@ static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
         AutocastScope head(m->device.type(), m->head_precision);
         out = run_exposed(m, x.detach(), deltas);
     }
-    const int64_t lead = choice.lead;
-    if (choice.choose) {
-        rsi_tensor first{out[0].narrow(0, 0, 1).detach()};
-        n_targets =
-            choice.choose(choice.user, &first, choice.targets, choice.max);
-        if (n_targets < 0 || n_targets > choice.max) {
-            choice.chooser_failed = rsi_error_pending();
-            throw std::runtime_error("choosing the targets failed");
+    int slots = 0;
+    for (int p = 0, lead_row = 0, row = (int)leads; p < n_parts; p++) {
+        rsi_run_part &part = parts[p];
+        if (part.choose) {
+            const int64_t at = part.lead ? lead_row++ : row;
+            rsi_tensor first{out[0].narrow(0, at, 1).detach()};
+            part.n_targets =
+                part.choose(part.user, &first, part.targets, max_targets);
+            if (part.n_targets < 0 || part.n_targets > max_targets) {
+                chooser_failed = rsi_error_pending();
+                throw std::runtime_error("choosing the targets failed");
+            }
         }
-        targets = choice.targets;
-        *choice.chosen = n_targets;
+        row += (int)part.rows;
+        if (part.n_targets > max_targets)
+            throw std::invalid_argument("more targets than max_targets");
+        slots = std::max(slots, part.n_targets);
     }
+    for (int p = 0; p < n_parts; p++)
+        if (slots > 0 && parts[p].n_targets < 1 && parts[p].rows > 0)
+            throw std::invalid_argument("a part without targets beside "
+                                        "parts with some");
     // the rows differentiated and returned
-    const at::Tensor logits = out[0].narrow(0, lead, b - lead);
+    const at::Tensor logits = out[0].narrow(0, leads, body);
     const size_t nl = m->layers.size();
-    for (int t = 0; t < n_targets; t++) {
-        int64_t c = targets[t].class_index;
-        if (c < 0 || c >= logits.size(1))
-            throw std::out_of_range(
-                "class " + std::to_string(c) + " out of range: the model has " +
-                std::to_string(logits.size(1)) + " classes");
-        at::Tensor score = targets[t].kind == RSI_SCORE_LOGIT
-                               ? logits.select(1, c)
-                               : torch::softmax(logits, 1).select(1, c);
+    std::vector<at::Tensor> checked;
+    for (int t = 0; t < slots; t++) {
+        at::Tensor score = row_scores(logits, parts, n_parts, t);
         auto grads = torch::autograd::grad({score.sum()}, deltas, {},
-                                           /*retain_graph=*/t + 1 < n_targets,
+                                           /*retain_graph=*/t + 1 < slots,
                                            /*create_graph=*/false,
                                            /*allow_unused=*/true);
         for (size_t l = 0; l < nl; l++) {
             at::Tensor g =
                 grads[l].defined() ? grads[l] : torch::zeros_like(deltas[l]);
-            res->grads[t * nl + l] = wrap(g.narrow(0, lead, b - lead));
+            checked.push_back(g.narrow(0, leads, body));
+            res->grads[t * nl + l] = wrap(checked.back());
         }
         res->scores[t] = wrap(score.detach());
     }
-    for (size_t l = 0; l < nl; l++)
-        res->acts[l] = wrap(out[l + 1].detach().narrow(0, lead, b - lead));
+    for (size_t l = 0; l < nl; l++) {
+        checked.push_back(out[l + 1].detach().narrow(0, leads, body));
+        res->acts[l] = wrap(checked.back());
+    }
     res->logits = wrap(logits.detach());
-    return 0;
+    res->finite = wrap(rows_finite(logits.detach(), checked));
+    return slots;
 }
 
 } // namespace rsicam
@@ -361,25 +429,28 @@ static int run(rsi_model *m, const rsi_tensor *xh, const rsi_target *targets,
 extern "C" {
 
 // Clears out for up to n_targets, runs, and on failure frees what the run
-// made and names the model (unless the chooser failed: its error stands).
-static int run_c(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
-                 int n_targets, rsi_forward_result *out, rsicam::Choice &choice)
+// made and names the model (unless a chooser failed: its error stands).
+int rsi_model_run_parts(rsi_model *m, const rsi_tensor *x, rsi_run_part *parts,
+                        int n_parts, int max_targets, rsi_forward_result *out)
 {
     const int nl = (int)m->layers.size();
     out->logits = nullptr;
+    out->finite = nullptr;
     for (int l = 0; l < nl; l++)
         out->acts[l] = nullptr;
-    for (int t = 0; t < n_targets; t++) {
+    for (int t = 0; t < max_targets; t++) {
         out->scores[t] = nullptr;
         for (int l = 0; l < nl; l++)
             out->grads[t * nl + l] = nullptr;
     }
+    bool chooser_failed = false;
     int rc = shim_call<int>(-1, "forward/backward", [&] {
-        return rsicam::run(m, x, targets, n_targets, out, choice);
+        return rsicam::run(m, x, parts, n_parts, max_targets, out,
+                           chooser_failed);
     });
     if (rc < 0) {
-        rsi_forward_result_release(out, nl, n_targets);
-        if (!choice.chooser_failed) {
+        rsi_forward_result_release(out, nl, max_targets);
+        if (!chooser_failed) {
             rsi_error_prefix("model '%s': ", m->path.c_str());
             rsi_error_reclass(RSI_ERR_MODEL);
         }
@@ -390,31 +461,20 @@ static int run_c(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
 int rsi_model_run(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
                   int n_targets, rsi_forward_result *out)
 {
-    rsicam::Choice none;
-    return run_c(m, x, targets, n_targets, out, none);
-}
-
-int rsi_model_run_choosing(rsi_model *m, const rsi_tensor *x, int lead,
-                           rsi_target_chooser choose, void *user,
-                           rsi_target *targets, int max_targets, int *n_targets,
-                           rsi_forward_result *out)
-{
-    rsicam::Choice c;
-    c.choose = choose;
-    c.user = user;
-    c.lead = lead ? 1 : 0;
-    c.targets = targets;
-    c.max = max_targets;
-    c.chosen = n_targets;
-    *n_targets = 0;
-    return run_c(m, x, targets, max_targets, out, c);
+    rsi_run_part all{};
+    all.rows = rsi_tensor_size(x, 0);
+    all.targets = const_cast<rsi_target *>(targets); // only read: no chooser
+    all.n_targets = n_targets;
+    return rsi_model_run_parts(m, x, &all, 1, n_targets, out) < 0 ? -1 : 0;
 }
 
 void rsi_forward_result_release(rsi_forward_result *out, int n_layers,
                                 int n_targets)
 {
     rsi_tensor_free(out->logits);
+    rsi_tensor_free(out->finite);
     out->logits = nullptr;
+    out->finite = nullptr;
     for (int l = 0; l < n_layers; l++) {
         rsi_tensor_free(out->acts[l]);
         out->acts[l] = nullptr;

@@ -1,8 +1,9 @@
-/* rsi_model_run_choosing: the targets chosen from the first row's logits
+/* rsi_model_run_parts: the targets chosen from a part's first row's logits
  * between the forward and the backward; with a lead row, that row is only
  * looked at. The result must equal rsi_model_run over the other rows with
- * the chosen targets, and a chooser's own error must reach the caller as it
- * was raised. */
+ * the chosen targets, a chooser's own error must reach the caller as it
+ * was raised, several parts in one run must each get their own targets,
+ * and each row must say whether it is finite. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 #include "rsicam/model.h"
 #include "testkit.h"
 
-#define ROWS 3
+#define ROWS 5
 #define SIDE 96
 #define CLASSES 10
 
@@ -53,14 +54,37 @@ static rsi_model *model(void)
     return m;
 }
 
-static rsi_tensor *input(void)
+/* rows random inputs; row nan_row (if >= 0) holds a NaN */
+static rsi_tensor *input_rows(int rows, int nan_row)
 {
     static float x[ROWS * 3 * SIDE * SIDE];
     srand(11);
     for (size_t i = 0; i < sizeof x / sizeof *x; i++)
         x[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
-    const int64_t shape[4] = {ROWS, 3, SIDE, SIDE};
+    if (nan_row >= 0)
+        x[(size_t)nan_row * 3 * SIDE * SIDE + 7] = NAN;
+    const int64_t shape[4] = {rows, 3, SIDE, SIDE};
     return rsi_tensor_from_floats(x, shape, 4);
+}
+
+static rsi_tensor *input(void)
+{
+    return input_rows(3, -1);
+}
+
+/* One part over all of x: lead row or not, targets chosen. */
+static int run_choosing(rsi_model *m, const rsi_tensor *x, int lead, seen *s,
+                        rsi_target *targets, int *n, rsi_forward_result *res)
+{
+    rsi_run_part part = {.rows = rsi_tensor_size(x, 0) - lead,
+                         .targets = targets,
+                         .choose = choose,
+                         .user = s,
+                         .lead = lead};
+    *n = 0;
+    int slots = rsi_model_run_parts(m, x, &part, 1, 4, res);
+    *n = slots < 0 ? 0 : part.n_targets;
+    return slots < 0 ? -1 : 0;
 }
 
 static void assert_close(const rsi_tensor *a, const rsi_tensor *b)
@@ -90,9 +114,8 @@ START_TEST(lead_row_chooses_and_is_left_out)
     rsi_target targets[4];
     seen s = {0};
     int n = 0;
-    ck_assert_msg(
-        rsi_model_run_choosing(m, x, 1, choose, &s, targets, 4, &n, &res) == 0,
-        "%s", rsi_error_message());
+    ck_assert_msg(run_choosing(m, x, 1, &s, targets, &n, &res) == 0, "%s",
+                  rsi_error_message());
     ck_assert_int_eq(s.calls, 1);
     ck_assert_int_eq(n, 2);
     /* the chooser saw row 0's logits */
@@ -103,10 +126,10 @@ START_TEST(lead_row_chooses_and_is_left_out)
     for (int c = 0; c < CLASSES; c++)
         ck_assert_float_eq_tol(s.logits[c], want[c], 1e-4);
     /* rows 1.. only, as a plain run over them with the same targets */
-    ck_assert_int_eq(rsi_tensor_size(acts[0], 0), ROWS - 1);
-    ck_assert_int_eq(rsi_tensor_size(grads[1], 0), ROWS - 1);
-    ck_assert_int_eq(rsi_tensor_size(res.logits, 0), ROWS - 1);
-    rsi_tensor *rest = rsi_tensor_narrow(x, 0, 1, ROWS - 1);
+    ck_assert_int_eq(rsi_tensor_size(acts[0], 0), 3 - 1);
+    ck_assert_int_eq(rsi_tensor_size(grads[1], 0), 3 - 1);
+    ck_assert_int_eq(rsi_tensor_size(res.logits, 0), 3 - 1);
+    rsi_tensor *rest = rsi_tensor_narrow(x, 0, 1, 3 - 1);
     rsi_tensor *acts2[1], *grads2[2], *scores2[2];
     rsi_forward_result plain = {
         .acts = acts2, .grads = grads2, .scores = scores2};
@@ -134,10 +157,9 @@ START_TEST(without_lead_the_row_is_kept)
     rsi_target targets[4];
     seen s = {0};
     int n = 0;
-    ck_assert_int_eq(
-        rsi_model_run_choosing(m, x, 0, choose, &s, targets, 4, &n, &res), 0);
-    ck_assert_int_eq(rsi_tensor_size(acts[0], 0), ROWS);
-    ck_assert_int_eq(rsi_tensor_size(scores[0], 0), ROWS);
+    ck_assert_int_eq(run_choosing(m, x, 0, &s, targets, &n, &res), 0);
+    ck_assert_int_eq(rsi_tensor_size(acts[0], 0), 3);
+    ck_assert_int_eq(rsi_tensor_size(scores[0], 0), 3);
     rsi_forward_result_release(&res, 1, n);
     rsi_tensor_free(x);
     rsi_model_free(m);
@@ -153,13 +175,105 @@ START_TEST(chooser_error_stands)
     rsi_target targets[4];
     seen s = {.fail = 1};
     int n = -1;
-    ck_assert_int_eq(
-        rsi_model_run_choosing(m, x, 1, choose, &s, targets, 4, &n, &res), -1);
+    ck_assert_int_eq(run_choosing(m, x, 1, &s, targets, &n, &res), -1);
     ck_assert_int_eq(n, 0);
     ck_assert_str_eq(rsi_error_message(), "the chooser says no");
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_USAGE);
     ck_assert_ptr_null(res.logits);
     ck_assert_ptr_null(acts[0]);
+    rsi_error_clear();
+    rsi_tensor_free(x);
+    rsi_model_free(m);
+}
+END_TEST
+
+/* Rows [first, first + n) of t. */
+static rsi_tensor *rows_of(const rsi_tensor *t, int64_t first, int64_t n)
+{
+    rsi_tensor *v = rsi_tensor_narrow(t, 0, first, n);
+    ck_assert_ptr_nonnull(v);
+    return v;
+}
+
+/* x = [lead of part 0, part 0's 2 rows, part 1's 2 rows]: part 0 chooses
+ * two targets from its lead row, part 1 brings one; each part's rows must
+ * come out as a plain run over them with its own targets, part 1
+ * repeating its one target in the second slot. */
+START_TEST(parts_get_their_own_targets)
+{
+    rsi_model *m = model();
+    rsi_tensor *x = input_rows(ROWS, -1);
+    rsi_tensor *acts[1], *grads[8], *scores[4];
+    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    rsi_target chosen[4],
+        given[1] = {{.class_index = 3, .kind = RSI_SCORE_SOFTMAX}};
+    seen s = {0};
+    rsi_run_part parts[2] = {
+        {.rows = 2, .targets = chosen, .choose = choose, .user = &s, .lead = 1},
+        {.rows = 2, .targets = given, .n_targets = 1}};
+    ck_assert_msg(rsi_model_run_parts(m, x, parts, 2, 4, &res) == 2, "%s",
+                  rsi_error_message());
+    ck_assert_int_eq(parts[0].n_targets, 2);
+    ck_assert_int_eq(rsi_tensor_size(acts[0], 0), 4);
+    rsi_tensor *acts1[1], *grads1[2], *scores1[2];
+    rsi_forward_result plain = {
+        .acts = acts1, .grads = grads1, .scores = scores1};
+    for (int part = 0; part < 2; part++) {
+        rsi_tensor *in = rows_of(x, 1 + 2 * part, 2);
+        const rsi_target *t = part == 0 ? chosen : given;
+        const int nt = part == 0 ? 2 : 1;
+        ck_assert_int_eq(rsi_model_run(m, in, t, nt, &plain), 0);
+        rsi_tensor *a = rows_of(acts[0], 2 * part, 2);
+        assert_close(a, acts1[0]);
+        for (int slot = 0; slot < 2; slot++) {
+            const int own = slot < nt ? slot : nt - 1;
+            rsi_tensor *g = rows_of(grads[slot], 2 * part, 2);
+            rsi_tensor *sc = rows_of(scores[slot], 2 * part, 2);
+            assert_close(g, grads1[own]);
+            assert_close(sc, scores1[own]);
+            rsi_tensor_free(g);
+            rsi_tensor_free(sc);
+        }
+        rsi_tensor_free(a);
+        rsi_tensor_free(in);
+        rsi_forward_result_release(&plain, 1, nt);
+    }
+    rsi_forward_result_release(&res, 1, 2);
+    rsi_tensor_free(x);
+    rsi_model_free(m);
+}
+END_TEST
+
+/* A NaN in one input row marks that row, and only it, as not finite. */
+START_TEST(rows_say_whether_they_are_finite)
+{
+    rsi_model *m = model();
+    rsi_tensor *x = input_rows(ROWS, 2);
+    rsi_tensor *acts[1], *grads[1], *scores[1];
+    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    const rsi_target t = {.class_index = 1, .kind = RSI_SCORE_LOGIT};
+    ck_assert_int_eq(rsi_model_run(m, x, &t, 1, &res), 0);
+    float finite[ROWS];
+    ck_assert_int_eq(rsi_tensor_to_floats(res.finite, finite, ROWS), 0);
+    for (int r = 0; r < ROWS; r++)
+        ck_assert_float_eq(finite[r], r == 2 ? 0.0f : 1.0f);
+    rsi_forward_result_release(&res, 1, 1);
+    rsi_tensor_free(x);
+    rsi_model_free(m);
+}
+END_TEST
+
+/* Parts that do not add up to the input's rows are refused. */
+START_TEST(parts_must_cover_the_input)
+{
+    rsi_model *m = model();
+    rsi_tensor *x = input();
+    rsi_tensor *acts[1], *grads[1], *scores[1];
+    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    rsi_target t = {.class_index = 1, .kind = RSI_SCORE_LOGIT};
+    rsi_run_part part = {.rows = 2, .targets = &t, .n_targets = 1};
+    ck_assert_int_eq(rsi_model_run_parts(m, x, &part, 1, 1, &res), -1);
+    ck_assert_ptr_nonnull(strstr(rsi_error_message(), "the parts hold 2 rows"));
     rsi_error_clear();
     rsi_tensor_free(x);
     rsi_model_free(m);
@@ -173,6 +287,9 @@ int main(void)
     tcase_add_test(tc, lead_row_chooses_and_is_left_out);
     tcase_add_test(tc, without_lead_the_row_is_kept);
     tcase_add_test(tc, chooser_error_stands);
+    tcase_add_test(tc, parts_get_their_own_targets);
+    tcase_add_test(tc, rows_say_whether_they_are_finite);
+    tcase_add_test(tc, parts_must_cover_the_input);
     suite_add_tcase(s, tc);
     return tk_run(s);
 }

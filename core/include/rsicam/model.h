@@ -51,6 +51,10 @@ typedef struct rsi_forward_result {
     rsi_tensor **acts;   /* [n_layers], each [B, K, h, w] */
     rsi_tensor **grads;  /* [n_targets * n_layers], target-major */
     rsi_tensor **scores; /* [n_targets], each [B] */
+    /* [B] float: 1 where the row's logits, activations and gradients are
+     * all finite, else 0; one tensor, so that a caller checking every row
+     * waits for the device once */
+    rsi_tensor *finite;
 } rsi_forward_result;
 
 /* Loads a traced or scripted TorchScript classifier (output [N, classes]). */
@@ -78,23 +82,38 @@ rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x);
  * n_targets * num_layers and n_targets entries. */
 int rsi_model_run(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
                   int n_targets, rsi_forward_result *out);
-/* Chooses a run's targets once its logits are known: logits is the first
- * row's [1, classes] (borrowed for the call). Fills targets (room for max)
- * and returns how many, or -1 with an error pending. */
+/* Chooses a part's targets once the run's logits are known: logits is the
+ * part's first row's [1, classes] (borrowed for the call). Fills targets
+ * (room for max) and returns how many, or -1 with an error pending. */
 typedef int (*rsi_target_chooser)(void *user, const rsi_tensor *logits,
                                   rsi_target *targets, int max);
 
-/* rsi_model_run with the targets chosen between the forward and the
- * backward, from the logits of x's first row; *n_targets receives their
- * count. With lead, that first row is only looked at: it is neither
- * differentiated nor returned (out holds rows 1..B-1), so a point that
- * decides the classes (the image) can ride along with the first batch of
- * a path instead of costing a forward of its own. out's arrays must hold
- * max_targets targets. */
-int rsi_model_run_choosing(rsi_model *m, const rsi_tensor *x, int lead,
-                           rsi_target_chooser choose, void *user,
-                           rsi_target *targets, int max_targets, int *n_targets,
-                           rsi_forward_result *out);
+/* Rows of one run that belong together (one image's path points), with
+ * their own targets: several images can share one forward. */
+typedef struct rsi_run_part {
+    int64_t rows; /* the part's rows in x, after the lead rows */
+    /* Given targets (choose NULL), or chosen between the forward and the
+     * backward by choose(user, ...) from the logits of the part's lead row
+     * (lead) or of its first row; n_targets then receives the count. */
+    rsi_target *targets; /* with choose: room for max_targets */
+    int n_targets;
+    rsi_target_chooser choose;
+    void *user;
+    /* A lead row is only looked at: neither differentiated nor returned,
+     * so that the point that decides the classes (the image) rides along
+     * with the first batch of its path instead of costing a forward. */
+    int lead;
+} rsi_run_part;
+
+/* rsi_model_run over parts: x holds first one lead row per part that has
+ * one, in part order, then every part's rows in part order. out holds the
+ * parts' rows (no lead row), in order; for target t each row's gradient
+ * and score are its part's target t, and a part with fewer targets than
+ * another repeats its last. Returns the targets per row (the most of any
+ * part; out's arrays must hold max_targets), or -1: a chooser's error
+ * stands as it was raised. */
+int rsi_model_run_parts(rsi_model *m, const rsi_tensor *x, rsi_run_part *parts,
+                        int n_parts, int max_targets, rsi_forward_result *out);
 /* Frees the tensors inside out (not the arrays). */
 void rsi_forward_result_release(rsi_forward_result *out, int n_layers,
                                 int n_targets);

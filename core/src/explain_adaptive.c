@@ -1,0 +1,300 @@
+/* rsicam — adaptive steps, one image at a time (explain_impl.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explain_impl.h"
+
+/* The rows of a batch (its first row at index first on the path) that
+ * want marks; NULL without an error when there are none. */
+static rsi_tensor *wanted_rows(const rsi_tensor *batch, int64_t first,
+                               const unsigned char *want)
+{
+    const int64_t b = rsi_tensor_size(batch, 0);
+    rsi_tensor *rows[b];
+    rsi_tensor *out = NULL;
+    int64_t n = 0;
+    int ok = 1;
+    for (int64_t r = 0; ok && r < b; r++)
+        if (want[first + r])
+            ok = (rows[n++] = rsi_tensor_narrow(batch, 0, r, 1)) != NULL;
+    if (ok && n > 0)
+        out = rsi_tensor_cat((const rsi_tensor *const *)rows, (int)n, 0);
+    for (int64_t i = 0; i < n; i++)
+        rsi_tensor_free(rows[i]);
+    return out;
+}
+
+/* Runs the points of the path at `steps` through the model: every point
+ * into the pass's sums (store NULL) or into store, or only those that want
+ * marks (steps + 1 flags; refining: the targets are known), into store.
+ * Returns the points the path produced, or -1. */
+static int64_t walk_points(rsi_explainer *e, flight *fl, const rsi_context *ctx,
+                           int64_t steps, const unsigned char *want,
+                           rsi_rs_store *store)
+{
+    const rsi_path_entry *path = e->opt.path->desc->entry;
+    void *state = path->open(ctx, e->path_values, fl->baseline, fl->x, steps);
+    if (!state) {
+        if (!rsi_error_pending())
+            rsi_error("path '%s' failed to open", e->opt.path->desc->name);
+        rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
+        return -1;
+    }
+    int rc, fed_failed = 0;
+    int64_t produced = 0;
+    rsi_tensor *batch = NULL;
+    while ((rc = path->next(state, e->opt.batch, &batch)) == 1) {
+        const int64_t b = rsi_tensor_size(batch, 0);
+        rsi_tensor *run = batch;
+        if (want) /* past steps + 1 points none is wanted: the caller says */
+            run = produced + b <= steps + 1 ? wanted_rows(batch, produced, want)
+                                            : NULL;
+        produced += b;
+        rc = run ? ex_feed_batch(e, fl, run, store, want != NULL) : 0;
+        if (run != batch)
+            rsi_tensor_free(run);
+        rsi_tensor_free(batch);
+        batch = NULL;
+        if ((fed_failed = rc < 0))
+            break;
+    }
+    if (rc < 0 && !fed_failed) { /* next() failed: name the plugin */
+        if (!rsi_error_pending())
+            rsi_error_class_set(RSI_ERR_PLUGIN, "failed without saying why");
+        rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
+    }
+    path->close(state);
+    return rc < 0 ? -1 : produced;
+}
+
+/* ||a - b|| / ||a|| (0 when both are zero). */
+static int relative_change(const rsi_tensor *a, const rsi_tensor *b,
+                           double *out)
+{
+    rsi_tensor *d = rsi_tensor_sub(a, b);
+    rsi_tensor *dd = d ? rsi_tensor_mul(d, d) : NULL;
+    rsi_tensor *aa = rsi_tensor_mul(a, a);
+    double num = 0, den = 0;
+    int rc = dd && aa && rsi_tensor_sum_all(dd, &num) == 0 &&
+                     rsi_tensor_sum_all(aa, &den) == 0
+                 ? 0
+                 : -1;
+    rsi_tensor_free(d);
+    rsi_tensor_free(dd);
+    rsi_tensor_free(aa);
+    *out = num == 0 ? 0 : den == 0 ? INFINITY : sqrt(num / den);
+    return rc;
+}
+
+/* Whether every map has converged (see rsi_explain_options.tol); cams
+ * holds each RSI map's cam from the previous refinement (NULL at first)
+ * and receives this one's. */
+static int converged(const rsi_explainer *e, const pass *p, rsi_tensor **cams,
+                     int *done)
+{
+    const int nl = p->n_layers;
+    int ok = 1;
+    for (int t = 0; t < p->n_targets; t++) {
+        const double ds = p->score_last[t] - p->score_first[t];
+        for (int l = 0; l < nl; l++) {
+            const rsi_rs_layer *layer = &p->layers[l];
+            const rsi_rs_sum *sum = &p->sums[t * nl + l];
+            double ig = 0;
+            if (rsi_tensor_sum_all(sum->ig, &ig) < 0)
+                return -1;
+            ok = ok && fabs(ig - ds) <= e->opt.tol * fabs(ds);
+            for (int v = 0; v < RSI_VARIANT_COUNT; v++) {
+                if (!(e->opt.variants & (1 << v)))
+                    continue;
+                rsi_tensor **prev = &cams[(t * nl + l) * RSI_VARIANT_COUNT + v];
+                rsi_tensor *cam =
+                    rsi_cam_rsi((rsi_variant)v,
+                                v == RSI_VARIANT_RELU ? sum->ig_relu : sum->ig,
+                                layer->last_act, layer->first_act);
+                double change = INFINITY;
+                if (!cam ||
+                    (*prev && relative_change(cam, *prev, &change) < 0)) {
+                    rsi_tensor_free(cam);
+                    return -1;
+                }
+                ok = ok && change <= e->opt.tol;
+                rsi_tensor_free(*prev);
+                *prev = cam;
+            }
+        }
+    }
+    *done = ok;
+    return 0;
+}
+
+/* Runs the path at steps (want: only the points it marks) into store
+ * (empty: {0}) and checks that the path followed the steps, as refining
+ * needs. */
+static int walk_into(rsi_explainer *e, flight *fl, const rsi_context *ctx,
+                     int64_t steps, const unsigned char *want,
+                     rsi_rs_store *store)
+{
+    int64_t got = walk_points(e, fl, ctx, steps, want, store);
+    if (got < 0)
+        return -1;
+    if (got != steps + 1) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "path '%s' gave %lld points for %lld steps: "
+                            "adaptive steps need a path whose points follow "
+                            "the steps asked for",
+                            e->opt.path->desc->name, (long long)got,
+                            (long long)steps);
+        return -1;
+    }
+    return 0;
+}
+
+/* The points kept by adaptive steps: where they lie on the path at the
+ * finest resolution opened so far, and which intervals between them are
+ * split next. */
+typedef struct grid {
+    int64_t resolution;   /* the path's steps: positions are 0..resolution */
+    int64_t n;            /* points */
+    int64_t *pos;         /* [n], increasing */
+    unsigned char *split; /* [n - 1]: bisect this interval next */
+} grid;
+
+static void grid_free(grid *g)
+{
+    free(g->pos);
+    free(g->split);
+    *g = (grid){0};
+}
+
+/* Which intervals to split next, from the local errors of the last
+ * splits (err[k] for the point at row rows[k], whose two halves it
+ * judges): the fewest halves that carry 90% of the error; every interval
+ * when none stands out. */
+static void choose_splits(grid *g, const int64_t *rows, const double *err,
+                          int64_t k)
+{
+    double total = 0, sorted[k > 0 ? k : 1];
+    for (int64_t i = 0; i < k; i++)
+        total += sorted[i] = err[i];
+    /* descending insertion sort: k is at most the points */
+    for (int64_t i = 1; i < k; i++)
+        for (int64_t j = i; j > 0 && sorted[j] > sorted[j - 1]; j--) {
+            double t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    double threshold = 0, covered = 0;
+    for (int64_t i = 0; i < k && covered < 0.9 * total; i++)
+        covered += threshold = sorted[i];
+    memset(g->split, 0, (size_t)(g->n - 1));
+    int any = 0;
+    for (int64_t i = 0; i < k; i++)
+        if (err[i] > 0 && err[i] >= threshold) {
+            g->split[rows[i] - 1] = g->split[rows[i]] = 1;
+            any = 1;
+        }
+    if (!any)
+        memset(g->split, 1, (size_t)(g->n - 1));
+}
+
+/* Splits the marked intervals: runs their midpoints on the path at twice
+ * the resolution, merges them into all and chooses the next splits. */
+static int refine(rsi_explainer *e, flight *fl, const rsi_context *ctx,
+                  rsi_rs_store *all, grid *g)
+{
+    const int64_t res = 2 * g->resolution;
+    int64_t k = 0;
+    for (int64_t i = 0; i + 1 < g->n; i++)
+        k += g->split[i];
+    const int64_t n = g->n + k;
+    unsigned char *want = calloc((size_t)res + 1, 1);
+    unsigned char *from_mid = calloc((size_t)n, 1);
+    int64_t *pos = calloc((size_t)n, sizeof *pos);
+    int64_t *rows = calloc((size_t)(k > 0 ? k : 1), sizeof *rows);
+    double *err = calloc((size_t)(k > 0 ? k : 1), sizeof *err);
+    unsigned char *split = calloc((size_t)n, 1);
+    rsi_rs_store mid = {0};
+    int rc = want && from_mid && pos && rows && err && split ? 0 : -1;
+    if (rc < 0)
+        rsi_error("out of memory");
+    for (int64_t i = 0, r = 0, m = 0; rc == 0 && i < g->n; i++) {
+        pos[r++] = 2 * g->pos[i];
+        if (i + 1 < g->n && g->split[i]) {
+            const int64_t c = g->pos[i] + g->pos[i + 1]; /* (2a + 2b) / 2 */
+            want[c] = 1;
+            from_mid[r] = 1;
+            rows[m++] = r;
+            pos[r++] = c;
+        }
+    }
+    if (rc == 0)
+        rc = walk_into(e, fl, ctx, res, want, &mid);
+    if (rc == 0)
+        rc = rsi_rs_store_merge(all, &mid, from_mid, n);
+    if (rc == 0)
+        rc = rsi_rs_store_split_errors(all, rows, k, err);
+    if (rc == 0) {
+        free(g->pos);
+        free(g->split);
+        *g = (grid){.resolution = res, .n = n, .pos = pos, .split = split};
+        pos = NULL;
+        split = NULL;
+        choose_splits(g, rows, err, k);
+    }
+    rsi_rs_store_release(&mid);
+    free(want);
+    free(from_mid);
+    free(pos);
+    free(rows);
+    free(err);
+    free(split);
+    return rc;
+}
+
+/* Adaptive steps: the path at m steps, then, until converged(), the
+ * midpoints of the intervals that carry the error, on the path at 2m, 4m,
+ * ... steps; only new points go through the model, and the sums are redone
+ * over all of them (the trapezoid rule needs no even spacing). */
+int ex_walk_adaptive(rsi_explainer *e, flight *fl, const rsi_context *ctx)
+{
+    pass *p = &fl->p;
+    rsi_rs_store all = {0};
+    rsi_tensor **cams = NULL;
+    size_t n_cams = 0;
+    const int64_t m = e->opt.steps;
+    grid g = {.resolution = m, .n = m + 1};
+    g.pos = calloc((size_t)(m + 1), sizeof *g.pos);
+    g.split = malloc((size_t)m);
+    int rc = g.pos && g.split ? 0 : -1;
+    for (int64_t i = 0; rc == 0 && i <= m; i++)
+        g.pos[i] = i;
+    if (rc == 0)
+        memset(g.split, 1, (size_t)m);
+    /* the first walk chooses the targets: the cams are counted after it */
+    if (rc == 0)
+        rc = walk_into(e, fl, ctx, m, NULL, &all);
+    if (rc == 0) {
+        n_cams = (size_t)(p->n_layers * p->n_targets * RSI_VARIANT_COUNT);
+        cams = calloc(n_cams, sizeof *cams);
+        rc = cams ? 0 : -1;
+    }
+    if (rc < 0 && !rsi_error_pending())
+        rsi_error("out of memory");
+    for (int done = 0; rc == 0;) {
+        ex_pass_reset_sums(p, e);
+        rc = rsi_rs_store_sums(&all, p->layers, p->sums);
+        if (rc == 0)
+            rc = converged(e, p, cams, &done);
+        if (rc < 0 || done || 2 * g.resolution > e->opt.max_steps)
+            break;
+        rc = refine(e, fl, ctx, &all, &g);
+    }
+    for (size_t i = 0; i < n_cams; i++)
+        rsi_tensor_free(cams[i]);
+    free(cams);
+    rsi_rs_store_release(&all);
+    p->steps = g.n - 1;
+    grid_free(&g);
+    return rc;
+}

@@ -1,0 +1,143 @@
+/* rsicam — what the explain files share (explain.h is the interface):
+ *
+ *   explain.c           the explainer, its queue of images, and the stream
+ *                       of path points that fills every forward, across
+ *                       images when one image's points do not fill it
+ *   explain_classes.c   which classes an image is explained for
+ *   explain_adaptive.c  adaptive steps, one image at a time
+ *   explain_maps.c      the sums turned into maps, records and files
+ */
+#ifndef RSICAM_EXPLAIN_IMPL_H
+#define RSICAM_EXPLAIN_IMPL_H
+
+#include <pthread.h>
+
+#include "engine.h"
+#include "explain.h"
+#include "read_ahead.h"
+#include "rsicam/error.h"
+
+/* What is known of an image and what it produced. */
+typedef struct image_facts {
+    const char *path;
+    char stem[256];
+    int64_t label; /* < 0: none */
+    const rsi_image *img;
+    const rsi_tensor *x; /* the normalised input, for hooks */
+    int n_classes;
+    int64_t classes[RSI_EXPLAIN_MAX_CLASSES];
+    double probabilities[RSI_EXPLAIN_MAX_CLASSES];
+    int rule_class[RSI_EXPLAIN_MAX_CLASSES]; /* per rule: index in classes */
+    double seconds;
+    json_t *records; /* the image's records, appended at its end */
+    json_t *written; /* stems of the maps written, removed on failure */
+} image_facts;
+
+/* One image's walk along its path: its targets and the sums they feed. */
+typedef struct pass {
+    int chosen; /* the targets are known and the sums exist */
+    /* one target per (class, score kind), class-major */
+    rsi_target targets[RSI_EXPLAIN_MAX_CLASSES * 2];
+    int n_layers, n_targets;
+    rsi_rs_layer *layers; /* [n_layers] */
+    rsi_rs_sum *sums;     /* [n_targets * n_layers] */
+    double score_first[RSI_EXPLAIN_MAX_CLASSES * 2]; /* per target: at x_0 */
+    double score_last[RSI_EXPLAIN_MAX_CLASSES * 2];  /* per target: at x_m */
+    int64_t points;                                  /* run through the model */
+    int64_t steps;                                   /* the path's steps m */
+} pass;
+
+/* An image from its start to its records. */
+typedef struct flight {
+    image_facts f;
+    pass p;
+    rsi_image img;
+    rsi_tensor *x; /* on the model's device */
+    rsi_tensor *baseline;
+    rsi_context ctx;  /* what the baseline and path plugins see */
+    void *path_state; /* the open path while it has points to give */
+    int64_t given;    /* points the path gave */
+    int64_t forwards; /* forwards that carried its points */
+    int exhausted;    /* every point given (and, once fed, summed) */
+    int finished;     /* nothing more to run: maps to write, or failed */
+    int failed;       /* error and error_class say why */
+    char error[1024];
+    rsi_error_class error_class;
+    double start, t_read, t_baseline;
+} flight;
+
+typedef struct queued {
+    char *path, *stem; /* stem NULL: the file name's */
+    int64_t label;
+} queued;
+
+struct rsi_explainer {
+    rsi_model *model;
+    rsi_explain_options opt;
+    rsi_param_value *baseline_values, *path_values;
+    int n_kinds;
+    rsi_score_kind kinds[2];
+    int64_t forwards;
+    int64_t last_image_forwards; /* of the image last explained */
+    char *results_file;
+    queued *queue; /* images queued, in order; head is the next explained */
+    int64_t n_queued, cap_queued, head;
+    flight **flights; /* started images: flights[i] is queue[head + i];
+                         each allocated alone, since plugins may keep a
+                         pointer to its ctx */
+    int n_flights, cap_flights;
+    rsi_read_ahead ahead;
+};
+
+/* Empties the pass's sums (and the layers they follow). */
+void ex_pass_reset_sums(pass *p, const rsi_explainer *e);
+
+/* Runs one batch of the flight's path points (all of the batch's rows
+ * are its points) and feeds every sum, or, with a store, keeps the points
+ * there; refining: mid points, which leave the end scores alone. */
+int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
+                  rsi_rs_store *store, int refining);
+
+/* Walks the flight's path with adaptive steps (rsi_explain_options.tol). */
+int ex_walk_adaptive(rsi_explainer *e, flight *fl, const rsi_context *ctx);
+
+/* The classes to explain for an image, from the logits at the image, into
+ * f->classes (see rsi_explain_options). */
+int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
+                      image_facts *f);
+
+/* A map's files, to be written. */
+typedef struct ex_map_file {
+    char *stem;
+    rsi_tensor *cam; /* on the host */
+    float *heat;     /* img->height x img->width */
+} ex_map_file;
+
+/* An image's map files, written on a thread while the model runs the next
+ * images' points. */
+typedef struct ex_files {
+    ex_map_file *maps;
+    int n, cap;
+    const char *out_dir;
+    int which; /* RSI_FILE_* bits */
+    const rsi_image *img;
+    pthread_t thread;
+    int started;
+    int written; /* maps whose files are complete */
+    int failed;  /* error and error_class say why */
+    char error[1024];
+    rsi_error_class error_class;
+} ex_files;
+
+/* The pass's maps: cams, heatmaps and records (into f->records) now, their
+ * files into files. */
+int ex_make_maps(rsi_explainer *e, const pass *p, image_facts *f,
+                 ex_files *files);
+/* Starts writing the files (each map all its files or none). */
+void ex_files_start(ex_files *files);
+/* Waits for them, adds the stems written to written, and makes them
+ * durable; -1 with the writer's error pending. */
+int ex_files_finish(ex_files *files, json_t *written);
+void ex_files_release(ex_files *files);
+
+#endif

@@ -1,0 +1,127 @@
+"""Several images in one forward: --batch larger than an image's points.
+
+With fixed steps the path points of the queued images form one stream cut
+into forwards of --batch points. On the shipped classifier and eight
+committed samples:
+  - the maps and records do not depend on how the stream is cut: one image
+    per forward (batch = m + 1), forwards that split images (batch 4) and
+    forwards that hold five images (batch 64) give the same maps;
+  - the trace shows forwards holding several images, and fewer forwards;
+  - Grad-CAM alone puts all eight images in one forward;
+  - an image that cannot be read fails alone: the images around it in the
+    same forwards give the same maps as without it.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import unittest
+
+import numpy as np
+
+ROOT = os.environ.get("RSICAM_SOURCE_DIR", ".")
+RSICAM = os.environ["RSICAM_BIN"]
+TMP = os.path.join(os.environ.get("RSICAM_TEST_TMP", "/tmp/rsicam-test"),
+                   "batching")
+MODEL = os.path.join(ROOT, "examples", "models", "fmnist_cnn.pt")
+IMAGES = sorted(glob.glob(os.path.join(ROOT, "examples", "samples", "*.png")))[:8]
+STEPS = 10
+TRACE = re.compile(r"trace: forward: (\d+) points of (\d+) image")
+
+
+def explain(name, batch, *extra, images=IMAGES, ok=True):
+    out = os.path.join(TMP, name)
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [RSICAM, "explain", "--model", MODEL, "--out", out, "--quiet",
+           "--threads", "2", "--steps", str(STEPS), "--batch", str(batch),
+           "--score", "softmax,logit", "--variant", "relu,guided,plain"]
+    cmd += list(extra)
+    for im in images:
+        cmd += ["--image", im]
+    env = dict(os.environ, RSICAM_TRACE="1")
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=env)
+    assert (proc.returncode == 0) == ok, proc.stderr
+    with open(os.path.join(out, "results.jsonl")) as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    forwards = [(int(p), int(i)) for p, i in TRACE.findall(proc.stderr)]
+    return out, recs, forwards
+
+
+def cams(out, recs):
+    return {r["cam"]: np.load(os.path.join(out, r["cam"]))
+            for r in recs if r["status"] == "ok"}
+
+
+class Batching(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(TMP, exist_ok=True)
+        cls.runs = {b: explain("b%d" % b, b, "--method", "rsi,gradcam")
+                    for b in (STEPS + 1, 4, 64)}
+
+    def assert_same_maps(self, ref, other):
+        (out_a, recs_a), (out_b, recs_b) = ref, other
+        a, b = cams(out_a, recs_a), cams(out_b, recs_b)
+        self.assertEqual(sorted(a), sorted(b))
+        for name in a:
+            scale = max(float(np.abs(a[name]).max()), 1e-12)
+            np.testing.assert_allclose(b[name], a[name], rtol=0,
+                                       atol=1e-5 * scale, err_msg=name)
+        key = lambda r: r["cam"]
+        for ra, rb in zip(sorted(recs_a, key=key), sorted(recs_b, key=key)):
+            self.assertEqual(ra["class"], rb["class"])
+            self.assertEqual(ra["points"], rb["points"])
+            self.assertEqual(ra["steps"], rb["steps"])
+            if ra.get("ig_sum") is not None:
+                self.assertAlmostEqual(ra["ig_sum"], rb["ig_sum"],
+                                       delta=1e-5 * max(1.0, abs(ra["ig_sum"])))
+
+    def test_maps_do_not_depend_on_the_cut(self):
+        ref = self.runs[STEPS + 1][:2]
+        self.assertEqual(len(ref[1]), 8 * 2 * 4)  # 2 scores x (3 rsi + gradcam)
+        for b in (4, 64):
+            self.assert_same_maps(ref, self.runs[b][:2])
+
+    def test_forwards_hold_several_images(self):
+        one = self.runs[STEPS + 1][2]
+        many = self.runs[64][2]
+        # one image per forward: its m + 1 points (the image rides in front)
+        self.assertEqual(len(one), 8)
+        self.assertTrue(all(p == STEPS + 1 and i == 1 for p, i in one), one)
+        # 88 points in forwards of at most 64: 2 forwards, up to 6 images
+        self.assertEqual(sum(p for p, _ in many), 8 * (STEPS + 1))
+        self.assertEqual(len(many), 2, many)
+        self.assertTrue(all(p <= 64 for p, _ in many))
+        self.assertGreaterEqual(max(i for _, i in many), 5)
+        # batch 4 splits images across forwards
+        split = self.runs[4][2]
+        self.assertEqual(sum(p for p, _ in split), 8 * (STEPS + 1))
+        self.assertTrue(any(i == 2 for _, i in split), split)
+
+    def test_gradcam_alone_in_one_forward(self):
+        out, recs, fw = explain("gradcam-8", 8, "--method", "gradcam")
+        self.assertEqual(fw, [(8, 8)])
+        out1, recs1, fw1 = explain("gradcam-1", 1, "--method", "gradcam")
+        self.assertEqual(len(fw1), 8)
+        self.assert_same_maps((out1, recs1), (out, recs))
+
+    def test_unreadable_image_fails_alone(self):
+        bad = os.path.join(TMP, "not-an-image.png")
+        with open(bad, "w") as f:
+            f.write("no pixels here\n")
+        images = IMAGES[:3] + [bad] + IMAGES[3:]
+        out, recs, _ = explain("with-bad", 64, "--method", "rsi,gradcam",
+                               images=images, ok=False)
+        failed = [r for r in recs if r["status"] != "ok"]
+        self.assertEqual(len(failed), 1)
+        self.assertEqual(failed[0]["image"], bad)
+        self.assertIn(bad, failed[0]["error"])
+        self.assert_same_maps(self.runs[64][:2],
+                              (out, [r for r in recs if r["status"] == "ok"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
