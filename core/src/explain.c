@@ -178,6 +178,7 @@ static void flight_free(const rsi_explainer *e, flight *fl)
     if (!fl)
         return;
     close_path(e, fl);
+    ex_files_release(&fl->files); /* waits for its writer */
     pass_release(&fl->p);
     rsi_image_release(&fl->img);
     rsi_tensor_free(fl->x);
@@ -197,6 +198,32 @@ static void image_stem(const char *path, char *out, size_t n)
         *dot = '\0';
 }
 
+/* Starts reading the images queued after the started ones, as many as
+ * a forward holds (each on its thread), while the model runs. */
+static void read_ahead(rsi_explainer *e)
+{
+    const int64_t points = walks_path(e) && !adaptive(e) ? e->opt.steps + 1 : 1;
+    int64_t want = e->opt.batch / points + 1;
+    if (want > RSI_EXPLAIN_READ_AHEAD)
+        want = RSI_EXPLAIN_READ_AHEAD;
+    e->n_ahead = (int)want;
+    const rsi_model_info *info = rsi_model_get_info(e->model);
+    for (int64_t j = e->head + e->n_flights; j < e->n_queued; j++) {
+        if (j >= e->head + e->n_flights + want)
+            break;
+        int reading = 0, idle = -1;
+        for (int i = 0; i < e->n_ahead; i++) {
+            const rsi_read_ahead *a = &e->ahead[i];
+            if (a->path && strcmp(a->path, e->queue[j].path) == 0)
+                reading = 1;
+            else if (!a->path && idle < 0)
+                idle = i;
+        }
+        if (!reading && idle >= 0)
+            rsi_read_ahead_start(&e->ahead[idle], e->queue[j].path, info);
+    }
+}
+
 /* Reads, places and prepares the flight's image: its baseline and, for
  * the stream, its open path. */
 static int flight_prepare(rsi_explainer *e, flight *fl)
@@ -204,12 +231,12 @@ static int flight_prepare(rsi_explainer *e, flight *fl)
     const rsi_model_info *info = rsi_model_get_info(e->model);
     const char *path = fl->f.path;
     rsi_tensor *host_x = NULL;
-    if (rsi_read_ahead_take(&e->ahead, path, &fl->img, &host_x) == 0)
+    int taken = 0;
+    for (int i = 0; !taken && i < e->n_ahead; i++)
+        taken = rsi_read_ahead_take(&e->ahead[i], path, &fl->img, &host_x);
+    if (!taken)
         host_x = rsi_input_read(path, info, &fl->img);
-    /* the next image, while this one walks */
-    const int64_t next = e->head + e->n_flights;
-    rsi_read_ahead_start(&e->ahead,
-                         next < e->n_queued ? e->queue[next].path : NULL, info);
+    read_ahead(e);
     /* on the model's device from here on: baselines and paths follow it */
     fl->x = host_x ? rsi_model_place(e->model, host_x) : NULL;
     rsi_tensor_free(host_x);
@@ -286,8 +313,20 @@ oom:
     return -1;
 }
 
+/* The flight's maps and records now, its files on a thread. */
+static void flight_make_maps(rsi_explainer *e, flight *fl)
+{
+    fl->maps_made = 1;
+    fl->f.img = &fl->img;
+    fl->f.x = fl->x;
+    if (ex_make_maps(e, &fl->p, &fl->f, &fl->files) < 0)
+        flight_fail(e, fl);
+    else
+        ex_files_start(&fl->files);
+}
+
 /* The flight's walk is over: every point it gave has been summed. */
-static void flight_walked(const rsi_explainer *e, flight *fl)
+static void flight_walked(rsi_explainer *e, flight *fl)
 {
     pass *p = &fl->p;
     if (fl->finished)
@@ -316,6 +355,10 @@ static void flight_walked(const rsi_explainer *e, flight *fl)
                 1e3 * (fl->t_baseline - fl->t_read),
                 1e3 * (end - fl->t_baseline));
     fl->finished = 1;
+    /* at once, so that images ending together write their files together;
+     * a hook (metrics) sees an image only when the caller asks for it */
+    if (!e->opt.hook)
+        flight_make_maps(e, fl);
 }
 
 /* ---- running rows through the model --------------------------------- */
@@ -468,7 +511,7 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
 }
 
 int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
-                  rsi_rs_store *store, int refining)
+                  rsi_rs_store *store, int refining, int last)
 {
     /* the image in front until its logits have chosen the targets */
     const int lead = !fl->p.chosen;
@@ -476,7 +519,9 @@ int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
     rsi_tensor *joined = lead ? rsi_tensor_cat(both, 2, 0) : NULL;
     if (lead && !joined)
         return -1;
-    rsi_run_part part = {.rows = rsi_tensor_size(batch, 0), .lead = lead};
+    rsi_run_part part = {.rows = rsi_tensor_size(batch, 0),
+                         .lead = lead,
+                         .full_precision_last = last};
     run_and_feed(e, lead ? joined : batch, &part, &fl, 1, store, refining);
     rsi_tensor_free(joined);
     return fl->failed ? -1 : 0; /* the flight keeps its error */
@@ -568,7 +613,11 @@ static int stream_batch(rsi_explainer *e)
             const int lead = walks_path(e) && !fl->p.chosen;
             if (lead) /* leads go first, pieces after cap */
                 pieces[n_leads++] = fl->x;
-            parts[n_parts] = (rsi_run_part){.rows = got, .lead = lead};
+            /* the image, the path's last point, in full precision */
+            parts[n_parts] =
+                (rsi_run_part){.rows = got,
+                               .lead = lead,
+                               .full_precision_last = fl->exhausted};
             owners[n_parts++] = fl;
         }
     }
@@ -628,17 +677,27 @@ int rsi_explainer_queue(rsi_explainer *e, const char *image_path, int64_t label,
     return 0;
 }
 
-/* Whether any image besides the oldest still has points to run. */
-static int more_to_run(const rsi_explainer *e)
+/* Whether to run the next forward while the oldest image's files are
+ * written: when some image still has points to run, and at most one
+ * forward's worth of images wait with their maps (which bounds the images
+ * in flight to about two forwards' worth). */
+static int run_ahead(const rsi_explainer *e)
 {
-    for (int i = 1; i < e->n_flights; i++)
-        if (!e->flights[i]->finished)
-            return 1;
-    return e->head + e->n_flights < e->n_queued;
+    if (adaptive(e))
+        return 0;
+    const int64_t points = walks_path(e) ? e->opt.steps + 1 : 1;
+    const int64_t per_forward =
+        e->opt.batch / points > 1 ? e->opt.batch / points : 1;
+    int waiting = 0, running = 0;
+    for (int i = 0; i < e->n_flights; i++) {
+        waiting += e->flights[i]->finished;
+        running += !e->flights[i]->finished;
+    }
+    return waiting <= per_forward &&
+           (running > 0 || e->head + e->n_flights < e->n_queued);
 }
 
-/* Runs the oldest queued image to its end: its walk, its maps. Its files
- * are written on a thread while the next images' points run. */
+/* Runs the oldest queued image to its end: its walk, maps and files. */
 static void finish_oldest(rsi_explainer *e)
 {
     if (e->n_flights == 0 && flight_start_next(e) < 0)
@@ -652,28 +711,22 @@ static void finish_oldest(rsi_explainer *e)
     while (!fl->finished)
         if (stream_batch(e) < 0)
             flight_fail(e, fl);
+    if (!fl->failed && !fl->maps_made)
+        flight_make_maps(e, fl);
     if (fl->failed)
         return;
-    fl->f.img = &fl->img;
-    fl->f.x = fl->x;
     const double start = now_seconds();
-    ex_files files = {0};
-    int rc = ex_make_maps(e, &fl->p, &fl->f, &files);
-    if (rc == 0) {
-        ex_files_start(&files);
-        /* a failure here is the next images' (or recurs for them) */
-        if (!adaptive(e) && more_to_run(e) && stream_batch(e) < 0)
-            rsi_error_clear();
-    }
-    const double made = now_seconds();
-    if (ex_files_finish(&files, fl->f.written) < 0 || rc < 0)
+    /* a failure here is the next images' (or recurs for them) */
+    if (run_ahead(e) && stream_batch(e) < 0)
+        rsi_error_clear();
+    const double ran = now_seconds();
+    if (ex_files_finish(&fl->files, fl->f.written) < 0)
         flight_fail(e, fl);
-    ex_files_release(&files);
     if (getenv("RSICAM_TRACE"))
         fprintf(stderr,
-                "rsicam: trace: %s: maps and next forward %.2f ms, then "
-                "files %.2f ms more\n",
-                fl->f.path, 1e3 * (made - start), 1e3 * (now_seconds() - made));
+                "rsicam: trace: %s: next forward %.2f ms, then files %.2f ms "
+                "more\n",
+                fl->f.path, 1e3 * (ran - start), 1e3 * (now_seconds() - ran));
 }
 
 /* Removes the files of the maps written (stems). */
@@ -755,7 +808,8 @@ void rsi_explainer_free(rsi_explainer *e)
 {
     if (!e)
         return;
-    rsi_read_ahead_drop(&e->ahead);
+    for (int i = 0; i < RSI_EXPLAIN_READ_AHEAD; i++)
+        rsi_read_ahead_drop(&e->ahead[i]);
     for (int i = 0; i < e->n_flights; i++)
         flight_free(e, e->flights[i]);
     free(e->flights);

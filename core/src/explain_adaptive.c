@@ -51,7 +51,10 @@ static int64_t walk_points(rsi_explainer *e, flight *fl, const rsi_context *ctx,
             run = produced + b <= steps + 1 ? wanted_rows(batch, produced, want)
                                             : NULL;
         produced += b;
-        rc = run ? ex_feed_batch(e, fl, run, store, want != NULL) : 0;
+        /* refining never runs the image (x_m) again: only mid points */
+        rc = run ? ex_feed_batch(e, fl, run, store, want != NULL,
+                                 !want && produced == steps + 1)
+                 : 0;
         if (run != batch)
             rsi_tensor_free(run);
         rsi_tensor_free(batch);

@@ -47,65 +47,6 @@ typedef struct pass {
     int64_t steps;                                   /* the path's steps m */
 } pass;
 
-/* An image from its start to its records. */
-typedef struct flight {
-    image_facts f;
-    pass p;
-    rsi_image img;
-    rsi_tensor *x; /* on the model's device */
-    rsi_tensor *baseline;
-    rsi_context ctx;  /* what the baseline and path plugins see */
-    void *path_state; /* the open path while it has points to give */
-    int64_t given;    /* points the path gave */
-    int64_t forwards; /* forwards that carried its points */
-    int exhausted;    /* every point given (and, once fed, summed) */
-    int finished;     /* nothing more to run: maps to write, or failed */
-    int failed;       /* error and error_class say why */
-    char error[1024];
-    rsi_error_class error_class;
-    double start, t_read, t_baseline;
-} flight;
-
-typedef struct queued {
-    char *path, *stem; /* stem NULL: the file name's */
-    int64_t label;
-} queued;
-
-struct rsi_explainer {
-    rsi_model *model;
-    rsi_explain_options opt;
-    rsi_param_value *baseline_values, *path_values;
-    int n_kinds;
-    rsi_score_kind kinds[2];
-    int64_t forwards;
-    int64_t last_image_forwards; /* of the image last explained */
-    char *results_file;
-    queued *queue; /* images queued, in order; head is the next explained */
-    int64_t n_queued, cap_queued, head;
-    flight **flights; /* started images: flights[i] is queue[head + i];
-                         each allocated alone, since plugins may keep a
-                         pointer to its ctx */
-    int n_flights, cap_flights;
-    rsi_read_ahead ahead;
-};
-
-/* Empties the pass's sums (and the layers they follow). */
-void ex_pass_reset_sums(pass *p, const rsi_explainer *e);
-
-/* Runs one batch of the flight's path points (all of the batch's rows
- * are its points) and feeds every sum, or, with a store, keeps the points
- * there; refining: mid points, which leave the end scores alone. */
-int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
-                  rsi_rs_store *store, int refining);
-
-/* Walks the flight's path with adaptive steps (rsi_explain_options.tol). */
-int ex_walk_adaptive(rsi_explainer *e, flight *fl, const rsi_context *ctx);
-
-/* The classes to explain for an image, from the logits at the image, into
- * f->classes (see rsi_explain_options). */
-int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
-                      image_facts *f);
-
 /* A map's files, to be written. */
 typedef struct ex_map_file {
     char *stem;
@@ -128,6 +69,73 @@ typedef struct ex_files {
     char error[1024];
     rsi_error_class error_class;
 } ex_files;
+
+/* An image from its start to its records. */
+typedef struct flight {
+    image_facts f;
+    pass p;
+    rsi_image img;
+    rsi_tensor *x; /* on the model's device */
+    rsi_tensor *baseline;
+    rsi_context ctx;  /* what the baseline and path plugins see */
+    void *path_state; /* the open path while it has points to give */
+    int64_t given;    /* points the path gave */
+    int64_t forwards; /* forwards that carried its points */
+    int exhausted;    /* every point given (and, once fed, summed) */
+    int finished;     /* nothing more to run: maps to write, or failed */
+    int failed;       /* error and error_class say why */
+    char error[1024];
+    rsi_error_class error_class;
+    double start, t_read, t_baseline;
+    int maps_made; /* its maps and records exist, its files are written */
+    ex_files files;
+} flight;
+
+/* The most images read ahead at once. */
+#define RSI_EXPLAIN_READ_AHEAD 16
+
+typedef struct queued {
+    char *path, *stem; /* stem NULL: the file name's */
+    int64_t label;
+} queued;
+
+struct rsi_explainer {
+    rsi_model *model;
+    rsi_explain_options opt;
+    rsi_param_value *baseline_values, *path_values;
+    int n_kinds;
+    rsi_score_kind kinds[2];
+    int64_t forwards;
+    int64_t last_image_forwards; /* of the image last explained */
+    char *results_file;
+    queued *queue; /* images queued, in order; head is the next explained */
+    int64_t n_queued, cap_queued, head;
+    flight **flights; /* started images: flights[i] is queue[head + i];
+                         each allocated alone, since plugins may keep a
+                         pointer to its ctx */
+    int n_flights, cap_flights;
+    /* the next images, read on threads: as many as a forward holds */
+    rsi_read_ahead ahead[RSI_EXPLAIN_READ_AHEAD];
+    int n_ahead;
+};
+
+/* Empties the pass's sums (and the layers they follow). */
+void ex_pass_reset_sums(pass *p, const rsi_explainer *e);
+
+/* Runs one batch of the flight's path points (all of the batch's rows
+ * are its points) and feeds every sum, or, with a store, keeps the points
+ * there; refining: mid points, which leave the end scores alone; last:
+ * the batch ends with the path's last point. */
+int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
+                  rsi_rs_store *store, int refining, int last);
+
+/* Walks the flight's path with adaptive steps (rsi_explain_options.tol). */
+int ex_walk_adaptive(rsi_explainer *e, flight *fl, const rsi_context *ctx);
+
+/* The classes to explain for an image, from the logits at the image, into
+ * f->classes (see rsi_explain_options). */
+int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
+                      image_facts *f);
 
 /* The pass's maps: cams, heatmaps and records (into f->records) now, their
  * files into files. */

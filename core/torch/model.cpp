@@ -283,19 +283,27 @@ activation_shapes(rsi_model *m, const at::Tensor &x)
 
 // Each row's score for target slot t: its part's target t (its last when
 // it has fewer), a logit or a softmax probability.
+// A host tensor for indices or flags bound for device: pinned for a GPU,
+// so that copying it (non_blocking) does not wait for the work queued
+// before; owned, since autograd may keep an index for the backward.
+static at::Tensor host_for(const c10::Device &device, c10::ScalarType type,
+                           int64_t n)
+{
+    return torch::empty({n}, torch::TensorOptions().dtype(type).pinned_memory(
+                                 device.is_cuda()));
+}
+
+static at::Tensor on_device(const at::Tensor &host, const c10::Device &device)
+{
+    return host.to(device, /*non_blocking=*/true);
+}
+
 static at::Tensor row_scores(const at::Tensor &logits,
                              const rsi_run_part *parts, int n_parts, int t)
 {
-    // Made on the host, pinned for a GPU so that the copy does not wait
-    // for the forward to finish; owned tensors, since autograd keeps the
-    // index for the backward.
     const int64_t rows = logits.size(0);
-    auto host = [&](c10::ScalarType type) {
-        return torch::empty(
-            {rows},
-            torch::TensorOptions().dtype(type).pinned_memory(logits.is_cuda()));
-    };
-    at::Tensor cls = host(torch::kLong), is_logit = host(torch::kBool);
+    at::Tensor cls = host_for(logits.device(), torch::kLong, rows),
+               is_logit = host_for(logits.device(), torch::kBool, rows);
     int64_t *c = cls.data_ptr<int64_t>();
     bool *l = is_logit.data_ptr<bool>();
     int64_t logit_rows = 0;
@@ -315,8 +323,7 @@ static at::Tensor row_scores(const at::Tensor &logits,
         l += part.rows;
         logit_rows += logit ? part.rows : 0;
     }
-    at::Tensor index =
-        cls.to(logits.device(), /*non_blocking=*/true).unsqueeze(1);
+    at::Tensor index = on_device(cls, logits.device()).unsqueeze(1);
     auto pick = [&](const at::Tensor &v) {
         return v.gather(1, index).squeeze(1);
     };
@@ -325,8 +332,8 @@ static at::Tensor row_scores(const at::Tensor &logits,
     at::Tensor probs = pick(torch::softmax(logits, 1));
     if (logit_rows == 0)
         return probs;
-    return torch::where(is_logit.to(logits.device(), /*non_blocking=*/true),
-                        pick(logits), probs);
+    return torch::where(on_device(is_logit, logits.device()), pick(logits),
+                        probs);
 }
 
 // 1 per row whose values are all finite, else 0 (float).
@@ -337,6 +344,54 @@ static at::Tensor rows_finite(const at::Tensor &logits,
     for (const auto &t : others)
         ok = ok.logical_and(torch::isfinite(t).flatten(1).all(1));
     return ok.to(torch::kFloat);
+}
+
+// The exposed forward of x with deltas, the head in the model's precision
+// except for the rows in exact (increasing), which run in float32: one
+// forward for each set of rows, their outputs put back in x's order
+// (differentiably: the deltas' gradients find their rows).
+static std::vector<at::Tensor> forward(rsi_model *m, const at::Tensor &x,
+                                       const std::vector<at::Tensor> &deltas,
+                                       const std::vector<int64_t> &exact)
+{
+    if (exact.empty() || m->head_precision == c10::kFloat) {
+        AutocastScope head(m->device.type(), m->head_precision);
+        return run_exposed(m, x, deltas);
+    }
+    const int64_t b = x.size(0), n_exact = (int64_t)exact.size();
+    at::Tensor order = host_for(x.device(), torch::kLong, b),
+               back = host_for(x.device(), torch::kLong, b);
+    int64_t *o = order.data_ptr<int64_t>(), *w = back.data_ptr<int64_t>();
+    // the reduced rows first, then the exact ones; back[r]: where row r went
+    for (int64_t r = 0, e = 0, low = 0; r < b; r++) {
+        const bool is_exact = e < n_exact && exact[e] == r;
+        const int64_t at = is_exact ? b - n_exact + e++ : low++;
+        o[at] = r;
+        w[r] = at;
+    }
+    const at::Tensor order_d = on_device(order, x.device()),
+                     back_d = on_device(back, x.device());
+    auto rows = [&](int64_t from, int64_t n, std::vector<at::Tensor> &d) {
+        const at::Tensor i = order_d.narrow(0, from, n);
+        for (const auto &t : deltas)
+            d.push_back(t.index_select(0, i));
+        return x.index_select(0, i);
+    };
+    std::vector<at::Tensor> low_out, exact_out, low_d, exact_d;
+    if (b > n_exact) {
+        AutocastScope head(m->device.type(), m->head_precision);
+        const at::Tensor in = rows(0, b - n_exact, low_d);
+        low_out = run_exposed(m, in, low_d);
+    }
+    const at::Tensor in = rows(b - n_exact, n_exact, exact_d);
+    exact_out = run_exposed(m, in, exact_d);
+    if (low_out.empty())
+        return exact_out;
+    std::vector<at::Tensor> out;
+    for (size_t i = 0; i < exact_out.size(); i++)
+        out.push_back(
+            torch::cat({low_out[i], exact_out[i]}).index_select(0, back_d));
+    return out;
 }
 
 static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
@@ -369,12 +424,12 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
         sizes.insert(sizes.end(), s.begin(), s.end());
         deltas.push_back(torch::zeros(sizes, x.options()).requires_grad_());
     }
+    std::vector<int64_t> exact;
+    for (int p = 0, row = (int)leads; p < n_parts; row += (int)parts[p++].rows)
+        if (parts[p].full_precision_last && parts[p].rows > 0)
+            exact.push_back(row + parts[p].rows - 1);
     torch::AutoGradMode grad_mode(true);
-    std::vector<at::Tensor> out;
-    {
-        AutocastScope head(m->device.type(), m->head_precision);
-        out = run_exposed(m, x.detach(), deltas);
-    }
+    std::vector<at::Tensor> out = forward(m, x.detach(), deltas, exact);
     int slots = 0;
     for (int p = 0, lead_row = 0, row = (int)leads; p < n_parts; p++) {
         rsi_run_part &part = parts[p];

@@ -6,7 +6,8 @@
  * of them must be bfloat16 numbers; the gradients flow back through a tail
  * that must run in float32, so many of them must not be (a tail in
  * bfloat16 would hand back bfloat16 gradients). In fp32 the activations
- * are ordinary float32 numbers. */
+ * are ordinary float32 numbers. A row asked for in full precision is the
+ * float32 run's. */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,7 +41,9 @@ static double not_bf16(const float *v, int64_t n)
     return (double)count / (double)nonzero;
 }
 
-static void run_layer(const char *precision, const char *layer, run_out *o)
+/* full_last: the last row in full precision (rsi_run_part) */
+static void run_rows(const char *precision, const char *layer, int full_last,
+                     run_out *o)
 {
     rsi_model *m = rsi_model_load(tk_source("examples/models/fmnist_cnn.pt"));
     ck_assert_msg(m, "%s", rsi_error_message());
@@ -55,7 +58,11 @@ static void run_layer(const char *precision, const char *layer, run_out *o)
     rsi_target target = {.class_index = 3, .kind = RSI_SCORE_LOGIT};
     rsi_tensor *acts[1], *grads[1], *scores[1];
     rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
-    ck_assert_msg(rsi_model_run(m, t, &target, 1, &res) == 0, "%s",
+    rsi_run_part all = {.rows = B,
+                        .targets = &target,
+                        .n_targets = 1,
+                        .full_precision_last = full_last};
+    ck_assert_msg(rsi_model_run_parts(m, t, &all, 1, 1, &res) == 1, "%s",
                   rsi_error_message());
     o->n_act = rsi_tensor_numel(acts[0]);
     o->n_grad = rsi_tensor_numel(grads[0]);
@@ -68,6 +75,22 @@ static void run_layer(const char *precision, const char *layer, run_out *o)
     rsi_forward_result_release(&res, 1, 1);
     rsi_tensor_free(t);
     rsi_model_free(m);
+}
+
+static void run_layer(const char *precision, const char *layer, run_out *o)
+{
+    run_rows(precision, layer, 0, o);
+}
+
+/* |a - b|^2 / |b|^2 over n values */
+static double rel_sq(const float *a, const float *b, int64_t n)
+{
+    double diff = 0, norm = 0;
+    for (int64_t i = 0; i < n; i++) {
+        diff += (a[i] - b[i]) * (double)(a[i] - b[i]);
+        norm += b[i] * (double)b[i];
+    }
+    return diff / norm;
 }
 
 static void run_free(run_out *o)
@@ -86,14 +109,30 @@ START_TEST(bf16_head_float32_tail)
     ck_assert_double_gt(not_bf16(lo.grad, lo.n_grad), 0.5);
     /* the same network: bf16 moves the activations by a few parts in a
      * thousand, not more */
-    double diff = 0, norm = 0;
-    for (int64_t i = 0; i < lo.n_act; i++) {
-        diff += (lo.act[i] - hi.act[i]) * (double)(lo.act[i] - hi.act[i]);
-        norm += hi.act[i] * (double)hi.act[i];
-    }
-    ck_assert_double_gt(diff, 0.0);
-    ck_assert_double_lt(diff, 1e-4 * norm);
+    const double d = rel_sq(lo.act, hi.act, lo.n_act);
+    ck_assert_double_gt(d, 0.0);
+    ck_assert_double_lt(d, 1e-4);
     run_free(&lo);
+    run_free(&hi);
+}
+END_TEST
+
+/* With full_precision_last the last row (the image) is the float32 run's,
+ * activations and gradients, while the other rows stay bfloat16. */
+START_TEST(last_row_in_full_precision)
+{
+    run_out mixed, hi;
+    run_rows("bf16", "features.10", 1, &mixed);
+    run_layer("fp32", "features.10", &hi);
+    const int64_t row_a = mixed.n_act / B, row_g = mixed.n_grad / B;
+    ck_assert_double_eq(not_bf16(mixed.act, row_a), 0.0);
+    ck_assert_double_gt(not_bf16(mixed.act + row_a, row_a), 0.5);
+    ck_assert_double_lt(rel_sq(mixed.act + row_a, hi.act + row_a, row_a),
+                        1e-10);
+    ck_assert_double_lt(rel_sq(mixed.grad + row_g, hi.grad + row_g, row_g),
+                        1e-10);
+    ck_assert_double_gt(rel_sq(mixed.act, hi.act, row_a), 1e-8);
+    run_free(&mixed);
     run_free(&hi);
 }
 END_TEST
@@ -115,6 +154,7 @@ int main(void)
     Suite *s = suite_create("precision");
     TCase *tc = tcase_create("precision");
     tcase_add_test(tc, bf16_head_float32_tail);
+    tcase_add_test(tc, last_row_in_full_precision);
     tcase_add_test(tc, bad_precision_is_a_usage_error);
     suite_add_tcase(s, tc);
     return tk_run(s);

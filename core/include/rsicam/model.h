@@ -103,6 +103,10 @@ typedef struct rsi_run_part {
      * so that the point that decides the classes (the image) rides along
      * with the first batch of its path instead of costing a forward. */
     int lead;
+    /* With a reduced-precision head (rsi_model_set_precision), the part's
+     * last row runs in float32: the last point of a path, the image,
+     * whose activations weight the map and whose gradient is Grad-CAM's. */
+    int full_precision_last;
 } rsi_run_part;
 
 /* rsi_model_run over parts: x holds first one lead row per part that has
