@@ -313,13 +313,17 @@ oom:
     return -1;
 }
 
-/* The flight's maps and records now, its files on a thread. */
+/* The flight's maps, records and files: all on a thread while the model
+ * runs the next points, or, for a hook (which sees the caller's state of
+ * the image), the maps here and the files on a thread. */
 static void flight_make_maps(rsi_explainer *e, flight *fl)
 {
     fl->maps_made = 1;
     fl->f.img = &fl->img;
     fl->f.x = fl->x;
-    if (ex_make_maps(e, &fl->p, &fl->f, &fl->files) < 0)
+    if (!e->opt.hook)
+        ex_maps_start(e, &fl->p, &fl->f, &fl->files);
+    else if (ex_make_maps(e, &fl->p, &fl->f, &fl->files) < 0)
         flight_fail(e, fl);
     else
         ex_files_start(&fl->files);

@@ -57,6 +57,11 @@ typedef struct ex_map_file {
 /* An image's map files, written on a thread while the model runs the next
  * images' points. */
 typedef struct ex_files {
+    struct { /* maps the thread makes first (ex_maps_start) */
+        struct rsi_explainer *e;
+        const struct pass *p;
+        struct image_facts *f;
+    } make;
     ex_map_file *maps;
     int n, cap;
     const char *out_dir;
@@ -143,6 +148,11 @@ int ex_make_maps(rsi_explainer *e, const pass *p, image_facts *f,
                  ex_files *files);
 /* Starts writing the files (each map all its files or none). */
 void ex_files_start(ex_files *files);
+/* Starts a thread that makes the pass's maps and records (ex_make_maps,
+ * which must need no caller state: no hook) and then writes their files,
+ * while this thread runs the next images' points. */
+void ex_maps_start(rsi_explainer *e, const pass *p, image_facts *f,
+                   ex_files *files);
 /* Waits for them, adds the stems written to written, and makes them
  * durable; -1 with the writer's error pending. */
 int ex_files_finish(ex_files *files, json_t *written);

@@ -99,23 +99,39 @@ static int make_map(rsi_explainer *e, image_facts *f, ex_files *files,
     return add_records(e, f, rec, stem, class_slot, m->heat, kind);
 }
 
+/* The thread's error, for ex_files_finish() to raise. */
+static void *failed(ex_files *files)
+{
+    snprintf(files->error, sizeof files->error, "%s", rsi_error_message());
+    files->error_class = rsi_error_get_class();
+    rsi_error_clear();
+    files->failed = 1;
+    return NULL;
+}
+
 static void *write_main(void *arg)
 {
     ex_files *files = arg;
+    if (files->make.e &&
+        ex_make_maps(files->make.e, files->make.p, files->make.f, files) < 0)
+        return failed(files);
     rsi_fileio_defer_sync(1); /* one sync for them all: ex_files_finish */
     for (; files->written < files->n; files->written++) {
         const ex_map_file *m = &files->maps[files->written];
         if (rsi_results_write_files(files->out_dir, m->stem, files->which,
-                                    m->cam, m->heat, files->img) < 0) {
-            snprintf(files->error, sizeof files->error, "%s",
-                     rsi_error_message());
-            files->error_class = rsi_error_get_class();
-            rsi_error_clear();
-            files->failed = 1;
-            break;
-        }
+                                    m->cam, m->heat, files->img) < 0)
+            return failed(files);
     }
     return NULL;
+}
+
+void ex_maps_start(rsi_explainer *e, const pass *p, image_facts *f,
+                   ex_files *files)
+{
+    files->make.e = e;
+    files->make.p = p;
+    files->make.f = f;
+    ex_files_start(files);
 }
 
 void ex_files_start(ex_files *files)
