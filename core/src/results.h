@@ -37,7 +37,9 @@ typedef struct rsi_map_record {
     double score_image, score_baseline;
     int has_ig;     /* RSI maps: ig_sum and the completeness gap */
     double ig_sum;  /* sum of the raw integrated gradients */
-    double seconds; /* the image's whole pass, shared by its maps */
+    double seconds; /* the image's pass, from its read to the end of its
+                       walk, shared by its maps (images that share
+                       forwards overlap) */
 } rsi_map_record;
 
 #define RSI_RESULTS_FILE "results.jsonl"
