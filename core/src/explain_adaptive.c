@@ -25,10 +25,9 @@ static rsi_tensor *wanted_rows(const rsi_tensor *batch, int64_t first,
     return out;
 }
 
-/* Runs the points of the path at `steps` through the model: every point
- * into the pass's sums (store NULL) or into store, or only those that want
- * marks (steps + 1 flags; refining: the targets are known), into store.
- * Returns the points the path produced, or -1. */
+/* Runs the points of the path at `steps` through the model into store:
+ * every point, or only those that want marks (steps + 1 flags; refining:
+ * the targets are known). Returns the points the path produced, or -1. */
 static int64_t walk_points(rsi_explainer *e, flight *fl, const rsi_context *ctx,
                            int64_t steps, const unsigned char *want,
                            rsi_rs_store *store)
