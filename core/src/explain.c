@@ -486,6 +486,7 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
     }
     e->forwards++;
     const int64_t rows = rsi_tensor_size(res.logits, 0);
+    /* one wait for the device, then copies of what is already there */
     if (getenv("RSICAM_TRACE"))
         fprintf(stderr, "rsicam: trace: forward: %lld points of %d image(s)\n",
                 (long long)rows, n);
@@ -493,9 +494,14 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
     float *host =
         malloc((size_t)(rows * (slots > 0 ? slots : 1)) * sizeof *host);
     float *score_rows[max_t];
-    /* one wait for the device, then copies of what is already there */
     int rc = finite && host ? rsi_tensor_to_floats(res.finite, finite, rows)
                             : (rsi_error("out of memory"), -1);
+    const double end = now_seconds();
+    if (e->forwards > 1)
+        e->points_after_first += rows;
+    else
+        e->first_forward_end = end;
+    e->last_forward_end = end;
     for (int t = 0; rc == 0 && !refining && t < slots; t++)
         rc = rsi_tensor_to_floats(scores[t], score_rows[t] = host + t * rows,
                                   rows);
@@ -812,6 +818,16 @@ void rsi_explainer_free(rsi_explainer *e)
 {
     if (!e)
         return;
+    /* the pace once started: process start, model load, device start-up
+     * and the first forward's tuning left out */
+    if (getenv("RSICAM_TRACE") && e->points_after_first > 0)
+        fprintf(stderr,
+                "rsicam: trace: stream: %lld points in %lld forwards after "
+                "the first, %.3f s: %.4f ms per point\n",
+                (long long)e->points_after_first, (long long)e->forwards - 1,
+                e->last_forward_end - e->first_forward_end,
+                1e3 * (e->last_forward_end - e->first_forward_end) /
+                    (double)e->points_after_first);
     for (int i = 0; i < RSI_EXPLAIN_READ_AHEAD; i++)
         rsi_read_ahead_drop(&e->ahead[i]);
     for (int i = 0; i < e->n_flights; i++)

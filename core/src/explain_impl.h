@@ -112,6 +112,10 @@ struct rsi_explainer {
     rsi_score_kind kinds[2];
     int64_t forwards;
     int64_t last_image_forwards; /* of the image last explained */
+    /* the stream's pace, for RSICAM_TRACE: the ends of the first and the
+     * latest forward, and the points run after the first */
+    double first_forward_end, last_forward_end;
+    int64_t points_after_first;
     char *results_file;
     queued *queue; /* images queued, in order; head is the next explained */
     int64_t n_queued, cap_queued, head;
