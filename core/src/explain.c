@@ -198,21 +198,31 @@ static void image_stem(const char *path, char *out, size_t n)
         *dot = '\0';
 }
 
+/* How many images' points a forward holds whole (0: one image's points
+ * span forwards). */
+static int64_t images_per_forward(const rsi_explainer *e)
+{
+    return e->opt.batch /
+           (walks_path(e) && !adaptive(e) ? e->opt.steps + 1 : 1);
+}
+
+/* The images read ahead: as many as a forward holds whole, and one more. */
+static int ahead_slots(const rsi_explainer *e)
+{
+    const int64_t n = images_per_forward(e) + 1;
+    return n < RSI_EXPLAIN_READ_AHEAD ? (int)n : RSI_EXPLAIN_READ_AHEAD;
+}
+
 /* Starts reading the images queued after the started ones, as many as
- * a forward holds (each on its thread), while the model runs. */
+ * there are slots (each on its thread), while the model runs. */
 static void read_ahead(rsi_explainer *e)
 {
-    const int64_t points = walks_path(e) && !adaptive(e) ? e->opt.steps + 1 : 1;
-    int64_t want = e->opt.batch / points + 1;
-    if (want > RSI_EXPLAIN_READ_AHEAD)
-        want = RSI_EXPLAIN_READ_AHEAD;
-    e->n_ahead = (int)want;
     const rsi_model_info *info = rsi_model_get_info(e->model);
-    for (int64_t j = e->head + e->n_flights; j < e->n_queued; j++) {
-        if (j >= e->head + e->n_flights + want)
-            break;
+    const int slots = ahead_slots(e);
+    const int64_t first = e->head + e->n_flights;
+    for (int64_t j = first; j < e->n_queued && j < first + slots; j++) {
         int reading = 0, idle = -1;
-        for (int i = 0; i < e->n_ahead; i++) {
+        for (int i = 0; i < slots; i++) {
             const rsi_read_ahead *a = &e->ahead[i];
             if (a->path && strcmp(a->path, e->queue[j].path) == 0)
                 reading = 1;
@@ -232,7 +242,7 @@ static int flight_prepare(rsi_explainer *e, flight *fl)
     const char *path = fl->f.path;
     rsi_tensor *host_x = NULL;
     int taken = 0;
-    for (int i = 0; !taken && i < e->n_ahead; i++)
+    for (int i = 0; !taken && i < ahead_slots(e); i++)
         taken = rsi_read_ahead_take(&e->ahead[i], path, &fl->img, &host_x);
     if (!taken)
         host_x = rsi_input_read(path, info, &fl->img);
@@ -486,7 +496,6 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
     }
     e->forwards++;
     const int64_t rows = rsi_tensor_size(res.logits, 0);
-    /* one wait for the device, then copies of what is already there */
     if (getenv("RSICAM_TRACE"))
         fprintf(stderr, "rsicam: trace: forward: %lld points of %d image(s)\n",
                 (long long)rows, n);
@@ -494,6 +503,7 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
     float *host =
         malloc((size_t)(rows * (slots > 0 ? slots : 1)) * sizeof *host);
     float *score_rows[max_t];
+    /* one wait for the device, then copies of what is already there */
     int rc = finite && host ? rsi_tensor_to_floats(res.finite, finite, rows)
                             : (rsi_error("out of memory"), -1);
     const double end = now_seconds();
@@ -695,15 +705,13 @@ static int run_ahead(const rsi_explainer *e)
 {
     if (adaptive(e))
         return 0;
-    const int64_t points = walks_path(e) ? e->opt.steps + 1 : 1;
-    const int64_t per_forward =
-        e->opt.batch / points > 1 ? e->opt.batch / points : 1;
     int waiting = 0, running = 0;
     for (int i = 0; i < e->n_flights; i++) {
         waiting += e->flights[i]->finished;
         running += !e->flights[i]->finished;
     }
-    return waiting <= per_forward &&
+    const int64_t per_forward = images_per_forward(e);
+    return waiting <= (per_forward > 1 ? per_forward : 1) &&
            (running > 0 || e->head + e->n_flights < e->n_queued);
 }
 

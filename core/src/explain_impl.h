@@ -125,7 +125,6 @@ struct rsi_explainer {
     int n_flights, cap_flights;
     /* the next images, read on threads: as many as a forward holds */
     rsi_read_ahead ahead[RSI_EXPLAIN_READ_AHEAD];
-    int n_ahead;
 };
 
 /* Empties the pass's sums (and the layers they follow). */
