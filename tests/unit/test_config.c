@@ -29,13 +29,30 @@ static void make_fixture(void)
     experiment_fixture_make(fx, 2);
 }
 
+/* fx/name into path[4200], with text written there first unless NULL. */
+static void fixture_file(const char *name, const char *text, char *path)
+{
+    if (text)
+        experiment_fixture_write(fx, name, text);
+    snprintf(path, 4200, "%s/%s", fx, name);
+}
+
 /* Loads text (written to fx/name) as a tree; problems go to d. */
 static rsi_cfg *load_text(const char *name, const char *text, rsi_diag *d)
 {
-    experiment_fixture_write(fx, name, text);
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", fx, name);
+    fixture_file(name, text, path);
     return rsi_cfg_load_file(path, d);
+}
+
+/* Loads fx/name as an experiment with overrides o[n], writing text there
+ * first unless it is NULL; problems go to d. */
+static rsi_experiment *load_experiment(const char *name, const char *text,
+                                       const char *const *o, int n, rsi_diag *d)
+{
+    char path[4200];
+    fixture_file(name, text, path);
+    return rsi_experiment_load(path, o, n, NULL, 0, d);
 }
 
 /* Whether some problem reads "NAME:LINE: ...want..." (line 0: the origin
@@ -347,12 +364,9 @@ START_TEST(every_problem_at_once)
              "metrics: [pointing, delet]\n"                        /* 24 */
              "plugin_path: ['%s']\n",                              /* 25 */
              good_plugin_dir());
-    experiment_fixture_write(fx, "bad.yaml", text);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/bad.yaml", fx);
     static const char *const o[] = {"threads=x", "baseline.blurr.sigma=8"};
     rsi_diag d = {0};
-    rsi_experiment *xp = rsi_experiment_load(path, o, 2, NULL, 0, &d);
+    rsi_experiment *xp = load_experiment("bad.yaml", text, o, 2, &d);
     ck_assert_ptr_null(xp);
     const char *f = "bad.yaml";
     EXPECT(&d, f, 3, "model 'torchscript': unknown parameter 'plugn'");
@@ -390,24 +404,22 @@ END_TEST
 START_TEST(needs_of_targets_and_files)
 {
     rsi_diag d = {0};
-    experiment_fixture_write(fx, "needs.yaml",
-                             "model: {file: m.pt}\n"
-                             "images: img0.png\n"
-                             "targets: [label, {class: 9}]\n"
-                             "metrics: [energy]\n");
-    experiment_fixture_write(fx, "nomodel.yaml",
-                             "model: {file: nope.pt, labels: nolabels.txt}\n"
-                             "images: [samples.csv]\n");
-    char path[4200];
-    snprintf(path, sizeof path, "%s/needs.yaml", fx);
-    ck_assert_ptr_null(rsi_experiment_load(path, NULL, 0, NULL, 0, &d));
+    ck_assert_ptr_null(load_experiment("needs.yaml",
+                                       "model: {file: m.pt}\n"
+                                       "images: img0.png\n"
+                                       "targets: [label, {class: 9}]\n"
+                                       "metrics: [energy]\n",
+                                       NULL, 0, &d));
     EXPECT(&d, "needs.yaml", 3, "'label' needs every image's label");
     EXPECT(&d, "needs.yaml", 3, "class 9 out of range: the model has 4");
     EXPECT(&d, "needs.yaml", 4, "need boxes");
     ck_assert_int_eq(d.n, 3);
     rsi_diag_free(&d);
-    snprintf(path, sizeof path, "%s/nomodel.yaml", fx);
-    ck_assert_ptr_null(rsi_experiment_load(path, NULL, 0, NULL, 0, &d));
+    ck_assert_ptr_null(
+        load_experiment("nomodel.yaml",
+                        "model: {file: nope.pt, labels: nolabels.txt}\n"
+                        "images: [samples.csv]\n",
+                        NULL, 0, &d));
     EXPECT(&d, "nomodel.yaml", 1, "parameter 'file'");
     EXPECT(&d, "nomodel.yaml", 1, "No such file or directory");
     ck_assert_int_eq(d.n, 1); /* no model: its labels are not read */
@@ -418,25 +430,22 @@ END_TEST
 START_TEST(device_and_precision)
 {
     rsi_diag d = {0};
-    experiment_fixture_write(fx, "exec_bad.yaml",
-                             "model: m.pt\n"
-                             "device: tpu\n"
-                             "precision: half\n"
-                             "images: [samples.csv]\n");
-    char path[4200];
-    snprintf(path, sizeof path, "%s/exec_bad.yaml", fx);
-    ck_assert_ptr_null(rsi_experiment_load(path, NULL, 0, NULL, 0, &d));
+    ck_assert_ptr_null(load_experiment("exec_bad.yaml",
+                                       "model: m.pt\n"
+                                       "device: tpu\n"
+                                       "precision: half\n"
+                                       "images: [samples.csv]\n",
+                                       NULL, 0, &d));
     EXPECT(&d, "exec_bad.yaml", 2, "device: unknown device 'tpu'");
     EXPECT(&d, "exec_bad.yaml", 3, "unknown precision 'half'");
     ck_assert_int_eq(d.n, 2);
     rsi_diag_free(&d);
-    experiment_fixture_write(fx, "exec_ok.yaml",
-                             "model: m.pt\n"
-                             "device: cpu\n"
-                             "precision: bf16\n"
-                             "images: [samples.csv]\n");
-    snprintf(path, sizeof path, "%s/exec_ok.yaml", fx);
-    rsi_experiment *xp = rsi_experiment_load(path, NULL, 0, NULL, 0, &d);
+    rsi_experiment *xp = load_experiment("exec_ok.yaml",
+                                         "model: m.pt\n"
+                                         "device: cpu\n"
+                                         "precision: bf16\n"
+                                         "images: [samples.csv]\n",
+                                         NULL, 0, &d);
     if (d.n)
         dump(&d);
     ck_assert_ptr_nonnull(xp);
@@ -450,7 +459,7 @@ START_TEST(device_and_precision)
     /* precision changes the maps, so a run cannot resume across it; the
      * device may change */
     static const char *const o[] = {"precision=fp32", "device=cpu"};
-    xp = rsi_experiment_load(path, o, 2, NULL, 0, &d);
+    xp = load_experiment("exec_ok.yaml", NULL, o, 2, &d);
     ck_assert_ptr_nonnull(xp);
     xp_fingerprint(xp, fp32);
     ck_assert_str_ne(bf16, fp32);
@@ -462,24 +471,21 @@ END_TEST
 START_TEST(adaptive_steps)
 {
     rsi_diag d = {0};
-    experiment_fixture_write(fx, "auto_bad.yaml",
-                             "model: m.pt\n"
-                             "steps: [8]\n"
-                             "tol: 0.05\n"
-                             "images: [samples.csv]\n");
-    char path[4200];
-    snprintf(path, sizeof path, "%s/auto_bad.yaml", fx);
-    ck_assert_ptr_null(rsi_experiment_load(path, NULL, 0, NULL, 0, &d));
+    ck_assert_ptr_null(load_experiment("auto_bad.yaml",
+                                       "model: m.pt\n"
+                                       "steps: [8]\n"
+                                       "tol: 0.05\n"
+                                       "images: [samples.csv]\n",
+                                       NULL, 0, &d));
     EXPECT(&d, "auto_bad.yaml", 3, "tol: goes with steps: auto");
     ck_assert_int_eq(d.n, 1);
     rsi_diag_free(&d);
-    experiment_fixture_write(fx, "auto.yaml",
-                             "model: m.pt\n"
-                             "steps: [auto, 8]\n"
-                             "tol: 0.05\n"
-                             "images: [samples.csv]\n");
-    snprintf(path, sizeof path, "%s/auto.yaml", fx);
-    rsi_experiment *xp = rsi_experiment_load(path, NULL, 0, NULL, 0, &d);
+    rsi_experiment *xp = load_experiment("auto.yaml",
+                                         "model: m.pt\n"
+                                         "steps: [auto, 8]\n"
+                                         "tol: 0.05\n"
+                                         "images: [samples.csv]\n",
+                                         NULL, 0, &d);
     if (d.n)
         dump(&d);
     ck_assert_ptr_nonnull(xp);
@@ -495,7 +501,7 @@ START_TEST(adaptive_steps)
     xp_fingerprint(xp, a);
     rsi_experiment_free(xp);
     static const char *const o[] = {"tol=0.01"};
-    xp = rsi_experiment_load(path, o, 1, NULL, 0, &d);
+    xp = load_experiment("auto.yaml", NULL, o, 1, &d);
     ck_assert_ptr_nonnull(xp);
     xp_fingerprint(xp, b);
     ck_assert_str_ne(a, b);
@@ -506,16 +512,15 @@ END_TEST
 
 START_TEST(valid_file_resolves)
 {
-    experiment_fixture_write(fx, "ok.yaml",
-                             "model: m.pt\n"
-                             "images: [samples.csv]\n"
-                             "targets: [{top_k: 2}, label, {class: fox}]\n"
-                             "steps: [3, 5]\n");
-    char path[4200];
-    snprintf(path, sizeof path, "%s/ok.yaml", fx);
     static const char *const o[] = {"layers=[conv1,conv2]", "output=odir"};
     rsi_diag d = {0};
-    rsi_experiment *xp = rsi_experiment_load(path, o, 2, NULL, 0, &d);
+    rsi_experiment *xp =
+        load_experiment("ok.yaml",
+                        "model: m.pt\n"
+                        "images: [samples.csv]\n"
+                        "targets: [{top_k: 2}, label, {class: fox}]\n"
+                        "steps: [3, 5]\n",
+                        o, 2, &d);
     if (d.n)
         dump(&d);
     ck_assert_ptr_nonnull(xp);

@@ -105,85 +105,100 @@ static void assert_close(const rsi_tensor *a, const rsi_tensor *b)
     free(y);
 }
 
+/* A model, an input and room for a run's result (one layer, up to four
+ * targets); res points into the fixture, which therefore stays put. */
+typedef struct run_fixture {
+    rsi_model *m;
+    rsi_tensor *x;
+    rsi_tensor *acts[1], *grads[4], *scores[4];
+    rsi_forward_result res;
+} run_fixture;
+
+static void fixture_open(run_fixture *f, rsi_tensor *x)
+{
+    f->m = model();
+    f->x = x;
+    f->res = (rsi_forward_result){
+        .acts = f->acts, .grads = f->grads, .scores = f->scores};
+}
+
+static void fixture_close(run_fixture *f)
+{
+    rsi_tensor_free(f->x);
+    rsi_model_free(f->m);
+}
+
 START_TEST(lead_row_chooses_and_is_left_out)
 {
-    rsi_model *m = model();
-    rsi_tensor *x = input();
-    rsi_tensor *acts[1], *grads[8], *scores[4];
-    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    run_fixture f;
+    fixture_open(&f, input());
     rsi_target targets[4];
     seen s = {0};
     int n = 0;
-    ck_assert_msg(run_choosing(m, x, 1, &s, targets, &n, &res) == 0, "%s",
+    ck_assert_msg(run_choosing(f.m, f.x, 1, &s, targets, &n, &f.res) == 0, "%s",
                   rsi_error_message());
     ck_assert_int_eq(s.calls, 1);
     ck_assert_int_eq(n, 2);
     /* the chooser saw row 0's logits */
-    rsi_tensor *row0 = rsi_tensor_narrow(x, 0, 0, 1);
-    rsi_tensor *logits0 = rsi_model_logits(m, row0);
+    rsi_tensor *row0 = rsi_tensor_narrow(f.x, 0, 0, 1);
+    rsi_tensor *logits0 = rsi_model_logits(f.m, row0);
     float want[CLASSES];
     ck_assert_int_eq(rsi_tensor_to_floats(logits0, want, CLASSES), 0);
     for (int c = 0; c < CLASSES; c++)
         ck_assert_float_eq_tol(s.logits[c], want[c], 1e-4);
     /* rows 1.. only, as a plain run over them with the same targets */
-    ck_assert_int_eq(rsi_tensor_size(acts[0], 0), 3 - 1);
-    ck_assert_int_eq(rsi_tensor_size(grads[1], 0), 3 - 1);
-    ck_assert_int_eq(rsi_tensor_size(res.logits, 0), 3 - 1);
-    rsi_tensor *rest = rsi_tensor_narrow(x, 0, 1, 3 - 1);
+    ck_assert_int_eq(rsi_tensor_size(f.acts[0], 0), 3 - 1);
+    ck_assert_int_eq(rsi_tensor_size(f.grads[1], 0), 3 - 1);
+    ck_assert_int_eq(rsi_tensor_size(f.res.logits, 0), 3 - 1);
+    rsi_tensor *rest = rsi_tensor_narrow(f.x, 0, 1, 3 - 1);
     rsi_tensor *acts2[1], *grads2[2], *scores2[2];
     rsi_forward_result plain = {
         .acts = acts2, .grads = grads2, .scores = scores2};
-    ck_assert_int_eq(rsi_model_run(m, rest, targets, 2, &plain), 0);
-    assert_close(acts[0], acts2[0]);
+    ck_assert_int_eq(rsi_model_run(f.m, rest, targets, 2, &plain), 0);
+    assert_close(f.acts[0], acts2[0]);
     for (int t = 0; t < 2; t++) {
-        assert_close(grads[t], grads2[t]);
-        assert_close(scores[t], scores2[t]);
+        assert_close(f.grads[t], grads2[t]);
+        assert_close(f.scores[t], scores2[t]);
     }
-    rsi_forward_result_release(&res, 1, n);
+    rsi_forward_result_release(&f.res, 1, n);
     rsi_forward_result_release(&plain, 1, 2);
-    rsi_tensor *owned[] = {x, row0, logits0, rest};
+    rsi_tensor *owned[] = {row0, logits0, rest};
     for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
         rsi_tensor_free(owned[i]);
-    rsi_model_free(m);
+    fixture_close(&f);
 }
 END_TEST
 
 START_TEST(without_lead_the_row_is_kept)
 {
-    rsi_model *m = model();
-    rsi_tensor *x = input();
-    rsi_tensor *acts[1], *grads[8], *scores[4];
-    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    run_fixture f;
+    fixture_open(&f, input());
     rsi_target targets[4];
     seen s = {0};
     int n = 0;
-    ck_assert_int_eq(run_choosing(m, x, 0, &s, targets, &n, &res), 0);
-    ck_assert_int_eq(rsi_tensor_size(acts[0], 0), 3);
-    ck_assert_int_eq(rsi_tensor_size(scores[0], 0), 3);
-    rsi_forward_result_release(&res, 1, n);
-    rsi_tensor_free(x);
-    rsi_model_free(m);
+    ck_assert_int_eq(run_choosing(f.m, f.x, 0, &s, targets, &n, &f.res), 0);
+    ck_assert_int_eq(rsi_tensor_size(f.acts[0], 0), 3);
+    ck_assert_int_eq(rsi_tensor_size(f.scores[0], 0), 3);
+    rsi_forward_result_release(&f.res, 1, n);
+    fixture_close(&f);
 }
 END_TEST
 
 START_TEST(chooser_error_stands)
 {
-    rsi_model *m = model();
-    rsi_tensor *x = input();
-    rsi_tensor *acts[1], *grads[8], *scores[4];
-    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    run_fixture f;
+    fixture_open(&f, input());
     rsi_target targets[4];
     seen s = {.fail = 1};
     int n = -1;
-    ck_assert_int_eq(run_choosing(m, x, 1, &s, targets, &n, &res), -1);
+    ck_assert_int_eq(run_choosing(f.m, f.x, 1, &s, targets, &n, &f.res), -1);
     ck_assert_int_eq(n, 0);
     ck_assert_str_eq(rsi_error_message(), "the chooser says no");
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_USAGE);
-    ck_assert_ptr_null(res.logits);
-    ck_assert_ptr_null(acts[0]);
+    ck_assert_ptr_null(f.res.logits);
+    ck_assert_ptr_null(f.acts[0]);
     rsi_error_clear();
-    rsi_tensor_free(x);
-    rsi_model_free(m);
+    fixture_close(&f);
 }
 END_TEST
 
@@ -201,34 +216,32 @@ static rsi_tensor *rows_of(const rsi_tensor *t, int64_t first, int64_t n)
  * repeating its one target in the second slot. */
 START_TEST(parts_get_their_own_targets)
 {
-    rsi_model *m = model();
-    rsi_tensor *x = input_rows(ROWS, -1);
-    rsi_tensor *acts[1], *grads[8], *scores[4];
-    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    run_fixture f;
+    fixture_open(&f, input_rows(ROWS, -1));
     rsi_target chosen[4],
         given[1] = {{.class_index = 3, .kind = RSI_SCORE_SOFTMAX}};
     seen s = {0};
     rsi_run_part parts[2] = {
         {.rows = 2, .targets = chosen, .choose = choose, .user = &s, .lead = 1},
         {.rows = 2, .targets = given, .n_targets = 1}};
-    ck_assert_msg(rsi_model_run_parts(m, x, parts, 2, 4, &res) == 2, "%s",
+    ck_assert_msg(rsi_model_run_parts(f.m, f.x, parts, 2, 4, &f.res) == 2, "%s",
                   rsi_error_message());
     ck_assert_int_eq(parts[0].n_targets, 2);
-    ck_assert_int_eq(rsi_tensor_size(acts[0], 0), 4);
+    ck_assert_int_eq(rsi_tensor_size(f.acts[0], 0), 4);
     rsi_tensor *acts1[1], *grads1[2], *scores1[2];
     rsi_forward_result plain = {
         .acts = acts1, .grads = grads1, .scores = scores1};
     for (int part = 0; part < 2; part++) {
-        rsi_tensor *in = rows_of(x, 1 + 2 * part, 2);
+        rsi_tensor *in = rows_of(f.x, 1 + 2 * part, 2);
         const rsi_target *t = part == 0 ? chosen : given;
         const int nt = part == 0 ? 2 : 1;
-        ck_assert_int_eq(rsi_model_run(m, in, t, nt, &plain), 0);
-        rsi_tensor *a = rows_of(acts[0], 2 * part, 2);
+        ck_assert_int_eq(rsi_model_run(f.m, in, t, nt, &plain), 0);
+        rsi_tensor *a = rows_of(f.acts[0], 2 * part, 2);
         assert_close(a, acts1[0]);
         for (int slot = 0; slot < 2; slot++) {
             const int own = slot < nt ? slot : nt - 1;
-            rsi_tensor *g = rows_of(grads[slot], 2 * part, 2);
-            rsi_tensor *sc = rows_of(scores[slot], 2 * part, 2);
+            rsi_tensor *g = rows_of(f.grads[slot], 2 * part, 2);
+            rsi_tensor *sc = rows_of(f.scores[slot], 2 * part, 2);
             assert_close(g, grads1[own]);
             assert_close(sc, scores1[own]);
             rsi_tensor_free(g);
@@ -238,45 +251,38 @@ START_TEST(parts_get_their_own_targets)
         rsi_tensor_free(in);
         rsi_forward_result_release(&plain, 1, nt);
     }
-    rsi_forward_result_release(&res, 1, 2);
-    rsi_tensor_free(x);
-    rsi_model_free(m);
+    rsi_forward_result_release(&f.res, 1, 2);
+    fixture_close(&f);
 }
 END_TEST
 
 /* A NaN in one input row marks that row, and only it, as not finite. */
 START_TEST(rows_say_whether_they_are_finite)
 {
-    rsi_model *m = model();
-    rsi_tensor *x = input_rows(ROWS, 2);
-    rsi_tensor *acts[1], *grads[1], *scores[1];
-    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    run_fixture f;
+    fixture_open(&f, input_rows(ROWS, 2));
     const rsi_target t = {.class_index = 1, .kind = RSI_SCORE_LOGIT};
-    ck_assert_int_eq(rsi_model_run(m, x, &t, 1, &res), 0);
+    ck_assert_int_eq(rsi_model_run(f.m, f.x, &t, 1, &f.res), 0);
     float finite[ROWS];
-    ck_assert_int_eq(rsi_tensor_to_floats(res.finite, finite, ROWS), 0);
+    ck_assert_int_eq(rsi_tensor_to_floats(f.res.finite, finite, ROWS), 0);
     for (int r = 0; r < ROWS; r++)
         ck_assert_float_eq(finite[r], r == 2 ? 0.0f : 1.0f);
-    rsi_forward_result_release(&res, 1, 1);
-    rsi_tensor_free(x);
-    rsi_model_free(m);
+    rsi_forward_result_release(&f.res, 1, 1);
+    fixture_close(&f);
 }
 END_TEST
 
 /* Parts that do not add up to the input's rows are refused. */
 START_TEST(parts_must_cover_the_input)
 {
-    rsi_model *m = model();
-    rsi_tensor *x = input();
-    rsi_tensor *acts[1], *grads[1], *scores[1];
-    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    run_fixture f;
+    fixture_open(&f, input());
     rsi_target t = {.class_index = 1, .kind = RSI_SCORE_LOGIT};
     rsi_run_part part = {.rows = 2, .targets = &t, .n_targets = 1};
-    ck_assert_int_eq(rsi_model_run_parts(m, x, &part, 1, 1, &res), -1);
+    ck_assert_int_eq(rsi_model_run_parts(f.m, f.x, &part, 1, 1, &f.res), -1);
     ck_assert_ptr_nonnull(strstr(rsi_error_message(), "the parts hold 2 rows"));
     rsi_error_clear();
-    rsi_tensor_free(x);
-    rsi_model_free(m);
+    fixture_close(&f);
 }
 END_TEST
 
