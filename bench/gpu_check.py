@@ -65,14 +65,13 @@ def parse_args(argv):
 
 
 def run(cmd, env=None):
-    t0 = time.perf_counter()
+    """stdout and stderr of cmd, which must succeed."""
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, env=env)
-    wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError("exit %d: %s\n%s" % (proc.returncode, " ".join(cmd),
                                                proc.stderr[-3000:]))
-    return proc.stdout, wall
+    return proc.stdout, proc.stderr
 
 
 def rsicam_env():
@@ -102,21 +101,21 @@ def prepare(work):
     return models, image
 
 
-def explain(args, model, layer, images, out, device, precision, extra=(),
-            steps=None):
+def explain(args, model, layer, images, out, device, precision, extra=()):
+    """rsicam explain's records and its trace (RSICAM_TRACE=1)."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [os.path.join(args.build, "rsicam"), "explain", "--model", model,
-           "--layer", layer, "--out", out, "--steps", str(steps or args.steps),
+           "--layer", layer, "--out", out, "--steps", str(args.steps),
            "--device", device, "--precision", precision, "--quiet"]
     for im in images:
         cmd += ["--image", im]
-    _, wall = run(cmd + list(extra), env=rsicam_env())
+    _, trace = run(cmd + list(extra), env=dict(rsicam_env(), RSICAM_TRACE="1"))
     with open(os.path.join(out, "results.jsonl")) as f:
         recs = [json.loads(line) for line in f if line.strip()]
     bad = [r for r in recs if r.get("status") == "failed"]
     if bad:
         raise RuntimeError("rsicam failed: %s" % bad[0])
-    return recs, wall
+    return recs, trace
 
 
 def correlation(a, b):
@@ -212,26 +211,17 @@ def rsicam_stream(args, model, layer, images, work, precision, per_forward):
     an image's files kept it waiting after the next forward. The trace is
     kept in OUT."""
     tag = "%s-%s-x%d" % (os.path.basename(model), precision, per_forward)
-    d = os.path.join(work, "timing", tag)
-    shutil.rmtree(d, ignore_errors=True)
-    cmd = [os.path.join(args.build, "rsicam"), "explain", "--model", model,
-           "--layer", layer, "--out", d, "--steps", str(args.steps),
-           "--device", args.device, "--precision", precision, "--quiet",
-           "--batch", str(per_forward * (args.steps + 1))]
-    for im in images:
-        cmd += ["--image", im]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=dict(rsicam_env(), RSICAM_TRACE="1"))
-    if proc.returncode != 0:
-        raise RuntimeError("rsicam failed: %s" % proc.stderr[-3000:])
+    _, trace = explain(args, model, layer, images,
+                       os.path.join(work, "timing", tag), args.device, precision,
+                       ["--batch", str(per_forward * (args.steps + 1))])
     with open(os.path.join(args.out, "trace-%s.txt" % tag), "w") as f:
-        f.write(proc.stderr)
-    pace = re.findall(r"stream: .* ([0-9.]+) ms per point", proc.stderr)
+        f.write(trace)
+    pace = re.findall(r"stream: .* ([0-9.]+) ms per point", trace)
     if not pace:  # one forward held every image: no pace to take
         log("%s: %d images make one forward; no pace" % (tag, len(images)))
         pace = ["nan"]
     waits = [float(v) for v in
-             re.findall(r"then files ([0-9.]+) ms more", proc.stderr)]
+             re.findall(r"then files ([0-9.]+) ms more", trace)]
     wait = statistics.median(waits[1:]) if len(waits) > 1 else float("nan")
     return 1e-3 * float(pace[-1]) * (args.steps + 1), wait
 
