@@ -27,30 +27,10 @@
 
 /* ---- Fixtures ----------------------------------------------------------- */
 
-static char fx_dir[4096];
-
-/* "<fixtures>/<name>"; the last 16 results stay valid at once. */
-static const char *fx(const char *name)
-{
-    static char ring[16][8192];
-    static int k;
-    k = (k + 1) % 16;
-    snprintf(ring[k], sizeof ring[k], "%s/%s", fx_dir, name);
-    return ring[k];
-}
-
 /* Unchecked fixture (parent process): made once, removed by main(). */
 static void make_fixtures(void)
 {
-    if (fx_dir[0])
-        return;
-    tk_scratch_open("baselines_paths");
-    snprintf(fx_dir, sizeof fx_dir, "%s", tk_path("fx"));
-    char *out = NULL;
-    int rc = tk_sh(&out, "'%s' '%s' '%s'", tk_python(),
-                   tk_source("tests/fixtures/make_test_models.py"), fx_dir);
-    ck_assert_msg(rc == 0, "making the test models failed (%d): %s", rc, out);
-    free(out);
+    tk_fixtures_make("baselines_paths", "make_test_models.py");
 }
 
 /* The classifier's preprocessing, as its rsicam.json says. */
@@ -70,8 +50,8 @@ static int explain(const char *out, char **log, const char *extra)
     return tk_sh(log,
                  "'%s' explain --model '%s' --layer features.3 --image '%s' "
                  "--out '%s' --threads 1 --quiet %s",
-                 tk_rsicam(), fx("classifier.pt"), fx("image.png"),
-                 tk_path(out), extra);
+                 tk_rsicam(), tk_fixture("classifier.pt"),
+                 tk_fixture("image.png"), tk_path(out), extra);
 }
 
 static void explain_ok(const char *out, char **log, const char *extra)
@@ -217,7 +197,8 @@ static rsi_context context(void)
 /* image.png as the model sees it. */
 static rsi_tensor *input_image(void)
 {
-    rsi_tensor *x = rsi_input_read(fx("image.png"), &classifier_info, NULL);
+    rsi_tensor *x =
+        rsi_input_read(tk_fixture("image.png"), &classifier_info, NULL);
     ck_assert_msg(x != NULL, "%s", rsi_error_message());
     return x;
 }
@@ -376,12 +357,12 @@ START_TEST(file_baseline)
     rsi_tensor *x = input_image();
     /* An image file: read, normalised as the image itself is. */
     char spec[8400];
-    snprintf(spec, sizeof spec, "file:file=%s", fx("image.png"));
+    snprintf(spec, sizeof spec, "file:file=%s", tk_fixture("image.png"));
     rsi_tensor *b = baseline(spec, x);
     ck_assert(max_diff(b, x) == 0);
     rsi_tensor_free(b);
     /* Another size: resized to the model's input. */
-    snprintf(spec, sizeof spec, "file:file=%s", fx("image2.png"));
+    snprintf(spec, sizeof spec, "file:file=%s", tk_fixture("image2.png"));
     b = baseline(spec, x);
     ck_assert_int_eq(rsi_tensor_size(b, 2), 32);
     ck_assert_int_eq(rsi_tensor_size(b, 3), 32);
@@ -407,7 +388,7 @@ START_TEST(file_baseline)
 
     /* The wrong shape is the user's error, and says both shapes. */
     rsi_context ctx = context();
-    snprintf(spec, sizeof spec, "file:file=%s", fx("linear_8.npy"));
+    snprintf(spec, sizeof spec, "file:file=%s", tk_fixture("linear_8.npy"));
     ck_assert_ptr_null(ctx.host->make_baseline(&ctx, spec, x));
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_USAGE);
     const char *m = rsi_error_message();
@@ -427,7 +408,7 @@ START_TEST(vae_path_ends)
     char params[8400];
     /* The conv VAE has its own size (16x16) and mean/std: every
      * conversion runs. */
-    snprintf(params, sizeof params, "model=%s", fx("vae_conv.pt"));
+    snprintf(params, sizeof params, "model=%s", tk_fixture("vae_conv.pt"));
     walked w = walk_path("vae", params, b, x, 6, 4);
     ck_assert_int_eq(w.num_points, 7);
     ck_assert(max_diff(w.pts[0], b) == 0);
@@ -440,7 +421,7 @@ START_TEST(vae_path_ends)
 
     /* The corrected formula's own ends are b and x up to rounding. */
     snprintf(params, sizeof params, "model=%s,exact_ends=false",
-             fx("vae_conv.pt"));
+             tk_fixture("vae_conv.pt"));
     w = walk_path("vae", params, b, x, 6, 3);
     ck_assert_msg(max_diff(w.pts[0], b) <= 1e-5, "%g", max_diff(w.pts[0], b));
     ck_assert_msg(max_diff(w.pts[6], x) <= 1e-5, "%g", max_diff(w.pts[6], x));
@@ -448,14 +429,14 @@ START_TEST(vae_path_ends)
 
     /* Uncorrected, the path runs between the reconstructions instead. */
     snprintf(params, sizeof params, "model=%s,correct=false",
-             fx("vae_conv.pt"));
+             tk_fixture("vae_conv.pt"));
     w = walk_path("vae", params, b, x, 6, 7);
     ck_assert(max_diff(w.pts[0], b) > 1e-3);
     ck_assert(max_diff(w.pts[6], x) > 1e-3);
     walked_free(&w);
 
     /* A module without encode()/decode() is refused by name. */
-    snprintf(params, sizeof params, "model=%s", fx("classifier.pt"));
+    snprintf(params, sizeof params, "model=%s", tk_fixture("classifier.pt"));
     const rsi_plugin *p = rsi_registry_find(reg, RSI_PLUGIN_PATH, "vae");
     rsi_param_value *v;
     ck_assert_int_eq(rsi_plugin_parse_params(p, params, &v), 0);
@@ -506,7 +487,7 @@ START_TEST(sequence_path_points)
     rsi_tensor *b = baseline("zero", x);
     /* The data decides the number of points, whatever steps says. */
     char params[8400];
-    snprintf(params, sizeof params, "points=%s", fx("linear_8.npy"));
+    snprintf(params, sizeof params, "points=%s", tk_fixture("linear_8.npy"));
     walked w = walk_path("sequence", params, b, x, 50, 4);
     ck_assert_int_eq(w.num_points, 9);
     ck_assert(max_diff(w.pts[0], b) == 0);
@@ -515,9 +496,9 @@ START_TEST(sequence_path_points)
 
     /* A folder (non-images skipped) and a list file give the same
      * points: black (exactly the zero baseline), a mix, the image. */
-    snprintf(params, sizeof params, "points=%s", fx("frames"));
+    snprintf(params, sizeof params, "points=%s", tk_fixture("frames"));
     walked f = walk_path("sequence", params, b, x, 50, 2);
-    snprintf(params, sizeof params, "points=%s", fx("frames.txt"));
+    snprintf(params, sizeof params, "points=%s", tk_fixture("frames.txt"));
     walked l = walk_path("sequence", params, b, x, 50, 2);
     ck_assert_int_eq(f.num_points, 3);
     ck_assert_int_eq(l.num_points, 3);
@@ -594,7 +575,7 @@ START_TEST(bad_parameters)
     const struct bad_case *c = &bad[_i];
     char option[8400], out[32];
     snprintf(option, sizeof option, "%s '%s%s'", c->option, c->value,
-             c->fixture ? fx(c->fixture) : "");
+             c->fixture ? tk_fixture(c->fixture) : "");
     snprintf(out, sizeof out, "bad%d", _i);
     char *log = NULL;
     int rc = explain(out, &log, option);
@@ -699,8 +680,8 @@ START_TEST(auto_cache_key)
         snprintf(out, sizeof out, "key-%s", inits[k]);
         for (int i = 0; i < 2; i++) {
             char *log = NULL;
-            int rc = tk_sh(&log, fmt, tk_rsicam(), fx("classifier.pt"),
-                           fx(images[i]), tk_path(out), inits[k]);
+            int rc = tk_sh(&log, fmt, tk_rsicam(), tk_fixture("classifier.pt"),
+                           tk_fixture(images[i]), tk_path(out), inits[k]);
             ck_assert_msg(rc == 0, "%s", log);
             int cached = strstr(log, "using cached") != NULL;
             /* zero: the second image reuses the first's entry */
@@ -719,7 +700,7 @@ START_TEST(identity_vae_is_linear)
     char opts[8600];
     explain_ok("lin8", NULL, maps);
     snprintf(opts, sizeof opts, "%s --path 'vae:model=%s'", maps,
-             fx("vae_identity.pt"));
+             tk_fixture("vae_identity.pt"));
     explain_ok("vae-id", NULL, opts);
     same_maps("lin8", "vae-id", 1e-6);
 }
@@ -733,7 +714,7 @@ START_TEST(sequence_is_linear)
                "--variant plain,relu --score logit,softmax "
                "--steps 8");
     snprintf(opts, sizeof opts, "%s --path 'sequence:points=%s'", maps,
-             fx("linear_8.npy"));
+             tk_fixture("linear_8.npy"));
     explain_ok("seq8", NULL, opts);
     same_maps("lin8s", "seq8", 1e-7);
     json_t *o = record("seq8", "plain", "logit");
@@ -766,7 +747,7 @@ START_TEST(completeness_improves)
         snprintf(out, sizeof out, "gap-%s-%d", c->name, steps[k]);
         snprintf(opts, sizeof opts,
                  "--variant plain --score logit --steps %d --path '%s%s'",
-                 steps[k], c->spec, c->fixture ? fx(fixture) : "");
+                 steps[k], c->spec, c->fixture ? tk_fixture(fixture) : "");
         explain_ok(out, NULL, opts);
         gap[k] = completeness_gap(out, &change[k]);
     }
@@ -816,7 +797,6 @@ int main(void)
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    if (fx_dir[0])
-        tk_scratch_close();
+    tk_scratch_close();
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

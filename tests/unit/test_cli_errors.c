@@ -36,18 +36,6 @@ enum { CANNOT = 99 };
 
 /* ---- Fixtures ----------------------------------------------------------- */
 
-static char fx_dir[4096];
-
-/* "<fixtures>/<name>"; the last 16 results stay valid at once. */
-static const char *fx(const char *name)
-{
-    static char ring[16][8192];
-    static int k;
-    k = (k + 1) % 16;
-    snprintf(ring[k], sizeof ring[k], "%s/%s", fx_dir, name);
-    return ring[k];
-}
-
 static const char *plugin_dir(const char *rel)
 {
     static char ring[4][4096];
@@ -63,15 +51,7 @@ static const char *plugin_dir(const char *rel)
  * fixtures are made once, by the first, and removed by main(). */
 static void make_fixtures(void)
 {
-    if (fx_dir[0])
-        return;
-    tk_scratch_open("cli_errors");
-    snprintf(fx_dir, sizeof fx_dir, "%s", tk_path("fx"));
-    char *out = NULL;
-    int rc = tk_sh(&out, "'%s' '%s' '%s'", tk_python(),
-                   tk_source("tests/fixtures/make_bad_inputs.py"), fx_dir);
-    ck_assert_msg(rc == 0, "making the fixtures failed (%d): %s", rc, out);
-    free(out);
+    tk_fixtures_make("cli_errors", "make_bad_inputs.py");
 }
 
 /* ---- Running rsicam ----------------------------------------------------- */
@@ -351,13 +331,14 @@ enum { N_BAD_IMAGES = sizeof bad_images / sizeof bad_images[0] };
 START_TEST(bad_image)
 {
     const struct bad_image *b = &bad_images[_i];
-    const char *bad = fx(b->file), *good = fx("good.png");
+    const char *bad = tk_fixture(b->file), *good = tk_fixture("good.png");
     for (int second = 0; second < 2; second++) {
         char tag[64];
         snprintf(tag, sizeof tag, "bad_image_%d_%d", _i, second);
         run r;
         explain(&r, tag, "--model '%s' --image '%s' --image '%s'",
-                fx("tiny.pt"), second ? good : bad, second ? bad : good);
+                tk_fixture("tiny.pt"), second ? good : bad,
+                second ? bad : good);
         expect_error(&r, INPUT, 1, bad, b->words, NULL);
         expect_failed(r.out, bad, INPUT);
         ck_assert_int_eq(count_records(r.out, good, "ok"), 1);
@@ -372,10 +353,10 @@ END_TEST
 START_TEST(huge_image_memory_bounded)
 {
     run r;
-    explain(&r, "huge", "--model '%s' --image '%s'", fx("tiny.pt"),
-            fx("huge.png"));
-    expect_error(&r, INPUT, 1, fx("huge.png"), "30000x30000", "too large",
-                 NULL);
+    explain(&r, "huge", "--model '%s' --image '%s'", tk_fixture("tiny.pt"),
+            tk_fixture("huge.png"));
+    expect_error(&r, INPUT, 1, tk_fixture("huge.png"), "30000x30000",
+                 "too large", NULL);
     ck_assert_msg(r.maxrss_kib < 1024 * 1024, "peak memory %ld KiB",
                   r.maxrss_kib);
     run_free(&r);
@@ -387,11 +368,11 @@ END_TEST
  * neither works. */
 START_TEST(unreadable_image)
 {
-    const char *img = fx("unreadable.png");
+    const char *img = tk_fixture("unreadable.png");
     char *out = NULL;
-    ck_assert_int_eq(
-        tk_sh(&out, "cp '%s' '%s' && chmod 000 '%s'", fx("good.png"), img, img),
-        0);
+    ck_assert_int_eq(tk_sh(&out, "cp '%s' '%s' && chmod 000 '%s'",
+                           tk_fixture("good.png"), img, img),
+                     0);
     free(out);
     const char *dir = tk_path("unreadable");
     ck_assert_int_eq(tk_sh(NULL, "mkdir -p '%s' && chmod 777 '%s'", dir, dir),
@@ -409,10 +390,11 @@ START_TEST(unreadable_image)
     sh_run(&r, "unreadable",
            "%s '%s' explain --quiet --steps 4 --batch 3 --model '%s' "
            "--out '%s' --image '%s' --image '%s'",
-           as, tk_rsicam(), fx("tiny.pt"), dir, img, fx("good.png"));
+           as, tk_rsicam(), tk_fixture("tiny.pt"), dir, img,
+           tk_fixture("good.png"));
     expect_error(&r, INPUT, 1, img, "Permission denied", NULL);
     expect_failed(r.out, img, INPUT);
-    ck_assert_int_eq(count_records(r.out, fx("good.png"), "ok"), 1);
+    ck_assert_int_eq(count_records(r.out, tk_fixture("good.png"), "ok"), 1);
     run_free(&r);
 }
 END_TEST
@@ -426,11 +408,11 @@ enum { N_AWKWARD = sizeof awkward_images / sizeof awkward_images[0] };
 
 START_TEST(awkward_image_works)
 {
-    const char *img = fx(awkward_images[_i]);
+    const char *img = tk_fixture(awkward_images[_i]);
     char tag[64];
     snprintf(tag, sizeof tag, "awkward_%d", _i);
     run r;
-    explain(&r, tag, "--model '%s' --image '%s'", fx("tiny.pt"), img);
+    explain(&r, tag, "--model '%s' --image '%s'", tk_fixture("tiny.pt"), img);
     expect_success(&r);
     ck_assert_int_eq(count_records(r.out, img, "ok"), 1);
     ck_assert_int_eq(expect_whole_maps(r.out), 1);
@@ -455,12 +437,12 @@ enum { N_BAD_MODELS = sizeof bad_models / sizeof bad_models[0] };
 START_TEST(bad_model)
 {
     const struct bad_model *m = &bad_models[_i];
-    const char *model = fx(m->file);
+    const char *model = tk_fixture(m->file);
     char tag[64];
     snprintf(tag, sizeof tag, "bad_model_%d", _i);
     run r;
     explain(&r, tag, "--model '%s' %s --image '%s'", model, m->extra,
-            fx("good.png"));
+            tk_fixture("good.png"));
     expect_error(&r, MODEL, 1, m->file, m->words, NULL);
     char line[8192];
     error_line(r.text, 0, line, sizeof line);
@@ -490,12 +472,12 @@ enum { N_IMAGE_MODELS = sizeof image_models / sizeof image_models[0] };
 START_TEST(model_fails_each_image)
 {
     const struct image_model *m = &image_models[_i];
-    const char *a = fx("good.png"), *b = fx("good2.png");
+    const char *a = tk_fixture("good.png"), *b = tk_fixture("good2.png");
     char tag[64];
     snprintf(tag, sizeof tag, "image_model_%d", _i);
     run r;
-    explain(&r, tag, "--model '%s' %s --image '%s' --image '%s'", fx(m->file),
-            m->extra, a, b);
+    explain(&r, tag, "--model '%s' %s --image '%s' --image '%s'",
+            tk_fixture(m->file), m->extra, a, b);
     expect_error(&r, MODEL, 2, a, m->words, NULL);
     expect_failed(r.out, a, MODEL);
     expect_failed(r.out, b, MODEL);
@@ -559,8 +541,8 @@ START_TEST(bad_param)
     expand_plugins(b->args, args, sizeof args);
     snprintf(tag, sizeof tag, "bad_param_%d", _i);
     run r;
-    explain(&r, tag, "--model '%s' %s --image '%s'", fx("tiny.pt"), args,
-            fx("good.png"));
+    explain(&r, tag, "--model '%s' %s --image '%s'", tk_fixture("tiny.pt"),
+            args, tk_fixture("good.png"));
     expect_error(&r, USAGE, 1, b->words, NULL);
     ck_assert_int_le(each_file(r.out, NULL, NULL), 0);
     run_free(&r);
@@ -571,11 +553,11 @@ START_TEST(missing_required_options)
 {
     run r;
     sh_run(&r, "missing_required", "'%s' explain --image '%s' --out '%s'",
-           tk_rsicam(), fx("good.png"), tk_path("missing_required"));
+           tk_rsicam(), tk_fixture("good.png"), tk_path("missing_required"));
     expect_error(&r, USAGE, 1, "--model is required", NULL);
     run_free(&r);
     sh_run(&r, "missing_required", "'%s' explain --model '%s' --out '%s'",
-           tk_rsicam(), fx("tiny.pt"), tk_path("missing_required"));
+           tk_rsicam(), tk_fixture("tiny.pt"), tk_path("missing_required"));
     expect_error(&r, USAGE, 1, "--image is required", NULL);
     run_free(&r);
 }
@@ -599,8 +581,8 @@ START_TEST(unknown_plugin_name)
     char tag[64];
     snprintf(tag, sizeof tag, "unknown_name_%d", _i);
     run r;
-    explain(&r, tag, "--model '%s' %s --image '%s'", fx("tiny.pt"), u->args,
-            fx("good.png"));
+    explain(&r, tag, "--model '%s' %s --image '%s'", tk_fixture("tiny.pt"),
+            u->args, tk_fixture("good.png"));
     expect_error(&r, PLUGIN, 1, u->words, NULL);
     run_free(&r);
 }
@@ -612,10 +594,11 @@ END_TEST
 START_TEST(out_below_a_file)
 {
     char out_dir[4200];
-    snprintf(out_dir, sizeof out_dir, "%s/sub", fx("good.png"));
+    snprintf(out_dir, sizeof out_dir, "%s/sub", tk_fixture("good.png"));
     run r;
     sh_run(&r, "unused", "'%s' explain --quiet --model '%s' --out '%s' '%s'",
-           tk_rsicam(), fx("tiny.pt"), out_dir, fx("good2.png"));
+           tk_rsicam(), tk_fixture("tiny.pt"), out_dir,
+           tk_fixture("good2.png"));
     expect_error(&r, OUTPUT, 1, out_dir, "is not a directory", NULL);
     run_free(&r);
 }
@@ -633,8 +616,8 @@ START_TEST(out_read_only)
            "mount -o remount,bind,ro '%s' || exit %d; "
            "'%s' explain --quiet --steps 4 --model '%s' --out '%s' "
            "--image '%s' --image '%s'\" 2>&1",
-           dir, dir, dir, CANNOT, tk_rsicam(), fx("tiny.pt"), dir,
-           fx("good.png"), fx("good2.png"));
+           dir, dir, dir, CANNOT, tk_rsicam(), tk_fixture("tiny.pt"), dir,
+           tk_fixture("good.png"), tk_fixture("good2.png"));
     if (r.rc == CANNOT) {
         fprintf(stderr, "out_read_only: skipped (no mount namespace): %s\n",
                 r.text);
@@ -664,8 +647,8 @@ START_TEST(out_disk_full)
            "'%s' explain --quiet --steps 4 --model '%s' --out '%s/out' "
            "--image '%s' --image '%s'; rc=\\$?; "
            "cp -a '%s/out' '%s'; exit \\$rc\" 2>&1",
-           mnt, CANNOT, mnt, tk_rsicam(), fx("tiny.pt"), mnt, fx("good.png"),
-           fx("good2.png"), mnt, copy);
+           mnt, CANNOT, mnt, tk_rsicam(), tk_fixture("tiny.pt"), mnt,
+           tk_fixture("good.png"), tk_fixture("good2.png"), mnt, copy);
     if (r.rc == CANNOT) {
         fprintf(stderr, "out_disk_full: skipped (no tmpfs mount): %s\n",
                 r.text);
@@ -707,7 +690,8 @@ START_TEST(results_on_full_device)
                      0);
     run r;
     explain(&r, "dev_full", "--model '%s' --image '%s' --image '%s'",
-            fx("tiny.pt"), fx("good.png"), fx("good2.png"));
+            tk_fixture("tiny.pt"), tk_fixture("good.png"),
+            tk_fixture("good2.png"));
     expect_error(&r, OUTPUT, 2, "results.jsonl", "No space left on device",
                  NULL);
     ck_assert_int_eq(each_file(dir, NULL, NULL), 1); /* the link only */
@@ -739,7 +723,8 @@ START_TEST(broken_plugin)
     explain(&r, tag,
             "--model '%s' --plugin-path '%s' --baseline %s "
             "--image '%s'",
-            fx("tiny.pt"), plugin_dir(rel), b->name, fx("good.png"));
+            tk_fixture("tiny.pt"), plugin_dir(rel), b->name,
+            tk_fixture("good.png"));
     snprintf(want, sizeof want, "no baseline plugin '%s'", b->name);
     expect_error(&r, PLUGIN, 1, want, NULL);
     char so[300];
@@ -759,8 +744,8 @@ START_TEST(duplicate_plugin)
     explain(&r, "duplicate",
             "--model '%s' --plugin-path '%s' --plugin-path '%s' "
             "--baseline dup:file=/ --image '%s'",
-            fx("tiny.pt"), plugin_dir("set/dup_a"), plugin_dir("set/dup_b"),
-            fx("good.png"));
+            tk_fixture("tiny.pt"), plugin_dir("set/dup_a"),
+            plugin_dir("set/dup_b"), tk_fixture("good.png"));
     expect_success(&r);
     const char *w = strstr(r.text, "rsicam: warning: skipping plugin 'dup'");
     ck_assert_msg(w && strstr(w, "dup_b.so") && strstr(w, "dup_a.so") &&
@@ -775,12 +760,12 @@ END_TEST
  * naming the plugin, no map is left, every image is tried. */
 START_TEST(path_fails_mid_run)
 {
-    const char *a = fx("good.png"), *b = fx("good2.png");
+    const char *a = tk_fixture("good.png"), *b = tk_fixture("good2.png");
     run r;
     explain(&r, "midrun",
             "--model '%s' --plugin-path '%s' --path failing --image '%s' "
             "--image '%s'",
-            fx("tiny.pt"), plugin_dir("midrun/failing"), a, b);
+            tk_fixture("tiny.pt"), plugin_dir("midrun/failing"), a, b);
     expect_error(&r, PLUGIN, 2, a, "path 'failing'",
                  "failing on purpose at batch 2", NULL);
     expect_failed(r.out, a, PLUGIN);
@@ -791,7 +776,7 @@ START_TEST(path_fails_mid_run)
     explain(&r, "midrun_ok",
             "--model '%s' --plugin-path '%s' --path failing:fail_at=5 "
             "--image '%s'",
-            fx("tiny.pt"), plugin_dir("midrun/failing"), a);
+            tk_fixture("tiny.pt"), plugin_dir("midrun/failing"), a);
     expect_success(&r);
     ck_assert_int_eq(expect_whole_maps(r.out), 1);
     run_free(&r);
@@ -845,7 +830,6 @@ int main(void)
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    if (fx_dir[0])
-        tk_scratch_close();
+    tk_scratch_close();
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -46,9 +46,9 @@ void tk_scratch_close(void)
 
 static const char *ring(const char *a, const char *b)
 {
-    static char p[8][4096];
+    static char p[16][4096];
     static int k;
-    k = (k + 1) % 8;
+    k = (k + 1) % 16;
     snprintf(p[k], sizeof p[k], "%s/%s", a, b);
     return p[k];
 }
@@ -56,6 +56,28 @@ static const char *ring(const char *a, const char *b)
 const char *tk_path(const char *name)
 {
     return ring(scratch, name);
+}
+
+const char *tk_fixture(const char *name)
+{
+    char rel[1024];
+    snprintf(rel, sizeof rel, "fx/%s", name);
+    return ring(scratch, rel);
+}
+
+void tk_fixtures_make(const char *suite, const char *script)
+{
+    static int made;
+    if (made)
+        return;
+    tk_scratch_open(suite);
+    char rel[256], *out = NULL;
+    snprintf(rel, sizeof rel, "tests/fixtures/%s", script);
+    int rc = tk_sh(&out, "'%s' '%s' '%s'", tk_python(), tk_source(rel),
+                   tk_path("fx"));
+    ck_assert_msg(rc == 0, "%s failed (%d): %s", script, rc, out);
+    free(out);
+    made = 1;
 }
 
 const char *tk_source(const char *rel)

@@ -14,6 +14,12 @@ void tk_scratch_close(void);
 const char *tk_path(const char *name);
 /* "$RSICAM_SOURCE_DIR/<rel>". */
 const char *tk_source(const char *rel);
+/* Runs the fixture script tests/fixtures/<script> into <scratch>/fx,
+ * opening the suite's scratch directory, once per process (unchecked
+ * fixtures run in the parent); later calls do nothing. */
+void tk_fixtures_make(const char *suite, const char *script);
+/* "<scratch>/fx/<name>"; the last few results stay valid at once. */
+const char *tk_fixture(const char *name);
 /* Removes a directory tree (no error when it does not exist). */
 void tk_rm_rf(const char *dir);
 
