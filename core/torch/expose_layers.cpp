@@ -11,6 +11,7 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/graph_rewrite_helper.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
 #include <cstdlib>
@@ -188,6 +189,15 @@ expose_layers(const torch::jit::Module &module,
     Value *tuple = g.insertNode(g.createTuple(outputs))->output();
     g.eraseOutput(0);
     g.registerOutput(tuple);
+    // Traced models call aten::_convolution, which libtorch 1.13's CPU
+    // autocast leaves in float32 (its CUDA autocast does not): as
+    // aten::conv2d and the like, which both cast, a bf16 head is bf16 on
+    // every device. The rewrite needs the convolutions in this graph, so
+    // every remaining call is inlined (the graph executor would inline
+    // them anyway); with the global cuDNN flags at their defaults, as the
+    // trace recorded them, fp32 results do not change.
+    torch::jit::Inline(g);
+    torch::jit::graph_rewrite_helper::replaceConvolutionWithAtenConv(graph);
     torch::jit::EliminateDeadCode(graph);
 
     return std::make_unique<torch::jit::GraphFunction>("rsicam_exposed_forward",

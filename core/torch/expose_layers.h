@@ -21,9 +21,10 @@ namespace rsicam
 // With zero deltas that require grad, d score / d delta_i is the layer's
 // gradient, and autograd only records the part of the network after the
 // layers. Calls on the way to a layer (the module itself, its submodules on
-// the path, helper methods such as _forward_impl) are inlined; everything
-// else stays a call. Throws std::invalid_argument naming the layer when it
-// cannot be exposed.
+// the path, helper methods such as _forward_impl) are inlined first, to find
+// the layers, then every other call; convolutions become aten::conv2d and
+// the like (see expose_layers.cpp). Throws std::invalid_argument naming the
+// layer when it cannot be exposed.
 std::unique_ptr<torch::jit::GraphFunction>
 expose_layers(const torch::jit::Module &module,
               const std::vector<std::string> &layers);

@@ -10,6 +10,7 @@
  * float32 run's. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,11 +42,14 @@ static double not_bf16(const float *v, int64_t n)
     return (double)count / (double)nonzero;
 }
 
-/* full_last: the last row in full precision (rsi_run_part) */
-static void run_rows(const char *precision, const char *layer, int full_last,
-                     run_out *o)
+#define SHIPPED "examples/models/fmnist_cnn.pt"
+
+/* model: a path under the source tree, or a fixture's full path;
+ * full_last: the last row in full precision (rsi_run_part) */
+static void run_model(const char *model, const char *precision,
+                      const char *layer, int full_last, run_out *o)
 {
-    rsi_model *m = rsi_model_load(tk_source("examples/models/fmnist_cnn.pt"));
+    rsi_model *m = rsi_model_load(model[0] == '/' ? model : tk_source(model));
     ck_assert_msg(m, "%s", rsi_error_message());
     ck_assert_int_eq(rsi_model_set_precision(m, precision), 0);
     ck_assert_int_eq(rsi_model_select_layers(m, &layer, 1), 0);
@@ -79,7 +83,7 @@ static void run_rows(const char *precision, const char *layer, int full_last,
 
 static void run_layer(const char *precision, const char *layer, run_out *o)
 {
-    run_rows(precision, layer, 0, o);
+    run_model(SHIPPED, precision, layer, 0, o);
 }
 
 /* |a - b|^2 / |b|^2 over n values */
@@ -122,7 +126,7 @@ END_TEST
 START_TEST(last_row_in_full_precision)
 {
     run_out mixed, hi;
-    run_rows("bf16", "features.10", 1, &mixed);
+    run_model(SHIPPED, "bf16", "features.10", 1, &mixed);
     run_layer("fp32", "features.10", &hi);
     const int64_t row_a = mixed.n_act / B, row_g = mixed.n_grad / B;
     ck_assert_double_eq(not_bf16(mixed.act, row_a), 0.0);
@@ -137,9 +141,38 @@ START_TEST(last_row_in_full_precision)
 }
 END_TEST
 
+/* Traced models call aten::_convolution, which libtorch 1.13's CPU autocast
+ * leaves in float32: the exposed forward must still run them in bfloat16,
+ * and give the scripted twin's results in both precisions. */
+static void make_fixtures(void)
+{
+    tk_fixtures_make("precision", "make_test_models.py");
+}
+
+START_TEST(traced_convolutions_run_in_bf16)
+{
+    const char *traced = tk_fixture("classifier_traced.pt");
+    const char *scripted = tk_fixture("classifier.pt");
+    run_out t_lo, t_hi, s_lo, s_hi;
+    run_model(traced, "bf16", "features.3", 0, &t_lo);
+    run_model(traced, "fp32", "features.3", 0, &t_hi);
+    run_model(scripted, "bf16", "features.3", 0, &s_lo);
+    run_model(scripted, "fp32", "features.3", 0, &s_hi);
+    ck_assert_double_eq(not_bf16(t_lo.act, t_lo.n_act), 0.0);
+    ck_assert_double_gt(not_bf16(t_hi.act, t_hi.n_act), 0.5);
+    ck_assert_double_eq(rel_sq(t_lo.act, s_lo.act, t_lo.n_act), 0.0);
+    ck_assert_double_eq(rel_sq(t_hi.act, s_hi.act, t_hi.n_act), 0.0);
+    ck_assert_double_eq(rel_sq(t_lo.grad, s_lo.grad, t_lo.n_grad), 0.0);
+    run_free(&t_lo);
+    run_free(&t_hi);
+    run_free(&s_lo);
+    run_free(&s_hi);
+}
+END_TEST
+
 START_TEST(bad_precision_is_a_usage_error)
 {
-    rsi_model *m = rsi_model_load(tk_source("examples/models/fmnist_cnn.pt"));
+    rsi_model *m = rsi_model_load(tk_source(SHIPPED));
     ck_assert_ptr_nonnull(m);
     ck_assert_int_eq(rsi_model_set_precision(m, "fp16"), -1);
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_USAGE);
@@ -157,5 +190,12 @@ int main(void)
     tcase_add_test(tc, last_row_in_full_precision);
     tcase_add_test(tc, bad_precision_is_a_usage_error);
     suite_add_tcase(s, tc);
-    return tk_run(s);
+    TCase *traced = tcase_create("traced");
+    tcase_add_unchecked_fixture(traced, make_fixtures, NULL);
+    tcase_set_timeout(traced, 120);
+    tcase_add_test(traced, traced_convolutions_run_in_bf16);
+    suite_add_tcase(s, traced);
+    int rc = tk_run(s);
+    tk_scratch_close();
+    return rc;
 }
