@@ -497,8 +497,10 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
     e->forwards++;
     const int64_t rows = rsi_tensor_size(res.logits, 0);
     if (getenv("RSICAM_TRACE"))
-        fprintf(stderr, "rsicam: trace: forward: %lld points of %d image(s)\n",
-                (long long)rows, n);
+        fprintf(stderr,
+                "rsicam: trace: forward: %lld points of %d image(s), %lld in "
+                "float32\n",
+                (long long)rows, n, (long long)res.full_precision_rows);
     float *finite = malloc((size_t)rows * sizeof *finite);
     float *host =
         malloc((size_t)(rows * (slots > 0 ? slots : 1)) * sizeof *host);
@@ -531,7 +533,7 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
 }
 
 int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
-                  rsi_rs_store *store, int refining, int last)
+                  rsi_rs_store *store, int refining, int first, int last)
 {
     /* the image in front until its logits have chosen the targets */
     const int lead = !fl->p.chosen;
@@ -541,6 +543,7 @@ int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
         return -1;
     rsi_run_part part = {.rows = rsi_tensor_size(batch, 0),
                          .lead = lead,
+                         .full_precision_first = first,
                          .full_precision_last = last};
     run_and_feed(e, lead ? joined : batch, &part, &fl, 1, store, refining);
     rsi_tensor_free(joined);
@@ -613,6 +616,7 @@ static int stream_batch(rsi_explainer *e)
         flight *fl = e->flights[i];
         int64_t got = 0;
         const int first_piece = n_pieces;
+        const int starts = fl->given == 0;
         while (budget > 0 && !fl->exhausted && !fl->finished) {
             rsi_tensor *t = NULL;
             int r = next_points(e, fl, budget, &t);
@@ -633,10 +637,11 @@ static int stream_batch(rsi_explainer *e)
             const int lead = walks_path(e) && !fl->p.chosen;
             if (lead) /* leads go first, pieces after cap */
                 pieces[n_leads++] = fl->x;
-            /* the image, the path's last point, in full precision */
+            /* the path's ends, baseline and image, in full precision */
             parts[n_parts] =
                 (rsi_run_part){.rows = got,
                                .lead = lead,
+                               .full_precision_first = starts,
                                .full_precision_last = fl->exhausted};
             owners[n_parts++] = fl;
         }

@@ -44,14 +44,15 @@ static int64_t walk_points(rsi_explainer *e, flight *fl, const rsi_context *ctx,
     int64_t produced = 0;
     rsi_tensor *batch = NULL;
     while ((rc = path->next(state, e->opt.batch, &batch)) == 1) {
-        const int64_t b = rsi_tensor_size(batch, 0);
+        const int64_t b = rsi_tensor_size(batch, 0), before = produced;
         rsi_tensor *run = batch;
         if (want) /* past steps + 1 points none is wanted: the caller says */
             run = produced + b <= steps + 1 ? wanted_rows(batch, produced, want)
                                             : NULL;
         produced += b;
-        /* refining never runs the image (x_m) again: only mid points */
+        /* refining never runs the ends (x_0, x_m) again: only mid points */
         rc = run ? ex_feed_batch(e, fl, run, store, want != NULL,
+                                 !want && before == 0,
                                  !want && produced == steps + 1)
                  : 0;
         if (run != batch)

@@ -132,10 +132,11 @@ void ex_pass_reset_sums(pass *p, const rsi_explainer *e);
 
 /* Runs one batch of the flight's path points (all of the batch's rows
  * are its points) and feeds every sum, or, with a store, keeps the points
- * there; refining: mid points, which leave the end scores alone; last:
- * the batch ends with the path's last point. */
+ * there; refining: mid points, which leave the end scores alone; first,
+ * last: the batch starts with the path's first point, ends with its last
+ * (both run in full precision under a reduced-precision head). */
 int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
-                  rsi_rs_store *store, int refining, int last);
+                  rsi_rs_store *store, int refining, int first, int last);
 
 /* Walks the flight's path with adaptive steps (rsi_explain_options.tol). */
 int ex_walk_adaptive(rsi_explainer *e, flight *fl, const rsi_context *ctx);

@@ -424,10 +424,16 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
         sizes.insert(sizes.end(), s.begin(), s.end());
         deltas.push_back(torch::zeros(sizes, x.options()).requires_grad_());
     }
-    std::vector<int64_t> exact;
-    for (int p = 0, row = (int)leads; p < n_parts; row += (int)parts[p++].rows)
-        if (parts[p].full_precision_last && parts[p].rows > 0)
-            exact.push_back(row + parts[p].rows - 1);
+    std::vector<int64_t> exact; // increasing
+    for (int p = 0, row = (int)leads; p < n_parts;
+         row += (int)parts[p++].rows) {
+        const rsi_run_part &part = parts[p];
+        if (part.full_precision_first && part.rows > 0)
+            exact.push_back(row);
+        if (part.full_precision_last &&
+            part.rows > (part.full_precision_first ? 1 : 0))
+            exact.push_back(row + part.rows - 1);
+    }
     torch::AutoGradMode grad_mode(true);
     std::vector<at::Tensor> out = forward(m, x.detach(), deltas, exact);
     int slots = 0;
@@ -476,6 +482,8 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
     }
     res->logits = wrap(logits.detach());
     res->finite = wrap(rows_finite(logits.detach(), checked));
+    res->full_precision_rows =
+        m->head_precision == c10::kFloat ? 0 : (int64_t)exact.size();
     return slots;
 }
 
@@ -491,6 +499,7 @@ int rsi_model_run_parts(rsi_model *m, const rsi_tensor *x, rsi_run_part *parts,
     const int nl = (int)m->layers.size();
     out->logits = nullptr;
     out->finite = nullptr;
+    out->full_precision_rows = 0;
     for (int l = 0; l < nl; l++)
         out->acts[l] = nullptr;
     for (int t = 0; t < max_targets; t++) {

@@ -12,6 +12,7 @@ On the shipped classifier and a few committed samples:
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import unittest
@@ -26,7 +27,7 @@ MODEL = os.path.join(ROOT, "examples", "models", "fmnist_cnn.pt")
 IMAGES = sorted(glob.glob(os.path.join(ROOT, "examples", "samples", "*.png")))[:6]
 
 
-def explain(out, *extra, check=True):
+def explain(out, *extra, check=True, env=None):
     shutil.rmtree(out, ignore_errors=True)
     cmd = [RSICAM, "explain", "--model", MODEL, "--out", out, "--quiet",
            "--threads", "2", "--score", "softmax,logit",
@@ -34,7 +35,7 @@ def explain(out, *extra, check=True):
     for im in IMAGES:
         cmd += ["--image", im]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+                          text=True, env=env)
     if check:
         assert proc.returncode == 0, proc.stderr
         with open(os.path.join(out, "results.jsonl")) as f:
@@ -78,6 +79,16 @@ class AdaptiveSteps(unittest.TestCase):
                 self.assertLess(float(np.abs(a - b).max()), 1e-6, r["cam"])
                 continue
             self.assertGreater(float(np.corrcoef(a, b)[0, 1]), 0.999, r["cam"])
+
+    def test_bf16_runs_each_path_end_once_in_float32(self):
+        # refining adds mid points only: the ends, run once, stay float32
+        proc = explain(os.path.join(TMP, "bf16"), "--steps", "auto",
+                       "--tol", "0.05", "--precision", "bf16", check=False,
+                       env=dict(os.environ, RSICAM_TRACE="1"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        full = re.findall(r"trace: forward: .*, (\d+) in float32", proc.stderr)
+        self.assertGreater(len(full), len(IMAGES))
+        self.assertEqual(sum(map(int, full)), 2 * len(IMAGES))
 
     def test_experiment_config(self):
         out = os.path.join(TMP, "xp")

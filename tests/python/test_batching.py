@@ -5,7 +5,9 @@ into forwards of --batch points. On the shipped classifier and eight
 committed samples:
   - the maps and records do not depend on how the stream is cut: one image
     per forward (batch = m + 1), forwards that split images (batch 4) and
-    forwards that hold five images (batch 64) give the same maps;
+    forwards that hold five images (batch 64) give the same maps, also
+    under --precision bf16, where each path's first and last point run in
+    float32 wherever the cut puts them;
   - the trace shows forwards holding several images, and fewer forwards;
   - Grad-CAM alone puts all eight images in one forward;
   - an image that cannot be read fails alone: the images around it in the
@@ -28,7 +30,8 @@ TMP = os.path.join(os.environ.get("RSICAM_TEST_TMP", "/tmp/rsicam-test"),
 MODEL = os.path.join(ROOT, "examples", "models", "fmnist_cnn.pt")
 IMAGES = sorted(glob.glob(os.path.join(ROOT, "examples", "samples", "*.png")))[:8]
 STEPS = 10
-TRACE = re.compile(r"trace: forward: (\d+) points of (\d+) image")
+TRACE = re.compile(r"trace: forward: (\d+) points of (\d+) image\(s\), "
+                   r"(\d+) in float32")
 
 
 def explain(name, batch, *extra, images=IMAGES, ok=True):
@@ -46,7 +49,7 @@ def explain(name, batch, *extra, images=IMAGES, ok=True):
     assert (proc.returncode == 0) == ok, proc.stderr
     with open(os.path.join(out, "results.jsonl")) as f:
         recs = [json.loads(line) for line in f if line.strip()]
-    forwards = [(int(p), int(i)) for p, i in TRACE.findall(proc.stderr)]
+    forwards = [tuple(map(int, f)) for f in TRACE.findall(proc.stderr)]
     return out, recs, forwards
 
 
@@ -85,25 +88,37 @@ class Batching(unittest.TestCase):
         for b in (4, 64):
             self.assert_same_maps(ref, self.runs[b][:2])
 
+    def test_bf16_maps_do_not_depend_on_the_cut(self):
+        runs = {b: explain("bf16-b%d" % b, b, "--method", "rsi",
+                           "--precision", "bf16")
+                for b in (STEPS + 1, 4, 64)}
+        for b in (4, 64):
+            self.assert_same_maps(runs[STEPS + 1][:2], runs[b][:2])
+        for b, (_, _, forwards) in runs.items():
+            # each image's baseline and image, wherever the cut falls
+            self.assertEqual(sum(f for _, _, f in forwards), 2 * 8, b)
+        self.assertTrue(all(f == 0 for _, _, f in self.runs[4][2]))
+
     def test_forwards_hold_several_images(self):
         one = self.runs[STEPS + 1][2]
         many = self.runs[64][2]
         # one image per forward: its m + 1 points (the image rides in front)
         self.assertEqual(len(one), 8)
-        self.assertTrue(all(p == STEPS + 1 and i == 1 for p, i in one), one)
+        self.assertTrue(all(p == STEPS + 1 and i == 1 for p, i, _ in one),
+                        one)
         # 88 points in forwards of at most 64: 2 forwards, up to 6 images
-        self.assertEqual(sum(p for p, _ in many), 8 * (STEPS + 1))
+        self.assertEqual(sum(p for p, _, _ in many), 8 * (STEPS + 1))
         self.assertEqual(len(many), 2, many)
-        self.assertTrue(all(p <= 64 for p, _ in many))
-        self.assertGreaterEqual(max(i for _, i in many), 5)
+        self.assertTrue(all(p <= 64 for p, _, _ in many))
+        self.assertGreaterEqual(max(i for _, i, _ in many), 5)
         # batch 4 splits images across forwards
         split = self.runs[4][2]
-        self.assertEqual(sum(p for p, _ in split), 8 * (STEPS + 1))
-        self.assertTrue(any(i == 2 for _, i in split), split)
+        self.assertEqual(sum(p for p, _, _ in split), 8 * (STEPS + 1))
+        self.assertTrue(any(i == 2 for _, i, _ in split), split)
 
     def test_gradcam_alone_in_one_forward(self):
         out, recs, fw = explain("gradcam-8", 8, "--method", "gradcam")
-        self.assertEqual(fw, [(8, 8)])
+        self.assertEqual(fw, [(8, 8, 0)])
         out1, recs1, fw1 = explain("gradcam-1", 1, "--method", "gradcam")
         self.assertEqual(len(fw1), 8)
         self.assert_same_maps((out1, recs1), (out, recs))

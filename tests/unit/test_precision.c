@@ -18,7 +18,7 @@
 #include "rsicam/model.h"
 #include "testkit.h"
 
-#define B 2
+#define B 3
 #define SIDE 96
 
 typedef struct run_out {
@@ -44,10 +44,13 @@ static double not_bf16(const float *v, int64_t n)
 
 #define SHIPPED "examples/models/fmnist_cnn.pt"
 
-/* model: a path under the source tree, or a fixture's full path;
- * full_last: the last row in full precision (rsi_run_part) */
+/* Rows in full precision (rsi_run_part): the first, the last. */
+enum { ENDS_FIRST = 1, ENDS_LAST = 2 };
+
+/* model: a path under the source tree, or a fixture's full path; ends:
+ * ENDS_ flags */
 static void run_model(const char *model, const char *precision,
-                      const char *layer, int full_last, run_out *o)
+                      const char *layer, int ends, run_out *o)
 {
     rsi_model *m = rsi_model_load(model[0] == '/' ? model : tk_source(model));
     ck_assert_msg(m, "%s", rsi_error_message());
@@ -65,7 +68,8 @@ static void run_model(const char *model, const char *precision,
     rsi_run_part all = {.rows = B,
                         .targets = &target,
                         .n_targets = 1,
-                        .full_precision_last = full_last};
+                        .full_precision_first = (ends & ENDS_FIRST) != 0,
+                        .full_precision_last = (ends & ENDS_LAST) != 0};
     ck_assert_msg(rsi_model_run_parts(m, t, &all, 1, 1, &res) == 1, "%s",
                   rsi_error_message());
     o->n_act = rsi_tensor_numel(acts[0]);
@@ -121,22 +125,34 @@ START_TEST(bf16_head_float32_tail)
 }
 END_TEST
 
-/* With full_precision_last the last row (the image) is the float32 run's,
- * activations and gradients, while the other rows stay bfloat16. */
-START_TEST(last_row_in_full_precision)
+/* With full_precision_first / _last the first / last row (the baseline /
+ * the image) is the float32 run's, activations and gradients, while the
+ * other rows stay bfloat16. */
+START_TEST(path_ends_in_full_precision)
 {
-    run_out mixed, hi;
-    run_model(SHIPPED, "bf16", "features.10", 1, &mixed);
+    run_out hi;
     run_layer("fp32", "features.10", &hi);
-    const int64_t row_a = mixed.n_act / B, row_g = mixed.n_grad / B;
-    ck_assert_double_eq(not_bf16(mixed.act, row_a), 0.0);
-    ck_assert_double_gt(not_bf16(mixed.act + row_a, row_a), 0.5);
-    ck_assert_double_lt(rel_sq(mixed.act + row_a, hi.act + row_a, row_a),
-                        1e-10);
-    ck_assert_double_lt(rel_sq(mixed.grad + row_g, hi.grad + row_g, row_g),
-                        1e-10);
-    ck_assert_double_gt(rel_sq(mixed.act, hi.act, row_a), 1e-8);
-    run_free(&mixed);
+    const int64_t row_a = hi.n_act / B, row_g = hi.n_grad / B;
+    for (int ends = ENDS_FIRST; ends <= (ENDS_FIRST | ENDS_LAST); ends++) {
+        run_out mixed;
+        run_model(SHIPPED, "bf16", "features.10", ends, &mixed);
+        for (int r = 0; r < B; r++) {
+            const float *a = mixed.act + r * row_a, *g = mixed.grad + r * row_g;
+            const int exact = (r == 0 && (ends & ENDS_FIRST)) ||
+                              (r == B - 1 && (ends & ENDS_LAST));
+            if (exact) {
+                ck_assert_double_gt(not_bf16(a, row_a), 0.5);
+                ck_assert_double_lt(rel_sq(a, hi.act + r * row_a, row_a),
+                                    1e-10);
+                ck_assert_double_lt(rel_sq(g, hi.grad + r * row_g, row_g),
+                                    1e-10);
+            } else {
+                ck_assert_double_eq(not_bf16(a, row_a), 0.0);
+                ck_assert_double_gt(rel_sq(a, hi.act + r * row_a, row_a), 1e-8);
+            }
+        }
+        run_free(&mixed);
+    }
     run_free(&hi);
 }
 END_TEST
@@ -187,7 +203,7 @@ int main(void)
     Suite *s = suite_create("precision");
     TCase *tc = tcase_create("precision");
     tcase_add_test(tc, bf16_head_float32_tail);
-    tcase_add_test(tc, last_row_in_full_precision);
+    tcase_add_test(tc, path_ends_in_full_precision);
     tcase_add_test(tc, bad_precision_is_a_usage_error);
     suite_add_tcase(s, tc);
     TCase *traced = tcase_create("traced");

@@ -55,6 +55,9 @@ typedef struct rsi_forward_result {
      * all finite, else 0; one tensor, so that a caller checking every row
      * waits for the device once */
     rsi_tensor *finite;
+    /* of the rows (lead rows aside), those that ran in float32 under a
+     * reduced-precision head (rsi_run_part's full_precision_); else 0 */
+    int64_t full_precision_rows;
 } rsi_forward_result;
 
 /* Loads a traced or scripted TorchScript classifier (output [N, classes]). */
@@ -107,6 +110,13 @@ typedef struct rsi_run_part {
      * last row runs in float32: the last point of a path, the image,
      * whose activations weight the map and whose gradient is Grad-CAM's. */
     int full_precision_last;
+    /* ... and its first row: the first point of a path, the baseline. By
+     * summation by parts, an error e_i in A_i moves the Riemann-Stieltjes
+     * sum by e_i (G_{i-1} - G_{i+1}) / 2 between the ends, where the
+     * gradient changes little from point to point, but by e_0 (G_0 + G_1)
+     * / 2 and e_m (G_{m-1} + G_m) / 2 at the ends: a path's rounding error
+     * is mostly its end points'. */
+    int full_precision_first;
 } rsi_run_part;
 
 /* rsi_model_run over parts: x holds first one lead row per part that has
