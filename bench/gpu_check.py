@@ -19,6 +19,10 @@ Parts, each printed as a markdown table and written to OUT/gpu_check.json:
              forward (fp32 and bf16 head), (c) the floor: the same points in
              one no-grad forward of the same TorchScript file in this
              process, per image (fp32; bf16 autocast; bf16 channels-last).
+  profile    RSICAM_PROFILE traces of ResNet50 layer4 at 8 images per
+             forward (fp32, bf16), kept in OUT and summarised per forward
+             by trace_summary.py: device busy and idle, host syncs, the
+             costliest kernels and operators.
 Exit status 1 when a parity case misses its bar.
 """
 import argparse
@@ -35,12 +39,15 @@ import time
 import numpy as np
 import torch
 
+import trace_summary
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 PARITY_CASES = [("resnet50", "layer4"), ("resnet50", "layer3"),
                 ("vgg19", "features.36")]
 TIMING_CASES = [("resnet50", "layer4"), ("vgg19", "features.36")]
 IMAGES_PER_FORWARD = (1, 4, 8)
+PROFILE_IMAGES = 32  # 4 forwards of 8 images
 BAR = 0.999
 
 
@@ -61,6 +68,7 @@ def parse_args(argv):
                    help="repetitions of each floor timing (default 5)")
     p.add_argument("--skip-parity", action="store_true")
     p.add_argument("--skip-timing", action="store_true")
+    p.add_argument("--skip-profile", action="store_true")
     return p.parse_args(argv)
 
 
@@ -101,15 +109,18 @@ def prepare(work):
     return models, image
 
 
-def explain(args, model, layer, images, out, device, precision, extra=()):
-    """rsicam explain's records and its trace (RSICAM_TRACE=1)."""
+def explain(args, model, layer, images, out, device, precision, extra=(),
+            env=None):
+    """rsicam explain's records and its trace (RSICAM_TRACE=1); env: more
+    environment variables."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [os.path.join(args.build, "rsicam"), "explain", "--model", model,
            "--layer", layer, "--out", out, "--steps", str(args.steps),
            "--device", device, "--precision", precision, "--quiet"]
     for im in images:
         cmd += ["--image", im]
-    _, trace = run(cmd + list(extra), env=dict(rsicam_env(), RSICAM_TRACE="1"))
+    _, trace = run(cmd + list(extra),
+                   env=dict(rsicam_env(), RSICAM_TRACE="1", **(env or {})))
     with open(os.path.join(out, "results.jsonl")) as f:
         recs = [json.loads(line) for line in f if line.strip()]
     bad = [r for r in recs if r.get("status") == "failed"]
@@ -226,12 +237,18 @@ def rsicam_stream(args, model, layer, images, work, precision, per_forward):
     return 1e-3 * float(pace[-1]) * (args.steps + 1), wait
 
 
-def timing(args, models, image, work):
+def copies(image, n, work):
+    """n copies of image, as n files (rsicam reads each)."""
     images = []
-    for i in range(args.images):
+    for i in range(n):
         p = os.path.join(work, "img%03d.png" % i)
         shutil.copyfile(image, p)
         images.append(p)
+    return images
+
+
+def timing(args, models, image, work):
+    images = copies(image, args.images, work)
     rows, points = [], args.steps + 1
     for arch, layer in TIMING_CASES:
         r = {"model": arch, "layer": layer}
@@ -251,6 +268,34 @@ def timing(args, models, image, work):
         best = min(r["rsicam_fp32_x%d_s" % k] for k in IMAGES_PER_FORWARD)
         r["published_over_rsicam"] = r["published_s"] / best
         rows.append(r)
+    return rows
+
+
+def profile(args, models, image, work):
+    """Where a forward's time goes: RSICAM_PROFILE over PROFILE_IMAGES
+    images of ResNet50 layer4 at 8 images per forward, fp32 and bf16,
+    summarised by trace_summary.py per forward after the first (the
+    profiler's own overhead slows these runs: their times are not the
+    timing part's). Needs a libtorch with Kineto (pip PyTorch has it)."""
+    images = copies(image, PROFILE_IMAGES, work)
+    rows = []
+    for prec in ("fp32", "bf16"):
+        tag = "resnet50-layer4-%s-x8" % prec
+        path = os.path.join(args.out, "profile-%s.json" % tag)
+        _, trace = explain(args, models["resnet50"], "layer4", images,
+                           os.path.join(work, "profile", tag), args.device,
+                           prec, ["--batch", str(8 * (args.steps + 1))],
+                           env={"RSICAM_PROFILE": path})
+        with open(os.path.join(args.out, "trace-profile-%s.txt" % tag), "w") as f:
+            f.write(trace)
+        forwards = re.findall(r"stream: \d+ points in (\d+) forwards", trace)
+        if not os.path.exists(path) or not forwards:
+            why = re.findall(r"RSICAM_PROFILE .*", trace)
+            log("%s: no profile (%s)" % (tag, why[-1] if why else "no stream"))
+            continue
+        summary = trace_summary.summarize(trace_summary.load(path))
+        rows.append({"case": tag, "forwards": int(forwards[-1]),
+                     "summary": summary})
     return rows
 
 
@@ -297,6 +342,10 @@ def markdown(res):
             lines.append("| %s %s | %.1f ms | %.2f ms | %.0fx | %.2f ms |" % (
                 r["model"], r["layer"], 1e3 * r["published_s"], 1e3 * best,
                 r["published_over_rsicam"], r["files_wait_fp32_x8_ms"]))
+    for r in res.get("profile") or []:
+        lines += ["", "Profile of %s, per forward after the first (%d):" % (
+            r["case"], r["forwards"]), "",
+            trace_summary.markdown(r["summary"], r["forwards"])]
     return "\n".join(lines)
 
 
@@ -317,6 +366,8 @@ def main(argv):
         res["parity"], ok = parity(args, models, image, work)
     if not args.skip_timing:
         res["timing"] = timing(args, models, image, work)
+    if not args.skip_profile:
+        res["profile"] = profile(args, models, image, work)
     with open(os.path.join(args.out, "gpu_check.json"), "w") as f:
         json.dump(res, f, indent=2)
     report = markdown(res)

@@ -461,6 +461,23 @@ static int feed_part(rsi_explainer *e, flight *fl,
     return rc;
 }
 
+/* The stream's pace and RSICAM_PROFILE's recording start once the first
+ * forward has paid for start-up (cuDNN's tuning, the graph executor's
+ * profiling runs). A profiler that cannot start leaves the run alone. */
+static void first_forward_ended(rsi_explainer *e, double end)
+{
+    e->first_forward_end = end;
+    const char *profile = getenv("RSICAM_PROFILE");
+    if (profile && *profile) {
+        e->profiling = rsi_torch_profile_start() == 0;
+        if (!e->profiling) {
+            fprintf(stderr, "rsicam: RSICAM_PROFILE '%s': %s\n", profile,
+                    rsi_error_message());
+            rsi_error_clear();
+        }
+    }
+}
+
 /* Runs x through the model in parts (one per flight, see
  * rsi_model_run_parts) and feeds each part to its flight. A flight that
  * fails fails alone; -1 when the run itself failed (every flight then
@@ -512,7 +529,7 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
     if (e->forwards > 1)
         e->points_after_first += rows;
     else
-        e->first_forward_end = end;
+        first_forward_ended(e, end);
     e->last_forward_end = end;
     for (int t = 0; rc == 0 && !refining && t < slots; t++)
         rc = rsi_tensor_to_floats(scores[t], score_rows[t] = host + t * rows,
@@ -831,6 +848,12 @@ void rsi_explainer_free(rsi_explainer *e)
 {
     if (!e)
         return;
+    const char *profile = getenv("RSICAM_PROFILE");
+    if (e->profiling && rsi_torch_profile_stop(profile) < 0) {
+        fprintf(stderr, "rsicam: RSICAM_PROFILE '%s': %s\n", profile,
+                rsi_error_message());
+        rsi_error_clear();
+    }
     /* the pace once started: process start, model load, device start-up
      * and the first forward's tuning left out */
     if (getenv("RSICAM_TRACE") && e->points_after_first > 0)

@@ -34,7 +34,7 @@ TRACE = re.compile(r"trace: forward: (\d+) points of (\d+) image\(s\), "
                    r"(\d+) in float32")
 
 
-def explain(name, batch, *extra, images=IMAGES, ok=True):
+def explain(name, batch, *extra, images=IMAGES, ok=True, env=None):
     out = os.path.join(TMP, name)
     shutil.rmtree(out, ignore_errors=True)
     cmd = [RSICAM, "explain", "--model", MODEL, "--out", out, "--quiet",
@@ -43,14 +43,14 @@ def explain(name, batch, *extra, images=IMAGES, ok=True):
     cmd += list(extra)
     for im in images:
         cmd += ["--image", im]
-    env = dict(os.environ, RSICAM_TRACE="1")
+    env = dict(os.environ, RSICAM_TRACE="1", **(env or {}))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, env=env)
     assert (proc.returncode == 0) == ok, proc.stderr
     with open(os.path.join(out, "results.jsonl")) as f:
         recs = [json.loads(line) for line in f if line.strip()]
     forwards = [tuple(map(int, f)) for f in TRACE.findall(proc.stderr)]
-    return out, recs, forwards
+    return out, recs, forwards, proc.stderr
 
 
 def cams(out, recs):
@@ -94,7 +94,7 @@ class Batching(unittest.TestCase):
                 for b in (STEPS + 1, 4, 64)}
         for b in (4, 64):
             self.assert_same_maps(runs[STEPS + 1][:2], runs[b][:2])
-        for b, (_, _, forwards) in runs.items():
+        for b, (_, _, forwards, _) in runs.items():
             # each image's baseline and image, wherever the cut falls
             self.assertEqual(sum(f for _, _, f in forwards), 2 * 8, b)
         self.assertTrue(all(f == 0 for _, _, f in self.runs[4][2]))
@@ -117,18 +117,38 @@ class Batching(unittest.TestCase):
         self.assertTrue(any(i == 2 for _, i, _ in split), split)
 
     def test_gradcam_alone_in_one_forward(self):
-        out, recs, fw = explain("gradcam-8", 8, "--method", "gradcam")
+        out, recs, fw, _ = explain("gradcam-8", 8, "--method", "gradcam")
         self.assertEqual(fw, [(8, 8, 0)])
-        out1, recs1, fw1 = explain("gradcam-1", 1, "--method", "gradcam")
+        out1, recs1, fw1, _ = explain("gradcam-1", 1, "--method", "gradcam")
         self.assertEqual(len(fw1), 8)
         self.assert_same_maps((out1, recs1), (out, recs))
+
+    def test_profile_from_the_first_forward_on(self):
+        # A libtorch with Kineto writes a Chrome trace; Debian's has none:
+        # then one line says so and the run is unchanged.
+        path = os.path.join(TMP, "profile.json")
+        if os.path.exists(path):
+            os.remove(path)
+        out, recs, _, err = explain("profiled", 64, "--method", "rsi,gradcam",
+                                    env={"RSICAM_PROFILE": path})
+        self.assert_same_maps(self.runs[64][:2], (out, recs))
+        said = [l for l in err.splitlines() if "RSICAM_PROFILE" in l]
+        if os.path.exists(path):
+            self.assertEqual(said, [])
+            with open(path) as f:
+                names = {e.get("name") for e in json.load(f)["traceEvents"]}
+            self.assertTrue(any(str(n).startswith("aten::") for n in names))
+        else:
+            self.assertEqual(len(said), 1, err)
+            self.assertIn("'%s'" % path, said[0])
+            self.assertIn("Kineto", said[0])
 
     def test_unreadable_image_fails_alone(self):
         bad = os.path.join(TMP, "not-an-image.png")
         with open(bad, "w") as f:
             f.write("no pixels here\n")
         images = IMAGES[:3] + [bad] + IMAGES[3:]
-        out, recs, _ = explain("with-bad", 64, "--method", "rsi,gradcam",
+        out, recs, _, _ = explain("with-bad", 64, "--method", "rsi,gradcam",
                                images=images, ok=False)
         failed = [r for r in recs if r["status"] != "ok"]
         self.assertEqual(len(failed), 1)

@@ -164,6 +164,13 @@ rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t);
 int rsi_torch_set_threads(int n);
 int rsi_torch_get_threads(void);
 
+/* libtorch's profiler: records every operator the calling thread runs
+ * and, on a GPU, every kernel and copy, until rsi_torch_profile_stop(),
+ * which writes them as a Chrome trace (Perfetto, chrome://tracing) to
+ * path. For finding where a run's time goes. */
+int rsi_torch_profile_start(void);
+int rsi_torch_profile_stop(const char *path);
+
 #ifdef __cplusplus
 }
 #endif
