@@ -10,7 +10,8 @@ plus peak memory (max RSS) of each, rsicam's peak memory at many steps vs
 50, four layers in one run vs one, and optionally the issue's "ideas to
 measure" (threads, batch size, torch.jit.freeze). Everything is reported as
 medians and ratios measured within one run. Markdown on stdout; with --save
-also bench/results/<date>-cpu.md (and the raw runs as .json).
+also bench/results/<date>-cpu.md (and the raw runs as .json), with
+--save TAG bench/results/<date>-cpu-TAG.md.
 """
 import argparse
 import datetime
@@ -65,6 +66,10 @@ def parse_args(argv):
                         "layer4, against --steps (default 1000; 0 skips)")
     p.add_argument("--no-four", action="store_true",
                    help="skip four layers vs one (ResNet50)")
+    p.add_argument("--no-bf16", action="store_true",
+                   help="skip rsicam --precision bf16 (the network before "
+                        "the layer in bfloat16: fast where the CPU has "
+                        "AVX512-BF16 or AMX, slow where it emulates them)")
     p.add_argument("--no-breakdown", action="store_true",
                    help="skip the floor.c exposed/grad modes that split "
                         "rsicam's time")
@@ -82,8 +87,10 @@ def parse_args(argv):
                         "average to fall below %g before starting" % QUIET_LOAD)
     p.add_argument("--note", default="",
                    help="a line for the report's header (what was built, why)")
-    p.add_argument("--save", action="store_true",
-                   help="write bench/results/<date>-cpu.md and .json")
+    p.add_argument("--save", nargs="?", const="", default=None,
+                   metavar="TAG",
+                   help="write bench/results/<date>-cpu.md and .json "
+                        "(<date>-cpu-TAG.* with a TAG)")
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.reps, args.mem_steps = 16, 1, 64
@@ -245,7 +252,8 @@ class Runner:
                 [self.rsicam, "explain", "--model", self.models[spec["model"]],
                  "--layer", spec["layer"]] + images + ["--out", out_dir,
                  "--steps", str(spec["steps"]), "--batch", str(spec["batch"]),
-                 "--threads", str(spec["threads"]), "--quiet"], spec["threads"])
+                 "--threads", str(spec["threads"]), "--precision",
+                 spec.get("precision", "fp32"), "--quiet"], spec["threads"])
             with open(os.path.join(out_dir, "results.jsonl")) as f:
                 recs = [json.loads(line) for line in f if line.strip()]
         finally:
@@ -301,6 +309,9 @@ def plan(args):
         layer = MODELS[m]["layer"]
         add("%s:a" % m, kind="published", model=m, layer=layer)
         add("%s:b" % m, kind="rsicam", model=m, layer=layer)
+        if not args.no_bf16:
+            add("%s:b:bf16" % m, kind="rsicam", model=m, layer=layer,
+                precision="bf16")
         add("%s:c" % m, kind="floor", mode="floor", model=m, layer=layer, passes=2)
         if not args.no_breakdown:
             add("%s:exposed" % m, kind="floor", mode="exposed", model=m, layer=layer)
@@ -458,6 +469,26 @@ def report(args, res, extra, meta):
                  "the (b) runs, %d-step: one run" % (args.mem_steps, args.steps, r, GOAL_MEM,
                                                       verdict(r, GOAL_MEM), args.steps,
                                                       args.mem_steps))
+        L.append("")
+
+    bf16 = [m for m in args.models if "%s:b:bf16" % m in res]
+    if bf16:
+        rows = []
+        for m in bf16:
+            b, h = res["%s:b" % m], res["%s:b:bf16" % m]
+            rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), med(b, "pass"),
+                         med(h, "pass"), med(h, "pass") / med(b, "pass"),
+                         med(b, "wall"), med(h, "wall")])
+        L.append("## `--precision bf16` on this CPU (b)")
+        L.append("")
+        L.append(table(["model / layer", "fp32 pass s", "bf16 pass s",
+                        "bf16 / fp32 pass", "fp32 command s", "bf16 command s"],
+                       rows))
+        L.append("")
+        L.append("bf16 runs the network before the layer under bfloat16 "
+                 "autocast and each path's two end points in float32; the "
+                 "maps' agreement with fp32 is `bench/gpu_check.py`'s parity "
+                 "part (it runs on the CPU too).")
         L.append("")
 
     if "resnet50:b4" in res:
@@ -657,10 +688,11 @@ def main(argv):
     text = report(args, res, extra, meta)
     text += "\n(benchmark took %.1f minutes)\n" % meta["minutes"]
     print(text)
-    if args.save:
+    if args.save is not None:
         out_dir = os.path.join(BENCH, "results")
         os.makedirs(out_dir, exist_ok=True)
-        stem = os.path.join(out_dir, datetime.date.today().isoformat() + "-cpu")
+        stem = os.path.join(out_dir, datetime.date.today().isoformat() + "-cpu" +
+                            ("-" + args.save if args.save else ""))
         with open(stem + ".md", "w") as f:
             f.write(text)
         with open(stem + ".json", "w") as f:
