@@ -35,7 +35,9 @@ static const char usage_text[] =
     "  --tol T             tolerance of --steps auto (default 0.01)\n"
     "  --max-steps M       --steps auto: no interval finer than 1/M of the\n"
     "                      path (default 256)\n"
-    "  --batch B           path points per forward pass (default 8)\n"
+    "  --batch B|auto      path points per forward pass (default auto: 8\n"
+    "                      on the CPU; on a GPU 4 images' points, 4 (M + 1),\n"
+    "                      or 64 with --steps auto)\n"
     "  --method LIST       rsi, gradcam (default rsi)\n"
     "  --variant LIST      relu, guided, plain (default relu)\n"
     "  --score LIST        softmax, logit (default softmax)\n"
@@ -207,7 +209,9 @@ static int parse_args(int argc, char **argv, explain_args *a)
             rc = cli_parse_int("--max-steps", optarg, 4, &a->max_steps);
             break;
         case OPT_BATCH:
-            rc = cli_parse_int("--batch", optarg, 1, &a->batch);
+            a->batch = 0; /* auto */
+            if (strcmp(optarg, "auto") != 0)
+                rc = cli_parse_int("--batch", optarg, 1, &a->batch);
             break;
         case OPT_THREADS:
             rc = cli_parse_int("--threads", optarg, 1, &a->threads);
@@ -463,7 +467,7 @@ int cli_explain(int argc, char **argv)
 {
     explain_args a = {.class_index = -1,
                       .steps = 50,
-                      .batch = 8,
+                      .batch = 0, /* auto */
                       .threads = 0,
                       .methods = 1,
                       .variants = 1,

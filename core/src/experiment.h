@@ -94,7 +94,7 @@ typedef struct rsi_experiment {
     int n_steps;
     double tol;        /* adaptive steps: tolerance and finest interval */
     int64_t max_steps; /* (1/max_steps of the path) */
-    int64_t batch;
+    int64_t batch;     /* 0: auto (rsi_explain_auto_batch) */
     int threads;
     rsi_xp_image *images;
     int n_images;

@@ -70,6 +70,12 @@ int xp_int(xp_loader *ld, const rsi_cfg *n, const char *key, int64_t min,
     return -1;
 }
 
+/* Whether a value is the word auto (steps, batch). */
+static int is_auto(const rsi_cfg *n)
+{
+    return n->kind == RSI_CFG_SCALAR && n->text && strcmp(n->text, "auto") == 0;
+}
+
 void xp_join(const char *const *names, int n, char *out, size_t size)
 {
     size_t used = 0;
@@ -288,9 +294,7 @@ static void read_steps(xp_loader *ld)
     for (int i = 0; n && i < count; i++) {
         const rsi_cfg *it = xp_item(n, i);
         int64_t v = 0; /* auto */
-        if (!(it->kind == RSI_CFG_SCALAR && it->text &&
-              strcmp(it->text, "auto") == 0) &&
-            xp_int(ld, it, "steps", 1, 1000000, &v) < 0)
+        if (!is_auto(it) && xp_int(ld, it, "steps", 1, 1000000, &v) < 0)
             continue;
         int dup = 0;
         for (int j = 0; j < xp->n_steps; j++)
@@ -315,14 +319,16 @@ static void read_numbers(xp_loader *ld)
 {
     rsi_experiment *xp = ld->xp;
     const rsi_cfg *n = rsi_cfg_get(ld->doc, "batch");
-    xp->batch = 8;
-    if (n)
+    xp->batch = 0; /* auto: rsi_explain_auto_batch */
+    if (n && !is_auto(n))
         xp_int(ld, n, "batch", 1, 1000000, &xp->batch);
     int64_t threads = 0;
     if ((n = rsi_cfg_get(ld->doc, "threads")) != NULL)
         xp_int(ld, n, "threads", 0, 4096, &threads);
     xp->threads = (int)threads;
-    json_object_set_new(xp->resolved, "batch", json_integer(xp->batch));
+    json_object_set_new(xp->resolved, "batch",
+                        xp->batch ? json_integer(xp->batch)
+                                  : json_string("auto"));
     json_object_set_new(xp->resolved, "threads", json_integer(xp->threads));
 }
 
@@ -470,8 +476,8 @@ static void read_metrics(xp_loader *ld)
         }
     }
     xp->metrics = set;
-    if (!c->batch)
-        c->batch = (int)(xp->batch < 1000000 ? xp->batch : 8);
+    if (!c->batch) /* the experiment's; the CPU's auto for auto */
+        c->batch = xp->batch ? (int)xp->batch : 8;
     json_t *json = json_array();
     for (int k = 0; k < N_METRICS; k++) {
         if (!(set & bits[k]))

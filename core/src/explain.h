@@ -75,7 +75,7 @@ typedef struct rsi_explain_options {
      * intervals used. */
     double tol;
     int64_t max_steps;
-    int64_t batch; /* path points per forward */
+    int64_t batch; /* path points per forward; 0: rsi_explain_auto_batch */
     const rsi_plugin *baseline;
     const char *baseline_params; /* "k=v,..." or NULL */
     const rsi_plugin *path;
@@ -100,6 +100,11 @@ typedef struct rsi_explainer rsi_explainer;
 
 /* Checks the options, parses plugin parameters and exposes the layers on
  * the model (borrowed; it must outlive the explainer). */
+/* The batch of `--batch auto` (opt->batch 0) for a model on a GPU or not:
+ * 8 points on the CPU; on a GPU, four images' points, 4 (m + 1), with
+ * fixed steps, else 64. */
+int64_t rsi_explain_auto_batch(int on_gpu, const rsi_explain_options *opt);
+
 rsi_explainer *rsi_explainer_new(rsi_model *model,
                                  const rsi_explain_options *opt);
 void rsi_explainer_free(rsi_explainer *e);

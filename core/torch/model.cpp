@@ -176,6 +176,11 @@ int rsi_model_set_precision(rsi_model *m, const char *precision)
     return rc;
 }
 
+int rsi_model_on_gpu(const rsi_model *m)
+{
+    return m->device.is_cuda();
+}
+
 rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t)
 {
     return shim_call<rsi_tensor *>(

@@ -38,8 +38,10 @@ def explain(name, batch, *extra, images=IMAGES, ok=True, env=None):
     out = os.path.join(TMP, name)
     shutil.rmtree(out, ignore_errors=True)
     cmd = [RSICAM, "explain", "--model", MODEL, "--out", out, "--quiet",
-           "--threads", "2", "--steps", str(STEPS), "--batch", str(batch),
+           "--threads", "2", "--steps", str(STEPS),
            "--score", "softmax,logit", "--variant", "relu,guided,plain"]
+    if batch is not None:  # else rsicam's default
+        cmd += ["--batch", str(batch)]
     cmd += list(extra)
     for im in images:
         cmd += ["--image", im]
@@ -115,6 +117,12 @@ class Batching(unittest.TestCase):
         split = self.runs[4][2]
         self.assertEqual(sum(p for p, _, _ in split), 8 * (STEPS + 1))
         self.assertTrue(any(i == 2 for _, i, _ in split), split)
+
+    def test_auto_batch_is_eight_points_on_the_cpu(self):
+        for extra in ((), ("--batch", "auto")):
+            out, recs, fw, _ = explain("auto", None, "--method", "rsi",
+                                       *extra, images=IMAGES[:2])
+            self.assertEqual([p for p, _, _ in fw], [8, 8, 6], extra)
 
     def test_gradcam_alone_in_one_forward(self):
         out, recs, fw, _ = explain("gradcam-8", 8, "--method", "gradcam")

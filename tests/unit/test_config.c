@@ -531,7 +531,9 @@ START_TEST(valid_file_resolves)
     ck_assert_str_eq(xp->rules[3].tag, "class:2");
     ck_assert_int_eq(xp->n_groups, 2);
     ck_assert_str_eq(xp->groups[1].slug, "zero_linear_s5");
-    ck_assert_int_eq(xp->batch, 8); /* defaults */
+    ck_assert_int_eq(xp->batch, 0); /* defaults: auto */
+    ck_assert_str_eq(json_string_value(json_object_get(xp->resolved, "batch")),
+                     "auto");
     ck_assert_int_eq(xp->n_layers, 2);
     const json_t *r = xp->resolved;
     ck_assert_str_eq(json_string_value(json_object_get(
@@ -546,6 +548,30 @@ START_TEST(valid_file_resolves)
     first = json_object_iter_key(it);
     ck_assert_str_eq(first, "model");
     rsi_experiment_free(xp);
+    rsi_diag_free(&d);
+}
+END_TEST
+
+/* batch: a count, or auto (0: rsi_explain_auto_batch picks by device). */
+START_TEST(batch_is_a_count_or_auto)
+{
+    static const char *const given[] = {"batch=12"};
+    static const char *const text = "model: m.pt\n"
+                                    "images: [samples.csv]\n"
+                                    "layers: [conv1]\n"
+                                    "batch: auto\n";
+    rsi_diag d = {0};
+    rsi_experiment *xp = load_experiment("batch.yaml", text, NULL, 0, &d);
+    ck_assert_ptr_nonnull(xp);
+    ck_assert_int_eq(xp->batch, 0);
+    rsi_experiment_free(xp);
+    xp = load_experiment("batch.yaml", text, given, 1, &d);
+    ck_assert_ptr_nonnull(xp);
+    ck_assert_int_eq(xp->batch, 12);
+    ck_assert_int_eq(json_integer_value(json_object_get(xp->resolved, "batch")),
+                     12);
+    rsi_experiment_free(xp);
+    ck_assert_int_eq(d.n, 0);
     rsi_diag_free(&d);
 }
 END_TEST
@@ -589,6 +615,7 @@ static Suite *config_suite(void)
     tcase_add_test(v, every_problem_at_once);
     tcase_add_test(v, needs_of_targets_and_files);
     tcase_add_test(v, valid_file_resolves);
+    tcase_add_test(v, batch_is_a_count_or_auto);
     tcase_add_test(v, device_and_precision);
     tcase_add_test(v, adaptive_steps);
     tcase_add_test(v, cli_reports_and_exits_2);

@@ -157,6 +157,8 @@ int rsi_model_set_device(rsi_model *m, const char *device);
  * bfloat16). The layers' activations, the rest of the network and every
  * gradient stay float32. Fails with a usage error on anything else. */
 int rsi_model_set_precision(rsi_model *m, const char *precision);
+/* 1 when the model lives on a GPU, else 0. */
+int rsi_model_on_gpu(const rsi_model *m);
 /* A copy of t on the model's device. */
 rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t);
 
