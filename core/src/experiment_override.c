@@ -162,7 +162,11 @@ static int apply(override *o, rsi_cfg *node, int i, const char *path)
         }
     }
     char sub[512];
-    snprintf(sub, sizeof sub, "%s.%s", path, seg);
+    if (snprintf(sub, sizeof sub, "%s.%s", path, seg) >= (int)sizeof sub) {
+        rsi_diag_add(o->ld->d, o->value, "%s: key path longer than %zu bytes",
+                     o->what, sizeof sub - 1);
+        return -1;
+    }
     return apply(o, child, i + 1, sub);
 }
 

@@ -300,6 +300,24 @@ START_TEST(overrides_apply)
 }
 END_TEST
 
+/* A key path past the 511 bytes its messages can name is refused. */
+START_TEST(override_key_path_too_long)
+{
+    char assignment[1024] = "model", origin[1100];
+    for (int i = 0; i < 300; i++)
+        strcat(assignment, ".k");
+    strcat(assignment, "=1");
+    snprintf(origin, sizeof origin, "override '%s'", assignment);
+    const char *const o[] = {assignment};
+    rsi_diag d = {0};
+    rsi_cfg *c = override_doc(&d, o, 1);
+    EXPECT(&d, origin, 0, "key path longer than 511 bytes");
+    ck_assert_int_eq(d.n, 1);
+    rsi_cfg_free(c);
+    rsi_diag_free(&d);
+}
+END_TEST
+
 START_TEST(overrides_refused)
 {
     static const char *const o[] = {"stepz=1", "nokey", "baseline.nope.sigma=1",
@@ -608,6 +626,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, absolute_paths);
     tcase_add_test(tc, overrides_apply);
     tcase_add_test(tc, overrides_refused);
+    tcase_add_test(tc, override_key_path_too_long);
     suite_add_tcase(s, tc);
     TCase *v = tcase_create("validation");
     tcase_add_unchecked_fixture(v, make_fixture, NULL);
