@@ -74,9 +74,8 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
     if (opt->steps < 1 || opt->batch < 0 ||
         (opt->tol > 0 && opt->max_steps < opt->steps)) {
         rsi_error_class_set(RSI_ERR_USAGE,
-                            "explain: steps must be >= 1 and batch >= 0 "
-                            "(got "
-                            "steps %lld, batch %lld)",
+                            "explain: steps must be >= 1 and batch >= 0, "
+                            "0 for auto (got steps %lld, batch %lld)",
                             (long long)opt->steps, (long long)opt->batch);
         return NULL;
     }
