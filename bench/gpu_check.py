@@ -16,7 +16,9 @@ Parts, each printed as a markdown table and written to OUT/gpu_check.json:
              the stream's pace once started (RSICAM_TRACE's stream line:
              from the end of the first forward to the end of the last),
              all outputs written, with 1, 4 and 8 images' m + 1 points per
-             forward (fp32 and bf16 head), (c) the floor: the same points in
+             forward (fp32 and bf16 head), and from the median forward
+             after the first (points over the time since the last forward
+             ended), (c) the floor: the same points in
              one no-grad forward of the same TorchScript file in this
              process, per image (fp32; bf16 autocast; bf16 channels-last).
   profile    RSICAM_PROFILE traces of ResNet50 layer4 at 8 images per
@@ -234,7 +236,13 @@ def rsicam_stream(args, model, layer, images, work, precision, per_forward):
     waits = [float(v) for v in
              re.findall(r"then files ([0-9.]+) ms more", trace)]
     wait = statistics.median(waits[1:]) if len(waits) > 1 else float("nan")
-    return 1e-3 * float(pace[-1]) * (args.steps + 1), wait
+    # per point, each forward after the first: the time since the last
+    # ended over its points; the median shrugs off a one-time cost
+    shares = [float(ms) / int(points) for points, ms in re.findall(
+        r"forward: (\d+) points .*, ([0-9.]+) ms after the last", trace)]
+    steady = statistics.median(shares) if shares else float("nan")
+    return (1e-3 * float(pace[-1]) * (args.steps + 1), wait,
+            1e-3 * steady * (args.steps + 1))
 
 
 def copies(image, n, work):
@@ -257,7 +265,8 @@ def timing(args, models, image, work):
         for k in IMAGES_PER_FORWARD:
             for prec in ("fp32", "bf16"):
                 (r["rsicam_%s_x%d_s" % (prec, k)],
-                 r["files_wait_%s_x%d_ms" % (prec, k)]) = rsicam_stream(
+                 r["files_wait_%s_x%d_ms" % (prec, k)],
+                 r["rsicam_median_%s_x%d_s" % (prec, k)]) = rsicam_stream(
                     args, models[arch], layer, images, work, prec, k)
             for mode in ("fp32", "bf16", "bf16-cl"):
                 r["floor_%s_x%d_s" % (mode, k)] = floor(
@@ -334,6 +343,18 @@ def markdown(res):
                         1e3 * g("rsicam_bf16_x%d_s"), 1e3 * g("floor_bf16_x%d_s"),
                         g("rsicam_over_floor_bf16_x%d"),
                         1e3 * g("floor_bf16-cl_x%d_s"), 1 / g("rsicam_fp32_x%d_s")))
+        lines += ["", "Per image (ms) from the median forward after the first "
+                  "(its points over the time since the last forward ended: a "
+                  "one-time cost, such as a graph optimised anew, drops out):",
+                  "", "| model | precision | %s |" % " | ".join(
+                      "%d per forward" % k for k in IMAGES_PER_FORWARD),
+                  "| --- | --- |%s" % (" --- |" * len(IMAGES_PER_FORWARD))]
+        for r in res["timing"]:
+            for prec in ("fp32", "bf16"):
+                lines.append("| %s %s | %s | %s |" % (
+                    r["model"], r["layer"], prec, " | ".join(
+                        "%.2f" % (1e3 * r["rsicam_median_%s_x%d_s" % (prec, k)])
+                        for k in IMAGES_PER_FORWARD)))
         lines += ["", "| model | (a) published loop | best rsicam fp32 | (a)/(b) "
                   "| files' wait per image, 8 per forward |",
                   "| --- | --- | --- | --- | --- |"]
