@@ -302,7 +302,11 @@ def profile(args, models, image, work):
             why = re.findall(r"RSICAM_PROFILE .*", trace)
             log("%s: no profile (%s)" % (tag, why[-1] if why else "no stream"))
             continue
-        summary = trace_summary.summarize(trace_summary.load(path))
+        try:
+            summary = trace_summary.summarize(trace_summary.load(path))
+        except (OSError, ValueError, KeyError) as e:  # a format not foreseen
+            log("%s: profile not summarised: %s" % (tag, e))
+            continue
         rows.append({"case": tag, "forwards": int(forwards[-1]),
                      "summary": summary})
     return rows
@@ -370,6 +374,16 @@ def markdown(res):
     return "\n".join(lines)
 
 
+def save(args, res):
+    """Writes OUT/gpu_check.json and .md; returns the markdown."""
+    with open(os.path.join(args.out, "gpu_check.json"), "w") as f:
+        json.dump(res, f, indent=2)
+    report = markdown(res)
+    with open(os.path.join(args.out, "gpu_check.md"), "w") as f:
+        f.write(report + "\n")
+    return report
+
+
 def main(argv):
     args = parse_args(argv)
     if args.device is None:
@@ -383,18 +397,17 @@ def main(argv):
            "steps": args.steps}
     models, image = prepare(work)
     ok = True
+    # the report is written after each part, so that a later part's
+    # failure does not lose the earlier parts' scarce GPU minutes
     if not args.skip_parity:
         res["parity"], ok = parity(args, models, image, work)
+        save(args, res)
     if not args.skip_timing:
         res["timing"] = timing(args, models, image, work)
+        save(args, res)
     if not args.skip_profile:
         res["profile"] = profile(args, models, image, work)
-    with open(os.path.join(args.out, "gpu_check.json"), "w") as f:
-        json.dump(res, f, indent=2)
-    report = markdown(res)
-    with open(os.path.join(args.out, "gpu_check.md"), "w") as f:
-        f.write(report + "\n")
-    print(report)
+    print(save(args, res))
     return 0 if ok else 1
 
 
