@@ -98,13 +98,13 @@ typedef struct rsi_explain_options {
 
 typedef struct rsi_explainer rsi_explainer;
 
-/* Checks the options, parses plugin parameters and exposes the layers on
- * the model (borrowed; it must outlive the explainer). */
 /* The batch of `--batch auto` (opt->batch 0) for a model on a GPU or not:
  * 8 points on the CPU; on a GPU, four images' points, 4 (m + 1), with
  * fixed steps, else 64. */
 int64_t rsi_explain_auto_batch(int on_gpu, const rsi_explain_options *opt);
 
+/* Checks the options, parses plugin parameters and exposes the layers on
+ * the model (borrowed; it must outlive the explainer). */
 rsi_explainer *rsi_explainer_new(rsi_model *model,
                                  const rsi_explain_options *opt);
 void rsi_explainer_free(rsi_explainer *e);

@@ -286,8 +286,6 @@ activation_shapes(rsi_model *m, const at::Tensor &x)
     return m->act_shapes[key] = shapes;
 }
 
-// Each row's score for target slot t: its part's target t (its last when
-// it has fewer), a logit or a softmax probability.
 // A host tensor for indices or flags bound for device: pinned for a GPU,
 // so that copying it (non_blocking) does not wait for the work queued
 // before; owned, since autograd may keep an index for the backward.
@@ -303,6 +301,8 @@ static at::Tensor on_device(const at::Tensor &host, const c10::Device &device)
     return host.to(device, /*non_blocking=*/true);
 }
 
+// Each row's score for target slot t: its part's target t (its last when
+// it has fewer), a logit or a softmax probability.
 static at::Tensor row_scores(const at::Tensor &logits,
                              const rsi_run_part *parts, int n_parts, int t)
 {
