@@ -115,14 +115,19 @@ static void *write_main(void *arg)
     if (files->make.e &&
         ex_make_maps(files->make.e, files->make.p, files->make.f, files) < 0)
         return failed(files);
-    rsi_fileio_defer_sync(1); /* one sync for them all: ex_files_finish */
-    for (; files->written < files->n; files->written++) {
+    /* one sync for them all: ex_files_finish; off again at the end, since
+     * without a thread this runs on the caller's, whose later commits
+     * (summaries, reports) must stay synced */
+    rsi_fileio_defer_sync(1);
+    int rc = 0;
+    while (rc == 0 && files->written < files->n) {
         const ex_map_file *m = &files->maps[files->written];
-        if (rsi_results_write_files(files->out_dir, m->stem, files->which,
-                                    m->cam, m->heat, files->img) < 0)
-            return failed(files);
+        rc = rsi_results_write_files(files->out_dir, m->stem, files->which,
+                                     m->cam, m->heat, files->img);
+        files->written += rc == 0; /* complete files only */
     }
-    return NULL;
+    rsi_fileio_defer_sync(0);
+    return rc < 0 ? failed(files) : NULL;
 }
 
 void ex_maps_start(rsi_explainer *e, const pass *p, image_facts *f,
