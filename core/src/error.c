@@ -7,6 +7,7 @@
  * with a visible marker rather than silently.
  */
 #include "rsicam/error.h"
+#include "kept_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,4 +123,20 @@ void rsi_error_clear(void)
     err_pending = 0;
     err_class = RSI_ERR_NONE;
     err_msg[0] = '\0';
+}
+
+_Static_assert(sizeof((rsi_kept_error *)0)->message >= sizeof err_msg,
+               "a kept error holds a whole message");
+
+void rsi_error_keep(rsi_kept_error *k)
+{
+    snprintf(k->message, sizeof k->message, "%s",
+             err_pending ? err_msg : "failed");
+    k->cls = rsi_error_get_class();
+    rsi_error_clear();
+}
+
+void rsi_error_raise(const rsi_kept_error *k)
+{
+    rsi_error_class_set(k->cls, "%s", k->message);
 }

@@ -176,11 +176,8 @@ static void close_path(const rsi_explainer *e, flight *fl)
  * the error is cleared, so that the other images go on. */
 static void flight_fail(const rsi_explainer *e, flight *fl)
 {
-    if (!fl->failed) {
-        snprintf(fl->error, sizeof fl->error, "%s",
-                 rsi_error_pending() ? rsi_error_message() : "failed");
-        fl->error_class = rsi_error_get_class();
-    }
+    if (!fl->failed)
+        rsi_error_keep(&fl->error);
     rsi_error_clear();
     close_path(e, fl);
     fl->failed = fl->finished = 1;
@@ -512,16 +509,14 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
             parts[i].n_targets = owners[i]->p.n_targets;
     }
     const int slots = rsi_model_run_parts(e->model, x, parts, n, max_t, &res);
-    if (slots < 0) {
+    if (slots < 0) { /* the run's error is each of its images' */
+        rsi_kept_error why;
+        rsi_error_keep(&why);
         for (int i = 0; i < n; i++) {
-            /* the message stays pending for the next flight too */
-            snprintf(owners[i]->error, sizeof owners[i]->error, "%s",
-                     rsi_error_message());
-            owners[i]->error_class = rsi_error_get_class();
+            owners[i]->error = why;
             owners[i]->failed = 1;
-        }
-        for (int i = 0; i < n; i++)
             flight_fail(e, owners[i]);
+        }
         return -1;
     }
     e->forwards++;
@@ -816,7 +811,7 @@ static int next_records(rsi_explainer *e, json_t **records, json_t **written)
     const char *image_path = fl->f.path;
     int rc = 0;
     if (fl->failed) {
-        rsi_error_class_set(fl->error_class, "%s", fl->error);
+        rsi_error_raise(&fl->error);
         /* Every message names the input; image errors already do. */
         if (!strstr(rsi_error_message(), image_path))
             rsi_error_prefix("image '%s': ", image_path);

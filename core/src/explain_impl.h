@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "explain.h"
+#include "kept_error.h"
 #include "read_ahead.h"
 #include "rsicam/error.h"
 
@@ -70,9 +71,8 @@ typedef struct ex_files {
     pthread_t thread;
     int started;
     int written; /* maps whose files are complete */
-    int failed;  /* error and error_class say why */
-    char error[1024];
-    rsi_error_class error_class;
+    int failed;  /* error says why */
+    rsi_kept_error error;
 } ex_files;
 
 /* An image from its start to its records. */
@@ -88,9 +88,8 @@ typedef struct flight {
     int64_t forwards; /* forwards that carried its points */
     int exhausted;    /* every point given (and, once fed, summed) */
     int finished;     /* nothing more to run: maps to write, or failed */
-    int failed;       /* error and error_class say why */
-    char error[1024];
-    rsi_error_class error_class;
+    int failed;       /* error says why */
+    rsi_kept_error error;
     double start, t_read, t_baseline;
     int maps_made; /* its maps and records exist, its files are written */
     ex_files files;

@@ -102,9 +102,7 @@ static int make_map(rsi_explainer *e, image_facts *f, ex_files *files,
 /* The thread's error, for ex_files_finish() to raise. */
 static void *failed(ex_files *files)
 {
-    snprintf(files->error, sizeof files->error, "%s", rsi_error_message());
-    files->error_class = rsi_error_get_class();
-    rsi_error_clear();
+    rsi_error_keep(&files->error);
     files->failed = 1;
     return NULL;
 }
@@ -161,7 +159,7 @@ int ex_files_finish(ex_files *files, json_t *written)
             return -1;
         }
     if (files->failed) {
-        rsi_error_class_set(files->error_class, "%s", files->error);
+        rsi_error_raise(&files->error);
         return -1;
     }
     return rsi_fileio_sync(files->out_dir ? files->out_dir : ".");

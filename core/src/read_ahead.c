@@ -10,11 +10,8 @@
 static void *read_main(void *arg)
 {
     rsi_read_ahead *a = arg;
-    if (!(a->x = rsi_input_read(a->path, a->info, &a->img))) {
-        snprintf(a->error, sizeof a->error, "%s", rsi_error_message());
-        a->error_class = rsi_error_get_class();
-        rsi_error_clear();
-    }
+    if (!(a->x = rsi_input_read(a->path, a->info, &a->img)))
+        rsi_error_keep(&a->error);
     return NULL;
 }
 
@@ -37,7 +34,6 @@ void rsi_read_ahead_start(rsi_read_ahead *a, const char *path,
     if (!path || !(a->path = strdup(path)))
         return; /* nothing read ahead: the image is read when its turn comes */
     a->info = info;
-    a->error[0] = '\0';
     a->started = pthread_create(&a->thread, NULL, read_main, a) == 0;
     if (!a->started) {
         free(a->path);
@@ -59,7 +55,7 @@ int rsi_read_ahead_take(rsi_read_ahead *a, const char *path, rsi_image *img,
         a->x = NULL;
         a->img = (rsi_image){0};
     } else {
-        rsi_error_class_set(a->error_class, "%s", a->error);
+        rsi_error_raise(&a->error);
         rc = -1;
     }
     rsi_read_ahead_drop(a);

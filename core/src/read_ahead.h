@@ -10,7 +10,7 @@
 #include <pthread.h>
 
 #include "image.h"
-#include "rsicam/error.h"
+#include "kept_error.h"
 #include "rsicam/model.h"
 
 typedef struct rsi_read_ahead {
@@ -20,8 +20,7 @@ typedef struct rsi_read_ahead {
     const rsi_model_info *info;
     rsi_image img;
     rsi_tensor *x; /* the normalised input on the host; NULL: failed */
-    char error[1024];
-    rsi_error_class error_class;
+    rsi_kept_error error;
 } rsi_read_ahead;
 
 /* Starts reading path (NULL: nothing), forgetting any earlier read. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kept_error.h"
 #include "rsicam/error.h"
 #include "testkit.h"
 
@@ -153,6 +154,45 @@ START_TEST(test_thread_local)
 }
 END_TEST
 
+/* A thread's error kept and raised on another: message, class and cut
+ * marker whole; nothing kept is "failed"; a pending error wins. */
+static void *fail_long(void *arg)
+{
+    char big[2000];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    rsi_error_class_set(RSI_ERR_INPUT, "%s", big);
+    rsi_error_keep(arg);
+    return rsi_error_pending() ? arg : NULL; /* kept, so cleared */
+}
+
+START_TEST(test_kept_error)
+{
+    rsi_kept_error k;
+    pthread_t t;
+    void *still = &k;
+    ck_assert_int_eq(pthread_create(&t, NULL, fail_long, &k), 0);
+    ck_assert_int_eq(pthread_join(t, &still), 0);
+    ck_assert_ptr_null(still);
+    rsi_error_clear();
+    rsi_error_raise(&k);
+    ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_INPUT);
+    ck_assert(ends_with(rsi_error_message(), cut));
+    ck_assert_uint_eq(strlen(rsi_error_message()), 1024 + strlen(cut));
+
+    rsi_error_clear();
+    rsi_error_keep(&k);
+    rsi_error_raise(&k);
+    ck_assert_str_eq(rsi_error_message(), "failed");
+
+    rsi_error_clear();
+    rsi_error_class_set(RSI_ERR_MODEL, "first");
+    rsi_error_raise(&k);
+    ck_assert_str_eq(rsi_error_message(), "first");
+    rsi_error_clear();
+}
+END_TEST
+
 static Suite *error_suite(void)
 {
     Suite *s = suite_create("error");
@@ -165,6 +205,7 @@ static Suite *error_suite(void)
     tcase_add_test(tc, test_one_line);
     tcase_add_test(tc, test_truncation);
     tcase_add_test(tc, test_thread_local);
+    tcase_add_test(tc, test_kept_error);
     suite_add_tcase(s, tc);
     return s;
 }
