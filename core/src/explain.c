@@ -271,9 +271,7 @@ static int flight_prepare(rsi_explainer *e, flight *fl)
     if (walks_path(e)) {
         const rsi_baseline_entry *b = e->opt.baseline->desc->entry;
         if (!(fl->baseline = b->make(&fl->ctx, e->baseline_values, fl->x))) {
-            if (!rsi_error_pending())
-                rsi_error_class_set(RSI_ERR_PLUGIN, "failed");
-            rsi_error_prefix("baseline '%s': ", e->opt.baseline->desc->name);
+            rsi_plugin_failed(e->opt.baseline);
             return -1;
         }
     }
@@ -283,9 +281,7 @@ static int flight_prepare(rsi_explainer *e, flight *fl)
         fl->path_state = p->open(&fl->ctx, e->path_values, fl->baseline, fl->x,
                                  e->opt.steps);
         if (!fl->path_state) {
-            if (!rsi_error_pending())
-                rsi_error("failed to open");
-            rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
+            rsi_plugin_failed(e->opt.path);
             return -1;
         }
     }
@@ -607,11 +603,8 @@ static int next_points(rsi_explainer *e, flight *fl, int64_t max,
                             (long long)b, (long long)max);
         rc = -1;
     }
-    if (rc < 0) {
-        if (!rsi_error_pending())
-            rsi_error_class_set(RSI_ERR_PLUGIN, "failed without saying why");
-        rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
-    }
+    if (rc < 0)
+        rsi_plugin_failed(e->opt.path);
     fl->given += b;
     /* known at once, so that the image need not wait for the next forward
      * to learn that it has ended */
@@ -760,7 +753,7 @@ static void finish_oldest(rsi_explainer *e)
         return; /* out of memory: the caller reports it */
     flight *fl = e->flights[0];
     if (adaptive(e) && !fl->finished) {
-        if (ex_walk_adaptive(e, fl, &fl->ctx) < 0)
+        if (ex_walk_adaptive(e, fl) < 0)
             flight_fail(e, fl);
         flight_walked(e, fl);
     }

@@ -28,16 +28,14 @@ static rsi_tensor *wanted_rows(const rsi_tensor *batch, int64_t first,
 /* Runs the points of the path at `steps` through the model into store:
  * every point, or only those that want marks (steps + 1 flags; refining:
  * the targets are known). Returns the points the path produced, or -1. */
-static int64_t walk_points(rsi_explainer *e, flight *fl, const rsi_context *ctx,
-                           int64_t steps, const unsigned char *want,
-                           rsi_rs_store *store)
+static int64_t walk_points(rsi_explainer *e, flight *fl, int64_t steps,
+                           const unsigned char *want, rsi_rs_store *store)
 {
     const rsi_path_entry *path = e->opt.path->desc->entry;
-    void *state = path->open(ctx, e->path_values, fl->baseline, fl->x, steps);
+    void *state =
+        path->open(&fl->ctx, e->path_values, fl->baseline, fl->x, steps);
     if (!state) {
-        if (!rsi_error_pending())
-            rsi_error("path '%s' failed to open", e->opt.path->desc->name);
-        rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
+        rsi_plugin_failed(e->opt.path);
         return -1;
     }
     int rc, fed_failed = 0;
@@ -62,11 +60,8 @@ static int64_t walk_points(rsi_explainer *e, flight *fl, const rsi_context *ctx,
         if ((fed_failed = rc < 0))
             break;
     }
-    if (rc < 0 && !fed_failed) { /* next() failed: name the plugin */
-        if (!rsi_error_pending())
-            rsi_error_class_set(RSI_ERR_PLUGIN, "failed without saying why");
-        rsi_error_prefix("path '%s': ", e->opt.path->desc->name);
-    }
+    if (rc < 0 && !fed_failed) /* next() failed: name the plugin */
+        rsi_plugin_failed(e->opt.path);
     path->close(state);
     return rc < 0 ? -1 : produced;
 }
@@ -134,11 +129,10 @@ static int converged(const rsi_explainer *e, const pass *p, rsi_tensor **cams,
 /* Runs the path at steps (want: only the points it marks) into store
  * (empty: {0}) and checks that the path followed the steps, as refining
  * needs. */
-static int walk_into(rsi_explainer *e, flight *fl, const rsi_context *ctx,
-                     int64_t steps, const unsigned char *want,
-                     rsi_rs_store *store)
+static int walk_into(rsi_explainer *e, flight *fl, int64_t steps,
+                     const unsigned char *want, rsi_rs_store *store)
 {
-    int64_t got = walk_points(e, fl, ctx, steps, want, store);
+    int64_t got = walk_points(e, fl, steps, want, store);
     if (got < 0)
         return -1;
     if (got != steps + 1) {
@@ -203,8 +197,7 @@ static void choose_splits(grid *g, const int64_t *rows, const double *err,
 
 /* Splits the marked intervals: runs their midpoints on the path at twice
  * the resolution, merges them into all and chooses the next splits. */
-static int refine(rsi_explainer *e, flight *fl, const rsi_context *ctx,
-                  rsi_rs_store *all, grid *g)
+static int refine(rsi_explainer *e, flight *fl, rsi_rs_store *all, grid *g)
 {
     const int64_t res = 2 * g->resolution;
     int64_t k = 0;
@@ -232,7 +225,7 @@ static int refine(rsi_explainer *e, flight *fl, const rsi_context *ctx,
         }
     }
     if (rc == 0)
-        rc = walk_into(e, fl, ctx, res, want, &mid);
+        rc = walk_into(e, fl, res, want, &mid);
     if (rc == 0)
         rc = rsi_rs_store_merge(all, &mid, from_mid, n);
     if (rc == 0)
@@ -259,7 +252,7 @@ static int refine(rsi_explainer *e, flight *fl, const rsi_context *ctx,
  * midpoints of the intervals that carry the error, on the path at 2m, 4m,
  * ... steps; only new points go through the model, and the sums are redone
  * over all of them (the trapezoid rule needs no even spacing). */
-int ex_walk_adaptive(rsi_explainer *e, flight *fl, const rsi_context *ctx)
+int ex_walk_adaptive(rsi_explainer *e, flight *fl)
 {
     pass *p = &fl->p;
     rsi_rs_store all = {0};
@@ -276,7 +269,7 @@ int ex_walk_adaptive(rsi_explainer *e, flight *fl, const rsi_context *ctx)
         memset(g.split, 1, (size_t)m);
     /* the first walk chooses the targets: the cams are counted after it */
     if (rc == 0)
-        rc = walk_into(e, fl, ctx, m, NULL, &all);
+        rc = walk_into(e, fl, m, NULL, &all);
     if (rc == 0) {
         n_cams = (size_t)(p->n_layers * p->n_targets * RSI_VARIANT_COUNT);
         cams = calloc(n_cams, sizeof *cams);
@@ -291,7 +284,7 @@ int ex_walk_adaptive(rsi_explainer *e, flight *fl, const rsi_context *ctx)
             rc = converged(e, p, cams, &done);
         if (rc < 0 || done || 2 * g.resolution > e->opt.max_steps)
             break;
-        rc = refine(e, fl, ctx, &all, &g);
+        rc = refine(e, fl, &all, &g);
     }
     for (size_t i = 0; i < n_cams; i++)
         rsi_tensor_free(cams[i]);

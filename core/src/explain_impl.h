@@ -139,7 +139,7 @@ int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
                   rsi_rs_store *store, int refining, int first, int last);
 
 /* Walks the flight's path with adaptive steps (rsi_explain_options.tol). */
-int ex_walk_adaptive(rsi_explainer *e, flight *fl, const rsi_context *ctx);
+int ex_walk_adaptive(rsi_explainer *e, flight *fl);
 
 /* The classes to explain for an image, from the logits at the image, into
  * f->classes (see rsi_explain_options). */

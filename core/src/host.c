@@ -57,11 +57,8 @@ static rsi_tensor *make(const rsi_plugin *p, const rsi_context *ctx,
     const rsi_baseline_entry *e = p->desc->entry;
     rsi_tensor *t = e->make(ctx, values, image);
     rsi_params_free(values);
-    if (!t) {
-        if (!rsi_error_pending())
-            rsi_error_class_set(RSI_ERR_PLUGIN, "failed without saying why");
-        rsi_error_prefix("baseline '%s'", p->desc->name);
-    }
+    if (!t)
+        rsi_plugin_failed(p);
     return t;
 }
 

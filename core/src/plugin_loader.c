@@ -136,6 +136,14 @@ const char *rsi_plugin_kind_name(rsi_plugin_kind kind)
     return NULL;
 }
 
+void rsi_plugin_failed(const rsi_plugin *p)
+{
+    if (!rsi_error_pending())
+        rsi_error_class_set(RSI_ERR_PLUGIN, "failed without saying why");
+    rsi_error_prefix("%s '%s'", rsi_plugin_kind_name(p->desc->kind),
+                     p->desc->name);
+}
+
 /* One warning line: "rsicam: warning: skipping plugin 'NAME' (PATH): ..."
  * (the name only when the descriptor can be trusted to have one). */
 static void warn_skip(FILE *w, const char *name, const char *path,

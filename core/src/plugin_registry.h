@@ -67,6 +67,10 @@ rsi_registry *rsi_registry_current(void);
 /* "model", "baseline", "path" (NULL for an unknown kind). */
 const char *rsi_plugin_kind_name(rsi_plugin_kind kind);
 
+/* After an entry point of p failed: its error, or when it set none
+ * "failed without saying why" (a plugin error), named "path 'linear': ". */
+void rsi_plugin_failed(const rsi_plugin *p);
+
 /* Parses text ("k=v,..." or NULL) against p's parameters (params.h);
  * errors start with "baseline 'blur': ". Free *out with rsi_params_free(). */
 int rsi_plugin_parse_params(const rsi_plugin *p, const char *text,

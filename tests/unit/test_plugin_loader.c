@@ -364,6 +364,27 @@ START_TEST(test_kind_names)
 }
 END_TEST
 
+/* A failed entry point's error is named after its plugin; a plugin that
+ * set none gets one, of the plugin class. */
+START_TEST(test_plugin_failed_names_it)
+{
+    static const rsi_plugin_descriptor d = {.kind = RSI_PLUGIN_PATH,
+                                            .name = "curved"};
+    const rsi_plugin p = {.desc = &d};
+    rsi_error_clear();
+    rsi_error_class_set(RSI_ERR_INPUT, "no such file");
+    rsi_plugin_failed(&p);
+    ck_assert_str_eq(rsi_error_message(), "path 'curved': no such file");
+    ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_INPUT);
+    rsi_error_clear();
+    rsi_plugin_failed(&p);
+    ck_assert_str_eq(rsi_error_message(),
+                     "path 'curved': failed without saying why");
+    ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_PLUGIN);
+    rsi_error_clear();
+}
+END_TEST
+
 START_TEST(test_plugin_params_label)
 {
     const rsi_plugin *p = rsi_registry_find(reg, RSI_PLUGIN_BASELINE, "good");
@@ -612,6 +633,7 @@ static Suite *loader_suite(void)
     tcase_add_test(other, test_missing_dirs_warned);
     tcase_add_test(other, test_current_registry);
     tcase_add_test(other, test_kind_names);
+    tcase_add_test(other, test_plugin_failed_names_it);
     tcase_add_test(other, test_host_table);
     suite_add_tcase(s, other);
 
