@@ -470,17 +470,22 @@ static int feed_part(rsi_explainer *e, flight *fl,
 /* The stream's pace and RSICAM_PROFILE's recording start once the first
  * forward has paid for start-up (cuDNN's tuning, the graph executor's
  * profiling runs). A profiler that cannot start leaves the run alone. */
+static void profile_failed(const char *file)
+{
+    fprintf(stderr, "rsicam: RSICAM_PROFILE '%s': %s\n", file,
+            rsi_error_message());
+    rsi_error_clear();
+}
+
 static void first_forward_ended(rsi_explainer *e, double end)
 {
     e->first_forward_end = end;
-    const char *profile = getenv("RSICAM_PROFILE");
-    if (profile && *profile) {
-        e->profiling = rsi_torch_profile_start() == 0;
-        if (!e->profiling) {
-            fprintf(stderr, "rsicam: RSICAM_PROFILE '%s': %s\n", profile,
-                    rsi_error_message());
-            rsi_error_clear();
-        }
+    const char *file = getenv("RSICAM_PROFILE");
+    if (file && *file) {
+        if (rsi_torch_profile_start() == 0)
+            e->profile = file;
+        else
+            profile_failed(file);
     }
 }
 
@@ -857,12 +862,8 @@ void rsi_explainer_free(rsi_explainer *e)
 {
     if (!e)
         return;
-    const char *profile = getenv("RSICAM_PROFILE");
-    if (e->profiling && rsi_torch_profile_stop(profile) < 0) {
-        fprintf(stderr, "rsicam: RSICAM_PROFILE '%s': %s\n", profile,
-                rsi_error_message());
-        rsi_error_clear();
-    }
+    if (e->profile && rsi_torch_profile_stop(e->profile) < 0)
+        profile_failed(e->profile);
     /* the pace once started: process start, model load, device start-up
      * and the first forward's tuning left out */
     if (getenv("RSICAM_TRACE") && e->points_after_first > 0)

@@ -115,7 +115,9 @@ struct rsi_explainer {
      * latest forward, and the points run after the first */
     double first_forward_end, last_forward_end;
     int64_t points_after_first;
-    int profiling; /* RSICAM_PROFILE: recording since the first forward */
+    /* RSICAM_PROFILE's file while its recording runs (from the end of
+     * the first forward) */
+    const char *profile;
     char *results_file;
     queued *queue; /* images queued, in order; head is the next explained */
     int64_t n_queued, cap_queued, head;
