@@ -47,12 +47,11 @@ static double not_bf16(const float *v, int64_t n)
 /* Rows in full precision (rsi_run_part): the first, the last. */
 enum { ENDS_FIRST = 1, ENDS_LAST = 2 };
 
-/* model: a path under the source tree, or a fixture's full path; ends:
- * ENDS_ flags */
+/* model: a file's path; ends: ENDS_ flags */
 static void run_model(const char *model, const char *precision,
                       const char *layer, int ends, run_out *o)
 {
-    rsi_model *m = rsi_model_load(model[0] == '/' ? model : tk_source(model));
+    rsi_model *m = rsi_model_load(model);
     ck_assert_msg(m, "%s", rsi_error_message());
     ck_assert_int_eq(rsi_model_set_precision(m, precision), 0);
     ck_assert_int_eq(rsi_model_select_layers(m, &layer, 1), 0);
@@ -87,7 +86,7 @@ static void run_model(const char *model, const char *precision,
 
 static void run_layer(const char *precision, const char *layer, run_out *o)
 {
-    run_model(SHIPPED, precision, layer, 0, o);
+    run_model(tk_source(SHIPPED), precision, layer, 0, o);
 }
 
 /* |a - b|^2 / |b|^2 over n values */
@@ -135,7 +134,7 @@ START_TEST(path_ends_in_full_precision)
     const int64_t row_a = hi.n_act / B, row_g = hi.n_grad / B;
     for (int ends = ENDS_FIRST; ends <= (ENDS_FIRST | ENDS_LAST); ends++) {
         run_out mixed;
-        run_model(SHIPPED, "bf16", "features.10", ends, &mixed);
+        run_model(tk_source(SHIPPED), "bf16", "features.10", ends, &mixed);
         for (int r = 0; r < B; r++) {
             const float *a = mixed.act + r * row_a, *g = mixed.grad + r * row_g;
             const int exact = (r == 0 && (ends & ENDS_FIRST)) ||
