@@ -7,11 +7,10 @@ set(RSICAM_FUZZ_DIR ${PROJECT_SOURCE_DIR}/fuzz)
 foreach(target npy image config)
   add_executable(fuzz_replay_${target} ${RSICAM_FUZZ_DIR}/replay.c
                  ${RSICAM_FUZZ_DIR}/fuzz_${target}.c)
-  target_include_directories(fuzz_replay_${target} PRIVATE
-                             ${PROJECT_SOURCE_DIR}/core/src)
   # the code under test is librsicam's own (its internal symbols are
   # exported); fuzz_image also calls libvips directly
-  target_link_libraries(fuzz_replay_${target} PRIVATE rsicam PkgConfig::VIPS)
+  target_link_libraries(fuzz_replay_${target} PRIVATE rsicam_internal
+                        PkgConfig::VIPS)
   add_test(NAME fuzz_replay_${target}
            COMMAND fuzz_replay_${target} ${RSICAM_FUZZ_DIR}/corpus/${target}
                    ${RSICAM_FUZZ_DIR}/regressions/${target})
