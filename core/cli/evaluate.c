@@ -66,12 +66,6 @@ static char *path_join(const char *dir, const char *name)
     return s;
 }
 
-const char *ev_base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 /* ---- the sample list, indexed by real path ---------------------------- */
 
 static int cmp_ref(const void *a, const void *b)
@@ -141,13 +135,6 @@ static int sample_size(evaluation *ev, int s, int *w, int *h)
 }
 
 /* ---- settings ---------------------------------------------------------- */
-
-/* "rsi-relu" or "gradcam": the method as explain names its maps. */
-void ev_method_name(const char *method, const char *variant, char *out,
-                    size_t n)
-{
-    snprintf(out, n, "%s%s%s", method, *variant ? "-" : "", variant);
-}
 
 /* Position of the first --select item naming this setting; -1 when
  * another item list excludes it, INT_MAX without --select. */

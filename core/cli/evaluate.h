@@ -1,6 +1,7 @@
 /* rsicam evaluate: what its parts share (evaluate.c reads the records and
- * runs the command, evaluate_table.c prints and writes the numbers,
- * evaluate_montage.c draws the montage). */
+ * runs the command, evaluate_table.c prints and writes the numbers and
+ * names methods and files for all three, evaluate_montage.c draws the
+ * montage). */
 #ifndef RSICAM_CLI_EVALUATE_H
 #define RSICAM_CLI_EVALUATE_H
 

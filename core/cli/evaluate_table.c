@@ -1,4 +1,5 @@
-/* rsicam evaluate: the table and the per-map CSV. */
+/* rsicam evaluate: the table, the per-map CSV, and how both (and the
+ * montage) name methods and files. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,19 @@
 #include "fileio.h"
 #include "rsicam/error.h"
 #include "summary.h"
+
+const char *ev_base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* "rsi-relu" or "gradcam": the method as explain names its maps. */
+void ev_method_name(const char *method, const char *variant, char *out,
+                    size_t n)
+{
+    snprintf(out, n, "%s%s%s", method, *variant ? "-" : "", variant);
+}
 
 /* Settings in --select order, then in order of first appearance. */
 static const evaluation *sort_ev;
