@@ -7,7 +7,7 @@
  *
  *   rsicam-bench-floor --model M.pt [--steps 50] [--batch 16] [--threads 2]
  *                      [--size 224] [--passes 1] [--mode floor|exposed|grad]
- *                      [--layer PATH[,PATH...]]
+ *                      [--layer PATH[,PATH...]] [--executor NAME]
  *
  * --mode floor    rsi_model_logits: plain forward, no gradients (the floor)
  * --mode exposed  rsi_model_run with no target: the layer-exposing forward
@@ -15,6 +15,9 @@
  * --mode grad     rsi_model_run with one softmax target: forward + the
  *                 layer gradient through the tail (what rsicam's loop does,
  *                 without its Riemann-Stieltjes sums, image I/O and maps)
+ *
+ * --executor profiling|legacy|simple: how TorchScript runs the graphs
+ * (rsi_torch_set_executor; default: whatever rsicam itself uses).
  *
  * --steps 0 runs the image alone: one batch-of-one forward (with --mode
  * floor, what rsicam spends picking the class).
@@ -55,7 +58,8 @@ static void usage(FILE *f)
 {
     fputs("usage: rsicam-bench-floor --model M.pt [--steps 50] [--batch 16] "
           "[--threads 2] [--size 224] [--passes 1]\n"
-          "       [--mode floor|exposed|grad] [--layer PATH[,PATH...]]\n",
+          "       [--mode floor|exposed|grad] [--layer PATH[,PATH...]]\n"
+          "       [--executor profiling|legacy|simple]\n",
           f);
 }
 
@@ -90,6 +94,7 @@ static long parse_long(const char *opt, const char *v, long min)
 int main(int argc, char **argv)
 {
     const char *model_path = NULL, *mode = "floor", *layer_arg = NULL;
+    const char *executor = NULL;
     long steps = 50, batch = 16, threads = 2, size = 224, passes = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -105,6 +110,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "--mode")) mode = v;
         else if (!strcmp(a, "--layer")) layer_arg = v;
+        else if (!strcmp(a, "--executor")) executor = v;
         else if (!strcmp(a, "--steps")) steps = parse_long(a, v, 0);
         else if (!strcmp(a, "--batch")) batch = parse_long(a, v, 1);
         else if (!strcmp(a, "--threads")) threads = parse_long(a, v, 0);
@@ -127,6 +133,8 @@ int main(int argc, char **argv)
 
     if (rsi_torch_set_threads((int)threads) < 0)
         return die("threads");
+    if (executor && rsi_torch_set_executor(executor) < 0)
+        return die("executor");
     double t0 = now_seconds();
     rsi_model *model = rsi_model_load(model_path);
     if (!model)
@@ -208,11 +216,11 @@ int main(int argc, char **argv)
     }
 
     printf("{\"mode\": \"%s\", \"model\": \"%s\", \"layers\": \"%s\", "
-           "\"steps\": %ld, \"batch\": %ld, \"threads\": %d, "
+           "\"steps\": %ld, \"batch\": %ld, \"threads\": %d, \"executor\": \"%s\", "
            "\"load_seconds\": %.6f, \"select_seconds\": %.6f, "
            "\"calls\": %ld, \"pass_seconds\": [",
            mode, model_path, layer_arg ? layer_arg : "", steps, batch,
-           rsi_torch_get_threads(), load_seconds, select_seconds, calls);
+           rsi_torch_get_threads(), rsi_torch_executor(), load_seconds, select_seconds, calls);
     for (long p = 0; p < passes; p++)
         printf("%s%.6f", p ? ", " : "", pass_seconds[p]);
     printf("], \"max_rss_kb\": %ld}\n", max_rss_kb());

@@ -117,7 +117,8 @@ extern "C" {
 rsi_model *rsi_model_load(const char *path)
 {
     auto m = std::make_unique<rsi_model>();
-    if (!rsicam::load_file(path, "model", m->module, m->path, m->info))
+    if (!rsicam::load_file(path, "model", m->module, m->path, m->info) ||
+        !rsicam::use_default_executor(m->device))
         return nullptr;
     bool ok = shim_call<bool>(false, "model", [&] {
         for (const auto &named : m->module.named_modules())
@@ -162,6 +163,8 @@ int rsi_model_set_device(rsi_model *m, const char *device)
     });
     if (rc < 0)
         rsi_error_reclass(RSI_ERR_USAGE);
+    else if (!rsicam::use_default_executor(m->device))
+        return -1;
     return rc;
 }
 

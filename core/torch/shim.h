@@ -52,6 +52,11 @@ inline const at::Tensor &unwrap(const rsi_tensor *t)
     return t->t;
 }
 
+// Sets the graph executor rsicam uses for a model on device unless one was
+// chosen (rsi_torch_set_executor, RSICAM_EXECUTOR): see executor.cpp. On
+// failure (a bad RSICAM_EXECUTOR) the error is pending; returns false.
+bool use_default_executor(const c10::Device &device) noexcept;
+
 // Loads a TorchScript file with its rsicam.json metadata into module, path
 // and info (model.cpp), for a "model" or a "module" (kind). On failure the
 // error is pending, names the file and is a model error; returns false.

@@ -165,6 +165,12 @@ rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t);
 /* Sets libtorch's intra-op threads (n <= 0: every available core). */
 int rsi_torch_set_threads(int n);
 int rsi_torch_get_threads(void);
+/* Chooses how TorchScript graphs run, for the whole process: "profiling"
+ * (libtorch's default), "legacy" or "simple" (no graph optimisation);
+ * bench/ measures which is fastest. Returns 0, or -1 (a usage error) for
+ * an unknown name. rsi_torch_executor() names the one in force. */
+int rsi_torch_set_executor(const char *name);
+const char *rsi_torch_executor(void);
 
 /* libtorch's profiler: records every operator the calling thread runs
  * and, on a GPU, every kernel and copy, until rsi_torch_profile_stop(),
