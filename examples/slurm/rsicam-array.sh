@@ -84,7 +84,7 @@ cpus=${RSICAM_CPUS:-4}
     fail "RSICAM_TASKS: expected shard numbers like 3 or 2,5 or 1-4," \
         "got '$tasks'"
 for k in ${tasks//[,-]/ }; do
-    ((k >= 1 && k <= shards)) ||
+    ((10#$k >= 1 && 10#$k <= shards)) ||
         fail "RSICAM_TASKS: shard $k is not in 1-$shards (RSICAM_SHARDS)"
 done
 
