@@ -58,6 +58,8 @@ cluster_spawn() {
     shift 2
     setpriv --pdeathsig "$sig" "$@" >"$log" 2>&1 &
     cluster_pids+=($!)
+    # still reaped by this shell, but no "Killed" notice when stopped
+    disown $!
 }
 
 # The command that puts slurmd in a PID namespace (with its own /proc, for
@@ -266,7 +268,6 @@ cluster_stop() {
         cluster_find_strays
         stop_pids KILL 10 "${cluster_strays[@]}"
     fi
-    { wait "${cluster_pids[@]}"; } 2>/dev/null # no "Killed" notices
     cluster_pids=() cluster_slurmd=''
     cluster_dir=
 }
