@@ -11,6 +11,7 @@
 #define RSICAM_EXPERIMENT_INTERNAL_H
 
 #include "experiment.h"
+#include "outdir.h"
 
 typedef struct xp_loader {
     rsi_experiment *xp;
@@ -126,7 +127,7 @@ char *xp_montage_path(const char *out, const char *stem);
 
 /* experiment_state.c: the output directory. */
 typedef struct xp_state {
-    int lock_fd;
+    rsi_out out;   /* the directory's lock and record of temporaries */
     char *results; /* OUT/results.jsonl */
     json_t *done;  /* object: "group\nimage" -> true, for finished units */
 } xp_state;
@@ -137,8 +138,6 @@ int xp_state_open(xp_state *st, const rsi_experiment *xp);
 void xp_state_close(xp_state *st);
 int xp_state_is_done(const xp_state *st, const char *group, const char *image);
 int xp_state_mark_done(xp_state *st, const char *group, const char *image);
-/* Removes files named "*.tmp.PID.N" (fileio.h's temporaries) under dir. */
-int xp_remove_temporaries(const char *dir);
 /* The records of one image in results (new array), for montages of
  * images whose units finished in an earlier run. */
 json_t *xp_records_of_image(const char *results, const char *image);

@@ -312,7 +312,7 @@ int rsi_experiment_run(rsi_experiment *xp, const rsi_run_options *ro,
     const double start = xp_now();
     *stats = (rsi_run_stats){0};
     runner r = {.xp = xp, .ro = ro, .st = stats, .hook = {.xp = xp}};
-    r.state.lock_fd = -1;
+    r.state.out.fd = -1;
     int rc = -1;
     char *summary = in_out(xp, RSI_SUMMARY_FILE);
     if (!summary || rsi_torch_set_threads(xp->threads) < 0 ||
