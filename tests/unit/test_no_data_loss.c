@@ -3,7 +3,9 @@
  * merge leave a user's "*.tmp.N.N" files alone, images of one base name
  * get files of their own, results.jsonl never gains a torn or glued line,
  * merge writes nothing outside its output whatever a record says, and
- * explain respects the lock of a running experiment.
+ * explain respects the lock of a running experiment. Also: a run's
+ * progress line does not count a failed unit's maps as made, and SIGTERM
+ * stops a run between units, saying so in one line and in run.json.
  *
  * A full disk is simulated with a file size limit (bash's `ulimit -f`, in
  * KiB, with SIGXFSZ ignored so that a write past it fails with EFBIG). The
@@ -457,6 +459,74 @@ START_TEST(explain_waits_for_no_run)
 }
 END_TEST
 
+/* ---- the progress line counts only the maps made ---------------------- */
+
+START_TEST(progress_does_not_count_failed_maps)
+{
+    char *out = NULL;
+    const char *dir = tk_path("progress");
+    ck_assert_int_eq(tk_sh(&out,
+                           "cd '%s' && echo 'not an image' > bad.png && "
+                           "sed 's/img1.png/bad.png/' tiny.yaml > bad.yaml",
+                           fx),
+                     0);
+    free(out);
+    /* into a pipe: one progress line per unit */
+    int rc = rsicam(&out, "run bad.yaml output='%s' 2>&1 | cat", dir, "", "");
+    ck_assert_msg(rc == 0, "exit %d:\n%s", rc, out);
+    ck_assert_msg(strstr(out, ": 1/2 maps (50%),") &&
+                      strstr(out, ": 1/2 maps (100%), 1 failed,"),
+                  "%s", out);
+    free(out);
+}
+END_TEST
+
+/* ---- SIGTERM stops a run between units -------------------------------- */
+
+START_TEST(signal_stops_run_between_units)
+{
+    char *out = NULL;
+    const char *dir = tk_path("signal");
+    /* 4 units of 3000 steps: the signal comes after the first record,
+     * while the second runs; the run stops before the third */
+    ck_assert_int_eq(tk_sh(&out,
+                           "cd '%s' && sed 's/steps: 2/steps: [3000, 3001]/' "
+                           "tiny.yaml > long2.yaml",
+                           fx),
+                     0);
+    free(out);
+    int rc = tk_sh(
+        &out,
+        "cd '%s' && { '%s' run long2.yaml output='%s' --quiet & "
+        "pid=$!; while [ ! -s '%s/results.jsonl' ] && kill -0 $pid; do sleep "
+        "0.02; done; kill -TERM $pid; wait $pid; echo rc=$?; }",
+        fx, tk_rsicam(), dir, dir);
+    ck_assert_msg(rc == 0 && strstr(out, "rc=143\n"), "%s", out);
+    const char *nl = strchr(out, '\n');
+    ck_assert_msg(
+        strncmp(out, "rsicam: run: interrupted by SIGTERM after ", 42) == 0 &&
+            strstr(out, " of 4 units; run it again to resume\n") && nl &&
+            strcmp(nl + 1, "rc=143\n") == 0,
+        "not one line:\n%s", out);
+    free(out);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    json_t *run = json_load_file(path, 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(run, "state")),
+                     "interrupted");
+    json_decref(run);
+    json_t *all = records(dir);
+    ck_assert_int_lt(json_array_size(all), 4);
+    json_decref(all);
+    rc = rsicam(&out, "run long2.yaml output='%s' --quiet", dir, "", "");
+    ck_assert_msg(rc == 0, "rerun: exit %d\n%s", rc, out);
+    free(out);
+    all = records(dir);
+    ck_assert_int_eq(json_array_size(all), 4);
+    json_decref(all);
+}
+END_TEST
+
 static Suite *no_data_loss_suite(void)
 {
     Suite *s = suite_create("no_data_loss");
@@ -470,6 +540,8 @@ static Suite *no_data_loss_suite(void)
     tcase_add_test(tc, short_append_is_undone);
     tcase_add_test(tc, merge_refuses_paths_leaving_the_output);
     tcase_add_test(tc, explain_waits_for_no_run);
+    tcase_add_test(tc, progress_does_not_count_failed_maps);
+    tcase_add_test(tc, signal_stops_run_between_units);
     suite_add_tcase(s, tc);
     return s;
 }
