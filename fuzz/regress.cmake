@@ -4,16 +4,19 @@
 # RSICAM_SANITIZE is on). Included at the end of the top-level directory by
 # cmake/Sanitizers.cmake, once the rsicam target and testing exist.
 set(RSICAM_FUZZ_DIR ${PROJECT_SOURCE_DIR}/fuzz)
-foreach(target npy image config)
+foreach(target npy image config results)
   add_executable(fuzz_replay_${target} ${RSICAM_FUZZ_DIR}/replay.c
                  ${RSICAM_FUZZ_DIR}/fuzz_${target}.c)
   # the code under test is librsicam's own (its internal symbols are
-  # exported); fuzz_image also calls libvips directly
+  # exported); fuzz_image also calls libvips directly, fuzz_results jansson
   target_link_libraries(fuzz_replay_${target} PRIVATE rsicam_internal
-                        PkgConfig::VIPS)
-  add_test(NAME fuzz_replay_${target}
-           COMMAND fuzz_replay_${target} ${RSICAM_FUZZ_DIR}/corpus/${target}
-                   ${RSICAM_FUZZ_DIR}/regressions/${target})
+                        PkgConfig::VIPS PkgConfig::JANSSON)
+  # a target without findings yet has no regressions folder
+  set(inputs ${RSICAM_FUZZ_DIR}/corpus/${target})
+  if(EXISTS ${RSICAM_FUZZ_DIR}/regressions/${target})
+    list(APPEND inputs ${RSICAM_FUZZ_DIR}/regressions/${target})
+  endif()
+  add_test(NAME fuzz_replay_${target} COMMAND fuzz_replay_${target} ${inputs})
   set_tests_properties(fuzz_replay_${target} PROPERTIES LABELS "fuzz"
                        TIMEOUT 300)
 endforeach()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for a bounded time.
 #
-#   fuzz/run.sh [SECONDS] [TARGET...]     (default: 60 s each; npy image config)
+#   fuzz/run.sh [SECONDS] [TARGET...]     (default: 60 s each; npy image config results)
 #
 # Not run in CI. Needs clang and libclang-rt-14-dev (Debian: apt-get install
 # clang libclang-rt-14-dev). The build goes to build-fuzz/ (RSICAM_FUZZ_BUILD
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(npy image config)
+[ ${#targets[@]} -gt 0 ] || targets=(npy image config results)
 build=${RSICAM_FUZZ_BUILD:-build-fuzz}
 
 command -v clang >/dev/null || {

@@ -17,6 +17,7 @@
 #include "montage.h"
 #include "npy.h"
 #include "results.h"
+#include "results_read.h"
 #include "rsicam/error.h"
 #include "samples.h"
 
@@ -334,46 +335,37 @@ static int add_record(evaluation *ev, const char *dir, json_t *o,
                        : -1,
     };
     ev->n_maps++; /* counted now so that a failure frees its paths */
-    if (!(m->heatmap = path_join(dir, heatmap)) ||
-        (overlay && !(m->overlay = path_join(dir, overlay))) ||
+    if (!(m->heatmap = rsi_record_file(dir, heatmap, where)) ||
+        (overlay && !(m->overlay = rsi_record_file(dir, overlay, where))) ||
         score_map(ev, m) < 0)
         return -1;
     accumulate(&ev->settings[st], m);
     return 0;
 }
 
+typedef struct results_reader {
+    evaluation *ev;
+    const char *dir, *file;
+} results_reader;
+
+static int add_line(void *user, json_t *o, int n, const char *error)
+{
+    const results_reader *r = user;
+    char where[4200];
+    snprintf(where, sizeof where, "%s:%d", r->file, n);
+    if (!o) {
+        rsi_error_class_set(RSI_ERR_INPUT, "%s: not a JSON object (%s)", where,
+                            error);
+        return -1;
+    }
+    return add_record(r->ev, r->dir, o, where);
+}
+
 static int read_results(evaluation *ev, const char *dir)
 {
     char *file = path_join(dir, RSI_RESULTS_FILE);
-    FILE *fp = file ? fopen(file, "r") : NULL;
-    if (!fp) {
-        if (file)
-            rsi_error_class_set(RSI_ERR_INPUT, "results '%s': %s", file,
-                                strerror(errno));
-        free(file);
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    for (int n = 1; rc == 0 && getline(&line, &cap, fp) >= 0; n++) {
-        if (line[strspn(line, " \t\r\n")] == '\0')
-            continue;
-        char where[4200];
-        snprintf(where, sizeof where, "%s:%d", file, n);
-        json_error_t jerr;
-        json_t *o = json_loads(line, 0, &jerr);
-        if (!json_is_object(o)) {
-            rsi_error_class_set(RSI_ERR_INPUT, "%s: not a JSON object (%s)",
-                                where, o ? "another JSON value" : jerr.text);
-            rc = -1;
-        } else {
-            rc = add_record(ev, dir, o, where);
-        }
-        json_decref(o);
-    }
-    free(line);
-    fclose(fp);
+    results_reader r = {ev, dir, file};
+    int rc = file ? rsi_results_read(file, 0, add_line, &r) : -1;
     free(file);
     return rc;
 }

@@ -8,9 +8,11 @@
 
 #include "cam.h"
 #include "cli.h"
+#include "experiment.h"
 #include "explain.h"
 #include "fileio.h"
 #include "model_info.h"
+#include "outdir.h"
 #include "params.h"
 #include "rsicam/error.h"
 #include "rsicam/model.h"
@@ -376,12 +378,32 @@ static const rsi_plugin *find_plugin(rsi_registry *r, rsi_plugin_kind kind,
     return p;
 }
 
+/* Queues the images, each with a stem of its own: images of the same
+ * name from different folders (a/x.png, b/x.png, a/x.jpg) get their
+ * path's hash in it, as in experiments, instead of sharing files. */
+static int queue_images(rsi_explainer *e, const explain_args *a)
+{
+    char **stems = calloc((size_t)a->images.n, sizeof *stems);
+    int rc = stems ? rsi_image_stems((const char *const *)a->images.items,
+                                     a->images.n, stems)
+                   : -1;
+    if (!stems)
+        rsi_error("out of memory");
+    for (int i = 0; rc == 0 && i < a->images.n; i++)
+        rc = rsi_explainer_queue(e, a->images.items[i], -1, stems[i]);
+    for (int i = 0; stems && i < a->images.n; i++)
+        free(stems[i]);
+    free(stems);
+    return rc;
+}
+
 static int run(explain_args *a)
 {
     rsi_registry *r = NULL;
     rsi_model *model = NULL;
     rsi_explainer *e = NULL;
     char *baseline_params = NULL, *path_params = NULL;
+    rsi_out claim = {.fd = -1};
     int rc = 0;
     if (rsi_torch_set_threads((int)a->threads) < 0 ||
         !(r = cli_registry((const char *const *)a->plugin_dirs.items,
@@ -435,13 +457,12 @@ static int run(explain_args *a)
         .out_dir = a->out,
         .model_name = a->model,
     };
-    if (!(e = rsi_explainer_new(model, &opt)))
+    /* one writer at a time: the lock a running experiment holds */
+    if (rsi_out_claim(&claim, a->out, 1) < 0 ||
+        !(e = rsi_explainer_new(model, &opt)) || queue_images(e, a) < 0)
         goto fail;
     /* One bad image must not cost the others: go on, exit with the first
      * failure's code. */
-    for (int i = 0; i < a->images.n; i++)
-        if (rsi_explainer_queue(e, a->images.items[i], -1, NULL) < 0)
-            goto fail;
     for (int i = 0; i < a->images.n; i++) {
         if (rsi_explain_next(e) < 0) {
             int code = cli_fail();
@@ -456,6 +477,7 @@ fail:
     rc = cli_fail();
 out:
     rsi_explainer_free(e);
+    rsi_out_release(&claim);
     rsi_model_free(model);
     rsi_registry_free(r);
     free(baseline_params);

@@ -343,13 +343,17 @@ START_TEST(resume_after_sigkill)
     int at_kill = count_lines(results);
     ck_assert_int_ge(at_kill, 1);
     ck_assert_msg(at_kill < 8, "the run had finished (%d records)", at_kill);
-    /* what a kill mid-write leaves: a temporary file */
+    /* what a kill mid-write leaves: a temporary file, named in the
+     * killed run's record of its temporaries (outdir.h) */
     char stale[4600];
     snprintf(stale, sizeof stale, "%s/maps/zero_linear_s56/x.cam.npy.tmp.1.0",
              dir);
     char *out = NULL;
-    tk_sh(&out, "mkdir -p '%s/maps/zero_linear_s56' && echo x > '%s'", dir,
-          stale);
+    tk_sh(&out,
+          "mkdir -p '%s/maps/zero_linear_s56' && echo x > '%s' && "
+          "echo maps/zero_linear_s56/x.cam.npy.tmp.1.0 >> "
+          "'%s/.rsicam.temporaries'",
+          dir, stale, dir);
     free(out);
     char args[4400];
     snprintf(args, sizeof args, "run long.yaml output='%s'", dir);

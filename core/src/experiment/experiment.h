@@ -150,6 +150,13 @@ typedef struct rsi_run_stats {
 int rsi_experiment_run(rsi_experiment *xp, const rsi_run_options *ro,
                        rsi_run_stats *stats);
 
+/* The stems of the images' map file names (new strings into stems[n]):
+ * the file name less its extension, and where two images' names agree
+ * (ignoring case, as some file systems do) "-" and 8 hex digits of a hash
+ * of the path, so that no two images' maps share files. 0, or -1 (out of
+ * memory) with every stems[i] NULL. */
+int rsi_image_stems(const char *const *paths, int n, char **stems);
+
 /* Combines the output directories of shards into out (see merge.c).
  * Returns 0 or -1 with an error. */
 int rsi_experiment_merge(const char *out, const char *const *dirs, int n,

@@ -191,36 +191,59 @@ static void add_source(xp_loader *ld, const rsi_cfg *it, image_list *l)
     free(path);
 }
 
-/* Map file names start with the image's name less its extension; images
- * of the same name from different folders get a hash of their path. */
-static void make_stems(rsi_experiment *xp)
+int rsi_image_stems(const char *const *paths, int n, char **stems)
 {
-    for (int i = 0; i < xp->n_images; i++) {
-        const char *slash = strrchr(xp->images[i].path, '/');
+    for (int i = 0; i < n; i++) {
+        const char *slash = strrchr(paths[i], '/');
         char stem[256];
-        snprintf(stem, sizeof stem, "%s", slash ? slash + 1 : "image");
+        snprintf(stem, sizeof stem, "%s", slash ? slash + 1 : paths[i]);
         char *dot = strrchr(stem, '.');
         if (dot && dot != stem)
             *dot = '\0';
-        xp->images[i].stem = strdup(stem);
+        stems[i] = strdup(stem);
     }
-    char *clash = calloc((size_t)xp->n_images + 1, 1);
-    for (int i = 0; clash && i < xp->n_images; i++)
-        for (int j = 0; j < xp->n_images && !clash[i]; j++)
-            clash[i] = j != i && xp->images[i].stem && xp->images[j].stem &&
-                       strcasecmp(xp->images[i].stem, xp->images[j].stem) == 0;
-    for (int i = 0; clash && i < xp->n_images; i++) {
+    char *clash = calloc((size_t)n + 1, 1);
+    for (int i = 0; clash && i < n; i++)
+        for (int j = 0; j < n && !clash[i]; j++)
+            clash[i] = j != i && stems[i] && stems[j] &&
+                       strcasecmp(stems[i], stems[j]) == 0;
+    for (int i = 0; clash && i < n; i++) {
         if (!clash[i])
             continue;
         char hash[17], stem[300];
-        json_t *p = json_string(xp->images[i].path);
+        json_t *p = json_string(paths[i]);
         xp_hash_json(p, hash);
         json_decref(p);
-        snprintf(stem, sizeof stem, "%s-%.8s", xp->images[i].stem, hash);
-        free(xp->images[i].stem);
-        xp->images[i].stem = strdup(stem);
+        snprintf(stem, sizeof stem, "%s-%.8s", stems[i], hash);
+        free(stems[i]);
+        stems[i] = strdup(stem);
     }
+    int ok = clash != NULL;
+    for (int i = 0; i < n; i++)
+        ok = ok && stems[i];
     free(clash);
+    if (!ok) {
+        for (int i = 0; i < n; i++) {
+            free(stems[i]);
+            stems[i] = NULL;
+        }
+        rsi_error("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void make_stems(rsi_experiment *xp)
+{
+    const char **paths = malloc((size_t)(xp->n_images + 1) * sizeof *paths);
+    char **stems = calloc((size_t)xp->n_images + 1, sizeof *stems);
+    for (int i = 0; paths && i < xp->n_images; i++)
+        paths[i] = xp->images[i].path;
+    if (paths && stems && rsi_image_stems(paths, xp->n_images, stems) == 0)
+        for (int i = 0; i < xp->n_images; i++)
+            xp->images[i].stem = stems[i];
+    free(paths);
+    free(stems);
 }
 
 /* What targets and metrics need of the images. */

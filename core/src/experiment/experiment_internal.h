@@ -10,7 +10,10 @@
 #ifndef RSICAM_EXPERIMENT_INTERNAL_H
 #define RSICAM_EXPERIMENT_INTERNAL_H
 
+#include <signal.h>
+
 #include "experiment.h"
+#include "outdir.h"
 
 typedef struct xp_loader {
     rsi_experiment *xp;
@@ -126,7 +129,7 @@ char *xp_montage_path(const char *out, const char *stem);
 
 /* experiment_state.c: the output directory. */
 typedef struct xp_state {
-    int lock_fd;
+    rsi_out out;   /* the directory's lock and record of temporaries */
     char *results; /* OUT/results.jsonl */
     json_t *done;  /* object: "group\nimage" -> true, for finished units */
 } xp_state;
@@ -137,22 +140,35 @@ int xp_state_open(xp_state *st, const rsi_experiment *xp);
 void xp_state_close(xp_state *st);
 int xp_state_is_done(const xp_state *st, const char *group, const char *image);
 int xp_state_mark_done(xp_state *st, const char *group, const char *image);
-/* Removes files named "*.tmp.PID.N" (fileio.h's temporaries) under dir. */
-int xp_remove_temporaries(const char *dir);
 /* The records of one image in results (new array), for montages of
  * images whose units finished in an earlier run. */
 json_t *xp_records_of_image(const char *results, const char *image);
 
+/* experiment_signals.c: SIGINT or SIGTERM during a run is noted, and the
+ * run stops after the unit in progress (a second one acts at once). */
+typedef struct xp_signals {
+    int installed;
+    struct sigaction old_int, old_term;
+} xp_signals;
+void xp_signals_catch(xp_signals *s);
+/* The signal caught since xp_signals_catch(), or 0. */
+int xp_signals_caught(void);
+void xp_signals_restore(xp_signals *s);
+
 /* experiment_progress.c: maps done/total, rate, ETA on stderr. */
 typedef struct xp_progress {
     int tty, quiet;
-    int64_t total, done, done_at_start;
+    int64_t total, done, done_at_start; /* maps handled: made or failed */
+    int64_t failed;                     /* maps of failed units */
     double start;
     int last_len;
 } xp_progress;
 void xp_progress_start(xp_progress *p, int64_t total, int64_t done, int quiet);
-/* After a unit: a \r line on a terminal, else one log line. */
-void xp_progress_unit(xp_progress *p, int64_t maps, const char *what);
+/* After a unit of maps maps (failed: none of them was made): a \r line on
+ * a terminal, else one log line. Failed maps count towards the end (they
+ * will not come) but not as maps made. */
+void xp_progress_unit(xp_progress *p, int64_t maps, int failed,
+                      const char *what);
 void xp_progress_end(xp_progress *p);
 double xp_now(void);
 

@@ -12,15 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_emit.h"
 #include "experiment_internal.h"
 #include "fileio.h"
+#include "outdir.h"
 #include "report_html.h"
 #include "results.h"
+#include "results_read.h"
 #include "rsicam/error.h"
 #include "summary.h"
 
@@ -39,7 +40,7 @@ typedef struct merge {
     int n, cap;
     json_t *resolved;
     char fingerprint[17];
-    int lock_fd;
+    rsi_out claim; /* out's lock and record of temporaries */
 } merge;
 
 static char *join(const char *dir, const char *rel)
@@ -95,51 +96,73 @@ static int add_entry(merge *m, entry e)
     return 0;
 }
 
+static const char *const file_keys[] = {"cam", "heatmap", "overlay"};
+
+/* Every file a record names lies inside its shard and, placed, inside the
+ * output: checked for all records before anything is placed. */
+static int check_files(const merge *m, int d, json_t *record, const char *where)
+{
+    for (int k = 0; k < 3; k++) {
+        const char *rel =
+            json_string_value(json_object_get(record, file_keys[k]));
+        if (!rel)
+            continue;
+        char *src = rsi_record_file(m->dirs[d], rel, where);
+        char *dst = src ? rsi_record_file(m->out, rel, where) : NULL;
+        free(src);
+        free(dst);
+        if (!dst)
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct shard_reader {
+    merge *m;
+    int d;
+    const char *path;
+} shard_reader;
+
+static int add_line(void *user, json_t *o, int n, const char *error)
+{
+    shard_reader *r = user;
+    char where[4200];
+    snprintf(where, sizeof where, "%s:%d", r->path, n);
+    json_t *unit = json_object_get(o, "unit");
+    if (!json_is_integer(unit)) {
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "%s: not an experiment record (%s); rerun that "
+                            "shard to finish it",
+                            where, o ? "no \"unit\"" : error);
+        return -1;
+    }
+    if (check_files(r->m, r->d, o, where) < 0)
+        return -1;
+    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    entry e = {.unit = json_integer_value(unit),
+               .dir = r->d,
+               .seq = n,
+               .line = line,
+               .record = json_incref(o)};
+    if (!e.line || add_entry(r->m, e) < 0) {
+        free(e.line);
+        json_decref(o);
+        rsi_error("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static int read_results(merge *m, int d)
 {
     char *path = join(m->dirs[d], RSI_RESULTS_FILE);
-    FILE *fp = path ? fopen(path, "r") : NULL;
-    if (!fp) {
-        /* a shard that had nothing to do may have no results */
-        int missing = path && errno == ENOENT;
-        free(path);
-        return missing ? 0 : -1;
+    if (!path) {
+        rsi_error("out of memory");
+        return -1;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int rc = 0;
-    for (int n = 1; rc == 0 && (len = getline(&line, &cap, fp)) >= 0; n++) {
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (!len) /* the torn tail of a killed shard: not a record */
-            continue;
-        json_t *o = json_loads(line, 0, NULL);
-        json_t *unit = json_object_get(o, "unit");
-        if (!json_is_integer(unit)) {
-            /* a killed shard's last line may be torn: rerun the shard */
-            rsi_error_class_set(RSI_ERR_INPUT,
-                                "%s:%d: not an experiment record (no "
-                                "\"unit\"); rerun that shard to finish it",
-                                path, n);
-            json_decref(o);
-            rc = -1;
-            break;
-        }
-        entry e = {.unit = json_integer_value(unit),
-                   .dir = d,
-                   .seq = n,
-                   .line = strdup(line),
-                   .record = o};
-        if (!e.line || add_entry(m, e) < 0) {
-            free(e.line);
-            json_decref(o);
-            rsi_error("out of memory");
-            rc = -1;
-        }
-    }
-    free(line);
-    fclose(fp);
+    /* a shard that had nothing to do may have no results */
+    shard_reader r = {m, d, path};
+    int rc = rsi_results_read(path, 1, add_line, &r);
     free(path);
     return rc;
 }
@@ -214,17 +237,39 @@ static int place(const char *src, const char *dst)
     if (stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
         return 0;
     char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp.%ld.999999", dst, (long)getpid()) < 0)
-        return -1;
-    unlink(tmp);
+    int linked = -1, err = 0;
+    /* a name nobody has: link() never replaces */
+    for (int n = 0; linked < 0 && n < 100; n++) {
+        free(tmp);
+        tmp = NULL;
+        if (asprintf(&tmp, "%s.tmp.%ld.%d", dst, (long)getpid(), 999999 - n) <
+            0) {
+            rsi_error("out of memory");
+            return -1;
+        }
+        rsi_temporary_note(tmp);
+        linked = link(src, tmp);
+        err = errno;
+        if (linked < 0)
+            rsi_temporary_gone(); /* not made */
+        if (linked < 0 && err != EEXIST)
+            break;
+    }
     int rc;
-    if (link(src, tmp) == 0) {
+    if (linked == 0) {
         rc = rename(tmp, dst) == 0 ? 0 : -1;
         if (rc < 0) {
             rsi_error_class_set(RSI_ERR_OUTPUT, "cannot write '%s': %s", dst,
                                 strerror(errno));
             unlink(tmp);
         }
+        rsi_temporary_gone();
+    } else if (err == EEXIST) {
+        rsi_error_class_set(RSI_ERR_OUTPUT,
+                            "cannot write '%s': no free "
+                            "temporary name",
+                            dst);
+        rc = -1;
     } else {
         rc = copy_file(src, dst);
     }
@@ -234,12 +279,11 @@ static int place(const char *src, const char *dst)
 
 static int place_files(merge *m)
 {
-    static const char *const keys[] = {"cam", "heatmap", "overlay"};
     for (int i = 0; i < m->n; i++) {
         const entry *e = &m->entries[i];
         for (int k = 0; k < 3; k++) {
             const char *rel =
-                json_string_value(json_object_get(e->record, keys[k]));
+                json_string_value(json_object_get(e->record, file_keys[k]));
             if (!rel)
                 continue;
             char *src = join(m->dirs[e->dir], rel), *dst = join(m->out, rel);
@@ -347,27 +391,10 @@ static int write_meta(merge *m)
     return rc;
 }
 
-/* The same lock a run takes: no run or merge writes out meanwhile. */
-static int lock_out(merge *m)
-{
-    char *lock = join(m->out, ".rsicam.lock");
-    m->lock_fd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666) : -1;
-    free(lock);
-    if (m->lock_fd < 0 || flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        rsi_error_class_set(RSI_ERR_OUTPUT,
-                            "'%s': another rsicam run is "
-                            "writing there",
-                            m->out);
-        return -1;
-    }
-    xp_remove_temporaries(m->out);
-    return 0;
-}
-
 int rsi_experiment_merge(const char *out, const char *const *dirs, int n,
                          int quiet)
 {
-    merge m = {.out = out, .dirs = dirs, .n_dirs = n, .lock_fd = -1};
+    merge m = {.out = out, .dirs = dirs, .n_dirs = n, .claim = {.fd = -1}};
     int rc = -1;
     for (int d = 0; d < n; d++) {
         char *a = realpath(dirs[d], NULL), *b = realpath(out, NULL);
@@ -385,7 +412,7 @@ int rsi_experiment_merge(const char *out, const char *const *dirs, int n,
     char *summary = join(out, RSI_SUMMARY_FILE);
     char *results = join(out, RSI_RESULTS_FILE);
     if (!summary || !results || read_run_json(&m) < 0 || rsi_mkdir_p(out) < 0 ||
-        lock_out(&m) < 0)
+        rsi_out_claim(&m.claim, out, 0) < 0)
         goto done;
     for (int d = 0; d < n; d++)
         if (read_results(&m, d) < 0)
@@ -408,8 +435,7 @@ done:
     }
     free(m.entries);
     json_decref(m.resolved);
-    if (m.lock_fd >= 0)
-        close(m.lock_fd);
+    rsi_out_release(&m.claim);
     free(summary);
     free(results);
     return rc;

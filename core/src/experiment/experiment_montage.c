@@ -13,6 +13,8 @@
 #include "fileio.h"
 #include "montage.h"
 #include "npy.h"
+#include "results.h"
+#include "results_read.h"
 #include "rsicam/error.h"
 #include "summary.h"
 
@@ -59,7 +61,9 @@ static char *in_dir(const char *dir, const char *rel)
  * the first one when 0). */
 static float *read_heat(const char *out, const json_t *r, int *w, int *h)
 {
-    char *path = in_dir(out, text(r, "heatmap"));
+    char *where = in_dir(out, RSI_RESULTS_FILE);
+    char *path = where ? rsi_record_file(out, text(r, "heatmap"), where) : NULL;
+    free(where);
     float *heat = NULL;
     int64_t shape[RSI_MAX_DIMS];
     int ndim = 0;

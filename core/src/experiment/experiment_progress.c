@@ -1,4 +1,5 @@
-/* rsicam — progress of a long run: maps done of total, rate and ETA.
+/* rsicam — progress of a long run: maps made of total, the maps of failed
+ * units, rate and ETA.
  *
  * On a terminal one line is rewritten in place (\r); into a file or pipe
  * (batch jobs, logs) each unit gets its own line, so that a log shows
@@ -40,9 +41,11 @@ static void format_eta(double s, char *buf, size_t n)
         snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
 }
 
-void xp_progress_unit(xp_progress *p, int64_t maps, const char *what)
+void xp_progress_unit(xp_progress *p, int64_t maps, int failed,
+                      const char *what)
 {
     p->done += maps;
+    p->failed += failed ? maps : 0;
     if (p->quiet)
         return;
     /* the rate counts only what this run computed, not what it skipped */
@@ -53,11 +56,16 @@ void xp_progress_unit(xp_progress *p, int64_t maps, const char *what)
     format_eta(rate > 0 ? (double)(p->total - p->done) / rate : -1, eta,
                sizeof eta);
     int pct = p->total ? (int)(100 * p->done / p->total) : 100;
+    char failed_text[48] = "";
+    if (p->failed)
+        snprintf(failed_text, sizeof failed_text, ", %" PRId64 " failed",
+                 p->failed);
+    const int64_t made = p->done - p->failed;
     if (p->tty) {
         int len = fprintf(stderr,
                           "\rrsicam: %" PRId64 "/%" PRId64
-                          " maps (%d%%), %.2f maps/s, ETA %s",
-                          p->done, p->total, pct, rate, eta);
+                          " maps (%d%%)%s, %.2f maps/s, ETA %s",
+                          made, p->total, pct, failed_text, rate, eta);
         /* blank out what a longer previous line left */
         for (int i = len; i < p->last_len; i++)
             fputc(' ', stderr);
@@ -65,8 +73,8 @@ void xp_progress_unit(xp_progress *p, int64_t maps, const char *what)
     } else {
         fprintf(stderr,
                 "rsicam: %s: %" PRId64 "/%" PRId64
-                " maps (%d%%), %.2f maps/s, ETA %s\n",
-                what, p->done, p->total, pct, rate, eta);
+                " maps (%d%%)%s, %.2f maps/s, ETA %s\n",
+                what, made, p->total, pct, failed_text, rate, eta);
     }
     fflush(stderr);
 }

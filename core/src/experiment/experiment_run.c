@@ -7,6 +7,7 @@
  * results.jsonl as a run that was never stopped.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -204,8 +205,9 @@ static int run_unit(runner *r, int i, int g, json_t *image_records)
     char what[600];
     snprintf(what, sizeof what, "unit %" PRId64 " (%s, %s)", unit, im->stem,
              xp->groups[g].slug);
-    /* a failed unit still counts its maps as done: they will not come */
-    xp_progress_unit(&r->progress, rsi_experiment_maps_per_unit(xp), what);
+    /* a failed unit's maps will not come: towards the end, not as made */
+    xp_progress_unit(&r->progress, rsi_experiment_maps_per_unit(xp), rc < 0,
+                     what);
     return 0;
 }
 
@@ -270,6 +272,10 @@ static int run_units(runner *r)
             } else if (xp_state_is_done(&r->state, xp->groups[g].slug,
                                         xp->images[i].path)) {
                 skipped++;
+            } else if (xp_signals_caught()) {
+                json_decref(records); /* the rest is for a rerun */
+                r->st->skipped += skipped;
+                return 1;
             } else if (run_unit(r, i, g, records) < 0) {
                 json_decref(records);
                 return -1;
@@ -287,6 +293,23 @@ static int run_units(runner *r)
     }
     xp_progress_end(&r->progress);
     return 0;
+}
+
+/* After SIGINT or SIGTERM: run.json says "interrupted", one line says
+ * what to do; returns the exit code (128 + the signal, as the shell's). */
+static int interrupted(runner *r, double start)
+{
+    const int sig = xp_signals_caught();
+    xp_progress_end(&r->progress);
+    r->st->seconds = xp_now() - start;
+    if (write_run_json(r->xp, r->ro, r->st, "interrupted") < 0)
+        return -1;
+    fprintf(stderr,
+            "rsicam: run: interrupted by %s after %" PRId64 " of %" PRId64
+            " units; run it again to resume\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT",
+            r->st->skipped + r->st->computed, r->st->units);
+    return 128 + sig;
 }
 
 static void runner_close(runner *r)
@@ -312,15 +335,22 @@ int rsi_experiment_run(rsi_experiment *xp, const rsi_run_options *ro,
     const double start = xp_now();
     *stats = (rsi_run_stats){0};
     runner r = {.xp = xp, .ro = ro, .st = stats, .hook = {.xp = xp}};
-    r.state.lock_fd = -1;
-    int rc = -1;
+    r.state.out.fd = -1;
+    int rc = -1, ran = -1;
+    xp_signals signals;
+    xp_signals_catch(&signals);
     char *summary = in_out(xp, RSI_SUMMARY_FILE);
     if (!summary || rsi_torch_set_threads(xp->threads) < 0 ||
         xp_state_open(&r.state, xp) < 0 ||
         write_resolved(xp->output, xp->resolved) < 0 ||
         write_run_json(xp, ro, stats, "running") < 0 ||
-        open_explainers(&r) < 0 || run_units(&r) < 0 ||
-        rsi_summary_write(r.state.results, summary) < 0 ||
+        open_explainers(&r) < 0 || (ran = run_units(&r)) < 0)
+        goto out;
+    if (ran == 1) {
+        rc = interrupted(&r, start);
+        goto out;
+    }
+    if (rsi_summary_write(r.state.results, summary) < 0 ||
         rsi_report_html_write(xp->output, "rsicam run") < 0)
         goto out;
     stats->seconds = xp_now() - start;
@@ -338,6 +368,7 @@ out:
     if (rc < 0)
         xp_progress_end(&r.progress);
     runner_close(&r);
+    xp_signals_restore(&signals);
     free(summary);
     return rc;
 }

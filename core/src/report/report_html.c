@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "report_page.h"
 #include "results.h"
+#include "results_read.h"
 #include "rsicam/error.h"
 
 /* Numeric fields that are bookkeeping, not a quality of the map. */
@@ -32,31 +33,24 @@ static const char *const skipped[] = {"class",
 
 /* ---- Reading ------------------------------------------------------------ */
 
+static int add_line(void *user, json_t *o, int n, const char *error)
+{
+    (void)n, (void)error;
+    rsi_report *r = user;
+    if (o)
+        json_array_append(r->records, o);
+    else
+        r->bad_lines++; /* a foreign line: say so, go on */
+    return 0;
+}
+
 static int read_records(rsi_report *r, const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        rsi_error_class_set(RSI_ERR_INPUT, "report: cannot read '%s': %s", path,
-                            strerror(errno));
-        return -1;
-    }
     r->records = json_array();
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        if (strspn(line, " \t\r\n") == strlen(line))
-            continue;
-        json_t *o = json_loads(line, 0, NULL);
-        if (json_is_object(o))
-            json_array_append_new(r->records, o);
-        else {
-            json_decref(o);
-            r->bad_lines++; /* a torn or foreign line: say so, go on */
-        }
-    }
-    free(line);
-    fclose(f);
-    return 0;
+    int rc = rsi_results_read(path, 0, add_line, r);
+    if (rc < 0)
+        rsi_error_prefix("report: ");
+    return rc;
 }
 
 static int skip_field(const char *k)

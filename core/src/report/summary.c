@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "results_read.h"
 #include "rsicam/error.h"
 
 static const char *const metric_keys[] = {
@@ -90,27 +91,17 @@ static int add_record(table *t, const json_t *o)
     return 0;
 }
 
+static int add_line(void *user, json_t *o, int n, const char *error)
+{
+    (void)n, (void)error;
+    return o ? add_record(user, o) : 0; /* foreign lines: not a map */
+}
+
 static int read_table(const char *results, table *t)
 {
-    FILE *fp = fopen(results, "r");
-    if (!fp) {
-        if (errno == ENOENT)
-            return 0;
-        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot read '%s': %s", results,
-                            strerror(errno));
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    while (rc == 0 && getline(&line, &cap, fp) >= 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        if (json_is_object(o))
-            rc = add_record(t, o);
-        json_decref(o);
-    }
-    free(line);
-    fclose(fp);
+    int rc = rsi_results_read(results, 1, add_line, t);
+    if (rc < 0)
+        rsi_error_reclass(RSI_ERR_OUTPUT);
     return rc;
 }
 

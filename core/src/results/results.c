@@ -3,9 +3,11 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cam.h"
@@ -202,6 +204,54 @@ static int file_paths(const char *dir, const char *stem, char *files[NFILES])
     return 0;
 }
 
+/* The files this process created (that did not exist before it wrote
+ * them), by device and inode: the only ones a failure may remove. A file
+ * that was there before, an earlier run's map that a rerun wrote over, is
+ * left in place; its old record still names a whole file. */
+typedef struct created_file {
+    dev_t dev;
+    ino_t ino;
+} created_file;
+
+static pthread_mutex_t created_mutex = PTHREAD_MUTEX_INITIALIZER;
+static created_file *created;
+static size_t n_created, cap_created;
+
+static void note_created(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    pthread_mutex_lock(&created_mutex);
+    if (n_created == cap_created) {
+        size_t cap = cap_created ? 2 * cap_created : 64;
+        created_file *grown = realloc(created, cap * sizeof *grown);
+        if (grown) {
+            created = grown;
+            cap_created = cap;
+        }
+    }
+    if (n_created < cap_created) /* unrecorded: kept at worst, never lost */
+        created[n_created++] = (created_file){st.st_dev, st.st_ino};
+    pthread_mutex_unlock(&created_mutex);
+}
+
+/* Removes path when this process created the file there. */
+static void remove_created(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    pthread_mutex_lock(&created_mutex);
+    for (size_t i = 0; i < n_created; i++)
+        if (created[i].dev == st.st_dev && created[i].ino == st.st_ino) {
+            unlink(path);
+            created[i] = created[--n_created];
+            break;
+        }
+    pthread_mutex_unlock(&created_mutex);
+}
+
 int rsi_results_write_files(const char *dir, const char *stem, int files,
                             const rsi_tensor *cam, const float *heat,
                             const rsi_image *img)
@@ -209,10 +259,16 @@ int rsi_results_write_files(const char *dir, const char *stem, int files,
     char *paths[NFILES];
     if (file_paths(dir, stem, paths) < 0)
         return -1;
-    int rc = write_files(paths, files ? files : RSI_FILE_ALL, cam, heat, img);
+    files = files ? files : RSI_FILE_ALL;
+    int existed[NFILES];
+    for (int i = 0; i < NFILES; i++)
+        existed[i] = access(paths[i], F_OK) == 0;
+    int rc = write_files(paths, files, cam, heat, img);
     for (int i = 0; i < NFILES; i++) {
-        if (rc < 0) /* a map is all its files or none of them */
-            unlink(paths[i]);
+        if (rc == 0 && (files & (1 << i)) && !existed[i])
+            note_created(paths[i]);
+        else if (rc < 0 && !existed[i] && access(paths[i], F_OK) == 0)
+            unlink(paths[i]); /* a map is all its files or none of them */
         free(paths[i]);
     }
     return rc;
@@ -224,7 +280,7 @@ void rsi_results_remove_files(const char *dir, const char *stem)
     if (file_paths(dir, stem, paths) < 0)
         return;
     for (int i = 0; i < NFILES; i++) {
-        unlink(paths[i]);
+        remove_created(paths[i]);
         free(paths[i]);
     }
 }

@@ -54,12 +54,14 @@ enum {
 
 /* Writes the files of map stem selected by files into dir. heat holds the
  * heatmap (img->height x img->width, from rsi_cam_heatmap). On failure
- * none of them is left. */
+ * none of the files it created is left; a file that was there before (an
+ * earlier run's) stays, whole, old or new. */
 int rsi_results_write_files(const char *dir, const char *stem, int files,
                             const rsi_tensor *cam, const float *heat,
                             const rsi_image *img);
-/* Removes every file of map stem from dir (a later map of the image
- * failed). */
+/* Removes the files of map stem from dir that this process created (a
+ * later map of the image failed, or its record could not be written);
+ * files that were there before it wrote them stay. */
 void rsi_results_remove_files(const char *dir, const char *stem);
 
 /* The record of a map (new object): rec's fields and, under "cam",

@@ -4,14 +4,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "outdir.h"
 #include "rsicam/error.h"
 
 /* Distinguishes temporary files of several writers in one process. */
@@ -62,8 +65,10 @@ static int fail(rsi_atomic_file *f, const char *what, int err)
 {
     rsi_error_class_set(RSI_ERR_OUTPUT, "cannot write '%s': %s: %s", f->path,
                         what, strerror(err));
-    if (f->tmp_path)
+    if (f->tmp_path) {
         unlink(f->tmp_path);
+        rsi_temporary_gone();
+    }
     release(f);
     return -1;
 }
@@ -80,8 +85,11 @@ int rsi_atomic_open(rsi_atomic_file *f, const char *path)
     f->path = dup_string(path);
     size_t cap = strlen(path) + 64;
     f->tmp_path = malloc(cap);
-    if (!f->path || !f->tmp_path)
+    if (!f->path || !f->tmp_path) {
+        free(f->tmp_path); /* nothing was created: nothing to unlink */
+        f->tmp_path = NULL;
         return fail(f, "out of memory", ENOMEM);
+    }
 
     /* O_EXCL with our own counter rather than mkstemp(): the same
      * uniqueness guarantee, but the file gets 0666 & ~umask like any file
@@ -91,9 +99,15 @@ int rsi_atomic_open(rsi_atomic_file *f, const char *path)
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         unsigned long n = atomic_fetch_add(&tmp_counter, 1);
         snprintf(f->tmp_path, cap, "%s.tmp.%ld.%lu", path, (long)getpid(), n);
+        rsi_temporary_note(f->tmp_path);
         fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
+        if (fd < 0) {
+            int err = errno;
+            rsi_temporary_gone(); /* not made */
+            errno = err;
+            if (err != EEXIST)
+                break;
+        }
     }
     if (fd < 0) {
         int err = errno;
@@ -144,6 +158,7 @@ int rsi_atomic_commit(rsi_atomic_file *f)
         return fail(f, "close", errno);
     if (rename(f->tmp_path, f->path) != 0)
         return fail(f, "rename", errno);
+    rsi_temporary_gone();
 
     if (defer_sync) {
         release(f);
@@ -177,8 +192,10 @@ void rsi_atomic_abort(rsi_atomic_file *f)
         return;
     if (f->fp)
         fclose(f->fp);
-    if (f->tmp_path)
+    if (f->tmp_path) {
         unlink(f->tmp_path);
+        rsi_temporary_gone();
+    }
     release(f);
 }
 
@@ -196,28 +213,110 @@ int rsi_write_file_atomic(const char *path, const void *data, size_t n)
     return rsi_atomic_commit(&f);
 }
 
+/* A line's end, as a JSON object: whether text[0..n) parses as one. */
+static int whole_record(const char *text, size_t n)
+{
+    json_t *o = json_loadb(text, n, 0, NULL);
+    int whole = json_is_object(o);
+    json_decref(o);
+    return whole;
+}
+
+/* The file's last line lacks its newline: the torn end of a write cut
+ * short (a crash, an older rsicam on a full disk). A whole JSON object
+ * gets its newline; anything else is cut back to the last newline. Either
+ * way one warning line says so. fd: open for reading and writing, its
+ * size end. Returns the new size, or -1 with errno. */
+static off_t repair_torn_tail(int fd, const char *path, off_t end)
+{
+    enum { CHUNK = 4096 };
+    char buf[CHUNK];
+    off_t keep = 0; /* just after the last newline */
+    for (off_t pos = end; pos > 0 && !keep;) {
+        size_t n = pos > CHUNK ? CHUNK : (size_t)pos;
+        pos -= (off_t)n;
+        if (pread(fd, buf, n, pos) != (ssize_t)n)
+            return -1;
+        for (size_t i = n; i > 0 && !keep; i--)
+            if (buf[i - 1] == '\n')
+                keep = pos + (off_t)i;
+    }
+    size_t torn = (size_t)(end - keep);
+    char *tail = torn <= (1u << 24) ? malloc(torn) : NULL;
+    int whole = tail && pread(fd, tail, torn, keep) == (ssize_t)torn &&
+                whole_record(tail, torn);
+    free(tail);
+    if (whole) {
+        fprintf(stderr,
+                "rsicam: warning: '%s': its last line had no newline; "
+                "added\n",
+                path);
+        return pwrite(fd, "\n", 1, end) == 1 ? end + 1 : -1;
+    }
+    fprintf(stderr,
+            "rsicam: warning: '%s': its last line was torn (%zu bytes, no "
+            "newline, left by a failed write); cut off\n",
+            path, torn);
+    return ftruncate(fd, keep) == 0 ? keep : -1;
+}
+
+int rsi_repair_tail(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    int rc = flock(fd, LOCK_EX);
+    struct stat st;
+    char last = '\n';
+    if (rc == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+        last != '\n')
+        rc = repair_torn_tail(fd, path, st.st_size) < 0 ? -1 : 0;
+    int err = errno;
+    close(fd);
+    errno = err;
+    return rc;
+}
+
+static int append_failed(const char *path, const char *what, int err)
+{
+    if (what)
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': %s: %s",
+                            path, what, strerror(err));
+    else
+        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': %s", path,
+                            strerror(err));
+    return -1;
+}
+
 int rsi_append_line(const char *path, const char *line)
 {
     size_t len = strlen(line);
     char *buf = malloc(len + 1);
-    if (!buf) {
-        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': %s", path,
-                            strerror(ENOMEM));
-        return -1;
-    }
+    if (!buf)
+        return append_failed(path, NULL, ENOMEM);
     memcpy(buf, line, len);
     buf[len] = '\n';
 
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EACCES) /* write-only: no repair possible */
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0) {
         int err = errno;
         free(buf);
-        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': %s", path,
-                            strerror(err));
-        return -1;
+        return append_failed(path, NULL, err);
     }
-    /* One write() per line is what keeps concurrent appenders apart; a
-     * retry after a partial write could interleave, so none is attempted. */
+    /* Appenders take turns (threads and processes alike): the end seen
+     * here is the end the write goes to, so that a write cut short can be
+     * undone, and a torn tail is never one still being written. */
+    struct stat st;
+    off_t end = -1;
+    if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        end = st.st_size;
+        char last = '\n';
+        if (end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n')
+            end = repair_torn_tail(fd, path, end);
+    }
     ssize_t w;
     do
         w = write(fd, buf, len + 1);
@@ -225,29 +324,29 @@ int rsi_append_line(const char *path, const char *line)
     int err = errno;
     free(buf);
     if (w < 0 || (size_t)w != len + 1) {
+        /* all or nothing: a part of a line would glue onto the next */
+        if (w > 0 && end >= 0 && ftruncate(fd, end) != 0)
+            fprintf(stderr,
+                    "rsicam: warning: '%s': cannot cut off a partial line: "
+                    "%s\n",
+                    path, strerror(errno));
         close(fd);
         if (w < 0)
-            rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': %s",
-                                path, strerror(err));
-        else
-            rsi_error_class_set(RSI_ERR_OUTPUT,
-                                "cannot append to '%s': short write (%zd of "
-                                "%zu bytes)",
-                                path, w, len + 1);
+            return append_failed(path, NULL, err);
+        rsi_error_class_set(RSI_ERR_OUTPUT,
+                            "cannot append to '%s': short write (%zd of %zu "
+                            "bytes: the disk is full or a file size limit "
+                            "was reached)",
+                            path, w, len + 1);
         return -1;
     }
     if (fsync(fd) != 0) {
         err = errno;
         close(fd);
-        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': fsync: %s",
-                            path, strerror(err));
-        return -1;
+        return append_failed(path, "fsync", err);
     }
-    if (close(fd) != 0) {
-        rsi_error_class_set(RSI_ERR_OUTPUT, "cannot append to '%s': close: %s",
-                            path, strerror(errno));
-        return -1;
-    }
+    if (close(fd) != 0)
+        return append_failed(path, "close", errno);
     return 0;
 }
 

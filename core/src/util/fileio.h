@@ -46,10 +46,20 @@ int rsi_fileio_sync(const char *dir);
 /* The whole file in one call. */
 int rsi_write_file_atomic(const char *path, const void *data, size_t n);
 
-/* Appends line + "\n" with a single write() on an O_APPEND descriptor, so
- * lines from concurrent appenders (threads or processes) never interleave,
- * then fsyncs. A short write is an error. */
+/* Appends line + "\n" with a single write() on an O_APPEND descriptor,
+ * then fsyncs. Appenders take turns (flock on the file), so lines from
+ * threads or processes never interleave. All or nothing: a write cut
+ * short (full disk, file size limit) is cut back off, and is an error.
+ * A last line without its newline found before the write (the torn end
+ * of a crash) is repaired first, with a one-line warning: see
+ * rsi_repair_tail(). */
 int rsi_append_line(const char *path, const char *line);
+
+/* Repairs a last line that lacks its newline: a whole JSON object (a
+ * record) gets its newline, anything else is cut back to the last
+ * newline; one warning line on stderr says which. A missing file is
+ * fine. -1 with errno on failure. */
+int rsi_repair_tail(const char *path);
 
 /* mkdir -p: creates dir and its missing parents (mode 0777 & ~umask). An
  * existing directory is fine; an existing non-directory is an error. */
