@@ -106,7 +106,8 @@ START_TEST(many_keys_linear)
     /* the later value wins, under the later key's line */
     ck_assert_str_eq(rsi_cfg_get(c, "key77")->text, "again");
     ck_assert_int_eq(rsi_cfg_key_node(c, "key77")->line, 100001);
-    ck_assert_msg(took < 2.0, "took %.2f s", took);
+    /* 82 s when quadratic; 4 s seen under ASan on a loaded machine */
+    ck_assert_msg(took < 10.0, "took %.2f s", took);
     rsi_cfg_free(c);
     rsi_diag_free(&d);
 }
