@@ -28,12 +28,17 @@ int cli_list_add(cli_list *l, const char *item);
 int cli_list_add_split(cli_list *l, const char *text);
 void cli_list_free(cli_list *l);
 
-/* Whole-string number parsing; -1 with a usage error naming the option. */
 /* "COMMAND: unknown or incomplete option 'ARG' (see rsicam COMMAND
- * --help)" as a usage error; returns -1. */
-int cli_unknown_option(const char *command, const char *arg);
+ * --help)" as a usage error for the argument getopt_long just refused
+ * (called when it returns '?' or ':'); returns -1. */
+int cli_unknown_option(const char *command, int argc, char **argv);
+/* Whole-string number parsing with rsi_parse_int/rsi_parse_double
+ * (numbers.h), within [min, max]; -1 with a usage error naming the option
+ * and the range. cli_parse_floats reads n numbers separated by ',' (or
+ * 'x', for HxW). */
 int cli_parse_int(const char *option, const char *text, long long min,
-                  long long *out);
-int cli_parse_floats(const char *option, const char *text, double *out, int n);
+                  long long max, long long *out);
+int cli_parse_floats(const char *option, const char *text, double *out, int n,
+                     double min, double max);
 
 #endif

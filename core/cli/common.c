@@ -1,11 +1,11 @@
 /* rsicam command line: shared helpers. */
-#include <errno.h>
-#include <math.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "numbers.h"
 #include "rsicam/error.h"
 
 int cli_fail(void)
@@ -75,46 +75,65 @@ void cli_list_free(cli_list *l)
 }
 
 int cli_parse_int(const char *option, const char *text, long long min,
-                  long long *out)
+                  long long max, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < min) {
+    int64_t v;
+    if (rsi_parse_int(text, min, max, &v) < 0) {
         rsi_error_class_set(RSI_ERR_USAGE,
-                            "%s: expected an integer >= %lld, got '%s'", option,
-                            min, text);
+                            "%s: expected an integer in [%lld, %lld], got "
+                            "'%s'",
+                            option, min, max, text);
         return -1;
     }
     *out = v;
     return 0;
 }
 
-int cli_parse_floats(const char *option, const char *text, double *out, int n)
+int cli_parse_floats(const char *option, const char *text, double *out, int n,
+                     double min, double max)
 {
     const char *p = text;
-    for (int i = 0; i < n; i++) {
-        char *end;
-        errno = 0;
-        out[i] = strtod(p, &end);
-        int sep_ok = i + 1 < n ? *end == ',' || *end == 'x' : *end == '\0';
-        if (errno || end == p || !sep_ok || !isfinite(out[i])) {
-            rsi_error_class_set(RSI_ERR_USAGE,
-                                "%s: expected %d comma-separated numbers, "
-                                "got '%s'",
-                                option, n, text);
-            return -1;
+    int ok = 1;
+    for (int i = 0; ok && i < n; i++) {
+        /* the last number ends the text; the others end at ',' or 'x' */
+        size_t len = i + 1 < n ? strcspn(p, ",x") : strlen(p);
+        char item[64];
+        ok = len < sizeof item && (i + 1 == n || p[len] != '\0');
+        if (ok) {
+            memcpy(item, p, len);
+            item[len] = '\0';
+            ok = rsi_parse_double(item, &out[i]) == 0 && out[i] >= min &&
+                 out[i] <= max;
         }
-        p = end + 1;
+        p += len + 1;
+    }
+    if (!ok) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "%s: expected %d number%s in [%g, %g], got '%s'",
+                            option, n, n > 1 ? "s" : "", min, max, text);
+        return -1;
     }
     return 0;
 }
 
-int cli_unknown_option(const char *command, const char *arg)
+int cli_unknown_option(const char *command, int argc, char **argv)
 {
+    /* A cluster of short options ("-dash.png": -d, -a, ...) fails at its
+     * first letter, before getopt moves past it: the argument is then
+     * still argv[optind], not the one before it (which would blame
+     * whatever came before, the --out path, say). */
+    const char *arg = argv[optind - 1];
+    if (optopt > 0 && optopt < 256 && optind < argc && argv[optind][0] == '-' &&
+        argv[optind][1] == optopt)
+        arg = argv[optind];
+    int single_dash = arg[0] == '-' && arg[1] != '-';
     rsi_error_class_set(RSI_ERR_USAGE,
                         "%s: unknown or incomplete option '%s' (see rsicam %s "
-                        "--help)",
-                        command, arg, command);
+                        "--help%s%s)",
+                        command, arg, command,
+                        single_dash ? "; a file whose name starts with '-' "
+                                      "goes as ./"
+                                    : "",
+                        single_dash ? arg : "");
     return -1;
 }

@@ -423,17 +423,13 @@ static int parse_args(int argc, char **argv, evaluate_args *a, cli_list *select)
             a->montage = optarg;
             break;
         case OPT_MONTAGE_ROWS:
-            rc = cli_parse_int("--montage-rows", optarg, 1, &a->montage_rows);
-            if (rc == 0 && a->montage_rows > 1000) {
-                rsi_error_class_set(RSI_ERR_USAGE,
-                                    "--montage-rows: at most 1000");
-                rc = -1;
-            }
+            rc = cli_parse_int("--montage-rows", optarg, 1, 1000,
+                               &a->montage_rows);
             break;
         case OPT_HELP:
             return 1;
         default:
-            rc = cli_unknown_option("evaluate", argv[optind - 1]);
+            rc = cli_unknown_option("evaluate", argc, argv);
         }
         if (rc < 0)
             return -1;

@@ -1,6 +1,7 @@
 /* rsicam explain: heatmaps for images. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "explain.h"
 #include "fileio.h"
 #include "model_info.h"
+#include "numbers.h"
 #include "outdir.h"
 #include "params.h"
 #include "rsicam/error.h"
@@ -97,6 +99,29 @@ static int parse_mask(const char *option, const char *text,
     return rc;
 }
 
+/* --layer's comma list: each layer once, and at least one per option
+ * (an empty one silently meant the default layer). */
+static int add_layers(cli_list *layers, const char *text)
+{
+    int before = layers->n;
+    if (cli_list_add_split(layers, text) < 0)
+        return -1;
+    if (layers->n == before) {
+        rsi_error_class_set(RSI_ERR_USAGE, "--layer: no layer named in '%s'",
+                            text);
+        return -1;
+    }
+    for (int i = before; i < layers->n; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(layers->items[i], layers->items[j]) == 0) {
+                /* its maps would share one set of files */
+                rsi_error_class_set(RSI_ERR_USAGE, "--layer: '%s' given twice",
+                                    layers->items[i]);
+                return -1;
+            }
+    return 0;
+}
+
 static const char *const method_names[] = {"rsi", "gradcam"};
 static const char *const variant_names[] = {"relu", "guided", "plain"};
 static const char *const score_names[] = {"softmax", "logit"};
@@ -172,7 +197,7 @@ static int parse_args(int argc, char **argv, explain_args *a)
             a->model = optarg;
             break;
         case OPT_LAYER:
-            rc = cli_list_add_split(&a->layers, optarg);
+            rc = add_layers(&a->layers, optarg);
             break;
         case OPT_IMAGE:
             rc = cli_list_add(&a->images, optarg);
@@ -181,7 +206,8 @@ static int parse_args(int argc, char **argv, explain_args *a)
             a->out = optarg;
             break;
         case OPT_CLASS:
-            rc = cli_parse_int("--class", optarg, 0, &a->class_index);
+            rc =
+                cli_parse_int("--class", optarg, 0, INT32_MAX, &a->class_index);
             break;
         case OPT_DEVICE:
             a->device = optarg;
@@ -190,15 +216,18 @@ static int parse_args(int argc, char **argv, explain_args *a)
             a->precision = optarg;
             break;
         case OPT_TOP_K:
-            rc = cli_parse_int("--top-k", optarg, 1, &a->top_k);
+            rc = cli_parse_int("--top-k", optarg, 1, RSI_EXPLAIN_MAX_CLASSES,
+                               &a->top_k);
             break;
         case OPT_STEPS:
             a->steps_auto = strcmp(optarg, "auto") == 0;
             if (!a->steps_auto)
-                rc = cli_parse_int("--steps", optarg, 1, &a->steps);
+                rc = cli_parse_int("--steps", optarg, 1, RSI_STEPS_MAX,
+                                   &a->steps);
             break;
         case OPT_TOL:
-            rc = cli_parse_floats("--tol", optarg, &a->tol, 1);
+            /* (0, 1): the bounds are open, checked after */
+            rc = cli_parse_floats("--tol", optarg, &a->tol, 1, 0, 1);
             if (rc == 0 && !(a->tol > 0 && a->tol < 1)) {
                 rsi_error_class_set(RSI_ERR_USAGE,
                                     "--tol: expected a number in (0, 1), got "
@@ -208,15 +237,18 @@ static int parse_args(int argc, char **argv, explain_args *a)
             }
             break;
         case OPT_MAX_STEPS:
-            rc = cli_parse_int("--max-steps", optarg, 4, &a->max_steps);
+            rc = cli_parse_int("--max-steps", optarg, 4, RSI_STEPS_MAX,
+                               &a->max_steps);
             break;
         case OPT_BATCH:
             a->batch = 0; /* auto */
             if (strcmp(optarg, "auto") != 0)
-                rc = cli_parse_int("--batch", optarg, 1, &a->batch);
+                rc = cli_parse_int("--batch", optarg, 1, RSI_BATCH_MAX,
+                                   &a->batch);
             break;
         case OPT_THREADS:
-            rc = cli_parse_int("--threads", optarg, 1, &a->threads);
+            rc = cli_parse_int("--threads", optarg, 1, RSI_THREADS_MAX,
+                               &a->threads);
             break;
         case OPT_METHOD:
             rc = parse_mask("--method", optarg, method_names, 2, &a->methods);
@@ -238,30 +270,27 @@ static int parse_args(int argc, char **argv, explain_args *a)
             a->model_plugin = optarg;
             break;
         case OPT_SIZE:
-            rc = cli_parse_floats("--input-size", optarg, a->size, 2);
+            rc = cli_parse_floats("--input-size", optarg, a->size, 2, 1,
+                                  RSI_INPUT_SIDE_MAX);
             a->has_size = 1;
-            if (rc == 0 && (a->size[0] < 1 || a->size[1] < 1 ||
-                            a->size[0] > 16384 || a->size[1] > 16384)) {
+            if (rc == 0 && (a->size[0] != (int64_t)a->size[0] ||
+                            a->size[1] != (int64_t)a->size[1])) {
                 rsi_error_class_set(RSI_ERR_USAGE,
-                                    "--input-size: expected HxW within "
-                                    "1..16384, got '%s'",
+                                    "--input-size: expected whole numbers "
+                                    "HxW, got '%s'",
                                     optarg);
                 rc = -1;
             }
             break;
         case OPT_MEAN:
-            rc = cli_parse_floats("--mean", optarg, a->mean, 3);
+            rc = cli_parse_floats("--mean", optarg, a->mean, 3,
+                                  -RSI_MEAN_ABS_MAX, RSI_MEAN_ABS_MAX);
             a->has_mean = 1;
             break;
         case OPT_STD:
-            rc = cli_parse_floats("--std", optarg, a->std, 3);
+            rc = cli_parse_floats("--std", optarg, a->std, 3, RSI_STD_MIN,
+                                  RSI_STD_MAX);
             a->has_std = 1;
-            for (int i = 0; rc == 0 && i < 3; i++)
-                if (a->std[i] <= 0) {
-                    rsi_error_class_set(RSI_ERR_USAGE,
-                                        "--std: values must be > 0");
-                    rc = -1;
-                }
             break;
         case OPT_LABELS:
             a->labels = optarg;
@@ -275,7 +304,7 @@ static int parse_args(int argc, char **argv, explain_args *a)
         case OPT_HELP:
             return 1;
         default:
-            rc = cli_unknown_option("explain", argv[optind - 1]);
+            rc = cli_unknown_option("explain", argc, argv);
         }
         if (rc < 0)
             return -1;
@@ -300,8 +329,11 @@ static int parse_args(int argc, char **argv, explain_args *a)
     return 0;
 }
 
-/* Applies the command line's preprocessing overrides to the model. */
-static int apply_overrides(const explain_args *a, rsi_model_info *info)
+/* Applies the command line's preprocessing overrides to the model. A
+ * labels file must name each of the model's classes: one forward pass
+ * counts them. */
+static int apply_overrides(const explain_args *a, rsi_model *model,
+                           rsi_model_info *info)
 {
     if (a->has_size) {
         info->input_h = (int64_t)a->size[0];
@@ -311,7 +343,21 @@ static int apply_overrides(const explain_args *a, rsi_model_info *info)
         memcpy(info->mean, a->mean, sizeof info->mean);
     if (a->has_std)
         memcpy(info->std, a->std, sizeof info->std);
-    return a->labels ? rsi_model_info_read_labels(info, a->labels) : 0;
+    if (!a->labels)
+        return 0;
+    int64_t classes;
+    if (rsi_model_info_read_labels(info, a->labels) < 0 ||
+        rsi_model_count_classes(model, &classes) < 0)
+        return -1;
+    if (info->num_labels != classes) {
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "labels '%s': %lld lines for the model's %lld "
+                            "classes (one name a line, one line a class)",
+                            a->labels, (long long)info->num_labels,
+                            (long long)classes);
+        return -1;
+    }
+    return 0;
 }
 
 /* "file=PATH" with the parameter syntax's ',' and '\' escaped. */
@@ -419,7 +465,7 @@ static int run(explain_args *a)
         rsi_model_set_precision(model, a->precision) < 0)
         goto fail;
     rsi_model_info *info = rsi_model_get_info(model);
-    if (apply_overrides(a, info) < 0)
+    if (apply_overrides(a, model, info) < 0)
         goto fail;
     if (!a->layers.n) {
         if (!info->default_layer) {

@@ -1,11 +1,13 @@
 /* rsicam run: an experiment file, with overrides, resume and shards. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "experiment.h"
+#include "numbers.h"
 #include "rsicam/error.h"
 
 static const char usage_text[] =
@@ -46,16 +48,23 @@ static const struct option options[] = {
 
 static int parse_shard(const char *text, run_args *a)
 {
-    int k, n, used = 0;
-    if (sscanf(text, "%d/%d%n", &k, &n, &used) != 2 || text[used] != '\0' ||
-        n < 1 || k < 1 || k > n) {
+    /* K/N, each checked whole (sscanf's %d overflows silently) */
+    char k_text[32] = "";
+    const char *slash = strchr(text, '/');
+    size_t k_len = slash ? (size_t)(slash - text) : 0;
+    int64_t k = 0, n = 0;
+    if (slash && k_len < sizeof k_text)
+        memcpy(k_text, text, k_len);
+    if (!slash || k_len >= sizeof k_text ||
+        rsi_parse_int(slash + 1, 1, INT32_MAX, &n) < 0 ||
+        rsi_parse_int(k_text, 1, n, &k) < 0) {
         rsi_error_class_set(RSI_ERR_USAGE,
                             "--shard: expected K/N with 1 <= K <= N, got '%s'",
                             text);
         return -1;
     }
-    a->shard_k = k;
-    a->shard_n = n;
+    a->shard_k = (int)k;
+    a->shard_n = (int)n;
     return 0;
 }
 
@@ -82,7 +91,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         case OPT_HELP:
             return 1;
         default:
-            rc = cli_unknown_option("run", argv[optind - 1]);
+            rc = cli_unknown_option("run", argc, argv);
         }
         if (rc < 0)
             return -1;

@@ -2,9 +2,8 @@
  * (see config.h). */
 #include "config.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
+#include "numbers.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -74,6 +73,15 @@ int rsi_cfg_append(rsi_cfg *list, rsi_cfg *item)
     if (!list || list->kind != RSI_CFG_LIST || !item || grow(list) < 0)
         return -1;
     list->items[list->n++] = item;
+    return 0;
+}
+
+int rsi_cfg_append_pair(rsi_cfg *map, rsi_cfg *key, rsi_cfg *value)
+{
+    if (!map || map->kind != RSI_CFG_MAP || !key || !value || grow(map) < 0)
+        return -1;
+    map->keys[map->n] = key;
+    map->items[map->n++] = value;
     return 0;
 }
 
@@ -191,29 +199,16 @@ const char *rsi_cfg_kind_name(const rsi_cfg *n)
 
 int rsi_cfg_int(const rsi_cfg *n, int64_t *out)
 {
-    if (!n || n->kind != RSI_CFG_SCALAR || !*n->text ||
-        isspace((unsigned char)n->text[0]))
+    if (!n || n->kind != RSI_CFG_SCALAR)
         return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(n->text, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
+    return rsi_parse_int(n->text, INT64_MIN, INT64_MAX, out);
 }
 
 int rsi_cfg_float(const rsi_cfg *n, double *out)
 {
-    if (!n || n->kind != RSI_CFG_SCALAR || !*n->text ||
-        isspace((unsigned char)n->text[0]))
+    if (!n || n->kind != RSI_CFG_SCALAR)
         return -1;
-    char *end;
-    double v = strtod(n->text, &end);
-    if (*end || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
+    return rsi_parse_double(n->text, out);
 }
 
 int rsi_cfg_bool(const rsi_cfg *n, int *out)

@@ -8,8 +8,9 @@
  * stopping at the first.
  *
  * The YAML subset is YAML 1.1 as libyaml reads it; anchors and aliases are
- * expanded into copies, only the first document is used, and a mapping's
- * keys must be scalars.
+ * expanded into copies, a file holds one document (a second is an error),
+ * a mapping's keys must be scalars, nesting stops at 64 levels and a file
+ * at 2^18 values.
  */
 #ifndef RSICAM_CONFIG_H
 #define RSICAM_CONFIG_H
@@ -89,6 +90,9 @@ rsi_cfg *rsi_cfg_new(rsi_cfg_kind kind, const char *origin, int line);
 rsi_cfg *rsi_cfg_new_scalar(const char *text, const char *origin, int line);
 /* Appends item (taken over) to a LIST. Returns 0 or -1 (out of memory). */
 int rsi_cfg_append(rsi_cfg *list, rsi_cfg *item);
+/* Appends key and value (both taken over on success) to a MAP, without
+ * looking for key among the keys already there. Returns 0 or -1. */
+int rsi_cfg_append_pair(rsi_cfg *map, rsi_cfg *key, rsi_cfg *value);
 /* Sets key in a MAP to value (taken over), replacing an existing value
  * (freed). The key node takes value's origin. Returns 0 or -1. */
 int rsi_cfg_set(rsi_cfg *map, const char *key, rsi_cfg *value);

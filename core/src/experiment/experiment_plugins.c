@@ -8,6 +8,7 @@
 #include "experiment_internal.h"
 #include "model_info.h"
 #include "nearest.h"
+#include "numbers.h"
 #include "params.h"
 
 /* ---- the registry ------------------------------------------------------ */
@@ -202,21 +203,21 @@ static const rsi_plugin *find_plugin(xp_loader *ld, rsi_plugin_kind kind,
 static const char *const model_core_keys[] = {"plugin", "input_size", "mean",
                                               "std", "labels"};
 
-/* n numbers from a list node; -1 with a problem. */
+/* n numbers within [min, max] from a list node; -1 with a problem. The
+ * bounds are numbers.h's, shared with the command line. */
 static int read_numbers(xp_loader *ld, const rsi_cfg *node, const char *key,
-                        double *out, int n, double min_exclusive)
+                        double *out, int n, double min, double max)
 {
     if (!node || node->kind != RSI_CFG_LIST || node->n != n) {
         rsi_diag_add(ld->d, node, "%s: expected a list of %d numbers", key, n);
         return -1;
     }
     for (int i = 0; i < n; i++)
-        if (rsi_cfg_float(node->items[i], &out[i]) < 0 ||
-            out[i] <= min_exclusive) {
+        if (rsi_cfg_float(node->items[i], &out[i]) < 0 || out[i] < min ||
+            out[i] > max) {
             rsi_diag_add(ld->d, node->items[i],
-                         "%s: expected a number%s, "
-                         "got '%s'",
-                         key, min_exclusive > -1e300 ? " > 0" : "",
+                         "%s: expected a number in [%g, %g], got '%s'", key,
+                         min, max,
                          node->items[i]->text ? node->items[i]->text : "");
             return -1;
         }
@@ -230,20 +231,20 @@ static void apply_preprocessing(xp_loader *ld, const rsi_cfg *node,
     const rsi_cfg *n;
     double v[3];
     if ((n = rsi_cfg_get(node, "input_size")) &&
-        read_numbers(ld, n, "model: input_size", v, 2, 0) == 0) {
-        if (v[0] > 16384 || v[1] > 16384 || v[0] != (int64_t)v[0] ||
-            v[1] != (int64_t)v[1])
+        read_numbers(ld, n, "model: input_size", v, 2, 1, RSI_INPUT_SIDE_MAX) ==
+            0) {
+        if (v[0] != (int64_t)v[0] || v[1] != (int64_t)v[1])
             rsi_diag_add(ld->d, n,
-                         "model: input_size: expected [H, W], "
-                         "whole numbers within 1..16384");
+                         "model: input_size: expected [H, W], whole numbers");
         info->input_h = (int64_t)v[0];
         info->input_w = (int64_t)v[1];
     }
     if ((n = rsi_cfg_get(node, "mean")) &&
-        read_numbers(ld, n, "model: mean", v, 3, -1e308) == 0)
+        read_numbers(ld, n, "model: mean", v, 3, -RSI_MEAN_ABS_MAX,
+                     RSI_MEAN_ABS_MAX) == 0)
         memcpy(info->mean, v, sizeof v);
     if ((n = rsi_cfg_get(node, "std")) &&
-        read_numbers(ld, n, "model: std", v, 3, 0) == 0)
+        read_numbers(ld, n, "model: std", v, 3, RSI_STD_MIN, RSI_STD_MAX) == 0)
         memcpy(info->std, v, sizeof v);
     const char *t;
     if ((n = rsi_cfg_get(node, "labels")) &&
@@ -262,23 +263,11 @@ static void apply_preprocessing(xp_loader *ld, const rsi_cfg *node,
  * can be checked before anything runs. */
 static void count_classes(xp_loader *ld, const rsi_cfg *node)
 {
-    const rsi_model_info *info = rsi_model_get_info(ld->xp->model);
-    int64_t shape[4] = {1, 3, info->input_h, info->input_w};
-    rsi_tensor *x = rsi_tensor_full(shape, 4, 0.0);
-    rsi_tensor *logits = x ? rsi_model_logits(ld->xp->model, x) : NULL;
-    if (!logits || rsi_tensor_ndim(logits) != 2) {
-        rsi_diag_add(ld->d, node,
-                     "model: a forward pass at %lldx%lld "
-                     "failed: %s",
-                     (long long)info->input_h, (long long)info->input_w,
-                     logits ? "the output is not [N, classes]"
-                            : rsi_error_message());
+    if (rsi_model_count_classes(ld->xp->model, &ld->xp->num_classes) < 0) {
+        rsi_diag_add(ld->d, node, "model: %s", rsi_error_message());
         rsi_error_clear();
-    } else {
-        ld->xp->num_classes = rsi_tensor_size(logits, 1);
+        ld->xp->num_classes = 0;
     }
-    rsi_tensor_free(logits);
-    rsi_tensor_free(x);
 }
 
 /* device: and precision: — where and how the model runs; applied before

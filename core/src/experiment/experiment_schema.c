@@ -7,6 +7,7 @@
 
 #include "experiment_internal.h"
 #include "nearest.h"
+#include "numbers.h"
 
 const char *const xp_top_keys[] = {
     "model",   "device",    "precision", "layers",     "targets",
@@ -271,7 +272,7 @@ static void read_adaptive(xp_loader *ld, int any_auto)
         rsi_diag_add(ld->d, tol, "tol: expected a number in (0, 1), got '%s'",
                      tol->text ? tol->text : "");
     if (cap)
-        xp_int(ld, cap, "max_steps", 4, 1000000, &xp->max_steps);
+        xp_int(ld, cap, "max_steps", 4, RSI_STEPS_MAX, &xp->max_steps);
     if (any_auto) {
         json_object_set_new(xp->resolved, "tol", json_real(xp->tol));
         json_object_set_new(xp->resolved, "max_steps",
@@ -294,7 +295,7 @@ static void read_steps(xp_loader *ld)
     for (int i = 0; n && i < count; i++) {
         const rsi_cfg *it = xp_item(n, i);
         int64_t v = 0; /* auto */
-        if (!is_auto(it) && xp_int(ld, it, "steps", 1, 1000000, &v) < 0)
+        if (!is_auto(it) && xp_int(ld, it, "steps", 1, RSI_STEPS_MAX, &v) < 0)
             continue;
         int dup = 0;
         for (int j = 0; j < xp->n_steps; j++)
@@ -321,10 +322,10 @@ static void read_numbers(xp_loader *ld)
     const rsi_cfg *n = rsi_cfg_get(ld->doc, "batch");
     xp->batch = 0; /* auto: rsi_explain_auto_batch */
     if (n && !is_auto(n))
-        xp_int(ld, n, "batch", 1, 1000000, &xp->batch);
+        xp_int(ld, n, "batch", 1, RSI_BATCH_MAX, &xp->batch);
     int64_t threads = 0;
     if ((n = rsi_cfg_get(ld->doc, "threads")) != NULL)
-        xp_int(ld, n, "threads", 0, 4096, &threads);
+        xp_int(ld, n, "threads", 0, RSI_THREADS_MAX, &threads);
     xp->threads = (int)threads;
     json_object_set_new(xp->resolved, "batch",
                         xp->batch ? json_integer(xp->batch)

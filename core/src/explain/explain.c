@@ -399,6 +399,9 @@ static int choose_targets(void *user, const rsi_tensor *logits,
     flight *fl = c->fl;
     pass *p = &fl->p;
     if (ex_choose_classes(e, logits, &fl->f) < 0) {
+        /* no class to stand in with: the model is wrong, not the image */
+        if (rsi_tensor_size(logits, 1) < 1)
+            return -1;
         flight_fail(e, fl);
         for (int k = 0; k < e->n_kinds; k++)
             targets[k] = (rsi_target){.class_index = 0, .kind = e->kinds[k]};

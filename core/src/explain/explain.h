@@ -133,6 +133,11 @@ int rsi_explain_next(rsi_explainer *e);
  * needs. */
 int rsi_explain_next_records(rsi_explainer *e, json_t **records);
 
+/* The model's number of classes, from one forward pass of a zero input
+ * at its input size. Returns 0, or -1 with an error (the forward failed,
+ * or its output is not [N, classes] with classes >= 1). */
+int rsi_model_count_classes(rsi_model *model, int64_t *classes);
+
 /* Forward passes run so far (batches), for tests and reports. */
 int64_t rsi_explainer_forwards(const rsi_explainer *e);
 /* The forwards that carried points of the image rsi_explain_next*() last

@@ -1,6 +1,7 @@
 /* rsicam — which classes an image is explained for (explain_impl.h). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "explain_impl.h"
 
@@ -92,6 +93,13 @@ int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
                       image_facts *f)
 {
     const int64_t k = rsi_tensor_size(logits, 1);
+    if (k < 1) {
+        /* nothing to explain, and softmax would read past its input */
+        rsi_error_class_set(RSI_ERR_MODEL,
+                            "the model's output is [N, 0]: it has no classes");
+        return -1;
+    }
+    f->n_outputs = k;
     float *v = malloc((size_t)k * sizeof(float));
     double *p = malloc((size_t)k * sizeof(double));
     int rc = v && p ? rsi_tensor_to_floats(logits, v, k) : -1;
@@ -126,5 +134,47 @@ int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
         rsi_error("out of memory");
     free(v);
     free(p);
+    return rc;
+}
+
+const char *ex_zero_map_warning(const image_facts *f, const rsi_map_record *rec,
+                                const rsi_tensor *cam)
+{
+    double lo, hi;
+    if (!cam || rsi_tensor_min_max(cam, &lo, &hi) < 0) {
+        rsi_error_clear(); /* the map's own making reports its errors */
+        return NULL;
+    }
+    if (hi != 0 || lo != 0)
+        return NULL;
+    if (f->n_outputs == 1 && strcmp(rec->score, "softmax") == 0)
+        return "the model has one class: its softmax is 1 for every input, "
+               "so every gradient and the map are zero (use --score logit)";
+    if (rec->score_image == rec->score_baseline)
+        return "the score is the same at the image and at the baseline (a "
+               "constant output?): every gradient and the map are zero";
+    return NULL;
+}
+
+int rsi_model_count_classes(rsi_model *model, int64_t *classes)
+{
+    const rsi_model_info *info = rsi_model_get_info(model);
+    const int64_t shape[4] = {1, 3, info->input_h, info->input_w};
+    rsi_tensor *x = rsi_tensor_full(shape, 4, 0.0);
+    rsi_tensor *logits = x ? rsi_model_logits(model, x) : NULL;
+    int rc = logits ? 0 : -1;
+    if (logits &&
+        (rsi_tensor_ndim(logits) != 2 || rsi_tensor_size(logits, 1) < 1)) {
+        rsi_error_class_set(RSI_ERR_MODEL,
+                            "the output is not [N, classes] with classes >= 1");
+        rc = -1;
+    }
+    if (rc < 0)
+        rsi_error_prefix("a forward pass at %lldx%lld failed",
+                         (long long)info->input_h, (long long)info->input_w);
+    if (rc == 0)
+        *classes = rsi_tensor_size(logits, 1);
+    rsi_tensor_free(logits);
+    rsi_tensor_free(x);
     return rc;
 }

@@ -16,13 +16,15 @@
 #include "explain.h"
 #include "kept_error.h"
 #include "read_ahead.h"
+#include "results.h"
 #include "rsicam/error.h"
 
 /* What is known of an image and what it produced. */
 typedef struct image_facts {
     const char *path;
     char stem[256];
-    int64_t label; /* < 0: none */
+    int64_t label;     /* < 0: none */
+    int64_t n_outputs; /* the model's classes, from the image's logits */
     const rsi_image *img;
     const rsi_tensor *x; /* the normalised input, for hooks */
     int n_classes;
@@ -145,6 +147,11 @@ int ex_walk_adaptive(rsi_explainer *e, flight *fl);
 
 /* The classes to explain for an image, from the logits at the image, into
  * f->classes (see rsi_explain_options). */
+/* Why a map is all zero when the reason is known (one class under
+ * softmax, a score that did not change along the path), for the record's
+ * "warning"; NULL otherwise. */
+const char *ex_zero_map_warning(const image_facts *f, const rsi_map_record *rec,
+                                const rsi_tensor *cam);
 int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
                       image_facts *f);
 

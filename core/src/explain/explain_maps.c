@@ -243,6 +243,7 @@ int ex_make_maps(rsi_explainer *e, const pass *p, image_facts *f,
                 snprintf(stem, sizeof stem, "%s.%s.%s%s%s.%s%s", f->stem,
                          rec.layer, rec.method, is_rsi ? "-" : "", rec.variant,
                          rec.score, class_tag);
+                rec.warning = ex_zero_map_warning(f, &rec, cam);
                 rc = make_map(e, f, files, &rec, stem, cam, c,
                               p->targets[t].kind);
                 rsi_tensor_free(cam);

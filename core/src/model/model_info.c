@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numbers.h"
+#include "regular_file.h"
 #include "rsicam/error.h"
 
 static const double imagenet_mean[3] = {0.485, 0.456, 0.406};
@@ -44,8 +46,8 @@ static int bad(const char *path, const char *what)
     return -1;
 }
 
-/* Reads a JSON array of 3 numbers (positive when positive != 0). */
-static int read_triple(json_t *arr, double out[3], int positive)
+/* Reads a JSON array of 3 numbers within [min, max]. */
+static int read_triple(json_t *arr, double out[3], double min, double max)
 {
     if (!json_is_array(arr) || json_array_size(arr) != 3)
         return -1;
@@ -54,7 +56,7 @@ static int read_triple(json_t *arr, double out[3], int positive)
         if (!json_is_number(v))
             return -1;
         double d = json_number_value(v);
-        if (!isfinite(d) || (positive && d <= 0))
+        if (!isfinite(d) || d < min || d > max)
             return -1;
         out[i] = d;
     }
@@ -98,7 +100,8 @@ int rsi_model_info_parse(rsi_model_info *info, const char *json,
         if (!json_is_array(v) || json_array_size(v) != 2 ||
             !json_is_integer(h) || !json_is_integer(w) ||
             json_integer_value(h) < 1 || json_integer_value(w) < 1 ||
-            json_integer_value(h) > 16384 || json_integer_value(w) > 16384) {
+            json_integer_value(h) > RSI_INPUT_SIDE_MAX ||
+            json_integer_value(w) > RSI_INPUT_SIDE_MAX) {
             bad(model_path, "\"input_size\" is not [H, W]");
             goto out;
         }
@@ -106,13 +109,13 @@ int rsi_model_info_parse(rsi_model_info *info, const char *json,
         info->input_w = json_integer_value(w);
     }
     if ((v = json_object_get(root, "mean")) &&
-        read_triple(v, info->mean, 0) < 0) {
-        bad(model_path, "\"mean\" is not 3 numbers");
+        read_triple(v, info->mean, -RSI_MEAN_ABS_MAX, RSI_MEAN_ABS_MAX) < 0) {
+        bad(model_path, "\"mean\" is not 3 numbers in [-1e6, 1e6]");
         goto out;
     }
     if ((v = json_object_get(root, "std")) &&
-        read_triple(v, info->std, 1) < 0) {
-        bad(model_path, "\"std\" is not 3 positive numbers");
+        read_triple(v, info->std, RSI_STD_MIN, RSI_STD_MAX) < 0) {
+        bad(model_path, "\"std\" is not 3 numbers in [1e-6, 1e6]");
         goto out;
     }
     if ((v = json_object_get(root, "labels"))) {
@@ -135,22 +138,35 @@ out:
 
 int rsi_model_info_read_labels(rsi_model_info *info, const char *path)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        rsi_error_class_set(RSI_ERR_INPUT, "labels '%s': cannot open", path);
+    char *text;
+    size_t len;
+    const char *why;
+    if (rsi_read_regular(path, RSI_LABELS_MAX_BYTES, &text, &len, &why) < 0) {
+        rsi_error_class_set(RSI_ERR_INPUT, "labels '%s': cannot read: %s", path,
+                            why);
         return -1;
     }
     json_t *arr = json_array();
-    char line[4096];
-    while (fgets(line, sizeof line, fp)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        json_array_append_new(arr, json_string(line));
+    for (char *line = text; arr && *line;) {
+        size_t n = strcspn(line, "\n");
+        char *next = line + n + (line[n] == '\n');
+        line[n] = '\0';
+        if (n > 0 && line[n - 1] == '\r')
+            line[n - 1] = '\0';
+        /* jansson refuses text that is not UTF-8: a binary file */
+        json_t *s = json_string(line);
+        if (!s || json_array_append_new(arr, s) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+        line = next;
     }
-    int failed = ferror(fp);
-    fclose(fp);
-    int rc = failed ? -1 : read_labels(info, arr);
+    free(text);
+    int rc = arr ? read_labels(info, arr) : -1;
     json_decref(arr);
     if (rc < 0)
-        rsi_error_class_set(RSI_ERR_INPUT, "labels '%s': cannot read", path);
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "labels '%s': not text of one name a line (UTF-8)",
+                            path);
     return rc;
 }

@@ -23,7 +23,13 @@ void rsi_model_info_init(rsi_model_info *info);
 int rsi_model_info_parse(rsi_model_info *info, const char *json,
                          const char *model_path);
 void rsi_model_info_release(rsi_model_info *info);
-/* Replaces the labels with the lines of a text file (one label a line). */
+/* A labels file's size bound: ImageNet-21k's names are under 1 MB. */
+#define RSI_LABELS_MAX_BYTES (16 << 20)
+
+/* Replaces the labels with the lines of a text file (one label a line):
+ * a regular file of at most RSI_LABELS_MAX_BYTES, UTF-8. Whether their
+ * count matches the model's classes is checked where the classes are
+ * known (rsi_explain_check_labels). */
 int rsi_model_info_read_labels(rsi_model_info *info, const char *path);
 
 #ifdef __cplusplus

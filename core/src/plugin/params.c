@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "nearest.h"
+#include "numbers.h"
 
 #define NAME_LIST_MAX 512
 
@@ -38,34 +38,6 @@ const char *rsi_param_type_name(rsi_param_type type)
         return "path";
     }
     return "?";
-}
-
-static int parse_int(const char *s, int64_t *out)
-{
-    if (!*s || isspace((unsigned char)*s))
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_float(const char *s, double *out)
-{
-    if (!*s || isspace((unsigned char)*s))
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    /* ERANGE on underflow still gives a usable (tiny) number; overflow
-     * gives inf, which isfinite() rejects. */
-    if (*end || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static int parse_bool(const char *s, int64_t *out)
@@ -108,7 +80,7 @@ static int convert(const rsi_param_spec *sp, const char *text, const char *what,
     v->type = sp->type;
     switch (sp->type) {
     case RSI_PARAM_INT:
-        if (parse_int(text, &v->i) != 0) {
+        if (rsi_parse_int(text, INT64_MIN, INT64_MAX, &v->i) != 0) {
             rsi_error_class_set(usage,
                                 "parameter '%s': expected an integer, got "
                                 "%s'%s'",
@@ -118,7 +90,7 @@ static int convert(const rsi_param_spec *sp, const char *text, const char *what,
         v->f = (double)v->i;
         break;
     case RSI_PARAM_FLOAT:
-        if (parse_float(text, &v->f) != 0) {
+        if (rsi_parse_double(text, &v->f) != 0) {
             rsi_error_class_set(usage,
                                 "parameter '%s': expected a number, got "
                                 "%s'%s'",

@@ -56,6 +56,8 @@ static json_t *map_json(const rsi_map_record *r)
     json_object_set_new(o, "score", json_string(r->score));
     if (r->target)
         json_object_set_new(o, "target", json_string(r->target));
+    if (r->warning)
+        json_object_set_new(o, "warning", json_string(r->warning));
     json_object_set_new(o, "class", json_integer(r->class_index));
     json_object_set_new(o, "label",
                         r->label ? json_string(r->label) : json_null());

@@ -29,8 +29,10 @@ typedef struct rsi_map_record {
     const char *image, *model, *layer, *method, *variant, *score;
     const char *label; /* NULL when the model has no labels */
     const char *baseline, *path;
-    const char *target; /* the rule that chose the class ("top1"); NULL:
-                           no "target" field */
+    const char *target;  /* the rule that chose the class ("top1"); NULL:
+                            no "target" field */
+    const char *warning; /* why the map says nothing (all zero); NULL: no
+                            "warning" field */
     int64_t class_index, steps, points;
     double tol; /* adaptive steps' tolerance; 0: fixed steps, no field */
     double probability; /* softmax probability of the class at the image */

@@ -34,7 +34,7 @@ static const rsi_param_spec auto_params[] = {
      .max = 1e6},
     {.name = "lr",
      .type = RSI_PARAM_FLOAT,
-     .default_value = "0.1",
+     .default_value = "0.01",
      .doc = "RMSprop learning rate (> 0)",
      .min = 0,
      .max = 1e3},
@@ -56,6 +56,13 @@ static const rsi_param_spec auto_params[] = {
      .doc = "optimisation steps",
      .min = 1,
      .max = 1e6},
+    {.name = "target",
+     .type = RSI_PARAM_FLOAT,
+     .default_value = "0.01",
+     .doc = "stop once max_k |p_k - 1/K| is at most this; warn when not "
+            "reached",
+     .min = 0,
+     .max = 1},
     {.name = NULL},
 };
 
@@ -69,6 +76,7 @@ static int read_options(const rsi_host_api *h, const rsi_param_value *v,
     o->alpha = h->param(auto_params, v, "alpha")->f;
     o->eps = h->param(auto_params, v, "eps")->f;
     o->iterations = h->param(auto_params, v, "iterations")->i;
+    o->target = h->param(auto_params, v, "target")->f;
     /* Bounds are inclusive; these two must also stay off their ends. */
     if (!(o->lr > 0)) {
         h->error_class(RSI_ERR_USAGE, "lr must be > 0, got %g", o->lr);
@@ -116,11 +124,16 @@ static void log_report(const rsi_host_api *h, const auto_options *o,
                "initial baseline %.4g",
                r->dev_last, r->rms);
     else
-        h->log("auto baseline: loss %.6g -> %.6g in %lld iterations; "
+        h->log("auto baseline: loss %.6g -> %.6g (iteration %lld of %lld); "
                "max|p_k - 1/K| %.6g -> %.6g; RMS distance to the initial "
                "baseline %.4g",
-               r->loss_first, r->loss_last, (long long)o->iterations,
-               r->dev_first, r->dev_last, r->rms);
+               r->loss_first, r->loss_last, (long long)r->best_iteration,
+               (long long)o->iterations, r->dev_first, r->dev_last, r->rms);
+    if (r->dev_last > o->target)
+        h->log("warning: auto baseline: max|p_k - 1/K| is %.4g, above the "
+               "target %g: the model still sees evidence in the baseline "
+               "(try more iterations or another lr)",
+               r->dev_last, o->target);
 }
 
 static rsi_tensor *auto_make(const rsi_context *ctx,

@@ -9,18 +9,23 @@ typedef struct auto_options {
     double lr, alpha; /* RMSprop step size and square-average decay */
     double eps;       /* RMSprop's denominator guard */
     int64_t iterations;
+    double target;    /* stop once max_k |p_k - 1/K| is at most this */
     const char *init; /* the initial baseline's spec */
 } auto_options;
 
-/* How the optimisation went: loss and max_k |p_k - 1/K| before and after,
- * and the RMS distance of the result to the initial baseline. */
+/* How the optimisation went: loss and max_k |p_k - 1/K| before and after
+ * (at the result), the RMS distance of the result to the initial baseline,
+ * and the iteration that gave the result (0: b0 itself). */
 typedef struct auto_report {
     double loss_first, loss_last, dev_first, dev_last, rms;
+    int64_t best_iteration;
 } auto_report;
 
 /* Runs RMSprop from b0 on
  *     loss(b) = w_u * max_k |p_k(b) - 1/K| + w_d * mean((b - b0)^2)
- * and returns the last iterate (new tensor), or NULL with an error. */
+ * for o->iterations steps, or until max_k |p_k - 1/K| <= o->target, and
+ * returns the iterate of lowest loss (b0 included: never worse than b0;
+ * new tensor), or NULL with an error. */
 rsi_tensor *auto_optimise(const rsi_context *ctx, const auto_options *o,
                           const rsi_tensor *b0, auto_report *r);
 

@@ -9,6 +9,11 @@
  * forward yields the loss. The distance term's gradient,
  * 2 * w_d * (b - b0) / N, needs no model at all.
  *
+ * The result is the best iterate (lowest loss, b0 included), not the last:
+ * RMSprop's steps do not shrink as the loss does, and with a step too
+ * large for the model the last iterate can be far worse than b0. It stops
+ * early once max_k |p_k - 1/K| <= target.
+ *
  * RMSprop as torch.optim.RMSprop with its defaults (no momentum, not
  * centred, no weight decay):
  *     v <- alpha * v + (1 - alpha) * g^2
@@ -175,11 +180,31 @@ static int rmsprop_step(const rsi_host_api *h, const auto_options *o,
     return 0;
 }
 
+/* Records b as the best iterate so far when its loss is lower: the result
+ * is never worse than b0, whatever the steps did after it. */
+static int keep_if_best(const rsi_host_api *h, const probe *pr,
+                        const rsi_tensor *b, int64_t it, rsi_tensor **best,
+                        auto_report *r)
+{
+    if (*best && !(pr->loss < r->loss_last))
+        return 0;
+    rsi_tensor *copy = h->tensor_clone(b);
+    if (!copy)
+        return -1;
+    h->tensor_free(*best);
+    *best = copy;
+    r->loss_last = pr->loss;
+    r->dev_last = pr->dev;
+    r->rms = sqrt(pr->msd);
+    r->best_iteration = it;
+    return 0;
+}
+
 rsi_tensor *auto_optimise(const rsi_context *ctx, const auto_options *o,
                           const rsi_tensor *b0, auto_report *r)
 {
     const rsi_host_api *h = ctx->host;
-    rsi_tensor *b = h->tensor_clone(b0);
+    rsi_tensor *b = h->tensor_clone(b0), *best = NULL;
     rsi_tensor *v = b ? h->tensor_full_like(b0, 0.0) : NULL;
     rsi_tensor *eps = v ? h->tensor_full_like(b0, o->eps) : NULL;
     int ok = eps != NULL;
@@ -190,10 +215,8 @@ rsi_tensor *auto_optimise(const rsi_context *ctx, const auto_options *o,
             r->loss_first = pr.loss;
             r->dev_first = pr.dev;
         }
-        if (ok && it == o->iterations) {
-            r->loss_last = pr.loss;
-            r->dev_last = pr.dev;
-            r->rms = sqrt(pr.msd);
+        ok = ok && keep_if_best(h, &pr, b, it, &best, r) == 0;
+        if (ok && (it == o->iterations || pr.dev <= o->target)) {
             h->tensor_free(pr.logits);
             break;
         }
@@ -205,13 +228,14 @@ rsi_tensor *auto_optimise(const rsi_context *ctx, const auto_options *o,
             h->error("iteration %lld of %lld failed", (long long)it + 1,
                      (long long)o->iterations);
     }
+    h->tensor_free(b);
     h->tensor_free(v);
     h->tensor_free(eps);
     if (!ok) {
-        h->tensor_free(b);
+        h->tensor_free(best);
         return NULL;
     }
-    return b;
+    return best;
 }
 
 int auto_measure(const rsi_context *ctx, const auto_options *o,

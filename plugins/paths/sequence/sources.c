@@ -15,7 +15,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "regular_file.h"
 #include "sequence.h"
+
+/* A list file names images, one a line: 64 MiB is a million long paths. */
+#define LIST_MAX_BYTES (64 << 20)
 
 static const char *const image_suffixes[] = {
     ".png", ".jpg",  ".jpeg", ".tif",  ".tiff", ".webp", ".gif",
@@ -111,27 +115,28 @@ static char *trim(char *s)
 
 static int from_list(seq_source *src, const rsi_host_api *h, const char *list)
 {
-    FILE *f = fopen(list, "r");
-    char *base = folder_of(list);
-    if (!f || !base) {
-        h->error_class(RSI_ERR_USAGE, "cannot read '%s': %s", list,
-                       strerror(errno));
-        if (f)
-            fclose(f);
+    char *text = NULL, *base = folder_of(list);
+    size_t len;
+    const char *why = "out of memory";
+    if (!base ||
+        rsi_read_regular(list, LIST_MAX_BYTES, &text, &len, &why) < 0) {
+        h->error_class(RSI_ERR_USAGE, "cannot read '%s': %s", list, why);
         free(base);
         return -1;
     }
-    size_t cap = 0, n = 0;
-    char *line = NULL;
+    size_t cap = 0;
     int rc = 0;
-    while (rc == 0 && getline(&line, &n, f) != -1) {
+    for (char *line = text; rc == 0 && *line;) {
+        size_t n = strcspn(line, "\n");
+        char *next = line + n + (line[n] == '\n');
+        line[n] = '\0';
         char *name = trim(line);
         if (*name && *name != '#')
             rc = add_file(h, src, &cap, *name == '/' ? NULL : base, name);
+        line = next;
     }
-    free(line);
+    free(text);
     free(base);
-    fclose(f);
     for (int64_t i = 0; rc == 0 && i < src->count; i++) {
         struct stat st;
         if (stat(src->files[i], &st) != 0) {
