@@ -12,7 +12,8 @@ import sys
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("RSICAM_BIN", os.path.join(ROOT, "build", "rsicam"))
+BIN = os.path.abspath(os.environ.get("RSICAM_BIN",
+                                    os.path.join(ROOT, "build", "rsicam")))
 TMP = os.environ.get("RSICAM_TEST_TMP", os.path.join(ROOT, "build", "tmp"))
 MODELS = os.path.join(ROOT, "examples", "models")
 SAMPLES = os.path.join(ROOT, "examples", "samples")
