@@ -1,11 +1,9 @@
 /* rsicam explain: heatmaps for images. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cam.h"
 #include "cli.h"
@@ -16,6 +14,7 @@
 #include "numbers.h"
 #include "outdir.h"
 #include "params.h"
+#include "plugin_open.h"
 #include "rsicam/error.h"
 #include "rsicam/model.h"
 
@@ -360,70 +359,6 @@ static int apply_overrides(const explain_args *a, rsi_model *model,
     return 0;
 }
 
-/* "file=PATH" with the parameter syntax's ',' and '\' escaped. */
-static char *file_param(const char *path)
-{
-    size_t n = strlen(path);
-    char *s = malloc(2 * n + 6);
-    if (!s)
-        return NULL;
-    char *p = stpcpy(s, "file=");
-    for (size_t i = 0; i < n; i++) {
-        if (path[i] == ',' || path[i] == '\\')
-            *p++ = '\\';
-        *p++ = path[i];
-    }
-    *p = '\0';
-    return s;
-}
-
-static rsi_model *open_model(const explain_args *a, rsi_registry *r)
-{
-    char *name = NULL, *text = NULL;
-    if (rsi_plugin_spec_split(a->model_plugin, &name, &text) < 0)
-        return NULL;
-    rsi_model *model = NULL;
-    const rsi_plugin *p = rsi_registry_find(r, RSI_PLUGIN_MODEL, name);
-    char *file = file_param(a->model);
-    size_t n = file ? strlen(file) + (text ? strlen(text) + 1 : 0) + 1 : 0;
-    char *all = file ? malloc(n) : NULL;
-    rsi_param_value *values = NULL;
-    if (p && all && access(a->model, F_OK) != 0) {
-        /* a model error, not the parameter check's usage error */
-        rsi_error_class_set(RSI_ERR_MODEL, "model '%s': %s", a->model,
-                            errno == ENOENT ? "no such file" : strerror(errno));
-    } else if (p && all) {
-        snprintf(all, n, "%s%s%s", file, text ? "," : "", text ? text : "");
-        if (rsi_plugin_parse_params(p, all, &values) == 0) {
-            rsi_context ctx = {.host = rsi_host()};
-            const rsi_model_entry *entry = p->desc->entry;
-            model = entry->open(&ctx, values);
-            if (!model && !rsi_error_pending())
-                rsi_error_class_set(RSI_ERR_MODEL, "model '%s': failed to open",
-                                    a->model);
-        }
-    } else if (p) {
-        rsi_error("out of memory");
-    }
-    rsi_params_free(values);
-    free(all);
-    free(file);
-    free(name);
-    free(text);
-    return model;
-}
-
-static const rsi_plugin *find_plugin(rsi_registry *r, rsi_plugin_kind kind,
-                                     const char *spec, char **params)
-{
-    char *name = NULL;
-    if (rsi_plugin_spec_split(spec, &name, params) < 0)
-        return NULL;
-    const rsi_plugin *p = rsi_registry_find(r, kind, name);
-    free(name);
-    return p;
-}
-
 /* Queues the images, each with a stem of its own: images of the same
  * name from different folders (a/x.png, b/x.png, a/x.jpg) get their
  * path's hash in it, as in experiments, instead of sharing files. */
@@ -455,12 +390,13 @@ static int run(explain_args *a)
         !(r = cli_registry((const char *const *)a->plugin_dirs.items,
                            a->plugin_dirs.n)))
         goto fail;
-    const rsi_plugin *baseline =
-        find_plugin(r, RSI_PLUGIN_BASELINE, a->baseline, &baseline_params);
+    const rsi_plugin *baseline = rsi_plugin_open_spec(
+        r, RSI_PLUGIN_BASELINE, a->baseline, &baseline_params);
     const rsi_plugin *path =
-        baseline ? find_plugin(r, RSI_PLUGIN_PATH, a->path, &path_params)
-                 : NULL;
-    if (!path || !(model = open_model(a, r)) ||
+        baseline
+            ? rsi_plugin_open_spec(r, RSI_PLUGIN_PATH, a->path, &path_params)
+            : NULL;
+    if (!path || !(model = rsi_model_open_file(r, a->model_plugin, a->model)) ||
         rsi_model_set_device(model, a->device) < 0 ||
         rsi_model_set_precision(model, a->precision) < 0)
         goto fail;

@@ -231,6 +231,8 @@ static void read_ahead(rsi_explainer *e)
     const int slots = ahead_slots(e);
     const int64_t first = e->head + e->n_flights;
     for (int64_t j = first; j < e->n_queued && j < first + slots; j++) {
+        if (e->queue[j].pixels.data)
+            continue; /* held in memory: nothing to read */
         int reading = 0, idle = -1;
         for (int i = 0; i < slots; i++) {
             const rsi_read_ahead *a = &e->ahead[i];
@@ -252,6 +254,8 @@ static int flight_prepare(rsi_explainer *e, flight *fl)
     const char *path = fl->f.path;
     rsi_tensor *host_x = NULL;
     int taken = 0;
+    if (fl->img.data) /* queued in memory */
+        taken = (host_x = rsi_input_from_image(&fl->img, info)) ? 1 : -1;
     for (int i = 0; !taken && i < ahead_slots(e); i++)
         taken = rsi_read_ahead_take(&e->ahead[i], path, &fl->img, &host_x);
     if (!taken)
@@ -306,9 +310,11 @@ static int flight_start_next(rsi_explainer *e)
     flight *fl = calloc(1, sizeof *fl);
     if (!fl)
         goto oom;
-    const queued *q = &e->queue[j];
+    queued *q = &e->queue[j];
     fl->f.path = q->path;
     fl->f.label = q->label;
+    fl->img = q->pixels; /* the flight owns them from here */
+    q->pixels = (rsi_image){0};
     if (q->stem)
         snprintf(fl->f.stem, sizeof fl->f.stem, "%s", q->stem);
     else
@@ -710,8 +716,9 @@ static int stream_batch(rsi_explainer *e)
 
 /* ---- the queue ------------------------------------------------------- */
 
-int rsi_explainer_queue(rsi_explainer *e, const char *image_path, int64_t label,
-                        const char *stem)
+/* Appends an image; on success the queue owns pixels (zeroed here). */
+static int queue_entry(rsi_explainer *e, const char *image_path, int64_t label,
+                       const char *stem, rsi_image *pixels)
 {
     if (e->n_queued == e->cap_queued) {
         int64_t cap = e->cap_queued ? 2 * e->cap_queued : 16;
@@ -732,8 +739,34 @@ int rsi_explainer_queue(rsi_explainer *e, const char *image_path, int64_t label,
         rsi_error("out of memory");
         return -1;
     }
+    if (pixels) {
+        q.pixels = *pixels;
+        *pixels = (rsi_image){0};
+    }
     e->queue[e->n_queued++] = q;
     return 0;
+}
+
+int rsi_explainer_queue(rsi_explainer *e, const char *image_path, int64_t label,
+                        const char *stem)
+{
+    return queue_entry(e, image_path, label, stem, NULL);
+}
+
+int rsi_explainer_queue_image(rsi_explainer *e, rsi_image *img,
+                              const char *name, int64_t label, const char *stem)
+{
+    const rsi_model_info *info = rsi_model_get_info(e->model);
+    if (!img->data || img->width != info->input_w ||
+        img->height != info->input_h) {
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "image '%s': %dx%d in memory, but the model takes "
+                            "%lldx%lld",
+                            name, img->height, img->width,
+                            (long long)info->input_h, (long long)info->input_w);
+        return -1;
+    }
+    return queue_entry(e, name, label, stem, img);
 }
 
 /* Whether to run the next forward while the oldest image's files are
@@ -833,6 +866,7 @@ static int next_records(rsi_explainer *e, json_t **records, json_t **written)
             (size_t)(--e->n_flights) * sizeof *e->flights);
     free(e->queue[e->head].path);
     free(e->queue[e->head].stem);
+    rsi_image_release(&e->queue[e->head].pixels);
     if (++e->head == e->n_queued)
         e->head = e->n_queued = 0;
     return rc;
@@ -885,6 +919,7 @@ void rsi_explainer_free(rsi_explainer *e)
     for (int64_t i = e->head; i < e->n_queued; i++) {
         free(e->queue[i].path);
         free(e->queue[i].stem);
+        rsi_image_release(&e->queue[i].pixels);
     }
     free(e->queue);
     rsi_params_free(e->baseline_values);

@@ -118,6 +118,15 @@ void rsi_explainer_free(rsi_explainer *e);
 int rsi_explainer_queue(rsi_explainer *e, const char *image_path, int64_t label,
                         const char *stem);
 
+/* The same for an image held in memory, already at the model's input
+ * size (rsi_image_from_pixels resizes as reading a file does); on success
+ * the explainer owns img's pixels and img is zeroed. name stands for the
+ * image's path in records, errors and plugins' contexts; stem (NULL:
+ * name's file name without its extension) names its map files. */
+int rsi_explainer_queue_image(rsi_explainer *e, rsi_image *img,
+                              const char *name, int64_t label,
+                              const char *stem);
+
 /* Explains the oldest queued image, writing its maps into opt->out_dir and
  * one line per map to the results file, all of the image's lines in one
  * write after all of its files exist (results.h). On failure the image is

@@ -103,6 +103,8 @@ typedef struct flight {
 typedef struct queued {
     char *path, *stem; /* stem NULL: the file name's */
     int64_t label;
+    rsi_image pixels; /* held in memory (data NULL: read from path, which
+                         then only names it) */
 } queued;
 
 struct rsi_explainer {

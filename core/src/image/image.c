@@ -228,36 +228,12 @@ static int resize_exact(VipsImage *in, int w, int h, VipsImage **t,
     return 0;
 }
 
-int rsi_image_read(const char *path, int width, int height, rsi_image *out)
+/* in (borrowed) -> out: 3-band float RGB in [0, 1] (to_unit: converted
+ * as a loaded file is; else in already is that), resized to width x
+ * height when both are > 0, then decoded. Errors: "image 'PATH': ...". */
+static int convert_and_size(VipsImage *in, int to_unit, int width, int height,
+                            const char *path, rsi_image *out)
 {
-    if (rsi_vips_init() != 0 || check_readable(path) != 0)
-        return -1;
-    VipsImage *in = open_lazily(path);
-    size_t len = strlen(path);
-    if (!in && len && path[len - 1] != ']' && !vips_foreign_find_load(path)) {
-        /* libvips would say 'VipsForeignLoad: "PATH" is not a known file
-         * format', naming the file a second time (a "[...]" suffix would be
-         * taken for load options here, see open_lazily) */
-        vips_error_clear();
-        rsi_error_class_set(RSI_ERR_INPUT,
-                            "image '%s': not an image (no known format)", path);
-        return -1;
-    }
-    if (!in) {
-        vips_failure(RSI_ERR_INPUT, "image", path, "");
-        return -1;
-    }
-    int64_t pixels = (int64_t)in->Xsize * in->Ysize;
-    if (pixels > rsi_image_max_pixels()) {
-        rsi_error_class_set(RSI_ERR_INPUT,
-                            "image '%s': %dx%d is too large (%lld pixels, "
-                            "limit %lld)",
-                            path, in->Xsize, in->Ysize, (long long)pixels,
-                            (long long)rsi_image_max_pixels());
-        g_object_unref(in);
-        return -1;
-    }
-
     /* Every intermediate hangs off ctx and goes with it. */
     VipsObject *ctx = VIPS_OBJECT(vips_image_new());
     VipsImage **t = (VipsImage **)vips_object_local_array(ctx, 8);
@@ -265,7 +241,9 @@ int rsi_image_read(const char *path, int width, int height, rsi_image *out)
     void *mem = NULL;
     size_t size = 0;
     int rc = -1;
-    if (to_rgb_unit(in, t, &rgb) != 0) {
+    if (!to_unit) {
+        rgb = in; /* float pixels, already in [0, 1] */
+    } else if (to_rgb_unit(in, t, &rgb) != 0) {
         vips_failure(RSI_ERR_INPUT, "image", path, "cannot convert to RGB");
         goto done;
     }
@@ -307,6 +285,75 @@ int rsi_image_read(const char *path, int width, int height, rsi_image *out)
 done:
     g_free(mem);
     g_object_unref(ctx);
+    return rc;
+}
+
+int rsi_image_read(const char *path, int width, int height, rsi_image *out)
+{
+    if (rsi_vips_init() != 0 || check_readable(path) != 0)
+        return -1;
+    VipsImage *in = open_lazily(path);
+    size_t len = strlen(path);
+    if (!in && len && path[len - 1] != ']' && !vips_foreign_find_load(path)) {
+        /* libvips would say 'VipsForeignLoad: "PATH" is not a known file
+         * format', naming the file a second time (a "[...]" suffix would be
+         * taken for load options here, see open_lazily) */
+        vips_error_clear();
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "image '%s': not an image (no known format)", path);
+        return -1;
+    }
+    if (!in) {
+        vips_failure(RSI_ERR_INPUT, "image", path, "");
+        return -1;
+    }
+    int64_t pixels = (int64_t)in->Xsize * in->Ysize;
+    if (pixels > rsi_image_max_pixels()) {
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "image '%s': %dx%d is too large (%lld pixels, "
+                            "limit %lld)",
+                            path, in->Xsize, in->Ysize, (long long)pixels,
+                            (long long)rsi_image_max_pixels());
+        g_object_unref(in);
+        return -1;
+    }
+
+    int rc = convert_and_size(in, 1, width, height, path, out);
+    g_object_unref(in);
+    return rc;
+}
+
+int rsi_image_from_pixels(const void *pixels, int is_float, int src_width,
+                          int src_height, int width, int height,
+                          const char *name, rsi_image *out)
+{
+    if (src_width <= 0 || src_height <= 0 ||
+        (int64_t)src_width * src_height > rsi_image_max_pixels()) {
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "image '%s': %dx%d is not a usable size (limit "
+                            "%lld pixels)",
+                            name, src_width, src_height,
+                            (long long)rsi_image_max_pixels());
+        return -1;
+    }
+    if (rsi_vips_init() != 0)
+        return -1;
+    const size_t n = (size_t)src_width * src_height * 3;
+    VipsImage *raw = vips_image_new_from_memory(
+        pixels, n * (is_float ? sizeof(float) : 1), src_width, src_height, 3,
+        is_float ? VIPS_FORMAT_FLOAT : VIPS_FORMAT_UCHAR);
+    /* tagged sRGB, as a loader tags an 8-bit RGB file, so that 8-bit
+     * pixels take exactly a file's conversion */
+    VipsImage *in = NULL;
+    if (!raw || vips_copy(raw, &in, "interpretation", VIPS_INTERPRETATION_sRGB,
+                          NULL) != 0) {
+        vips_failure(RSI_ERR_INPUT, "image", name, "cannot wrap the pixels");
+        if (raw)
+            g_object_unref(raw);
+        return -1;
+    }
+    g_object_unref(raw);
+    int rc = convert_and_size(in, !is_float, width, height, name, out);
     g_object_unref(in);
     return rc;
 }

@@ -43,6 +43,13 @@ int64_t rsi_image_max_pixels(void);
  * RSI_ERR_INPUT message "image 'PATH': reason" and no partial image. */
 int rsi_image_read(const char *path, int width, int height, rsi_image *out);
 
+/* The same for pixels in memory: src_height x src_width x 3, interleaved
+ * RGB, uint8 (converted exactly as an 8-bit RGB file's pixels are) or,
+ * with is_float, float in [0, 1]; resized as rsi_image_read resizes.
+ * name stands for the path in errors ("image 'NAME': ..."). */
+int rsi_image_from_pixels(const void *pixels, int is_float, int src_width,
+                          int src_height, int width, int height,
+                          const char *name, rsi_image *out);
 /* Writes an 8-bit sRGB PNG (rgb: height * width * 3 bytes) atomically. */
 int rsi_image_write_png(const char *path, const uint8_t *rgb, int width,
                         int height);

@@ -1,0 +1,91 @@
+/* rsicam._rsicam.run: an experiment file, as `rsicam run` runs it
+ * (core/cli/run.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiment.h"
+#include "rsicam/error.h"
+#include "rsicam_py.h"
+
+/* Every problem the check found, as the command prints them, then the
+ * command's last line; raised as a UsageError. */
+static PyObject *raise_problems(rsi_diag *d, const char *config)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        return PyErr_NoMemory();
+    rsi_diag_print(d, "", f);
+    fprintf(f, "%d problem%s in %s; nothing was run", d->n,
+            d->n == 1 ? "" : "s", config);
+    fclose(f);
+    rsipy_raise_class(RSI_ERR_USAGE, text);
+    free(text);
+    return NULL;
+}
+
+/* The overrides ("KEY=VALUE" str) as a C array (strings borrowed from
+ * the list, which the caller keeps). */
+static const char **override_array(PyObject *list, Py_ssize_t *n)
+{
+    *n = PyList_Size(list);
+    if (*n < 0)
+        return NULL;
+    const char **out = calloc((size_t)*n + 1, sizeof *out);
+    if (!out) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < *n; i++)
+        if (!(out[i] = PyUnicode_AsUTF8(PyList_GET_ITEM(list, i)))) {
+            free(out);
+            return NULL;
+        }
+    return out;
+}
+
+PyObject *rsipy_run(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *config;
+    PyObject *overrides;
+    int quiet = 1;
+    if (!PyArg_ParseTuple(args, "sO!|p", &config, &PyList_Type, &overrides,
+                          &quiet))
+        return NULL;
+    Py_ssize_t n = 0;
+    const char **items = override_array(overrides, &n);
+    if (!items)
+        return NULL;
+    rsi_diag d = {0};
+    rsi_experiment *xp;
+    int rc = -1;
+    Py_BEGIN_ALLOW_THREADS;
+    xp = rsi_experiment_load(config, items, (int)n, NULL, 0, &d);
+    if (xp) {
+        rsi_run_options ro = {.shard_k = 1, .shard_n = 1, .quiet = quiet};
+        rsi_run_stats stats;
+        rc = rsi_experiment_run(xp, &ro, &stats);
+    }
+    Py_END_ALLOW_THREADS;
+    free(items);
+    PyObject *out = NULL;
+    if (!xp && d.n) {
+        rsi_error_clear();
+        raise_problems(&d, config);
+    } else if (rc < 0) {
+        rsipy_raise();
+    } else {
+        /* rc > 0: some images failed; their records say why */
+        out = Py_BuildValue("(si)", xp->output, rc);
+    }
+    rsi_diag_free(&d);
+    rsi_experiment_free(xp);
+    /* the experiment's registry was the current one until freed */
+    rsi_registry *r = rsipy_registry();
+    if (!r)
+        Py_CLEAR(out);
+    return out;
+}
