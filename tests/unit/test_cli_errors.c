@@ -177,7 +177,7 @@ static const struct bad_model {
     {"missing.pt", "", "no such file"},
     {"garbage.pt", "", "not a TorchScript"},
     {"state_dict.pt", "", "not a TorchScript"},
-    {"bad_meta.pt", "", "\"mean\" is not 3 numbers in rsicam.json"},
+    {"bad_meta.pt", "", "\"mean\" is not 3 numbers in [-1e6, 1e6] in rsicam.json"},
     {"tiny.pt", "--layer features.9", "nearest module paths: features"},
 };
 enum { N_BAD_MODELS = sizeof bad_models / sizeof bad_models[0] };
