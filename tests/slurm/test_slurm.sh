@@ -72,7 +72,14 @@ experiment=(examples/experiments/quickstart.yaml "images=[samples.csv]"
 array_sh=$src/examples/slurm/rsicam-array.sh
 export RSICAM_SHARDS=4 RSICAM_CPUS=1
 
-"$RSICAM_BIN" run "${experiment[@]}" threads=1 output=single --quiet ||
+# The fault scenarios need shards that run long enough to be caught
+# mid-run on a quiet machine (the fast walk's shards take 1-2 s there):
+# ten times the steps, still divisible by batch 9 (81 and 171 points).
+slow_experiment=("${experiment[@]:0:2}" "steps=[80, 170]" batch=9)
+single=single
+"$RSICAM_BIN" run "${experiment[@]}" threads=1 output=single --quiet &&
+    "$RSICAM_BIN" run "${slow_experiment[@]}" threads=1 output=single-slow \
+        --quiet ||
     { note "FAIL: the single-process run failed"; exit 1; }
 
 # submit OUT [VAR=VALUE...]: rsicam-array.sh; sets $array and $merge.
@@ -110,7 +117,7 @@ node_down() { [[ "$(sinfo -h -n "$node" -o %T)" == down* ]]; }
 merged_equal() {
     check "$1: merge job $merge completed" all_in_state "$merge" COMPLETED
     check "$1: merged output equals the single run" \
-        "$python" "$here/same_output.py" single "$1/merged"
+        "$python" "$here/same_output.py" "$single" "$1/merged"
 }
 
 note "-- 1. validation stops a bad submission before the queue"
@@ -126,6 +133,7 @@ check "every shard completed" all_in_state "$array" COMPLETED
 merged_equal out-a
 
 note "-- 3. a shard cancelled mid-run, resubmitted"
+experiment=("${slow_experiment[@]}") single=single-slow
 submit out-b &&
     wait_for 120 "shard 2's first records" partly_done out-b/shards/2 &&
     scancel "${array}_2"
