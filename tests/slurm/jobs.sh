@@ -74,9 +74,12 @@ records_in() {
     if [ -f "$1/results.jsonl" ]; then wc -l <"$1/results.jsonl"; else echo 0; fi
 }
 
-# The shard directory holds some records but its run is not done.
+# The shard directory holds some records but its run is not done: still
+# running, or stopped by a signal (a cancelled or failed node's SIGTERM
+# now leaves run.json "interrupted").
 partly_done() {
-    (($(records_in "$1") > 0)) && grep -Eq '"state": *"running"' "$1/run.json"
+    (($(records_in "$1") > 0)) &&
+        grep -Eq '"state": *"(running|interrupted)"' "$1/run.json"
 }
 
 # The count of units the shard's last run skipped (found recorded).
