@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "model_info.h"
 #include "params.h"
+#include "plugin_call.h"
 #include "rsicam/error.h"
 #include "rsicam/model.h"
 
@@ -346,14 +347,8 @@ static rsi_model *open_model(const explain_args *a, rsi_registry *r)
                             errno == ENOENT ? "no such file" : strerror(errno));
     } else if (p && all) {
         snprintf(all, n, "%s%s%s", file, text ? "," : "", text ? text : "");
-        if (rsi_plugin_parse_params(p, all, &values) == 0) {
-            rsi_context ctx = {.host = rsi_host()};
-            const rsi_model_entry *entry = p->desc->entry;
-            model = entry->open(&ctx, values);
-            if (!model && !rsi_error_pending())
-                rsi_error_class_set(RSI_ERR_MODEL, "model '%s': failed to open",
-                                    a->model);
-        }
+        if (rsi_plugin_parse_params(p, all, &values) == 0)
+            model = rsi_call_model_open(p, values);
     } else if (p) {
         rsi_error("out of memory");
     }
