@@ -158,7 +158,7 @@ static rsi_tensor *auto_make(const rsi_context *ctx)
 }
 
 /* In the model's space: the optimisation runs the model on b. */
-RSI_DECLARE_BASELINE("auto", "2.0.0", "MIT",
+RSI_DECLARE_BASELINE("auto", "1.0.0", "MIT",
                      "optimised from init towards a uniform model output "
                      "(cached)",
                      auto_params, .make = auto_make);

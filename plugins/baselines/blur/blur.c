@@ -26,6 +26,6 @@ static rsi_tensor *blur_make(const rsi_context *ctx)
     return NULL;
 }
 
-RSI_DECLARE_BASELINE("blur", "2.0.0", "MIT",
+RSI_DECLARE_BASELINE("blur", "1.0.0", "MIT",
                      "the image under a Gaussian blur of sigma pixels",
                      blur_params, .make = blur_make);

@@ -78,6 +78,6 @@ static rsi_tensor *file_make(const rsi_context *ctx)
     return b;
 }
 
-RSI_DECLARE_BASELINE("file", "2.0.0", "MIT",
+RSI_DECLARE_BASELINE("file", "1.0.0", "MIT",
                      "a baseline read from an image or a normalised .npy file",
                      file_params, .make = file_make);

@@ -21,6 +21,6 @@ static rsi_tensor *mean_make(const rsi_context *ctx)
     return out;
 }
 
-RSI_DECLARE_BASELINE("mean", "2.0.0", "MIT",
+RSI_DECLARE_BASELINE("mean", "1.0.0", "MIT",
                      "a constant image of the image's mean colour per channel",
                      NULL, .make = mean_make);

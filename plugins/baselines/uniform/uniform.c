@@ -50,7 +50,7 @@ static rsi_tensor *uniform_make(const rsi_context *ctx)
     return out;
 }
 
-RSI_DECLARE_BASELINE("uniform", "2.0.0", "MIT",
+RSI_DECLARE_BASELINE("uniform", "1.0.0", "MIT",
                      "uniform noise in [0, 1) pixel space, normalised (seeded)",
                      uniform_params, .make = uniform_make,
                      .space = RSI_SPACE_PIXELS);

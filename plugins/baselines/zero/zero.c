@@ -10,6 +10,6 @@ static rsi_tensor *zero_make(const rsi_context *ctx)
     return ctx->host->tensor_full_like(ctx->image, 0.0);
 }
 
-RSI_DECLARE_BASELINE("zero", "2.0.0", "MIT",
+RSI_DECLARE_BASELINE("zero", "1.0.0", "MIT",
                      "the black image (pixels 0, normalised by the host)", NULL,
                      .make = zero_make, .space = RSI_SPACE_PIXELS);

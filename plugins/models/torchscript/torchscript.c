@@ -16,7 +16,7 @@ static rsi_model *open_model(const rsi_context *ctx)
     return ctx->host->model_load(ctx->host->param_string(ctx, "file"));
 }
 
-RSI_DECLARE_MODEL("torchscript", "2.0", "MIT",
+RSI_DECLARE_MODEL("torchscript", "1.0", "MIT",
                   "TorchScript image classifier; layers by PyTorch module "
                   "path",
                   params, .open = open_model);

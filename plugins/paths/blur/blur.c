@@ -115,7 +115,7 @@ static int blur_own_ends(const rsi_context *ctx)
     return 1;
 }
 
-RSI_DECLARE_PATH("blur", "2.0.0", "MIT",
+RSI_DECLARE_PATH("blur", "1.0.0", "MIT",
                  "scale space: from the image blurred by sigma_max to the "
                  "image (ignores the baseline)",
                  blur_params, .points = blur_points, .open = blur_open,

@@ -13,6 +13,6 @@ static rsi_tensor *linear_points(const rsi_context *ctx, const double *alpha,
     return ctx->host->tensor_lerp(ctx->baseline, ctx->image, alpha, n);
 }
 
-RSI_DECLARE_PATH("linear", "2.0.0", "MIT",
+RSI_DECLARE_PATH("linear", "1.0.0", "MIT",
                  "straight line from the baseline to the image", NULL,
                  .points = linear_points);

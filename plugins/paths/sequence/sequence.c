@@ -116,7 +116,7 @@ static int seq_next(const rsi_context *ctx, int64_t max_points,
 }
 
 /* Sequential: the list decides the points (no .points). */
-RSI_DECLARE_PATH("sequence", "2.0.0", "MIT",
+RSI_DECLARE_PATH("sequence", "1.0.0", "MIT",
                  "points from a .npy array, image folder or list file "
                  "(ignores --steps)",
                  sequence_params, .open = seq_open, .close = seq_close,

@@ -131,7 +131,7 @@ static rsi_tensor *vae_points(const rsi_context *ctx, const double *alpha,
     return out;
 }
 
-RSI_DECLARE_PATH("vae", "2.0.0", "MIT",
+RSI_DECLARE_PATH("vae", "1.0.0", "MIT",
                  "a straight line in a VAE's latent space, decoded "
                  "(corrected to end at b and x)",
                  vae_params, .points = vae_points, .open = vae_open,
