@@ -234,8 +234,9 @@ static int check_descriptor(const rsi_plugin_descriptor *d, const char *path,
         const char *name = d->name && good_name(d->name) ? d->name : NULL;
         warn_skip(w, name, path,
                   "built for plugin ABI %u.%u, but this rsicam has ABI "
-                  "%d.%d: rebuild it against rsicam %d.%d headers "
-                  "(pkg-config --cflags rsicam)",
+                  "%d.%d (the major version must match): rebuild it "
+                  "against rsicam %d.%d headers (pkg-config --cflags "
+                  "rsicam)",
                   (unsigned)d->abi_major, (unsigned)d->abi_minor, RSI_ABI_MAJOR,
                   RSI_ABI_MINOR, RSI_ABI_MAJOR, RSI_ABI_MINOR);
         return -1;

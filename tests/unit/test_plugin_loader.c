@@ -128,12 +128,14 @@ static const struct broken_case {
     const char *why;  /* part of the reason */
 } broken[] = {
     {"wrongmajor", "wrongmajor",
-     "built for plugin ABI 3.0, but this rsicam has ABI 2.0: rebuild it "
-     "against rsicam 2.0 headers (pkg-config --cflags rsicam)"},
+     "built for plugin ABI 3.0, but this rsicam has ABI 2.0 (the major "
+     "version must match): rebuild it against rsicam 2.0 headers "
+     "(pkg-config --cflags rsicam)"},
     /* a real SDK 1 plugin: named from its 1.0 descriptor */
     {"oldzero", "oldzero",
-     "built for plugin ABI 1.0, but this rsicam has ABI 2.0: rebuild it "
-     "against rsicam 2.0 headers (pkg-config --cflags rsicam)"},
+     "built for plugin ABI 1.0, but this rsicam has ABI 2.0 (the major "
+     "version must match): rebuild it against rsicam 2.0 headers "
+     "(pkg-config --cflags rsicam)"},
     {"newerminor", "newerminor",
      "plugin ABI 2.1, newer than this rsicam's "
      "2.0"},
