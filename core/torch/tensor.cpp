@@ -2,6 +2,8 @@
 #include "shim.h"
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <vector>
 
 using rsicam::shim_call;
@@ -119,6 +121,43 @@ rsi_tensor *rsi_tensor_to_like(const rsi_tensor *t, const rsi_tensor *like)
         const auto &l = unwrap(like);
         // copy = true: a new tensor even when nothing needs converting
         return wrap(unwrap(t).to(l.device(), l.scalar_type(), false, true));
+    });
+}
+
+int rsi_tensor_dtype(const rsi_tensor *t)
+{
+    return shim_call<int>(-1, "tensor dtype", [&] {
+        switch (unwrap(t).scalar_type()) {
+        case torch::kFloat32:
+            return (int)RSI_FLOAT32;
+        case torch::kFloat64:
+            return (int)RSI_FLOAT64;
+        default:
+            return -1;
+        }
+    });
+}
+
+int rsi_tensor_same_device(const rsi_tensor *a, const rsi_tensor *b)
+{
+    return shim_call<int>(-1, "tensor device", [&] {
+        return unwrap(a).device() == unwrap(b).device() ? 1 : 0;
+    });
+}
+
+const char *rsi_tensor_describe(const rsi_tensor *t, char *buf, size_t n)
+{
+    if (n == 0)
+        return buf;
+    return shim_call<const char *>(buf, "tensor describe", [&] {
+        const auto &x = unwrap(t);
+        std::string s = "[";
+        for (int64_t d = 0; d < x.dim(); d++)
+            s += (d ? ", " : "") + std::to_string(x.size(d));
+        s += "] " + std::string(c10::toString(x.scalar_type())) + " on " +
+             x.device().str();
+        snprintf(buf, n, "%s", s.c_str());
+        return (const char *)buf;
     });
 }
 

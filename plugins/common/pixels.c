@@ -5,86 +5,19 @@
 
 #define MAX_CHANNELS 3
 
-/* One channel of t mapped to (v - sub) / div (normalise) or v * mul + add
- * (un-normalise), in float64, back as float32. full_like() makes the
- * constants on t's own device. */
-static rsi_tensor *channel(const rsi_host_api *h, const rsi_tensor *t, int c,
-                           double a, double b, int normalise)
-{
-    rsi_tensor *slice = h->tensor_narrow(t, 1, c, 1);
-    rsi_tensor *v = slice ? h->tensor_to_dtype(slice, RSI_FLOAT64) : NULL;
-    rsi_tensor *one = v ? h->tensor_full_like(v, 1.0) : NULL;
-    rsi_tensor *r = NULL, *out = NULL;
-    if (one && normalise) {
-        rsi_tensor *shifted = h->tensor_axpby(1.0, v, -a, one);
-        rsi_tensor *d = shifted ? h->tensor_full_like(v, b) : NULL;
-        r = d ? h->tensor_div(shifted, d) : NULL;
-        h->tensor_free(shifted);
-        h->tensor_free(d);
-    } else if (one) {
-        r = h->tensor_axpby(a, v, b, one);
-    }
-    if (r)
-        out = h->tensor_to_dtype(r, RSI_FLOAT32);
-    h->tensor_free(slice);
-    h->tensor_free(v);
-    h->tensor_free(one);
-    h->tensor_free(r);
-    return out;
-}
-
-static rsi_tensor *per_channel(const rsi_host_api *h, const rsi_tensor *t,
-                               const rsi_model_info *info, int normalise)
-{
-    if (!info) {
-        h->error("no preprocessing info (mean/std) in the context");
-        return NULL;
-    }
-    if (h->tensor_ndim(t) != 4) {
-        h->error("expected an image [N, C, H, W], got %d dimensions",
-                 h->tensor_ndim(t));
-        return NULL;
-    }
-    int64_t channels = h->tensor_size(t, 1);
-    if (channels != 1 && channels != MAX_CHANNELS) {
-        h->error("expected 1 or 3 channels, got %lld", (long long)channels);
-        return NULL;
-    }
-    rsi_tensor *parts[MAX_CHANNELS] = {NULL};
-    int ok = 1;
-    for (int c = 0; c < channels && ok; c++) {
-        double mean = info->mean[c], sd = info->std[c];
-        if (!(sd > 0)) {
-            h->error("channel %d: std must be positive, got %g", c, sd);
-            ok = 0;
-            break;
-        }
-        parts[c] = normalise ? channel(h, t, c, mean, sd, 1)
-                             : channel(h, t, c, sd, mean, 0);
-        ok = parts[c] != NULL;
-    }
-    rsi_tensor *out = NULL;
-    if (ok && channels == 1) {
-        out = parts[0];
-        parts[0] = NULL;
-    } else if (ok) {
-        out = h->tensor_cat((const rsi_tensor *const *)parts, MAX_CHANNELS, 1);
-    }
-    for (int c = 0; c < MAX_CHANNELS; c++)
-        h->tensor_free(parts[c]);
-    return out;
-}
-
+/* The host's own conversions, for any preprocessing (a VAE's, say). */
 rsi_tensor *px_normalise(const rsi_host_api *h, const rsi_tensor *t,
                          const rsi_model_info *info)
 {
-    return per_channel(h, t, info, 1);
+    const rsi_context c = {.host = h, .info = info};
+    return h->to_model_space(&c, t);
 }
 
 rsi_tensor *px_unnormalise(const rsi_host_api *h, const rsi_tensor *t,
                            const rsi_model_info *info)
 {
-    return per_channel(h, t, info, 0);
+    const rsi_context c = {.host = h, .info = info};
+    return h->to_pixel_space(&c, t);
 }
 
 static int same_preprocessing(const rsi_model_info *a, const rsi_model_info *b)
@@ -123,7 +56,7 @@ rsi_tensor *px_convert(const rsi_host_api *h, const rsi_tensor *t,
 rsi_tensor *px_follow(const rsi_host_api *h, rsi_tensor *t,
                       const rsi_tensor *like)
 {
-    if (!t || !RSI_HOST_HAS(h, tensor_to_like))
+    if (!t)
         return t;
     rsi_tensor *moved = h->tensor_to_like(t, like);
     h->tensor_free(t);

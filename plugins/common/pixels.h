@@ -11,9 +11,8 @@
 
 #include "rsicam/plugin.h"
 
-/* (t - mean[c]) / std[c], in float64 and stored as float32: the same
- * arithmetic as the core's image reader, so an image read here and the
- * image being explained agree bit for bit. */
+/* (t - mean[c]) / std[c] for info's mean and std: the host's
+ * to_model_space, which the image being explained went through too. */
 rsi_tensor *px_normalise(const rsi_host_api *h, const rsi_tensor *t,
                          const rsi_model_info *info);
 /* t * std[c] + mean[c]: back to pixel values in [0, 1]. */
@@ -31,8 +30,7 @@ rsi_tensor *px_read_input(const rsi_host_api *h, const char *path,
                           const rsi_model_info *info, const rsi_tensor *like);
 /* t moved to like's device and dtype; takes t (NULL is passed through).
  * Data made in host memory must follow the image onto the model's device
- * (a GPU, say). A host without tensor_to_like runs on the CPU only: t is
- * returned as it is. */
+ * (a GPU, say). */
 rsi_tensor *px_follow(const rsi_host_api *h, rsi_tensor *t,
                       const rsi_tensor *like);
 /* 1 when a and b have the same shape. */

@@ -15,9 +15,9 @@ RSI_PLUGIN_EXPORT int rsicam_test_use_it(void)
 #endif
 
 #ifdef BROKEN_INIT
-static int init_fn(const rsi_host_api *host)
+static int init_fn(const rsi_context *ctx)
 {
-    host->error("the frobnicator is missing");
+    ctx->host->error("the frobnicator is missing");
     return -1;
 }
 #else
@@ -25,31 +25,18 @@ static int init_fn(const rsi_host_api *host)
 #endif
 
 #ifdef BROKEN_INCOMPLETE
-/* A path plugin without next(). */
-static void *open_path(const rsi_context *ctx, const rsi_param_value *params,
-                       const rsi_tensor *b, const rsi_tensor *x, int64_t m)
+/* A sequential path plugin without next(). */
+static int64_t num_points(const rsi_context *ctx)
 {
-    (void)ctx, (void)params, (void)b, (void)x, (void)m;
-    return NULL;
-}
-static int64_t num_points(void *s)
-{
-    (void)s;
+    (void)ctx;
     return 0;
 }
-static void close_path(void *s)
-{
-    (void)s;
-}
-static const rsi_path_entry entry = {
-    .open = open_path, .num_points = num_points, .close = close_path};
+static const rsi_path_entry entry = {.num_points = num_points};
 #define KIND RSI_PLUGIN_PATH
 #elif !defined(BROKEN_NULL_ENTRY)
-static rsi_tensor *make(const rsi_context *ctx, const rsi_param_value *params,
-                        const rsi_tensor *image)
+static rsi_tensor *make(const rsi_context *ctx)
 {
-    (void)params;
-    return ctx->host->tensor_clone(image);
+    return ctx->host->tensor_clone(ctx->image);
 }
 static const rsi_baseline_entry entry = {.make = make};
 #endif
@@ -64,9 +51,10 @@ static const rsi_baseline_entry entry = {.make = make};
 
 static const rsi_param_spec params[] = {
 #ifdef BROKEN_PARAMS
-    {"sigma", RSI_PARAM_FLOAT, "abc", "a default that is not a number", 0, 0},
+    {"sigma", RSI_PARAM_FLOAT, "abc", "a default that is not a number", 0, 0,
+     0},
 #endif
-    {NULL, 0, NULL, NULL, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
 #ifdef BROKEN_NO_SYMBOL

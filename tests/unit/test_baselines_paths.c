@@ -22,6 +22,7 @@
 #include "input.h"
 #include "npy.h"
 #include "params.h"
+#include "plugin_call.h"
 #include "plugin_registry.h"
 #include "testkit.h"
 
@@ -206,7 +207,8 @@ static rsi_tensor *input_image(void)
 static rsi_tensor *baseline(const char *spec, const rsi_tensor *x)
 {
     rsi_context ctx = context();
-    rsi_tensor *b = ctx.host->make_baseline(&ctx, spec, x);
+    ctx.image = x;
+    rsi_tensor *b = ctx.host->make_baseline(&ctx, spec);
     ck_assert_msg(b != NULL, "%s: %s", spec, rsi_error_message());
     return b;
 }
@@ -243,18 +245,18 @@ static walked walk_path(const char *name, const char *params,
 {
     const rsi_plugin *p = rsi_registry_find(reg, RSI_PLUGIN_PATH, name);
     ck_assert_msg(p != NULL, "%s", rsi_error_message());
-    const rsi_path_entry *e = p->desc->entry;
     rsi_param_value *v;
     ck_assert_msg(rsi_plugin_parse_params(p, params, &v) == 0, "%s",
                   rsi_error_message());
     rsi_context ctx = context();
-    void *s = e->open(&ctx, v, b, x, steps);
-    ck_assert_msg(s != NULL, "%s: %s", name, rsi_error_message());
-    walked w = {.num_points = e->num_points(s)};
+    rsi_path_call c;
+    ck_assert_msg(rsi_call_path_open(&c, p, v, &ctx, b, x, steps) == 0,
+                  "%s: %s", name, rsi_error_message());
+    walked w = {.num_points = c.total};
     w.pts = calloc((size_t)w.num_points, sizeof *w.pts);
     rsi_tensor *t;
     int rc;
-    while ((rc = e->next(s, batch, &t)) == 1) {
+    while ((rc = rsi_call_path_next(&c, batch, &t)) == 1) {
         int64_t k = rsi_tensor_size(t, 0);
         ck_assert_int_le(k, batch);
         ck_assert_int_le(w.n + k, w.num_points);
@@ -264,7 +266,7 @@ static walked walk_path(const char *name, const char *params,
     }
     ck_assert_msg(rc == 0, "%s: %s", name, rsi_error_message());
     ck_assert_int_eq(w.n, w.num_points);
-    e->close(s);
+    rsi_call_path_close(&c);
     rsi_params_free(v);
     return w;
 }
@@ -294,7 +296,8 @@ START_TEST(blur_baseline)
     rsi_tensor_free(b);
 
     rsi_context ctx = context();
-    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "blur:sigma=0", x));
+    ctx.image = x;
+    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "blur:sigma=0"));
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_USAGE);
     ck_assert_ptr_nonnull(strstr(rsi_error_message(), "sigma must be a "
                                                       "positive number"));
@@ -389,7 +392,8 @@ START_TEST(file_baseline)
     /* The wrong shape is the user's error, and says both shapes. */
     rsi_context ctx = context();
     snprintf(spec, sizeof spec, "file:file=%s", tk_fixture("linear_8.npy"));
-    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, spec, x));
+    ctx.image = x;
+    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, spec));
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_USAGE);
     const char *m = rsi_error_message();
     ck_assert_msg(strstr(m, "[9, 3, 32, 32]") && strstr(m, "[1, 3, 32, 32]"),
@@ -441,8 +445,8 @@ START_TEST(vae_path_ends)
     rsi_param_value *v;
     ck_assert_int_eq(rsi_plugin_parse_params(p, params, &v), 0);
     rsi_context ctx = context();
-    const rsi_path_entry *e = p->desc->entry;
-    ck_assert_ptr_null(e->open(&ctx, v, b, x, 4));
+    rsi_path_call c;
+    ck_assert_int_eq(rsi_call_path_open(&c, p, v, &ctx, b, x, 4), -1);
     ck_assert_ptr_nonnull(strstr(rsi_error_message(), "no method encode()"));
     rsi_error_clear();
     rsi_params_free(v);

@@ -2,6 +2,7 @@
  * bounds, unknown and repeated keys, malformed text, NAME:k=v splitting. */
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +13,19 @@
 #include "testkit.h"
 
 static const rsi_param_spec specs[] = {
-    {"sigma", RSI_PARAM_FLOAT, "8", "blur width in pixels", 0.5, 100},
-    {"steps", RSI_PARAM_INT, "50", "points on the path", 1, 10000},
-    {"relu", RSI_PARAM_BOOL, "false", "ReLU the gradients", 0, 0},
-    {"mode", RSI_PARAM_STRING, "plain", "variant", 0, 0},
-    {"file", RSI_PARAM_PATH, "", "optional file", 0, 0},
-    {"offset", RSI_PARAM_FLOAT, "-1.5", "unbounded", 0, 0},
-    {NULL, 0, NULL, NULL, 0, 0},
+    {"sigma", RSI_PARAM_FLOAT, "8", "blur width in pixels", 0.5, 100, 0},
+    {"steps", RSI_PARAM_INT, "50", "points on the path", 1, 10000, 0},
+    {"relu", RSI_PARAM_BOOL, "false", "ReLU the gradients", 0, 0, 0},
+    {"mode", RSI_PARAM_STRING, "plain", "variant", 0, 0, 0},
+    {"file", RSI_PARAM_PATH, "", "optional file", 0, 0, 0},
+    {"offset", RSI_PARAM_FLOAT, "-1.5", "unbounded", 0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
 static const rsi_param_spec required_spec[] = {
-    {"model", RSI_PARAM_PATH, NULL, "the VAE file", 0, 0},
-    {"scale", RSI_PARAM_INT, "2", NULL, 0, 0},
-    {NULL, 0, NULL, NULL, 0, 0},
+    {"model", RSI_PARAM_PATH, NULL, "the VAE file", 0, 0, 0},
+    {"scale", RSI_PARAM_INT, "2", NULL, 0, 0, 0},
+    {NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
 static char tmpfile_path[64];
@@ -186,7 +187,7 @@ START_TEST(test_unknown_key)
                 "unknown parameter 'colour'; "
                 "parameters: sigma, steps, relu, mode, "
                 "file, offset");
-    static const rsi_param_spec none[] = {{NULL, 0, NULL, NULL, 0, 0}};
+    static const rsi_param_spec none[] = {{NULL, 0, NULL, NULL, 0, 0, 0}};
     expect_fail(none, "a=1", "takes no parameters, got 'a'");
     rsi_param_value *v;
     ck_assert_int_eq(rsi_params_parse(none, "", "x", &v), 0);
@@ -231,21 +232,60 @@ START_TEST(test_owner_optional)
 }
 END_TEST
 
+/* The host's typed getters: by name, of the declared type, never a
+ * crash on a mistake, which is an error naming the parameter. */
 START_TEST(test_get)
 {
     rsi_param_value *v;
-    ck_assert_int_eq(rsi_params_parse(specs, "steps=9", "x", &v), 0);
-    const rsi_param_value *p = rsi_params_get(specs, v, "steps");
-    ck_assert_ptr_nonnull(p);
-    ck_assert_int_eq(p->i, 9);
-    ck_assert_ptr_eq(rsi_params_get(specs, v, "mode"), &v[3]);
+    ck_assert_int_eq(rsi_params_parse(specs, "steps=9,sigma=0.7", "x", &v), 0);
+    const rsi_plugin_descriptor d = {
+        .kind = RSI_PLUGIN_PATH, .name = "t", .params = specs};
+    const rsi_context ctx = {.plugin = &d, .params = v};
+    ck_assert_int_eq(rsi_params_get_int(&ctx, "steps"), 9);
+    ck_assert_double_eq(rsi_params_get_float(&ctx, "sigma"), 0.7);
+    ck_assert_str_eq(v[0].text, "0.7"); /* as typed, for summaries */
+    ck_assert_str_eq(rsi_params_get_string(&ctx, "mode"), "plain");
+    ck_assert_int_eq(rsi_params_get_bool(&ctx, "relu"), 0);
+    ck_assert_int_eq(rsi_params_get_set(&ctx, "mode"), 1);
     rsi_error_clear();
-    ck_assert_ptr_null(rsi_params_get(specs, v, "nope"));
+    ck_assert(isnan(rsi_params_get_float(&ctx, "nope")));
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_PLUGIN);
-    ck_assert(strstr(rsi_error_message(), "'nope'") != NULL);
+    ck_assert_str_eq(rsi_error_message(),
+                     "asked for parameter 'nope', which it does not declare");
+    rsi_error_clear();
+    ck_assert_str_eq(rsi_params_get_string(&ctx, "steps"), "");
+    ck_assert_str_eq(rsi_error_message(),
+                     "read parameter 'steps' (int) with param_string()");
+    rsi_error_clear();
+    ck_assert_int_eq(rsi_params_get_int(NULL, "steps"), 0);
+    ck_assert(rsi_error_pending());
     rsi_error_clear();
     rsi_params_free(v);
     rsi_params_free(NULL);
+
+    /* optional, no default: no value until given, and none invented */
+    static const rsi_param_spec opt[] = {
+        {"seed", RSI_PARAM_INT, NULL, "optional", 0, 0, 1},
+        {NULL, 0, NULL, NULL, 0, 0, 0}};
+    ck_assert_int_eq(rsi_params_check_specs(opt), 0);
+    ck_assert_int_eq(rsi_params_parse(opt, NULL, "x", &v), 0);
+    const rsi_plugin_descriptor od = {.name = "o", .params = opt};
+    const rsi_context octx = {.plugin = &od, .params = v};
+    ck_assert_int_eq(rsi_params_get_set(&octx, "seed"), 0);
+    ck_assert_int_eq(rsi_params_get_int(&octx, "seed"), 0);
+    ck_assert_ptr_nonnull(strstr(rsi_error_message(), "param_set() first"));
+    rsi_error_clear();
+    rsi_params_free(v);
+    ck_assert_int_eq(rsi_params_parse(opt, "seed=7", "x", &v), 0);
+    const rsi_context given = {.plugin = &od, .params = v};
+    ck_assert_int_eq(rsi_params_get_set(&given, "seed"), 1);
+    ck_assert_int_eq(rsi_params_get_int(&given, "seed"), 7);
+    rsi_params_free(v);
+    static const rsi_param_spec both[] = {
+        {"seed", RSI_PARAM_INT, "1", "optional", 0, 0, 1},
+        {NULL, 0, NULL, NULL, 0, 0, 0}};
+    ck_assert_int_eq(rsi_params_check_specs(both), -1);
+    rsi_error_clear();
 }
 END_TEST
 
@@ -254,19 +294,23 @@ START_TEST(test_check_specs)
     ck_assert_int_eq(rsi_params_check_specs(specs), 0);
     ck_assert_int_eq(rsi_params_check_specs(NULL), 0);
     static const rsi_param_spec bad_default[] = {
-        {"sigma", RSI_PARAM_FLOAT, "wide", NULL, 0, 0}, {NULL, 0, 0, 0, 0, 0}};
+        {"sigma", RSI_PARAM_FLOAT, "wide", NULL, 0, 0, 0},
+        {NULL, 0, 0, 0, 0, 0, 0}};
     static const rsi_param_spec out_of_bounds[] = {
-        {"n", RSI_PARAM_INT, "0", NULL, 1, 5}, {NULL, 0, 0, 0, 0, 0}};
+        {"n", RSI_PARAM_INT, "0", NULL, 1, 5, 0}, {NULL, 0, 0, 0, 0, 0, 0}};
     static const rsi_param_spec bad_type[] = {
-        {"n", (rsi_param_type)42, "0", NULL, 0, 0}, {NULL, 0, 0, 0, 0, 0}};
-    static const rsi_param_spec twice[] = {{"n", RSI_PARAM_INT, "0", 0, 0, 0},
-                                           {"n", RSI_PARAM_INT, "1", 0, 0, 0},
-                                           {NULL, 0, 0, 0, 0, 0}};
+        {"n", (rsi_param_type)42, "0", NULL, 0, 0, 0},
+        {NULL, 0, 0, 0, 0, 0, 0}};
+    static const rsi_param_spec twice[] = {
+        {"n", RSI_PARAM_INT, "0", 0, 0, 0, 0},
+        {"n", RSI_PARAM_INT, "1", 0, 0, 0, 0},
+        {NULL, 0, 0, 0, 0, 0, 0}};
     static const rsi_param_spec bad_name[] = {
-        {"a=b", RSI_PARAM_INT, "0", NULL, 0, 0}, {NULL, 0, 0, 0, 0, 0}};
+        {"a=b", RSI_PARAM_INT, "0", NULL, 0, 0, 0}, {NULL, 0, 0, 0, 0, 0, 0}};
     /* A path default need not exist when the plugin is loaded. */
     static const rsi_param_spec later_path[] = {
-        {"p", RSI_PARAM_PATH, "/not/yet", NULL, 0, 0}, {NULL, 0, 0, 0, 0, 0}};
+        {"p", RSI_PARAM_PATH, "/not/yet", NULL, 0, 0, 0},
+        {NULL, 0, 0, 0, 0, 0, 0}};
     const struct {
         const rsi_param_spec *sp;
         const char *want;
@@ -290,7 +334,7 @@ START_TEST(test_check_specs)
     char names[RSI_PARAMS_MAX + 1][8];
     for (int k = 0; k <= RSI_PARAMS_MAX; k++) {
         snprintf(names[k], sizeof names[k], "p%d", k);
-        many[k] = (rsi_param_spec){names[k], RSI_PARAM_INT, "0", NULL, 0, 0};
+        many[k] = (rsi_param_spec){names[k], RSI_PARAM_INT, "0", NULL, 0, 0, 0};
     }
     many[RSI_PARAMS_MAX + 1] = (rsi_param_spec){0};
     ck_assert_int_eq(rsi_params_check_specs(many), -1);

@@ -1,5 +1,6 @@
 /* The plugin loader and registry (plugin_registry.h), the host table
- * (host.c) and the shipped zero and linear plugins.
+ * (host.c) and the shipped zero and linear plugins, called through
+ * plugin_call.h as the engine calls them.
  *
  * Test plugins come from tests/plugins/ (good ones and ones broken in one
  * way each); each broken one must be skipped with a warning naming it,
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "params.h"
+#include "plugin_call.h"
 #include "plugin_registry.h"
 #include "testkit.h"
 
@@ -125,12 +127,18 @@ static const struct broken_case {
     const char *name; /* the plugin name, when the warning can know it */
     const char *why;  /* part of the reason */
 } broken[] = {
-    {"wrongmajor", NULL,
-     "built for plugin ABI 2.0, but this rsicam has ABI "
-     "1.0 (the major version must match"},
+    {"wrongmajor", "wrongmajor",
+     "built for plugin ABI 3.0, but this rsicam has ABI 2.0 (the major "
+     "version must match): rebuild it against rsicam 2.0 headers "
+     "(pkg-config --cflags rsicam)"},
+    /* a real SDK 1 plugin: named from its 1.0 descriptor */
+    {"oldzero", "oldzero",
+     "built for plugin ABI 1.0, but this rsicam has ABI 2.0 (the major "
+     "version must match): rebuild it against rsicam 2.0 headers "
+     "(pkg-config --cflags rsicam)"},
     {"newerminor", "newerminor",
-     "plugin ABI 1.1, newer than this rsicam's "
-     "1.0"},
+     "plugin ABI 2.1, newer than this rsicam's "
+     "2.0"},
     {"nosymbol", NULL, "no 'rsicam_plugin' descriptor exported"},
     {"unresolved", NULL, "rsicam_test_symbol_defined_nowhere"},
     {"initfails", "initfails", "init failed: the frobnicator is missing"},
@@ -338,6 +346,8 @@ START_TEST(test_print)
         strstr(t, "    value  float   0.5       [-10, 10]  the fill value\n"));
     ck_assert_ptr_nonnull(
         strstr(t, "    file   path    required             a file that"));
+    ck_assert_ptr_nonnull(
+        strstr(t, "    extra  float   optional             optional, no"));
     ck_assert_ptr_nonnull(strstr(t, "Searched, in order"));
     ck_assert_ptr_nonnull(strstr(t, "(test)"));
     capture_close(&out);
@@ -437,9 +447,9 @@ static const rsi_model_info imagenet = {
     .std = {0.229, 0.224, 0.225},
 };
 
-static rsi_context context(const rsi_model_info *info)
+static rsi_context context(const rsi_model_info *info, const rsi_tensor *x)
 {
-    rsi_context ctx = {.host = rsi_host(), .info = info};
+    rsi_context ctx = {.host = rsi_host(), .info = info, .image = x};
     return ctx;
 }
 
@@ -469,9 +479,9 @@ START_TEST(test_zero_baseline)
     rsi_registry *r;
     load_real(&r);
     rsi_registry_set_current(r);
-    rsi_context ctx = context(&imagenet);
     rsi_tensor *x = image_1x3x2x2();
-    rsi_tensor *b = ctx.host->make_baseline(&ctx, "zero", x);
+    rsi_context ctx = context(&imagenet, x);
+    rsi_tensor *b = ctx.host->make_baseline(&ctx, "zero");
     ck_assert_msg(b != NULL, "%s", rsi_error_message());
     ck_assert_int_eq(rsi_tensor_ndim(b), 4);
     float got[12];
@@ -484,12 +494,12 @@ START_TEST(test_zero_baseline)
 
     /* Unknown parameters are the user's error, named by plugin. */
     rsi_error_clear();
-    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "zero:level=1", x));
+    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "zero:level=1"));
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_USAGE);
     ck_assert_str_eq(rsi_error_message(),
                      "baseline 'zero': takes no parameters, got 'level'");
     rsi_error_clear();
-    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "zeor", x));
+    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "zeor"));
     ck_assert_ptr_nonnull(strstr(rsi_error_message(), "did you mean 'zero'"));
     rsi_error_clear();
 
@@ -497,7 +507,8 @@ START_TEST(test_zero_baseline)
     const float grey[4] = {0, 0, 0, 0};
     const int64_t shape[4] = {1, 1, 2, 2};
     rsi_tensor *g = rsi_tensor_from_floats(grey, shape, 4);
-    b = ctx.host->make_baseline(&ctx, "zero", g);
+    ctx.image = g;
+    b = ctx.host->make_baseline(&ctx, "zero");
     ck_assert_ptr_nonnull(b);
     ck_assert_int_eq(rsi_tensor_to_floats(b, got, 4), 0);
     ck_assert_float_eq_tol(got[3], -imagenet.mean[0] / imagenet.std[0], 1e-6);
@@ -514,16 +525,16 @@ START_TEST(test_linear_path)
     load_real(&r);
     const rsi_plugin *p = rsi_registry_find(r, RSI_PLUGIN_PATH, "linear");
     ck_assert_ptr_nonnull(p);
-    const rsi_path_entry *e = p->desc->entry;
-    rsi_context ctx = context(&imagenet);
     rsi_tensor *x = image_1x3x2x2();
+    rsi_context run = context(&imagenet, NULL);
     rsi_tensor *b = rsi_tensor_full_like(x, -0.25);
     rsi_param_value *v;
     ck_assert_int_eq(rsi_plugin_parse_params(p, NULL, &v), 0);
 
-    void *s = e->open(&ctx, v, b, x, 4);
-    ck_assert_msg(s != NULL, "%s", rsi_error_message());
-    ck_assert_int_eq(e->num_points(s), 5);
+    rsi_path_call c;
+    ck_assert_msg(rsi_call_path_open(&c, p, v, &run, b, x, 4) == 0, "%s",
+                  rsi_error_message());
+    ck_assert_int_eq(c.total, 5);
     float xs[12], pts[5 * 12];
     rsi_tensor_to_floats(x, xs, 12);
     int got = 0;
@@ -531,7 +542,7 @@ START_TEST(test_linear_path)
     int rc;
     int64_t sizes[3];
     int nb = 0;
-    while ((rc = e->next(s, 3, &batch)) == 1) {
+    while ((rc = rsi_call_path_next(&c, 3, &batch)) == 1) {
         ck_assert_int_lt(nb, 3);
         sizes[nb++] = rsi_tensor_size(batch, 0);
         ck_assert_int_eq(rsi_tensor_size(batch, 1), 3);
@@ -554,18 +565,18 @@ START_TEST(test_linear_path)
         ck_assert(pts[k] == -0.25f);
         ck_assert(pts[4 * 12 + k] == xs[k]);
     }
-    ck_assert_int_eq(e->next(s, 3, &batch), 0);
-    e->close(s);
+    ck_assert_int_eq(rsi_call_path_next(&c, 3, &batch), 0);
+    rsi_call_path_close(&c);
 
     /* One step: just the two ends. */
-    s = e->open(&ctx, v, b, x, 1);
-    ck_assert_int_eq(e->next(s, 100, &batch), 1);
+    ck_assert_int_eq(rsi_call_path_open(&c, p, v, &run, b, x, 1), 0);
+    ck_assert_int_eq(rsi_call_path_next(&c, 100, &batch), 1);
     ck_assert_int_eq(rsi_tensor_size(batch, 0), 2);
     rsi_tensor_free(batch);
-    e->close(s);
+    rsi_call_path_close(&c);
 
     rsi_error_clear();
-    ck_assert_ptr_null(e->open(&ctx, v, b, x, 0));
+    ck_assert_int_eq(rsi_call_path_open(&c, p, v, &run, b, x, 0), -1);
     ck_assert_str_eq(rsi_error_message(), "steps must be at least 1, got 0");
     rsi_error_clear();
 
@@ -579,9 +590,9 @@ END_TEST
 START_TEST(test_nested_baselines)
 {
     rsi_registry_set_current(reg);
-    rsi_context ctx = context(&imagenet);
     rsi_tensor *x = image_1x3x2x2();
-    rsi_tensor *b = ctx.host->make_baseline(&ctx, "nested:file=/", x);
+    rsi_context ctx = context(&imagenet, x);
+    rsi_tensor *b = ctx.host->make_baseline(&ctx, "nested:file=/");
     ck_assert_msg(b != NULL, "%s", rsi_error_message());
     float got[12];
     rsi_tensor_to_floats(b, got, 12);
@@ -590,21 +601,21 @@ START_TEST(test_nested_baselines)
 
     /* Required parameter missing. */
     rsi_error_clear();
-    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "good", x));
+    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "good"));
     ck_assert_str_eq(rsi_error_message(),
                      "baseline 'good': parameter 'file' is required (path: "
                      "a file that must exist)");
     rsi_error_clear();
 
     /* A baseline that makes itself is stopped, not a stack overflow. */
-    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "selfish:file=/", x));
+    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "selfish:file=/"));
     ck_assert_ptr_nonnull(strstr(rsi_error_message(), "nested more than"));
     ck_assert_ptr_nonnull(strstr(rsi_error_message(), "baseline 'selfish'"));
     rsi_error_clear();
 
     /* No current registry: a plain "not found". */
     rsi_registry_set_current(NULL);
-    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "good:file=/", x));
+    ck_assert_ptr_null(ctx.host->make_baseline(&ctx, "good:file=/"));
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_PLUGIN);
     rsi_error_clear();
     rsi_tensor_free(x);

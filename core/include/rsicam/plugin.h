@@ -1,18 +1,33 @@
-/* rsicam — the plugin ABI.
+/* rsicam — the plugin ABI (SDK 2).
  *
- * A plugin is a shared object exporting one descriptor,
+ * A plugin is a shared object that states what it is with one macro:
  *
- *     RSI_PLUGIN_EXPORT const rsi_plugin_descriptor rsicam_plugin = {...};
+ *     RSI_DECLARE_PATH("linear", "2.0.0", "MIT", "a straight line", NULL,
+ *                      .points = linear_points);
  *
- * naming its ABI version, kind, name, version, parameters and entry points.
- * The host refuses a plugin whose ABI major differs from its own or whose
- * minor is newer, and says so with the plugin's name and path.
+ * (RSI_DECLARE_BASELINE and RSI_DECLARE_MODEL likewise). The macro fills
+ * the exported descriptor: ABI version, kind, name, version, license,
+ * description, parameters and entry points. The host refuses a plugin
+ * whose ABI major differs from its own or whose minor is newer, in one
+ * line that names the plugin, its file and what to do.
  *
- * Plugins reach tensors, model services, parameters and error reporting
- * only through the rsi_host_api table handed to every entry point, so a
- * plugin in plain C needs no libtorch headers and links against nothing.
- * The table only ever grows at its end; `size` tells how much of it a host
- * provides.
+ * Every entry point receives the context (rsi_context): the host table,
+ * the plugin's parameters, the image and, for paths, the baseline. No
+ * plugin needs to keep anything of the host. Tensors and model services
+ * come only through the host table, so a plugin in plain C needs no
+ * libtorch headers and links against nothing.
+ *
+ * What the host owns, so that a plugin does not: batching, the step grid
+ * and the exact ends of a path (alpha 0 is the baseline and alpha 1 the
+ * image, bit for bit), device placement (what a plugin gets is on the
+ * model's device, and tensors made "like" it stay there), normalisation
+ * for baselines that work in pixel space, checking every answer (count,
+ * shape, dtype, device, finite values) and naming the plugin when one is
+ * wrong, parameter parsing, and seeded random numbers.
+ *
+ * Ownership: arguments are borrowed; every tensor returned belongs to the
+ * caller. Errors: return NULL (or -1) after host->error(); a plugin that
+ * fails without saying why is reported as such.
  */
 #ifndef RSICAM_PLUGIN_H
 #define RSICAM_PLUGIN_H
@@ -28,8 +43,13 @@
 extern "C" {
 #endif
 
-#define RSI_ABI_MAJOR 1
-#define RSI_ABI_MINOR 0
+/* The ABI version is this header's alone: enum constants, so that a
+ * plugin cannot override them with a macro of its own by accident (the
+ * #error catches one defined before this header). */
+#if defined(RSI_ABI_MAJOR) || defined(RSI_ABI_MINOR)
+#error "RSI_ABI_MAJOR/RSI_ABI_MINOR come from rsicam/plugin.h only"
+#endif
+enum rsi_abi_version { RSI_ABI_MAJOR = 2, RSI_ABI_MINOR = 0 };
 
 #define RSI_PLUGIN_SYMBOL "rsicam_plugin"
 #if defined(__GNUC__)
@@ -46,8 +66,8 @@ typedef enum rsi_plugin_kind {
 
 /* ---- Parameters ---------------------------------------------------------
  * A plugin declares its parameters; the host parses the user's text
- * ("sigma=8"), checks it against the declaration and hands the plugin one
- * typed value per declared parameter, in declaration order. */
+ * ("sigma=8"), checks it against the declaration, and the plugin reads
+ * the values by name with the host's typed getters (param_float, ...). */
 
 typedef enum rsi_param_type {
     RSI_PARAM_INT = 1,
@@ -60,95 +80,199 @@ typedef enum rsi_param_type {
 typedef struct rsi_param_spec {
     const char *name;
     rsi_param_type type;
-    const char
-        *default_value; /* text as a user would type it; NULL: required */
-    const char *doc;    /* one line */
-    double min, max;    /* numeric bounds, checked when min < max */
+    /* text as a user would type it; NULL: required, unless optional */
+    const char *default_value;
+    const char *doc; /* one line */
+    double min, max; /* numeric bounds, checked when min < max */
+    int optional;    /* with default_value NULL: may be left out, and
+                        then has no value (param_set() says 0); no
+                        default is invented, so a saved configuration
+                        reproduces the same run */
 } rsi_param_spec;
 
+/* One parsed value (the host's; plugins read them through the getters). */
 typedef struct rsi_param_value {
     rsi_param_type type;
-    int64_t i;     /* INT, BOOL */
-    double f;      /* FLOAT */
-    const char *s; /* STRING, PATH (owned by the host) */
-    int is_set;    /* 1 when the user gave it, 0 when the default was used */
+    int64_t i;        /* INT, BOOL */
+    double f;         /* FLOAT (and INT as a double) */
+    const char *s;    /* STRING, PATH */
+    int is_set;       /* 1 when the user gave it */
+    int has_value;    /* 0 only for an optional parameter left out */
+    const char *text; /* FLOAT, INT: as the user (or default) wrote it */
 } rsi_param_value;
 
 /* ---- What a plugin is handed ------------------------------------------ */
 
 typedef struct rsi_host_api rsi_host_api;
+typedef struct rsi_plugin_descriptor rsi_plugin_descriptor;
 
-/* The run a baseline or path is part of. */
+/* Everything an entry point may need; the host fills it per call. */
 typedef struct rsi_context {
     const rsi_host_api *host;
-    rsi_model *model;           /* the classifier being explained */
-    const rsi_model_info *info; /* its preprocessing */
-    const char *image_path;     /* the image being explained */
-    const char *cache_dir;      /* for results worth keeping across runs */
+    const rsi_plugin_descriptor *plugin; /* the plugin being called */
+    const rsi_param_value *params;       /* read with the param_* getters */
+    rsi_model *model;                    /* the classifier being explained */
+    const rsi_model_info *info;          /* its preprocessing */
+    const char *image_path;              /* the image being explained */
+    const char *cache_dir;               /* for results worth keeping */
+    /* Baselines and paths: the image, [1, 3, H, W] float32 on the
+     * model's device, in the model's normalised space (for a pixel-space
+     * baseline: RGB in [0, 1]). */
+    const rsi_tensor *image;
+    const rsi_tensor *baseline; /* paths: the baseline (model space) */
+    /* Paths: the steps m asked for. The first walk asks for the positions
+     * i / m; adaptive steps then add positions between them. A path that
+     * is a function of alpha alone has no use for it. */
+    int64_t steps;
+    void *state;        /* paths: what open() made, else NULL */
+    uint64_t image_key; /* the image's content hash (random()) */
 } rsi_context;
 
 /* ---- Entry points per kind -------------------------------------------- */
 
 /* Model: opens a classifier from its parameters. */
 typedef struct rsi_model_entry {
-    rsi_model *(*open)(const rsi_context *ctx, const rsi_param_value *params);
+    rsi_model *(*open)(const rsi_context *ctx);
 } rsi_model_entry;
 
-/* Baseline: the point a path starts from, for one preprocessed image x
- * [1, C, H, W] in the model's normalised space. Returns a new tensor of x's
- * shape, or NULL with an error reported. */
+typedef enum rsi_space {
+    RSI_SPACE_MODEL = 0, /* the model's normalised input space */
+    RSI_SPACE_PIXELS = 1 /* RGB in [0, 1] at the model's input size */
+} rsi_space;
+
+/* Baseline: the point a path starts from, for ctx->image. Returns a new
+ * tensor of the image's shape, in the space the baseline declares. */
 typedef struct rsi_baseline_entry {
-    rsi_tensor *(*make)(const rsi_context *ctx, const rsi_param_value *params,
-                        const rsi_tensor *image);
+    rsi_tensor *(*make)(const rsi_context *ctx);
+    /* RSI_SPACE_PIXELS: ctx->image is the image as the user sees it, the
+     * answer is in pixels too, and the host normalises it. */
+    rsi_space space;
 } rsi_baseline_entry;
 
-/* Path: the points x_0 = baseline ... x_m = image, handed out in batches so
- * that no path is ever whole in memory. */
+/* Path: a function of the position alpha in [0, 1], from the baseline
+ * (alpha 0) to the image (alpha 1). */
 typedef struct rsi_path_entry {
-    /* Opens a path of steps + 1 points; returns plugin state or NULL. */
-    void *(*open)(const rsi_context *ctx, const rsi_param_value *params,
-                  const rsi_tensor *baseline, const rsi_tensor *image,
-                  int64_t steps);
-    /* Number of points the path will produce (steps + 1 for most paths). */
-    int64_t (*num_points)(void *state);
-    /* Sets *batch to the next at most max_points points [B, C, H, W] in
-     * order. Returns 1 with a batch, 0 at the end, -1 on error. */
-    int (*next)(void *state, int64_t max_points, rsi_tensor **batch);
-    void (*close)(void *state);
+    /* The points at alpha[0..n) (each in (0, 1) unless own_ends), as one
+     * new tensor [n, C, H, W] like ctx->image. Required unless the path
+     * is sequential. Called with as many positions as the host batches;
+     * the same position gives the same point, whatever else is asked. */
+    rsi_tensor *(*points)(const rsi_context *ctx, const double *alpha,
+                          int64_t n);
+    /* Optional: per-image state made once from ctx->baseline and
+     * ctx->image (an encoded image, say); later calls see it as
+     * ctx->state. Returns 0, or -1 with an error. */
+    int (*open)(const rsi_context *ctx, void **state);
+    /* Optional: frees what open() made. */
+    void (*close)(const rsi_context *ctx, void *state);
+    /* Optional: 1 when the path's ends are its own and not the baseline
+     * and the image (a path that makes its own start, say): the host then
+     * asks for alpha 0 and 1 too and keeps what the path returns. */
+    int (*own_ends)(const rsi_context *ctx);
+    /* A sequential path (a fixed list of points, which decides their
+     * number; --steps does not apply) sets these instead of points():
+     * num_points() once open, then next() hands out the next at most
+     * max_points points in order: 1 with *batch, 0 at the end, -1 on
+     * error. */
+    int64_t (*num_points)(const rsi_context *ctx);
+    int (*next)(const rsi_context *ctx, int64_t max_points, rsi_tensor **batch);
 } rsi_path_entry;
 
-typedef struct rsi_plugin_descriptor {
+/* The first four members keep their place in every ABI major, so that a
+ * host can name a plugin built for another one. */
+struct rsi_plugin_descriptor {
     uint32_t abi_major, abi_minor;
     rsi_plugin_kind kind;
     const char *name;
     const char *version;
     const char *license;
     const char *description;      /* one line */
-    const rsi_param_spec *params; /* ends with an entry whose name is NULL */
-    /* Optional; called once after loading. Non-zero: the plugin is skipped. */
-    int (*init)(const rsi_host_api *host);
+    const rsi_param_spec *params; /* ends with a NULL name; NULL: none */
+    /* Optional; called once after loading, with only ctx->host set.
+     * Non-zero: the plugin is skipped. */
+    int (*init)(const rsi_context *ctx);
     /* rsi_model_entry, rsi_baseline_entry or rsi_path_entry, by kind. */
     const void *entry;
-} rsi_plugin_descriptor;
+};
+
+/* The declarations: NAME, VERSION, LICENSE, DESCRIPTION (strings), PARAMS
+ * (an rsi_param_spec array ending with {NULL}, or NULL), then the entry
+ * points as designated initialisers (.points = f, ...). */
+#define RSI_DECLARE_PLUGIN_(KIND, ENTRY_TYPE, NAME, VERSION, LICENSE,          \
+                            DESCRIPTION, PARAMS, ...)                          \
+    static const ENTRY_TYPE rsi_plugin_entry_ = {__VA_ARGS__};                 \
+    RSI_PLUGIN_EXPORT const rsi_plugin_descriptor rsicam_plugin = {            \
+        .abi_major = RSI_ABI_MAJOR,                                            \
+        .abi_minor = RSI_ABI_MINOR,                                            \
+        .kind = KIND,                                                          \
+        .name = NAME,                                                          \
+        .version = VERSION,                                                    \
+        .license = LICENSE,                                                    \
+        .description = DESCRIPTION,                                            \
+        .params = PARAMS,                                                      \
+        .entry = &rsi_plugin_entry_}
+#define RSI_DECLARE_PATH(...)                                                  \
+    RSI_DECLARE_PLUGIN_(RSI_PLUGIN_PATH, rsi_path_entry, __VA_ARGS__)
+#define RSI_DECLARE_BASELINE(...)                                              \
+    RSI_DECLARE_PLUGIN_(RSI_PLUGIN_BASELINE, rsi_baseline_entry, __VA_ARGS__)
+#define RSI_DECLARE_MODEL(...)                                                 \
+    RSI_DECLARE_PLUGIN_(RSI_PLUGIN_MODEL, rsi_model_entry, __VA_ARGS__)
 
 /* ---- The host table ----------------------------------------------------
- * Append only: never reorder, remove or change a member. */
+ * Append only: never reorder, remove or change a member. Each member
+ * appended after 2.0 raises RSI_ABI_MINOR and sits in a block marked with
+ * the minor that added it; a plugin using one checks RSI_HOST_HAS. */
+
+typedef enum rsi_random_kind {
+    RSI_RANDOM_UNIFORM = 0, /* in [0, 1) */
+    RSI_RANDOM_NORMAL = 1   /* mean 0, standard deviation 1 */
+} rsi_random_kind;
+
 struct rsi_host_api {
+    /* ---- since 2.0 ---- */
     uint32_t abi_major, abi_minor;
     size_t size; /* sizeof(rsi_host_api) of the host */
 
-    /* Errors and messages (error.h). */
+    /* Errors and messages (error.h): error() is a plugin error;
+     * error_class() one of another class (RSI_ERR_USAGE for a bad
+     * parameter value, say). */
     void (*error)(const char *fmt, ...) RSI_PRINTF(1, 2);
+    void (*error_class)(rsi_error_class cls, const char *fmt, ...)
+        RSI_PRINTF(2, 3);
     void (*log)(const char *fmt, ...) RSI_PRINTF(1, 2);
 
-    /* Parameters: the value of a declared parameter by name. */
-    const rsi_param_value *(*param)(const rsi_param_spec *specs,
-                                    const rsi_param_value *values,
-                                    const char *name);
-    /* Looks up another loaded plugin's baseline by name and makes it, with
-     * its defaults overridden by "k=v,k=v" text (may be NULL). */
-    rsi_tensor *(*make_baseline)(const rsi_context *ctx, const char *spec,
-                                 const rsi_tensor *image);
+    /* Parameters by name. A name the plugin did not declare, a getter of
+     * the wrong type, or an optional parameter without a value is a
+     * plugin error naming plugin and parameter (the call then fails
+     * whatever the plugin returns); the getter returns 0, NaN or "". */
+    int64_t (*param_int)(const rsi_context *ctx, const char *name);
+    double (*param_float)(const rsi_context *ctx, const char *name);
+    int (*param_bool)(const rsi_context *ctx, const char *name);
+    const char *(*param_string)(const rsi_context *ctx, const char *name);
+    /* 1 when the parameter has a value (given, or its default); 0 for an
+     * optional one left out. */
+    int (*param_set)(const rsi_context *ctx, const char *name);
+
+    /* Seeded random numbers: [n, C, H, W] like ctx->image (float32, its
+     * device), one draw per position alpha[k]. The numbers depend only on
+     * (seed, ctx->image_key, alpha[k]) and the element's index: the same
+     * on every device and however the positions are batched. */
+    rsi_tensor *(*random)(const rsi_context *ctx, rsi_random_kind kind,
+                          uint64_t seed, const double *alpha, int64_t n);
+
+    /* Interpolation: [n, ...] with row k = a + alpha[k] (b - a), a and b
+     * [1, ...]; alpha 0 gives a and alpha 1 gives b exactly. */
+    rsi_tensor *(*tensor_lerp)(const rsi_tensor *a, const rsi_tensor *b,
+                               const double *alpha, int64_t n);
+    /* Pixels ([N, 3, H, W] RGB in [0, 1]) to the model's normalised space
+     * of ctx->info, and back. */
+    rsi_tensor *(*to_model_space)(const rsi_context *ctx,
+                                  const rsi_tensor *pixels);
+    rsi_tensor *(*to_pixel_space)(const rsi_context *ctx, const rsi_tensor *x);
+
+    /* Looks up another loaded baseline by name and makes it for
+     * ctx->image, with its defaults overridden by "k=v,k=v" text (may be
+     * NULL); the answer is in the model's space. */
+    rsi_tensor *(*make_baseline)(const rsi_context *ctx, const char *spec);
 
     /* Tensors (tensor.h). */
     rsi_tensor *(*tensor_from_floats)(const float *, const int64_t *, int);
@@ -162,6 +286,9 @@ struct rsi_host_api {
     int (*tensor_to_floats)(const rsi_tensor *, float *, int64_t);
     int (*tensor_item)(const rsi_tensor *, double *);
     rsi_tensor *(*tensor_to_dtype)(const rsi_tensor *, rsi_dtype);
+    /* A copy of t on like's device, with like's dtype: for data made in
+     * host memory (tensor_from_floats, image_read). */
+    rsi_tensor *(*tensor_to_like)(const rsi_tensor *t, const rsi_tensor *like);
     rsi_tensor *(*tensor_reshape)(const rsi_tensor *, const int64_t *, int);
     rsi_tensor *(*tensor_add)(const rsi_tensor *, const rsi_tensor *);
     rsi_tensor *(*tensor_sub)(const rsi_tensor *, const rsi_tensor *);
@@ -172,6 +299,7 @@ struct rsi_host_api {
                                 const rsi_tensor *);
     rsi_tensor *(*tensor_relu)(const rsi_tensor *);
     rsi_tensor *(*tensor_positive)(const rsi_tensor *);
+    rsi_tensor *(*tensor_sqrt)(const rsi_tensor *);
     int (*tensor_add_)(rsi_tensor *, const rsi_tensor *);
     rsi_tensor *(*tensor_cat)(const rsi_tensor *const *, int, int);
     rsi_tensor *(*tensor_narrow)(const rsi_tensor *, int, int64_t, int64_t);
@@ -187,6 +315,7 @@ struct rsi_host_api {
     /* Model services (model.h). */
     rsi_model *(*model_load)(const char *path);
     rsi_model_info *(*model_get_info)(rsi_model *);
+    const char *(*model_path)(const rsi_model *);
     rsi_tensor *(*model_logits)(rsi_model *, const rsi_tensor *);
     rsi_tensor *(*model_input_grad_softmax)(rsi_model *, const rsi_tensor *,
                                             const rsi_tensor *, rsi_tensor **);
@@ -196,26 +325,11 @@ struct rsi_host_api {
     int (*module_has_method)(rsi_module *, const char *);
     rsi_tensor *(*module_call)(rsi_module *, const char *, const rsi_tensor *);
 
-    /* Images: reads any format libvips reads into [1, 3, h, w] float32 RGB
-     * in [0, 1] at its own size; .npy files are read as stored. */
+    /* Files: image_read reads any format libvips reads into [1, 3, h, w]
+     * float32 RGB in [0, 1] at its own size (.npy files as stored);
+     * npy_write writes t as a float32 .npy file, atomically. */
     rsi_tensor *(*image_read)(const char *path);
-
-    /* An error with a class: RSI_ERR_USAGE for a bad parameter value, say
-     * (error() above reports RSI_ERR_PLUGIN). */
-    void (*error_class)(rsi_error_class cls, const char *fmt, ...)
-        RSI_PRINTF(2, 3);
-
-    /* Members below were appended after the first 1.0 table: a plugin that
-     * uses one checks first that size covers it (RSI_HOST_HAS). */
-    rsi_tensor *(*tensor_sqrt)(const rsi_tensor *);
-    /* Writes t as a float32 .npy file (atomically). */
     int (*npy_write)(const char *path, const rsi_tensor *t);
-    /* The file a classifier was loaded from (owned by the model). */
-    const char *(*model_path)(const rsi_model *);
-    /* A copy of t on like's device, with like's dtype: for data a plugin
-     * makes in host memory (tensor_from_floats, image_read) that must meet
-     * an image on the model's device. */
-    rsi_tensor *(*tensor_to_like)(const rsi_tensor *t, const rsi_tensor *like);
 };
 
 /* Whether host h provides member m (tables only grow at their end). */

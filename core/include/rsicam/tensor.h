@@ -43,6 +43,12 @@ int rsi_tensor_item(const rsi_tensor *t, double *out);
 rsi_tensor *rsi_tensor_to_dtype(const rsi_tensor *t, rsi_dtype dtype);
 /* A copy of t on like's device, with like's dtype. */
 rsi_tensor *rsi_tensor_to_like(const rsi_tensor *t, const rsi_tensor *like);
+/* The dtype (rsi_dtype), or -1 for one rsicam does not use. */
+int rsi_tensor_dtype(const rsi_tensor *t);
+/* 1 when a and b are on the same device, 0 when not, -1 on error. */
+int rsi_tensor_same_device(const rsi_tensor *a, const rsi_tensor *b);
+/* "[1, 3, 32, 32] Float on cpu" into buf (for messages); returns buf. */
+const char *rsi_tensor_describe(const rsi_tensor *t, char *buf, size_t n);
 /* Same data with a new shape (element count unchanged). */
 rsi_tensor *rsi_tensor_reshape(const rsi_tensor *t, const int64_t *shape,
                                int ndim);

@@ -10,6 +10,7 @@
 #include "nearest.h"
 #include "numbers.h"
 #include "params.h"
+#include "plugin_call.h"
 
 /* ---- the registry ------------------------------------------------------ */
 
@@ -164,7 +165,8 @@ static int read_params(xp_loader *ld, const rsi_plugin *p, const rsi_cfg *map,
         free(value);
     }
     for (int k = 0; k < n_specs; k++) {
-        if (specs[k].default_value || (map && rsi_cfg_get(map, specs[k].name)))
+        if (specs[k].default_value || specs[k].optional ||
+            (map && rsi_cfg_get(map, specs[k].name)))
             continue;
         rsi_diag_add(ld->d, map, "%s: parameter '%s' is required (%s%s%s)",
                      owner, specs[k].name, rsi_param_type_name(specs[k].type),
@@ -179,8 +181,10 @@ static int read_params(xp_loader *ld, const rsi_plugin *p, const rsi_cfg *map,
         rsi_error_clear();
         return -1;
     }
+    /* an optional parameter left out stays out: no invented value */
     for (int k = 0; k < n_specs; k++)
-        json_object_set_new(json, specs[k].name, param_json(&vals[k]));
+        if (vals[k].has_value)
+            json_object_set_new(json, specs[k].name, param_json(&vals[k]));
     rsi_params_free(vals);
     return bad ? 1 : 0;
 }
@@ -337,11 +341,8 @@ void xp_read_model(xp_loader *ld)
                          params) >= 0) {
         json_object_update(ld->model_json, params);
         rsi_param_value *values = NULL;
-        if (rsi_plugin_parse_params(p, text, &values) == 0) {
-            rsi_context ctx = {.host = rsi_host()};
-            const rsi_model_entry *entry = p->desc->entry;
-            xp->model = entry->open(&ctx, values);
-        }
+        if (rsi_plugin_parse_params(p, text, &values) == 0)
+            xp->model = rsi_call_model_open(p, values);
         if (!xp->model) {
             rsi_diag_add(ld->d, node, "model: %s",
                          rsi_error_pending() ? rsi_error_message()

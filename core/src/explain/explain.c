@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "explain_impl.h"
+#include "host_services.h"
 #include "input.h"
 #include "params.h"
 #include "results.h"
@@ -164,30 +165,22 @@ static void pass_release(pass *p)
 
 /* ---- an image in flight -------------------------------------------- */
 
-static void close_path(const rsi_explainer *e, flight *fl)
-{
-    const rsi_path_entry *path = e->opt.path->desc->entry;
-    if (fl->path_state)
-        path->close(fl->path_state);
-    fl->path_state = NULL;
-}
-
 /* Ends the flight with the pending error, which it keeps for its record;
  * the error is cleared, so that the other images go on. */
-static void flight_fail(const rsi_explainer *e, flight *fl)
+static void flight_fail(flight *fl)
 {
     if (!fl->failed)
         rsi_error_keep(&fl->error);
     rsi_error_clear();
-    close_path(e, fl);
+    rsi_call_path_close(&fl->path);
     fl->failed = fl->finished = 1;
 }
 
-static void flight_free(const rsi_explainer *e, flight *fl)
+static void flight_free(flight *fl)
 {
     if (!fl)
         return;
-    close_path(e, fl);
+    rsi_call_path_close(&fl->path);
     ex_files_release(&fl->files); /* waits for its writer */
     pass_release(&fl->p);
     rsi_image_release(&fl->img);
@@ -261,34 +254,28 @@ static int flight_prepare(rsi_explainer *e, flight *fl)
     if (!taken)
         host_x = rsi_input_read(path, info, &fl->img);
     read_ahead(e);
-    /* on the model's device from here on: baselines and paths follow it */
+    /* on the model's device from here on: baselines and paths follow it;
+     * the key names the image to seeded random numbers, on any device */
     fl->x = host_x ? rsi_model_place(e->model, host_x) : NULL;
+    const uint64_t key = fl->x ? rsi_image_key(host_x) : 0;
     rsi_tensor_free(host_x);
-    if (!fl->x)
+    if (!fl->x || rsi_error_pending())
         return -1;
     fl->t_read = now_seconds();
-    fl->ctx = (rsi_context){.host = rsi_host(),
-                            .model = e->model,
+    fl->ctx = (rsi_context){.model = e->model,
                             .info = info,
                             .image_path = path,
-                            .cache_dir = e->opt.out_dir};
-    if (walks_path(e)) {
-        const rsi_baseline_entry *b = e->opt.baseline->desc->entry;
-        if (!(fl->baseline = b->make(&fl->ctx, e->baseline_values, fl->x))) {
-            rsi_plugin_failed(e->opt.baseline);
-            return -1;
-        }
-    }
+                            .cache_dir = e->opt.out_dir,
+                            .image_key = key};
+    if (walks_path(e) &&
+        !(fl->baseline = rsi_call_baseline(e->opt.baseline, e->baseline_values,
+                                           &fl->ctx, fl->x)))
+        return -1;
     fl->t_baseline = now_seconds();
-    if (walks_path(e) && !adaptive(e)) {
-        const rsi_path_entry *p = e->opt.path->desc->entry;
-        fl->path_state = p->open(&fl->ctx, e->path_values, fl->baseline, fl->x,
-                                 e->opt.steps);
-        if (!fl->path_state) {
-            rsi_plugin_failed(e->opt.path);
-            return -1;
-        }
-    }
+    if (walks_path(e) && !adaptive(e) &&
+        rsi_call_path_open(&fl->path, e->opt.path, e->path_values, &fl->ctx,
+                           fl->baseline, fl->x, e->opt.steps) < 0)
+        return -1;
     return 0;
 }
 
@@ -322,13 +309,13 @@ static int flight_start_next(rsi_explainer *e)
     fl->f.records = json_array();
     fl->f.written = json_array();
     if (!fl->f.records || !fl->f.written) {
-        flight_free(e, fl);
+        flight_free(fl);
         goto oom;
     }
     fl->start = now_seconds();
     e->flights[e->n_flights++] = fl;
     if (flight_prepare(e, fl) < 0)
-        flight_fail(e, fl);
+        flight_fail(fl);
     return 0;
 oom:
     rsi_error("out of memory");
@@ -346,7 +333,7 @@ static void flight_make_maps(rsi_explainer *e, flight *fl)
     if (!e->opt.hook)
         ex_maps_start(e, &fl->p, &fl->f, &fl->files);
     else if (ex_make_maps(e, &fl->p, &fl->f, &fl->files) < 0)
-        flight_fail(e, fl);
+        flight_fail(fl);
     else
         ex_files_start(&fl->files);
 }
@@ -367,7 +354,7 @@ static void flight_walked(rsi_explainer *e, flight *fl)
                                 "path '%s' produced %lld point(s); at least "
                                 "2 are needed",
                                 e->opt.path->desc->name, (long long)p->points);
-            flight_fail(e, fl);
+            flight_fail(fl);
             return;
         }
     }
@@ -408,7 +395,7 @@ static int choose_targets(void *user, const rsi_tensor *logits,
         /* no class to stand in with: the model is wrong, not the image */
         if (rsi_tensor_size(logits, 1) < 1)
             return -1;
-        flight_fail(e, fl);
+        flight_fail(fl);
         for (int k = 0; k < e->n_kinds; k++)
             targets[k] = (rsi_target){.class_index = 0, .kind = e->kinds[k]};
         return e->n_kinds;
@@ -525,7 +512,7 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
         for (int i = 0; i < n; i++) {
             owners[i]->error = why;
             owners[i]->failed = 1;
-            flight_fail(e, owners[i]);
+            flight_fail(owners[i]);
         }
         return -1;
     }
@@ -567,7 +554,7 @@ static int run_and_feed(rsi_explainer *e, const rsi_tensor *x,
             continue;
         if (rc < 0 || feed_part(e, fl, &res, off, parts[i].rows, finite,
                                 score_rows, store, refining) < 0)
-            flight_fail(e, fl);
+            flight_fail(fl);
     }
     free(finite);
     free(host);
@@ -605,26 +592,13 @@ static int next_points(rsi_explainer *e, flight *fl, int64_t max,
         fl->exhausted = 1;
         return *out ? 1 : -1;
     }
-    const rsi_path_entry *path = e->opt.path->desc->entry;
-    int rc = path->next(fl->path_state, max, out);
-    const int64_t b = rc == 1 ? rsi_tensor_size(*out, 0) : 0;
-    if (rc == 1 && (b < 1 || b > max)) {
-        rsi_tensor_free(*out);
-        *out = NULL;
-        rsi_error_class_set(RSI_ERR_PLUGIN,
-                            "gave %lld points when at most %lld were asked "
-                            "for",
-                            (long long)b, (long long)max);
-        rc = -1;
-    }
-    if (rc < 0)
-        rsi_plugin_failed(e->opt.path);
-    fl->given += b;
+    rsi_path_call *c = &fl->path;
+    const int rc = rsi_call_path_next(c, max, out);
     /* known at once, so that the image need not wait for the next forward
      * to learn that it has ended */
-    if (rc == 0 || (rc == 1 && fl->given >= path->num_points(fl->path_state))) {
+    if (rc == 0 || (rc == 1 && c->given >= c->total)) {
         fl->exhausted = 1;
-        close_path(e, fl);
+        rsi_call_path_close(c);
     }
     return rc;
 }
@@ -656,12 +630,12 @@ static int stream_batch(rsi_explainer *e)
         flight *fl = e->flights[i];
         int64_t got = 0;
         const int first_piece = n_pieces;
-        const int starts = fl->given == 0;
+        const int starts = fl->path.given == 0;
         while (budget > 0 && !fl->exhausted && !fl->finished) {
             rsi_tensor *t = NULL;
             int r = next_points(e, fl, budget, &t);
             if (r < 0)
-                flight_fail(e, fl);
+                flight_fail(fl);
             if (r != 1)
                 break;
             const int64_t b = rsi_tensor_size(t, 0);
@@ -697,7 +671,7 @@ static int stream_batch(rsi_explainer *e)
         rsi_tensor *x = k == 1 ? NULL : rsi_tensor_cat(in, k, 0);
         if (k > 1 && !x) {
             for (int i = 0; i < n_parts; i++)
-                flight_fail(e, owners[i]);
+                flight_fail(owners[i]);
         } else {
             run_and_feed(e, x ? x : in[0], parts, owners, n_parts, NULL, 0);
         }
@@ -795,12 +769,12 @@ static void finish_oldest(rsi_explainer *e)
     flight *fl = e->flights[0];
     if (adaptive(e) && !fl->finished) {
         if (ex_walk_adaptive(e, fl) < 0)
-            flight_fail(e, fl);
+            flight_fail(fl);
         flight_walked(e, fl);
     }
     while (!fl->finished)
         if (stream_batch(e) < 0)
-            flight_fail(e, fl);
+            flight_fail(fl);
     if (!fl->failed && !fl->maps_made)
         flight_make_maps(e, fl);
     if (fl->failed)
@@ -811,7 +785,7 @@ static void finish_oldest(rsi_explainer *e)
         rsi_error_clear();
     const double ran = now_seconds();
     if (ex_files_finish(&fl->files, fl->f.written) < 0)
-        flight_fail(e, fl);
+        flight_fail(fl);
     if (getenv("RSICAM_TRACE"))
         fprintf(stderr,
                 "rsicam: trace: %s: next forward %.2f ms, then files %.2f ms "
@@ -861,7 +835,7 @@ static int next_records(rsi_explainer *e, json_t **records, json_t **written)
     e->last_image_forwards = fl->forwards;
     *records = json_incref(fl->f.records);
     *written = json_incref(fl->f.written);
-    flight_free(e, fl);
+    flight_free(fl);
     memmove(e->flights, e->flights + 1,
             (size_t)(--e->n_flights) * sizeof *e->flights);
     free(e->queue[e->head].path);
@@ -914,7 +888,7 @@ void rsi_explainer_free(rsi_explainer *e)
     for (int i = 0; i < RSI_EXPLAIN_READ_AHEAD; i++)
         rsi_read_ahead_drop(&e->ahead[i]);
     for (int i = 0; i < e->n_flights; i++)
-        flight_free(e, e->flights[i]);
+        flight_free(e->flights[i]);
     free(e->flights);
     for (int64_t i = e->head; i < e->n_queued; i++) {
         free(e->queue[i].path);

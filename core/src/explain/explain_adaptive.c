@@ -5,65 +5,54 @@
 
 #include "explain_impl.h"
 
-/* The rows of a batch (its first row at index first on the path) that
- * want marks; NULL without an error when there are none. */
-static rsi_tensor *wanted_rows(const rsi_tensor *batch, int64_t first,
-                               const unsigned char *want)
+/* The path's grid at opt.steps, every point through the model into
+ * store; the first batch chooses the targets. The path is opened here
+ * once for the image: refinements ask it only for their new positions. */
+static int walk_grid(rsi_explainer *e, flight *fl, rsi_rs_store *store)
 {
-    const int64_t b = rsi_tensor_size(batch, 0);
-    rsi_tensor *rows[b];
-    rsi_tensor *out = NULL;
-    int64_t n = 0;
-    int ok = 1;
-    for (int64_t r = 0; ok && r < b; r++)
-        if (want[first + r])
-            ok = (rows[n++] = rsi_tensor_narrow(batch, 0, r, 1)) != NULL;
-    if (ok && n > 0)
-        out = rsi_tensor_cat((const rsi_tensor *const *)rows, (int)n, 0);
-    for (int64_t i = 0; i < n; i++)
-        rsi_tensor_free(rows[i]);
-    return out;
-}
-
-/* Runs the points of the path at `steps` through the model into store:
- * every point, or only those that want marks (steps + 1 flags; refining:
- * the targets are known). Returns the points the path produced, or -1. */
-static int64_t walk_points(rsi_explainer *e, flight *fl, int64_t steps,
-                           const unsigned char *want, rsi_rs_store *store)
-{
-    const rsi_path_entry *path = e->opt.path->desc->entry;
-    void *state =
-        path->open(&fl->ctx, e->path_values, fl->baseline, fl->x, steps);
-    if (!state) {
-        rsi_plugin_failed(e->opt.path);
+    rsi_path_call *c = &fl->path;
+    if (rsi_call_path_open(c, e->opt.path, e->path_values, &fl->ctx,
+                           fl->baseline, fl->x, e->opt.steps) < 0)
+        return -1;
+    if (c->sequential) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "path '%s' is a fixed list of points: adaptive "
+                            "steps need a path of positions (use fixed "
+                            "--steps)",
+                            e->opt.path->desc->name);
         return -1;
     }
-    int rc, fed_failed = 0;
-    int64_t produced = 0;
     rsi_tensor *batch = NULL;
-    while ((rc = path->next(state, e->opt.batch, &batch)) == 1) {
-        const int64_t b = rsi_tensor_size(batch, 0), before = produced;
-        rsi_tensor *run = batch;
-        if (want) /* past steps + 1 points none is wanted: the caller says */
-            run = produced + b <= steps + 1 ? wanted_rows(batch, produced, want)
-                                            : NULL;
-        produced += b;
-        /* refining never runs the ends (x_0, x_m) again: only mid points */
-        rc = run ? ex_feed_batch(e, fl, run, store, want != NULL,
-                                 !want && before == 0,
-                                 !want && produced == steps + 1)
-                 : 0;
-        if (run != batch)
-            rsi_tensor_free(run);
+    int rc;
+    while ((rc = rsi_call_path_next(c, e->opt.batch, &batch)) == 1) {
+        const int64_t b = rsi_tensor_size(batch, 0);
+        rc = ex_feed_batch(e, fl, batch, store, 0, c->given == b,
+                           c->given == c->total);
         rsi_tensor_free(batch);
-        batch = NULL;
-        if ((fed_failed = rc < 0))
+        if (rc < 0)
             break;
     }
-    if (rc < 0 && !fed_failed) /* next() failed: name the plugin */
-        rsi_plugin_failed(e->opt.path);
-    path->close(state);
-    return rc < 0 ? -1 : produced;
+    return rc < 0 ? -1 : 0;
+}
+
+/* The points at positions pos[0..n) / resolution (none an end) through
+ * the model into store, opt.batch at a time. */
+static int walk_positions(rsi_explainer *e, flight *fl, const int64_t *pos,
+                          int64_t n, int64_t resolution, rsi_rs_store *store)
+{
+    for (int64_t first = 0; first < n; first += e->opt.batch) {
+        const int64_t b = n - first < e->opt.batch ? n - first : e->opt.batch;
+        double alpha[b];
+        /* i / m exactly as the grid's */
+        for (int64_t k = 0; k < b; k++)
+            alpha[k] = (double)pos[first + k] / (double)resolution;
+        rsi_tensor *batch = rsi_call_path_points(&fl->path, alpha, b);
+        int rc = batch ? ex_feed_batch(e, fl, batch, store, 1, 0, 0) : -1;
+        rsi_tensor_free(batch);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ||a - b|| / ||a|| (0 when both are zero). */
@@ -126,27 +115,6 @@ static int converged(const rsi_explainer *e, const pass *p, rsi_tensor **cams,
     return 0;
 }
 
-/* Runs the path at steps (want: only the points it marks) into store
- * (empty: {0}) and checks that the path followed the steps, as refining
- * needs. */
-static int walk_into(rsi_explainer *e, flight *fl, int64_t steps,
-                     const unsigned char *want, rsi_rs_store *store)
-{
-    int64_t got = walk_points(e, fl, steps, want, store);
-    if (got < 0)
-        return -1;
-    if (got != steps + 1) {
-        rsi_error_class_set(RSI_ERR_USAGE,
-                            "path '%s' gave %lld points for %lld steps: "
-                            "adaptive steps need a path whose points follow "
-                            "the steps asked for",
-                            e->opt.path->desc->name, (long long)got,
-                            (long long)steps);
-        return -1;
-    }
-    return 0;
-}
-
 /* The points kept by adaptive steps: where they lie on the path at the
  * finest resolution opened so far, and which intervals between them are
  * split next. */
@@ -195,8 +163,9 @@ static void choose_splits(grid *g, const int64_t *rows, const double *err,
         memset(g->split, 1, (size_t)(g->n - 1));
 }
 
-/* Splits the marked intervals: runs their midpoints on the path at twice
- * the resolution, merges them into all and chooses the next splits. */
+/* Splits the marked intervals: runs their midpoints (positions on a grid
+ * of twice the resolution), merges them into all and chooses the next
+ * splits. Only the midpoints are asked of the path. */
 static int refine(rsi_explainer *e, flight *fl, rsi_rs_store *all, grid *g)
 {
     const int64_t res = 2 * g->resolution;
@@ -204,28 +173,28 @@ static int refine(rsi_explainer *e, flight *fl, rsi_rs_store *all, grid *g)
     for (int64_t i = 0; i + 1 < g->n; i++)
         k += g->split[i];
     const int64_t n = g->n + k;
-    unsigned char *want = calloc((size_t)res + 1, 1);
+    int64_t *mids = calloc((size_t)(k > 0 ? k : 1), sizeof *mids);
     unsigned char *from_mid = calloc((size_t)n, 1);
     int64_t *pos = calloc((size_t)n, sizeof *pos);
     int64_t *rows = calloc((size_t)(k > 0 ? k : 1), sizeof *rows);
     double *err = calloc((size_t)(k > 0 ? k : 1), sizeof *err);
     unsigned char *split = calloc((size_t)n, 1);
     rsi_rs_store mid = {0};
-    int rc = want && from_mid && pos && rows && err && split ? 0 : -1;
+    int rc = mids && from_mid && pos && rows && err && split ? 0 : -1;
     if (rc < 0)
         rsi_error("out of memory");
     for (int64_t i = 0, r = 0, m = 0; rc == 0 && i < g->n; i++) {
         pos[r++] = 2 * g->pos[i];
         if (i + 1 < g->n && g->split[i]) {
             const int64_t c = g->pos[i] + g->pos[i + 1]; /* (2a + 2b) / 2 */
-            want[c] = 1;
+            mids[m] = c;
             from_mid[r] = 1;
             rows[m++] = r;
             pos[r++] = c;
         }
     }
     if (rc == 0)
-        rc = walk_into(e, fl, res, want, &mid);
+        rc = walk_positions(e, fl, mids, k, res, &mid);
     if (rc == 0)
         rc = rsi_rs_store_merge(all, &mid, from_mid, n);
     if (rc == 0)
@@ -239,7 +208,7 @@ static int refine(rsi_explainer *e, flight *fl, rsi_rs_store *all, grid *g)
         choose_splits(g, rows, err, k);
     }
     rsi_rs_store_release(&mid);
-    free(want);
+    free(mids);
     free(from_mid);
     free(pos);
     free(rows);
@@ -249,9 +218,10 @@ static int refine(rsi_explainer *e, flight *fl, rsi_rs_store *all, grid *g)
 }
 
 /* Adaptive steps: the path at m steps, then, until converged(), the
- * midpoints of the intervals that carry the error, on the path at 2m, 4m,
- * ... steps; only new points go through the model, and the sums are redone
- * over all of them (the trapezoid rule needs no even spacing). */
+ * midpoints of the intervals that carry the error, at positions on grids
+ * of 2m, 4m, ... steps; only new points are made and go through the
+ * model, and the sums are redone over all of them (the trapezoid rule
+ * needs no even spacing). */
 int ex_walk_adaptive(rsi_explainer *e, flight *fl)
 {
     pass *p = &fl->p;
@@ -269,7 +239,7 @@ int ex_walk_adaptive(rsi_explainer *e, flight *fl)
         memset(g.split, 1, (size_t)m);
     /* the first walk chooses the targets: the cams are counted after it */
     if (rc == 0)
-        rc = walk_into(e, fl, m, NULL, &all);
+        rc = walk_grid(e, fl, &all);
     if (rc == 0) {
         n_cams = (size_t)(p->n_layers * p->n_targets * RSI_VARIANT_COUNT);
         cams = calloc(n_cams, sizeof *cams);
@@ -290,6 +260,7 @@ int ex_walk_adaptive(rsi_explainer *e, flight *fl)
         rsi_tensor_free(cams[i]);
     free(cams);
     rsi_rs_store_release(&all);
+    rsi_call_path_close(&fl->path);
     p->steps = g.n - 1;
     grid_free(&g);
     return rc;

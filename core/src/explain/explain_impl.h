@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "explain.h"
 #include "kept_error.h"
+#include "plugin_call.h"
 #include "read_ahead.h"
 #include "results.h"
 #include "rsicam/error.h"
@@ -84,13 +85,12 @@ typedef struct flight {
     rsi_image img;
     rsi_tensor *x; /* on the model's device */
     rsi_tensor *baseline;
-    rsi_context ctx;  /* what the baseline and path plugins see */
-    void *path_state; /* the open path while it has points to give */
-    int64_t given;    /* points the path gave */
-    int64_t forwards; /* forwards that carried its points */
-    int exhausted;    /* every point given (and, once fed, summed) */
-    int finished;     /* nothing more to run: maps to write, or failed */
-    int failed;       /* error says why */
+    rsi_context ctx;    /* the run's facts that plugins see */
+    rsi_path_call path; /* the open path while it has points to give */
+    int64_t forwards;   /* forwards that carried its points */
+    int exhausted;      /* every point given (and, once fed, summed) */
+    int finished;       /* nothing more to run: maps to write, or failed */
+    int failed;         /* error says why */
     rsi_kept_error error;
     double start, t_read, t_baseline;
     int maps_made; /* its maps and records exist, its files are written */

@@ -2,7 +2,9 @@
  *
  * Built at compile time from the library's own functions, so it is ready
  * before any plugin runs and never changes. The few members that are not
- * plain library functions (error, log, make_baseline) live here.
+ * plain library functions (error, log, make_baseline, the spaces) live
+ * here; parameters in params_get.c, random numbers and interpolation in
+ * host_services.c.
  */
 
 #include <stdarg.h>
@@ -10,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_services.h"
 #include "input.h"
 #include "npy.h"
 #include "params.h"
+#include "pixel_space.h"
+#include "plugin_call.h"
 #include "plugin_registry.h"
 
 /* Nested make_baseline calls deeper than this are a baseline making itself
@@ -48,22 +53,7 @@ static void host_log(const char *fmt, ...)
     fprintf(stderr, "rsicam: %s\n", msg);
 }
 
-static rsi_tensor *make(const rsi_plugin *p, const rsi_context *ctx,
-                        const char *text, const rsi_tensor *image)
-{
-    rsi_param_value *values;
-    if (rsi_plugin_parse_params(p, text, &values) != 0)
-        return NULL;
-    const rsi_baseline_entry *e = p->desc->entry;
-    rsi_tensor *t = e->make(ctx, values, image);
-    rsi_params_free(values);
-    if (!t)
-        rsi_plugin_failed(p);
-    return t;
-}
-
-static rsi_tensor *host_make_baseline(const rsi_context *ctx, const char *spec,
-                                      const rsi_tensor *image)
+static rsi_tensor *host_make_baseline(const rsi_context *ctx, const char *spec)
 {
     if (baseline_depth >= BASELINE_NESTING_MAX) {
         rsi_error_class_set(RSI_ERR_PLUGIN,
@@ -76,16 +66,30 @@ static rsi_tensor *host_make_baseline(const rsi_context *ctx, const char *spec,
     if (rsi_plugin_spec_split(spec, &name, &text) != 0)
         return NULL;
     rsi_tensor *t = NULL;
+    rsi_param_value *values = NULL;
     const rsi_plugin *p =
         rsi_registry_find(rsi_registry_current(), RSI_PLUGIN_BASELINE, name);
-    if (p) {
+    if (p && rsi_plugin_parse_params(p, text, &values) == 0) {
         baseline_depth++;
-        t = make(p, ctx, text, image);
+        t = rsi_call_baseline(p, values, ctx, ctx->image);
         baseline_depth--;
     }
+    rsi_params_free(values);
     free(name);
     free(text);
     return t;
+}
+
+static rsi_tensor *host_to_model_space(const rsi_context *ctx,
+                                       const rsi_tensor *pixels)
+{
+    return rsi_pixels_to_model(pixels, ctx ? ctx->info : NULL);
+}
+
+static rsi_tensor *host_to_pixel_space(const rsi_context *ctx,
+                                       const rsi_tensor *x)
+{
+    return rsi_pixels_from_model(x, ctx ? ctx->info : NULL);
 }
 
 /* The table's npy_write: the tensor's shape and float32 data to
@@ -122,8 +126,19 @@ static const rsi_host_api host_table = {
     .size = sizeof(rsi_host_api),
 
     .error = host_error,
+    .error_class = rsi_error_class_set,
     .log = host_log,
-    .param = rsi_params_get,
+
+    .param_int = rsi_params_get_int,
+    .param_float = rsi_params_get_float,
+    .param_bool = rsi_params_get_bool,
+    .param_string = rsi_params_get_string,
+    .param_set = rsi_params_get_set,
+
+    .random = rsi_host_random,
+    .tensor_lerp = rsi_host_lerp,
+    .to_model_space = host_to_model_space,
+    .to_pixel_space = host_to_pixel_space,
     .make_baseline = host_make_baseline,
 
     .tensor_from_floats = rsi_tensor_from_floats,
@@ -137,6 +152,7 @@ static const rsi_host_api host_table = {
     .tensor_to_floats = rsi_tensor_to_floats,
     .tensor_item = rsi_tensor_item,
     .tensor_to_dtype = rsi_tensor_to_dtype,
+    .tensor_to_like = rsi_tensor_to_like,
     .tensor_reshape = rsi_tensor_reshape,
     .tensor_add = rsi_tensor_add,
     .tensor_sub = rsi_tensor_sub,
@@ -146,6 +162,7 @@ static const rsi_host_api host_table = {
     .tensor_axpby = rsi_tensor_axpby,
     .tensor_relu = rsi_tensor_relu,
     .tensor_positive = rsi_tensor_positive,
+    .tensor_sqrt = rsi_tensor_sqrt,
     .tensor_add_ = rsi_tensor_add_,
     .tensor_cat = rsi_tensor_cat,
     .tensor_narrow = rsi_tensor_narrow,
@@ -159,6 +176,7 @@ static const rsi_host_api host_table = {
 
     .model_load = rsi_model_load,
     .model_get_info = rsi_model_get_info,
+    .model_path = rsi_model_path,
     .model_logits = rsi_model_logits,
     .model_input_grad_softmax = rsi_model_input_grad_softmax,
     .module_load = rsi_module_load,
@@ -168,12 +186,7 @@ static const rsi_host_api host_table = {
     .module_call = rsi_module_call,
 
     .image_read = rsi_host_image_read,
-    .error_class = rsi_error_class_set,
-
-    .tensor_sqrt = rsi_tensor_sqrt,
     .npy_write = host_npy_write,
-    .model_path = rsi_model_path,
-    .tensor_to_like = rsi_tensor_to_like,
 };
 
 const rsi_host_api *rsi_host(void)

@@ -88,6 +88,7 @@ static int convert(const rsi_param_spec *sp, const char *text, const char *what,
             return -1;
         }
         v->f = (double)v->i;
+        v->text = strdup(text);
         break;
     case RSI_PARAM_FLOAT:
         if (rsi_parse_double(text, &v->f) != 0) {
@@ -97,6 +98,7 @@ static int convert(const rsi_param_spec *sp, const char *text, const char *what,
                                 sp->name, what, text);
             return -1;
         }
+        v->text = strdup(text);
         break;
     case RSI_PARAM_BOOL:
         if (parse_bool(text, &v->i) != 0) {
@@ -125,6 +127,12 @@ static int convert(const rsi_param_spec *sp, const char *text, const char *what,
                             sp->name, (int)sp->type);
         return -1;
     }
+    v->has_value = 1;
+    if ((sp->type == RSI_PARAM_INT || sp->type == RSI_PARAM_FLOAT) &&
+        !v->text) {
+        rsi_error_class_set(RSI_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
     if ((sp->type == RSI_PARAM_INT || sp->type == RSI_PARAM_FLOAT) &&
         !in_bounds(sp, v->f)) {
         rsi_error_class_set(usage,
@@ -139,8 +147,10 @@ void rsi_params_free(rsi_param_value *values)
 {
     if (!values)
         return;
-    for (rsi_param_value *v = values; v->type != 0; v++)
+    for (rsi_param_value *v = values; v->type != 0; v++) {
         free((char *)v->s);
+        free((char *)v->text);
+    }
     free(values);
 }
 
@@ -284,7 +294,7 @@ static int fill_defaults(const rsi_param_spec *specs, rsi_param_value *vals,
 {
     for (int k = 0; k < n; k++) {
         const rsi_param_spec *sp = &specs[k];
-        if (vals[k].is_set)
+        if (vals[k].is_set || (sp->optional && !sp->default_value))
             continue;
         if (!sp->default_value) {
             rsi_error_class_set(RSI_ERR_USAGE,
@@ -318,8 +328,10 @@ int rsi_params_parse(const rsi_param_spec *specs, const char *text,
     if (rc != 0) {
         /* Slots not yet converted have type 0, which would end the array
          * early for rsi_params_free(): free each slot here instead. */
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < n; k++) {
             free((char *)vals[k].s);
+            free((char *)vals[k].text);
+        }
         free(vals);
         if (owner)
             rsi_error_prefix("%s", owner);
@@ -371,6 +383,13 @@ int rsi_params_check_specs(const rsi_param_spec *specs)
                                 (int)sp->type);
             return -1;
         }
+        if (sp->optional && sp->default_value) {
+            rsi_error_class_set(RSI_ERR_PLUGIN,
+                                "parameter '%s' is optional and has a default "
+                                "('%s'): an optional parameter has none",
+                                sp->name, sp->default_value);
+            return -1;
+        }
         if (sp->default_value) {
             rsi_param_value v;
             if (convert(sp, sp->default_value, "default ", 0, &v) != 0) {
@@ -378,22 +397,10 @@ int rsi_params_check_specs(const rsi_param_spec *specs)
                 return -1;
             }
             free((char *)v.s);
+            free((char *)v.text);
         }
     }
     return 0;
-}
-
-const rsi_param_value *rsi_params_get(const rsi_param_spec *specs,
-                                      const rsi_param_value *values,
-                                      const char *name)
-{
-    int k = name && values ? find_spec(specs, name) : -1;
-    if (k < 0) {
-        rsi_error_class_set(RSI_ERR_PLUGIN, "no parameter '%s' is declared",
-                            name ? name : "(null)");
-        return NULL;
-    }
-    return &values[k];
 }
 
 int rsi_plugin_spec_split(const char *spec, char **name, char **text)

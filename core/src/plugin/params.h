@@ -22,7 +22,8 @@ int rsi_params_count(const rsi_param_spec *specs);
  * On success *out holds rsi_params_count(specs) values in declaration
  * order, followed by one zeroed entry (type 0) that ends the array; free it
  * with rsi_params_free(). Unset parameters take their default; a parameter
- * whose default is NULL is required. Keys and values are trimmed of blanks;
+ * whose default is NULL is required unless it is optional (then it has no
+ * value: has_value 0). Keys and values are trimmed of blanks;
  * "\," and "\\" in a value stand for ',' and '\'. Numbers are checked
  * against [min, max] when min < max; paths must exist (an empty default
  * path means "none" and is not checked). owner ("baseline 'blur'") starts
@@ -40,12 +41,15 @@ void rsi_params_free(rsi_param_value *values);
  * RSI_PARAMS_MAX is refused (a declaration missing its terminator). */
 int rsi_params_check_specs(const rsi_param_spec *specs);
 
-/* The value of the parameter called name, or NULL (with an RSI_ERR_PLUGIN
- * error: a plugin asked for something it never declared). The host
- * table's param(). */
-const rsi_param_value *rsi_params_get(const rsi_param_spec *specs,
-                                      const rsi_param_value *values,
-                                      const char *name);
+/* The host table's typed getters (plugin.h): the value of the parameter
+ * called name of ctx->plugin, read from ctx->params. An undeclared name,
+ * a getter of another type or an optional parameter left out is an
+ * RSI_ERR_PLUGIN error naming the parameter; then 0, NaN or "". */
+int64_t rsi_params_get_int(const rsi_context *ctx, const char *name);
+double rsi_params_get_float(const rsi_context *ctx, const char *name);
+int rsi_params_get_bool(const rsi_context *ctx, const char *name);
+const char *rsi_params_get_string(const rsi_context *ctx, const char *name);
+int rsi_params_get_set(const rsi_context *ctx, const char *name);
 
 /* "int", "float", "bool", "string", "path" ("?" for anything else). */
 const char *rsi_param_type_name(rsi_param_type type);

@@ -22,15 +22,18 @@ static int max_int(int a, int b)
 static void range_text(const rsi_param_spec *sp, char *buf, size_t size)
 {
     buf[0] = '\0';
-    if ((sp->type == RSI_PARAM_INT || sp->type == RSI_PARAM_FLOAT) &&
-        sp->min < sp->max)
+    /* an integer's bounds as integers (1000000, not 1e+06) */
+    if (sp->type == RSI_PARAM_INT && sp->min < sp->max)
+        snprintf(buf, size, "[%lld, %lld]", (long long)sp->min,
+                 (long long)sp->max);
+    else if (sp->type == RSI_PARAM_FLOAT && sp->min < sp->max)
         snprintf(buf, size, "[%g, %g]", sp->min, sp->max);
 }
 
 static const char *default_text(const rsi_param_spec *sp)
 {
     if (!sp->default_value)
-        return "required";
+        return sp->optional ? "optional" : "required";
     return *sp->default_value ? sp->default_value : "\"\"";
 }
 

@@ -20,8 +20,8 @@
 #ifndef RSICAM_BUILD_PLUGIN_DIR
 #define RSICAM_BUILD_PLUGIN_DIR ""
 #endif
-#ifndef RSICAM_INSTALL_PLUGIN_DIR
-#define RSICAM_INSTALL_PLUGIN_DIR ""
+#ifndef RSICAM_BUILD_LIB_DIR
+#define RSICAM_BUILD_LIB_DIR ""
 #endif
 
 /* Deeper than any KIND/NAME layout needs; stops runaway recursion. */
@@ -215,8 +215,9 @@ static int entry_complete(const rsi_plugin_descriptor *d)
         return e->make != NULL;
     }
     case RSI_PLUGIN_PATH: {
+        /* a function of the position, or a fixed list */
         const rsi_path_entry *e = d->entry;
-        return e->open && e->num_points && e->next && e->close;
+        return e->points ? 1 : e->num_points && e->next;
     }
     }
     return 0;
@@ -229,11 +230,15 @@ static int check_descriptor(const rsi_plugin_descriptor *d, const char *path,
                             FILE *w)
 {
     if (d->abi_major != RSI_ABI_MAJOR) {
-        warn_skip(w, NULL, path,
+        /* the first four members keep their place in every major */
+        const char *name = d->name && good_name(d->name) ? d->name : NULL;
+        warn_skip(w, name, path,
                   "built for plugin ABI %u.%u, but this rsicam has ABI "
-                  "%d.%d (the major version must match; rebuild the plugin)",
+                  "%d.%d (the major version must match): rebuild it "
+                  "against rsicam %d.%d headers (pkg-config --cflags "
+                  "rsicam)",
                   (unsigned)d->abi_major, (unsigned)d->abi_minor, RSI_ABI_MAJOR,
-                  RSI_ABI_MINOR);
+                  RSI_ABI_MINOR, RSI_ABI_MAJOR, RSI_ABI_MINOR);
         return -1;
     }
     const char *name = d->name;
@@ -298,7 +303,8 @@ static int run_init(const rsi_plugin_descriptor *d, const char *path, FILE *w)
         return 0;
     error_stash s;
     stash_save(&s);
-    int rc = d->init(rsi_host());
+    const rsi_context ctx = {.host = rsi_host(), .plugin = d};
+    int rc = d->init(&ctx);
     if (rc != 0) {
         if (rsi_error_pending())
             warn_skip(w, d->name, path, "init failed: %s", rsi_error_message());
@@ -513,6 +519,48 @@ static int add_env_dirs(rsi_registry *r, FILE *w)
     return total;
 }
 
+/* The folder of the librsicam this code runs in (new string), or NULL.
+ * Installed, plugins live beside it in rsicam/plugins; the rsicam command
+ * finds the library through $ORIGIN/../LIBDIR, so this is the executable's
+ * own prefix, wherever the prefix was moved after configuring. */
+static char *library_dir(void)
+{
+    Dl_info info;
+    if (!dladdr((void *)library_dir, &info) || !info.dli_fname)
+        return NULL;
+    char *real = realpath(info.dli_fname, NULL);
+    char *slash = real ? strrchr(real, '/') : NULL;
+    if (slash)
+        *slash = '\0';
+    return real;
+}
+
+/* The plugins that belong with this librsicam: the build tree's when it
+ * is the library built there, else the ones installed beside it; an
+ * installed rsicam never searches the build tree. */
+static int add_own_plugins(rsi_registry *r, FILE *w)
+{
+    char *lib = library_dir();
+    if (!lib)
+        return 0;
+    char *build =
+        *RSICAM_BUILD_LIB_DIR ? realpath(RSICAM_BUILD_LIB_DIR, NULL) : NULL;
+    int n = 0;
+    if (build && strcmp(build, lib) == 0) {
+        n = add_default_dir(r, RSICAM_BUILD_PLUGIN_DIR, "build tree", w);
+    } else {
+        char *dir = NULL;
+        if (asprintf(&dir, "%s/rsicam/plugins", lib) < 0)
+            n = out_of_memory();
+        else
+            n = add_default_dir(r, dir, "installed beside librsicam", w);
+        free(dir);
+    }
+    free(build);
+    free(lib);
+    return n;
+}
+
 int rsi_registry_discover(rsi_registry *r, const char *const *flag_dirs,
                           int n_flag_dirs, FILE *w)
 {
@@ -527,11 +575,7 @@ int rsi_registry_discover(rsi_registry *r, const char *const *flag_dirs,
     if ((n = add_env_dirs(r, w)) < 0)
         return -1;
     total += n;
-    if ((n = add_default_dir(r, RSICAM_BUILD_PLUGIN_DIR, "build tree", w)) < 0)
-        return -1;
-    total += n;
-    n = add_default_dir(r, RSICAM_INSTALL_PLUGIN_DIR, "install prefix", w);
-    if (n < 0)
+    if ((n = add_own_plugins(r, w)) < 0)
         return -1;
     return total + n;
 }
@@ -578,6 +622,22 @@ static void kind_names(const rsi_registry *r, rsi_plugin_kind kind, char *buf,
     }
 }
 
+/* "a (origin), b (origin)": the directories searched, for messages. */
+static void searched(const rsi_registry *r, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; r && i < r->dirs.n && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s (%s)", i ? ", " : "",
+                         r->dirs.v[i], r->origins.v[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    if (!used)
+        snprintf(buf, size, "nowhere");
+}
+
 static void error_not_found(const rsi_registry *r, rsi_plugin_kind kind,
                             const char *name)
 {
@@ -604,23 +664,24 @@ static void error_not_found(const rsi_registry *r, rsi_plugin_kind kind,
         if (r->plugins[i]->desc->kind == kind)
             names[n++] = r->plugins[i]->desc->name;
     const char *near = names ? rsi_nearest(name, names, n) : NULL;
-    char list[1024];
+    char list[1024], where[2048];
     kind_names(r, kind, list, sizeof list);
+    searched(r, where, sizeof where);
     if (n == 0)
         rsi_error_class_set(RSI_ERR_PLUGIN,
                             "no %s plugin '%s': no %s plugins were found "
-                            "(`rsicam plugins` shows where it searched; add "
-                            "directories with --plugin-path or "
-                            "RSICAM_PLUGIN_PATH)",
-                            kname, name, kname);
+                            "(searched: %s; add directories with "
+                            "--plugin-path or RSICAM_PLUGIN_PATH)",
+                            kname, name, kname, where);
     else if (near)
         rsi_error_class_set(RSI_ERR_PLUGIN,
                             "no %s plugin '%s' (did you mean '%s'?); %s "
-                            "plugins: %s",
-                            kname, name, near, kname, list);
+                            "plugins: %s (searched: %s)",
+                            kname, name, near, kname, list, where);
     else
-        rsi_error_class_set(RSI_ERR_PLUGIN, "no %s plugin '%s'; %s plugins: %s",
-                            kname, name, kname, list);
+        rsi_error_class_set(RSI_ERR_PLUGIN,
+                            "no %s plugin '%s'; %s plugins: %s (searched: %s)",
+                            kname, name, kname, list, where);
     free(names);
 }
 

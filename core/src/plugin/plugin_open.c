@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "params.h"
+#include "plugin_call.h"
 #include "rsicam/error.h"
 
 const rsi_plugin *rsi_plugin_open_spec(rsi_registry *r, rsi_plugin_kind kind,
@@ -55,14 +56,8 @@ rsi_model *rsi_model_open_file(rsi_registry *r, const char *plugin_spec,
                             errno == ENOENT ? "no such file" : strerror(errno));
     } else if (p && all) {
         snprintf(all, n, "%s%s%s", file, text ? "," : "", text ? text : "");
-        if (rsi_plugin_parse_params(p, all, &values) == 0) {
-            rsi_context ctx = {.host = rsi_host()};
-            const rsi_model_entry *entry = p->desc->entry;
-            model = entry->open(&ctx, values);
-            if (!model && !rsi_error_pending())
-                rsi_error_class_set(RSI_ERR_MODEL, "model '%s': failed to open",
-                                    path);
-        }
+        if (rsi_plugin_parse_params(p, all, &values) == 0)
+            model = rsi_call_model_open(p, values);
     } else if (p) {
         rsi_error("out of memory");
     }

@@ -2,7 +2,9 @@
  *
  * Discovery searches, in order: the directories given on the command line
  * (--plugin-path), then RSICAM_PLUGIN_PATH (colon-separated), then the
- * build tree's plugin directory, then the installed one. Each directory is
+ * plugins that belong with the librsicam in use: the build tree's when it
+ * is the library built there, else LIBDIR/rsicam/plugins beside it (the
+ * installed rsicam's own prefix, wherever it was moved). Each directory is
  * scanned recursively (plugins live in KIND/NAME/ folders) for *.so files.
  * The first plugin found with a given kind and name wins; later ones are
  * reported as duplicates. A plugin that cannot be used (fails to load, no
@@ -29,11 +31,11 @@ rsi_registry *rsi_registry_new(void);
  * Clears the current registry when it is r. NULL is fine. */
 void rsi_registry_free(rsi_registry *r);
 
-/* Searches flag_dirs (n of them), then RSICAM_PLUGIN_PATH, then the build
- * and install plugin directories; warnings (may be NULL) receives one line
- * per skipped plugin or missing --plugin-path/RSICAM_PLUGIN_PATH directory.
- * Directories and files already searched are not searched again. Returns
- * the number of plugins loaded, or -1 on an internal failure (out of
+/* Searches flag_dirs (n of them), then RSICAM_PLUGIN_PATH, then the
+ * library's own plugin directory (above); warnings (may be NULL) receives one
+ * line per skipped plugin or missing --plugin-path/RSICAM_PLUGIN_PATH
+ * directory. Directories and files already searched are not searched again.
+ * Returns the number of plugins loaded, or -1 on an internal failure (out of
  * memory). */
 int rsi_registry_discover(rsi_registry *r, const char *const *flag_dirs,
                           int n_flag_dirs, FILE *warnings);

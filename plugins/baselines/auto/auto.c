@@ -66,17 +66,17 @@ static const rsi_param_spec auto_params[] = {
     {.name = NULL},
 };
 
-static int read_options(const rsi_host_api *h, const rsi_param_value *v,
-                        auto_options *o)
+static int read_options(const rsi_context *ctx, auto_options *o)
 {
-    o->init = h->param(auto_params, v, "init")->s;
-    o->w_u = h->param(auto_params, v, "w_u")->f;
-    o->w_d = h->param(auto_params, v, "w_d")->f;
-    o->lr = h->param(auto_params, v, "lr")->f;
-    o->alpha = h->param(auto_params, v, "alpha")->f;
-    o->eps = h->param(auto_params, v, "eps")->f;
-    o->iterations = h->param(auto_params, v, "iterations")->i;
-    o->target = h->param(auto_params, v, "target")->f;
+    const rsi_host_api *h = ctx->host;
+    o->init = h->param_string(ctx, "init");
+    o->w_u = h->param_float(ctx, "w_u");
+    o->w_d = h->param_float(ctx, "w_d");
+    o->lr = h->param_float(ctx, "lr");
+    o->alpha = h->param_float(ctx, "alpha");
+    o->eps = h->param_float(ctx, "eps");
+    o->iterations = h->param_int(ctx, "iterations");
+    o->target = h->param_float(ctx, "target");
     /* Bounds are inclusive; these two must also stay off their ends. */
     if (!(o->lr > 0)) {
         h->error_class(RSI_ERR_USAGE, "lr must be > 0, got %g", o->lr);
@@ -87,10 +87,6 @@ static int read_options(const rsi_host_api *h, const rsi_param_value *v,
                        "alpha must be < 1 (1 never updates the square "
                        "average), got %g",
                        o->alpha);
-        return -1;
-    }
-    if (!RSI_HOST_HAS(h, tensor_sqrt)) {
-        h->error("this rsicam's host table lacks tensor_sqrt (too old)");
         return -1;
     }
     return 0;
@@ -136,9 +132,7 @@ static void log_report(const rsi_host_api *h, const auto_options *o,
                r->dev_last, o->target);
 }
 
-static rsi_tensor *auto_make(const rsi_context *ctx,
-                             const rsi_param_value *params,
-                             const rsi_tensor *image)
+static rsi_tensor *auto_make(const rsi_context *ctx)
 {
     const rsi_host_api *h = ctx->host;
     auto_options o;
@@ -146,9 +140,9 @@ static rsi_tensor *auto_make(const rsi_context *ctx,
         h->error("needs the classifier (no model in the context)");
         return NULL;
     }
-    if (read_options(h, params, &o) < 0)
+    if (read_options(ctx, &o) < 0)
         return NULL;
-    rsi_tensor *b0 = h->make_baseline(ctx, o.init, image);
+    rsi_tensor *b0 = h->make_baseline(ctx, o.init);
     if (!b0)
         return NULL;
     char path[4096];
@@ -176,17 +170,8 @@ static rsi_tensor *auto_make(const rsi_context *ctx,
     return b;
 }
 
-static const rsi_baseline_entry auto_entry = {.make = auto_make};
-
-RSI_PLUGIN_EXPORT const rsi_plugin_descriptor rsicam_plugin = {
-    .abi_major = RSI_ABI_MAJOR,
-    .abi_minor = RSI_ABI_MINOR,
-    .kind = RSI_PLUGIN_BASELINE,
-    .name = "auto",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "optimised from init towards a uniform model output "
-                   "(cached)",
-    .params = auto_params,
-    .entry = &auto_entry,
-};
+/* In the model's space: the optimisation runs the model on b. */
+RSI_DECLARE_BASELINE("auto", "1.0.0", "MIT",
+                     "optimised from init towards a uniform model output "
+                     "(cached)",
+                     auto_params, .make = auto_make);

@@ -16,32 +16,16 @@ static const rsi_param_spec blur_params[] = {
     {.name = NULL},
 };
 
-static rsi_tensor *blur_make(const rsi_context *ctx,
-                             const rsi_param_value *params,
-                             const rsi_tensor *image)
+static rsi_tensor *blur_make(const rsi_context *ctx)
 {
-    const rsi_host_api *h = ctx->host;
-    double sigma = h->param(blur_params, params, "sigma")->f;
+    const double sigma = ctx->host->param_float(ctx, "sigma");
     /* Zero would be a copy of the image: a path of length zero. */
-    if (!(sigma > 0) || sigma > 1e6) {
-        h->error_class(RSI_ERR_USAGE,
-                       "sigma must be a positive number of pixels, got %g",
-                       sigma);
-        return NULL;
-    }
-    return h->tensor_gaussian_blur(image, sigma);
+    if (sigma > 0 && sigma <= 1e6)
+        return ctx->host->tensor_gaussian_blur(ctx->image, sigma);
+    ctx->host->error_class(RSI_ERR_USAGE, "sigma must be a positive number");
+    return NULL;
 }
 
-static const rsi_baseline_entry blur_entry = {.make = blur_make};
-
-RSI_PLUGIN_EXPORT const rsi_plugin_descriptor rsicam_plugin = {
-    .abi_major = RSI_ABI_MAJOR,
-    .abi_minor = RSI_ABI_MINOR,
-    .kind = RSI_PLUGIN_BASELINE,
-    .name = "blur",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "the image under a Gaussian blur of sigma pixels",
-    .params = blur_params,
-    .entry = &blur_entry,
-};
+RSI_DECLARE_BASELINE("blur", "1.0.0", "MIT",
+                     "the image under a Gaussian blur of sigma pixels",
+                     blur_params, .make = blur_make);

@@ -59,12 +59,11 @@ static rsi_tensor *from_npy(const rsi_host_api *h, const char *path,
     return out;
 }
 
-static rsi_tensor *file_make(const rsi_context *ctx,
-                             const rsi_param_value *params,
-                             const rsi_tensor *image)
+static rsi_tensor *file_make(const rsi_context *ctx)
 {
     const rsi_host_api *h = ctx->host;
-    const char *path = h->param(file_params, params, "file")->s;
+    const rsi_tensor *image = ctx->image;
+    const char *path = h->param_string(ctx, "file");
     if (is_npy(path))
         return from_npy(h, path, image);
     rsi_tensor *b = px_read_input(h, path, ctx->info, image);
@@ -79,16 +78,6 @@ static rsi_tensor *file_make(const rsi_context *ctx,
     return b;
 }
 
-static const rsi_baseline_entry file_entry = {.make = file_make};
-
-RSI_PLUGIN_EXPORT const rsi_plugin_descriptor rsicam_plugin = {
-    .abi_major = RSI_ABI_MAJOR,
-    .abi_minor = RSI_ABI_MINOR,
-    .kind = RSI_PLUGIN_BASELINE,
-    .name = "file",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "a baseline read from an image or a normalised .npy file",
-    .params = file_params,
-    .entry = &file_entry,
-};
+RSI_DECLARE_BASELINE("file", "1.0.0", "MIT",
+                     "a baseline read from an image or a normalised .npy file",
+                     file_params, .make = file_make);

@@ -1,13 +1,14 @@
-/* The "uniform" baseline: uniform noise in [0, 1) pixel space, normalised.
+/* The "uniform" baseline: uniform noise in [0, 1) pixel space.
  *
- * The numbers come from splitmix64 here rather than from libtorch, so that
- * a seed gives the same baseline on every machine, thread count and
- * libtorch version. The noise is made in host memory and then moved to the
- * image's device.
+ * The numbers come from splitmix64 in its own sequence from the seed, the
+ * generator this baseline has always used, so that a seed gives the same
+ * baseline as before on every machine and for every image (the host's
+ * random() draws per image and position instead). It works in pixel
+ * space; the host normalises the noise.
  */
 #include <stdlib.h>
 
-#include "../../common/pixels.h"
+#include "rsicam/plugin.h"
 
 static const rsi_param_spec uniform_params[] = {
     {.name = "seed",
@@ -27,46 +28,29 @@ static uint64_t splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static rsi_tensor *uniform_make(const rsi_context *ctx,
-                                const rsi_param_value *params,
-                                const rsi_tensor *image)
+static rsi_tensor *uniform_make(const rsi_context *ctx)
 {
     const rsi_host_api *h = ctx->host;
-    if (h->tensor_ndim(image) != 4) {
-        h->error("expected an image [N, C, H, W], got %d dimensions",
-                 h->tensor_ndim(image));
-        return NULL;
-    }
-    int64_t shape[4], n = h->tensor_numel(image);
+    int64_t shape[4], n = h->tensor_numel(ctx->image);
     for (int i = 0; i < 4; i++)
-        shape[i] = h->tensor_size(image, i);
+        shape[i] = h->tensor_size(ctx->image, i);
     float *px = malloc((size_t)(n > 0 ? n : 1) * sizeof *px);
     if (!px) {
         h->error("out of memory");
         return NULL;
     }
-    uint64_t state = (uint64_t)h->param(uniform_params, params, "seed")->i;
+    uint64_t state = (uint64_t)h->param_int(ctx, "seed");
     /* The top 24 bits: every float in [0, 1) with 2^-24 spacing, exact. */
     for (int64_t i = 0; i < n; i++)
         px[i] = (float)(splitmix64(&state) >> 40) * 0x1p-24f;
-    rsi_tensor *noise =
-        px_follow(h, h->tensor_from_floats(px, shape, 4), image);
+    rsi_tensor *noise = h->tensor_from_floats(px, shape, 4);
     free(px);
-    rsi_tensor *out = noise ? px_normalise(h, noise, ctx->info) : NULL;
+    rsi_tensor *out = noise ? h->tensor_to_like(noise, ctx->image) : NULL;
     h->tensor_free(noise);
     return out;
 }
 
-static const rsi_baseline_entry uniform_entry = {.make = uniform_make};
-
-RSI_PLUGIN_EXPORT const rsi_plugin_descriptor rsicam_plugin = {
-    .abi_major = RSI_ABI_MAJOR,
-    .abi_minor = RSI_ABI_MINOR,
-    .kind = RSI_PLUGIN_BASELINE,
-    .name = "uniform",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "uniform noise in [0, 1) pixel space, normalised (seeded)",
-    .params = uniform_params,
-    .entry = &uniform_entry,
-};
+RSI_DECLARE_BASELINE("uniform", "1.0.0", "MIT",
+                     "uniform noise in [0, 1) pixel space, normalised (seeded)",
+                     uniform_params, .make = uniform_make,
+                     .space = RSI_SPACE_PIXELS);

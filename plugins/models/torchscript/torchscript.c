@@ -3,32 +3,20 @@
  * services. Preprocessing and labels come from the file's rsicam.json. */
 #include "rsicam/plugin.h"
 
-enum { P_FILE };
-
 static const rsi_param_spec params[] = {
-    {"file", RSI_PARAM_PATH, NULL,
-     "the TorchScript file (torch.jit.save of a traced or scripted model)", 0,
-     0},
-    {0},
+    {.name = "file",
+     .type = RSI_PARAM_PATH,
+     .doc = "the TorchScript file (torch.jit.save of a traced or scripted "
+            "model)"},
+    {.name = NULL},
 };
 
-static rsi_model *open_model(const rsi_context *ctx,
-                             const rsi_param_value *values)
+static rsi_model *open_model(const rsi_context *ctx)
 {
-    return ctx->host->model_load(values[P_FILE].s);
+    return ctx->host->model_load(ctx->host->param_string(ctx, "file"));
 }
 
-static const rsi_model_entry entry = {.open = open_model};
-
-RSI_PLUGIN_EXPORT const rsi_plugin_descriptor rsicam_plugin = {
-    .abi_major = RSI_ABI_MAJOR,
-    .abi_minor = RSI_ABI_MINOR,
-    .kind = RSI_PLUGIN_MODEL,
-    .name = "torchscript",
-    .version = "1.0",
-    .license = "MIT",
-    .description = "TorchScript image classifier; layers by PyTorch module "
-                   "path",
-    .params = params,
-    .entry = &entry,
-};
+RSI_DECLARE_MODEL("torchscript", "1.0", "MIT",
+                  "TorchScript image classifier; layers by PyTorch module "
+                  "path",
+                  params, .open = open_model);

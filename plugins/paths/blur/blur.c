@@ -1,23 +1,23 @@
 /* The "blur" path: through scale space, from the image blurred with
  * sigma_max down to the image itself (sigma 0).
  *
- * Point i is the image under a Gaussian blur of sigma_i, i = 0..m:
- *   linear  sigma_i = sigma_max * (m - i) / m
- *   log     sigma_i = sigma_max * (sigma_min / sigma_max)^(i / (m - 1))
- *           for i < m, then 0: equal ratios between neighbours, so fine
- *           scales, where most detail appears, get as many points as
- *           coarse ones.
- * The baseline argument is not used: the path makes its own start,
- * blur(x, sigma_max). The engine takes the score at the first point it
- * sees, so the completeness check still compares the right two ends. The
- * last point is a copy of the image. The kernel is cut at the image size,
- * so sigmas beyond it blur little more.
+ * The point at alpha is the image under a Gaussian blur of
+ *   linear  sigma = sigma_max (1 - alpha)
+ *   log     sigma = sigma_max (sigma_min / sigma_max)^(alpha m / (m - 1))
+ *           for alpha < 1 (m: the steps asked for), then 0: on the grid
+ *           i / m, equal ratios from sigma_max at i = 0 to sigma_min at
+ *           i = m - 1, so fine scales, where most detail appears, get as
+ *           many points as coarse ones.
+ * The baseline is not used: the path makes its own start, blur(x,
+ * sigma_max), so it declares its ends its own. The engine takes the score
+ * at the first point it sees, so the completeness check still compares
+ * the right two ends. The last point is a copy of the image. The kernel
+ * is cut at the image size, so sigmas beyond it blur little more.
  */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "../../common/points.h"
+#include "rsicam/plugin.h"
 
 static const rsi_param_spec blur_params[] = {
     {.name = "sigma_max",
@@ -39,123 +39,84 @@ static const rsi_param_spec blur_params[] = {
     {.name = NULL},
 };
 
-typedef struct blur_state {
-    const rsi_host_api *h;
-    rsi_tensor *x;
-    int64_t steps, next;
-    double sigma_max, sigma_min;
-    int log;
-} blur_state;
-
-static void blur_close(void *state)
+/* The spacing's sigma at alpha (parameters checked by blur_open). */
+static double sigma_at(const rsi_context *ctx, double alpha)
 {
-    blur_state *s = state;
-    if (!s)
-        return;
-    s->h->tensor_free(s->x);
-    free(s);
+    const rsi_host_api *h = ctx->host;
+    const double max = h->param_float(ctx, "sigma_max");
+    const int64_t m = ctx->steps;
+    if (alpha >= 1)
+        return 0;
+    if (strcmp(h->param_string(ctx, "spacing"), "log") != 0)
+        return max * (1 - alpha);
+    if (m == 1)
+        return max;
+    const double min = h->param_float(ctx, "sigma_min");
+    return max * pow(min / max, alpha * (double)m / (double)(m - 1));
 }
 
-static int read_params(const rsi_host_api *h, const rsi_param_value *v,
-                       blur_state *s)
+/* Checks the parameters once per image; no state is kept. */
+static int blur_open(const rsi_context *ctx, void **state)
 {
-    s->sigma_max = h->param(blur_params, v, "sigma_max")->f;
-    s->sigma_min = h->param(blur_params, v, "sigma_min")->f;
-    const char *spacing = h->param(blur_params, v, "spacing")->s;
-    s->log = strcmp(spacing, "log") == 0;
-    if (!s->log && strcmp(spacing, "linear") != 0) {
+    const rsi_host_api *h = ctx->host;
+    const double max = h->param_float(ctx, "sigma_max");
+    const double min = h->param_float(ctx, "sigma_min");
+    const char *spacing = h->param_string(ctx, "spacing");
+    const int log = strcmp(spacing, "log") == 0;
+    *state = NULL;
+    if (!log && strcmp(spacing, "linear") != 0) {
         h->error_class(RSI_ERR_USAGE,
                        "spacing must be 'linear' or 'log', got '%s'", spacing);
         return -1;
     }
-    if (!(s->sigma_max > 0)) {
-        h->error_class(RSI_ERR_USAGE, "sigma_max must be > 0, got %g",
-                       s->sigma_max);
+    if (!(max > 0)) {
+        h->error_class(RSI_ERR_USAGE, "sigma_max must be > 0, got %g", max);
         return -1;
     }
-    if (s->log && !(s->sigma_min > 0 && s->sigma_min < s->sigma_max)) {
+    if (log && !(min > 0 && min < max)) {
         h->error_class(RSI_ERR_USAGE,
                        "log spacing needs 0 < sigma_min < sigma_max, got "
                        "sigma_min %g, sigma_max %g",
-                       s->sigma_min, s->sigma_max);
+                       min, max);
         return -1;
     }
     return 0;
 }
 
-static void *blur_open(const rsi_context *ctx, const rsi_param_value *params,
-                       const rsi_tensor *baseline, const rsi_tensor *image,
-                       int64_t steps)
+/* One point: the image under the blur of its position. */
+static rsi_tensor *blur_point(const rsi_context *ctx, double alpha)
+{
+    const double sigma = sigma_at(ctx, alpha);
+    return sigma > 0 ? ctx->host->tensor_gaussian_blur(ctx->image, sigma)
+                     : ctx->host->tensor_clone(ctx->image);
+}
+
+static rsi_tensor *blur_points(const rsi_context *ctx, const double *alpha,
+                               int64_t n)
 {
     const rsi_host_api *h = ctx->host;
-    (void)baseline;
-    if (steps < 1) {
-        h->error_class(RSI_ERR_USAGE, "steps must be at least 1, got %lld",
-                       (long long)steps);
-        return NULL;
-    }
-    blur_state *s = calloc(1, sizeof *s);
-    if (!s) {
-        h->error("out of memory");
-        return NULL;
-    }
-    s->h = h;
-    s->steps = steps;
-    if (read_params(h, params, s) < 0 || !(s->x = h->tensor_clone(image))) {
-        blur_close(s);
-        return NULL;
-    }
-    return s;
+    if (n == 1)
+        return blur_point(ctx, alpha[0]);
+    rsi_tensor *rows[n];
+    int64_t made = 0;
+    while (made < n && (rows[made] = blur_point(ctx, alpha[made])))
+        made++;
+    rsi_tensor *out =
+        made == n ? h->tensor_cat((const rsi_tensor *const *)rows, (int)n, 0)
+                  : NULL;
+    for (int64_t k = 0; k < made; k++)
+        h->tensor_free(rows[k]);
+    return out;
 }
 
-static int64_t blur_num_points(void *state)
+static int blur_own_ends(const rsi_context *ctx)
 {
-    return ((blur_state *)state)->steps + 1;
+    (void)ctx;
+    return 1;
 }
 
-static double sigma_at(const blur_state *s, int64_t i)
-{
-    const int64_t m = s->steps;
-    if (i >= m)
-        return 0;
-    if (!s->log)
-        return s->sigma_max * (double)(m - i) / (double)m;
-    if (m == 1)
-        return s->sigma_max;
-    return s->sigma_max *
-           pow(s->sigma_min / s->sigma_max, (double)i / (double)(m - 1));
-}
-
-static rsi_tensor *point(void *state, int64_t i)
-{
-    blur_state *s = state;
-    if (i == s->steps)
-        return s->h->tensor_clone(s->x);
-    return s->h->tensor_gaussian_blur(s->x, sigma_at(s, i));
-}
-
-static int blur_next(void *state, int64_t max_points, rsi_tensor **batch)
-{
-    blur_state *s = state;
-    return pt_next(s->h, point, s, s->steps + 1, &s->next, max_points, batch);
-}
-
-static const rsi_path_entry blur_entry = {
-    .open = blur_open,
-    .num_points = blur_num_points,
-    .next = blur_next,
-    .close = blur_close,
-};
-
-RSI_PLUGIN_EXPORT const rsi_plugin_descriptor rsicam_plugin = {
-    .abi_major = RSI_ABI_MAJOR,
-    .abi_minor = RSI_ABI_MINOR,
-    .kind = RSI_PLUGIN_PATH,
-    .name = "blur",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "scale space: from the image blurred by sigma_max to the "
-                   "image (ignores the baseline)",
-    .params = blur_params,
-    .entry = &blur_entry,
-};
+RSI_DECLARE_PATH("blur", "1.0.0", "MIT",
+                 "scale space: from the image blurred by sigma_max to the "
+                 "image (ignores the baseline)",
+                 blur_params, .points = blur_points, .open = blur_open,
+                 .own_ends = blur_own_ends);

@@ -34,18 +34,16 @@ typedef struct seq_state {
     const rsi_host_api *h;
     const rsi_model_info *info;
     seq_source src;
-    rsi_tensor *b, *x; /* for the notes on the ends */
+    const rsi_tensor *b, *x; /* borrowed from the context, for the notes */
     int64_t next;
 } seq_state;
 
-static void seq_close(void *state)
+static void seq_close(const rsi_context *ctx, void *state)
 {
     seq_state *s = state;
     if (!s)
         return;
-    seq_source_close(&s->src, s->h);
-    s->h->tensor_free(s->b);
-    s->h->tensor_free(s->x);
+    seq_source_close(&s->src, ctx->host);
     free(s);
 }
 
@@ -88,60 +86,38 @@ static rsi_tensor *point(void *state, int64_t i)
     return p;
 }
 
-static void *seq_open(const rsi_context *ctx, const rsi_param_value *params,
-                      const rsi_tensor *baseline, const rsi_tensor *image,
-                      int64_t steps)
+static int seq_open(const rsi_context *ctx, void **state)
 {
     const rsi_host_api *h = ctx->host;
-    (void)steps; /* the data decides */
     seq_state *s = calloc(1, sizeof *s);
-    if (!s) {
+    if (!(*state = s)) {
         h->error("out of memory");
-        return NULL;
+        return -1;
     }
-    s->h = h;
-    s->info = ctx->info;
-    const char *points = h->param(sequence_params, params, "points")->s;
-    if (!(s->b = h->tensor_clone(baseline)) ||
-        !(s->x = h->tensor_clone(image)) ||
-        seq_source_open(&s->src, h, points) < 0) {
-        seq_close(s);
-        return NULL;
-    }
-    if (s->src.array && !(s->src.array = px_follow(h, s->src.array, s->x))) {
-        seq_close(s);
-        return NULL;
-    }
-    return s;
+    *s = (seq_state){
+        .h = h, .info = ctx->info, .b = ctx->baseline, .x = ctx->image};
+    if (seq_source_open(&s->src, h, h->param_string(ctx, "points")) < 0)
+        return -1;
+    if (s->src.array && !(s->src.array = px_follow(h, s->src.array, s->x)))
+        return -1;
+    return 0;
 }
 
-static int64_t seq_num_points(void *state)
+static int64_t seq_num_points(const rsi_context *ctx)
 {
-    return ((seq_state *)state)->src.count;
+    return ((seq_state *)ctx->state)->src.count;
 }
 
-static int seq_next(void *state, int64_t max_points, rsi_tensor **batch)
+static int seq_next(const rsi_context *ctx, int64_t max_points,
+                    rsi_tensor **batch)
 {
-    seq_state *s = state;
+    seq_state *s = ctx->state;
     return pt_next(s->h, point, s, s->src.count, &s->next, max_points, batch);
 }
 
-static const rsi_path_entry seq_entry = {
-    .open = seq_open,
-    .num_points = seq_num_points,
-    .next = seq_next,
-    .close = seq_close,
-};
-
-RSI_PLUGIN_EXPORT const rsi_plugin_descriptor rsicam_plugin = {
-    .abi_major = RSI_ABI_MAJOR,
-    .abi_minor = RSI_ABI_MINOR,
-    .kind = RSI_PLUGIN_PATH,
-    .name = "sequence",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "points from a .npy array, image folder or list file "
-                   "(ignores --steps)",
-    .params = sequence_params,
-    .entry = &seq_entry,
-};
+/* Sequential: the list decides the points (no .points). */
+RSI_DECLARE_PATH("sequence", "1.0.0", "MIT",
+                 "points from a .npy array, image folder or list file "
+                 "(ignores --steps)",
+                 sequence_params, .open = seq_open, .close = seq_close,
+                 .num_points = seq_num_points, .next = seq_next);
