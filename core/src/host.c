@@ -174,6 +174,11 @@ static const rsi_host_api host_table = {
     .npy_write = host_npy_write,
     .model_path = rsi_model_path,
     .tensor_to_like = rsi_tensor_to_like,
+    .script_new = rsi_script_new,
+    .script_add_module = rsi_script_add_module,
+    .script_add_layer_name = rsi_script_add_layer_name,
+    .script_finish = rsi_script_finish,
+    .script_free = rsi_script_free,
 };
 
 const rsi_host_api *rsi_host(void)
