@@ -9,6 +9,7 @@ int cli_evaluate(int argc, char **argv);
 int cli_plugins(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_merge(int argc, char **argv);
+int cli_layers(int argc, char **argv);
 
 /* Prints the pending error as "rsicam: MESSAGE" and returns its exit code
  * (the error class; 70 when it has none). */
@@ -17,6 +18,12 @@ int cli_fail(void);
 /* Discovers plugins (--plugin-path dirs first), printing skipped ones as
  * warnings on stderr. Returns the registry, made current, or NULL. */
 rsi_registry *cli_registry(const char *const *dirs, int n_dirs);
+
+/* Opens model_file with the model plugin plugin_spec ("NAME[:k=v,...]";
+ * NULL: onnx for .onnx files, else torchscript). NULL with the error
+ * pending (a model error naming the file when it does not exist). */
+rsi_model *cli_open_model(const char *model_file, const char *plugin_spec,
+                          rsi_registry *r);
 
 /* A growable list of strings; "a,b" arguments add each item. */
 typedef struct cli_list {

@@ -11,6 +11,7 @@
 #include "explain.h"
 #include "fileio.h"
 #include "model_info.h"
+#include "model_plugin.h"
 #include "params.h"
 #include "rsicam/error.h"
 #include "rsicam/model.h"
@@ -43,10 +44,12 @@ static const char usage_text[] =
     "  --score LIST        softmax, logit (default softmax)\n"
     "  --baseline SPEC     NAME[:k=v,...] (default zero)\n"
     "  --path SPEC         NAME[:k=v,...] (default linear)\n"
-    "  --model-plugin SPEC model plugin (default torchscript)\n"
+    "  --model-plugin SPEC model plugin (default onnx for .onnx files, else "
+    "torchscript)\n"
     "  --input-size HxW    override the model's input size\n"
     "  --mean R,G,B        override the model's normalisation mean\n"
     "  --std R,G,B         override the model's normalisation std\n"
+    "  --channel-order O   rgb or bgr: the order the model takes channels in\n"
     "  --labels FILE       class names, one a line\n"
     "  --threads T         libtorch threads (default: every core)\n"
     "  --device D          cpu, cuda or cuda:N (default cpu)\n"
@@ -57,7 +60,7 @@ static const char usage_text[] =
 
 typedef struct explain_args {
     cli_list layers, images, plugin_dirs;
-    const char *model, *out, *labels;
+    const char *model, *out, *labels, *channel_order;
     const char *baseline, *path, *model_plugin, *device, *precision;
     long long class_index, top_k, steps, batch, threads, max_steps;
     double tol;     /* --tol; used with --steps auto */
@@ -114,6 +117,7 @@ enum {
     OPT_PATH,
     OPT_MODEL_PLUGIN,
     OPT_SIZE,
+    OPT_CHANNEL_ORDER,
     OPT_MEAN,
     OPT_STD,
     OPT_LABELS,
@@ -148,6 +152,7 @@ static const struct option options[] = {
     {"path", required_argument, NULL, OPT_PATH},
     {"model-plugin", required_argument, NULL, OPT_MODEL_PLUGIN},
     {"input-size", required_argument, NULL, OPT_SIZE},
+    {"channel-order", required_argument, NULL, OPT_CHANNEL_ORDER},
     {"mean", required_argument, NULL, OPT_MEAN},
     {"std", required_argument, NULL, OPT_STD},
     {"labels", required_argument, NULL, OPT_LABELS},
@@ -235,6 +240,18 @@ static int parse_args(int argc, char **argv, explain_args *a)
         case OPT_MODEL_PLUGIN:
             a->model_plugin = optarg;
             break;
+        case OPT_CHANNEL_ORDER: {
+            int bgr;
+            a->channel_order = optarg;
+            if (rsi_channel_order_parse(optarg, &bgr) < 0) {
+                rsi_error_class_set(RSI_ERR_USAGE,
+                                    "explain: --channel-order: expected rgb "
+                                    "or bgr, got '%s'",
+                                    optarg);
+                rc = -1;
+            }
+            break;
+        }
         case OPT_SIZE:
             rc = cli_parse_floats("--input-size", optarg, a->size, 2);
             a->has_size = 1;
@@ -309,60 +326,9 @@ static int apply_overrides(const explain_args *a, rsi_model_info *info)
         memcpy(info->mean, a->mean, sizeof info->mean);
     if (a->has_std)
         memcpy(info->std, a->std, sizeof info->std);
+    if (a->channel_order)
+        rsi_channel_order_parse(a->channel_order, &info->bgr);
     return a->labels ? rsi_model_info_read_labels(info, a->labels) : 0;
-}
-
-/* "file=PATH" with the parameter syntax's ',' and '\' escaped. */
-static char *file_param(const char *path)
-{
-    size_t n = strlen(path);
-    char *s = malloc(2 * n + 6);
-    if (!s)
-        return NULL;
-    char *p = stpcpy(s, "file=");
-    for (size_t i = 0; i < n; i++) {
-        if (path[i] == ',' || path[i] == '\\')
-            *p++ = '\\';
-        *p++ = path[i];
-    }
-    *p = '\0';
-    return s;
-}
-
-static rsi_model *open_model(const explain_args *a, rsi_registry *r)
-{
-    char *name = NULL, *text = NULL;
-    if (rsi_plugin_spec_split(a->model_plugin, &name, &text) < 0)
-        return NULL;
-    rsi_model *model = NULL;
-    const rsi_plugin *p = rsi_registry_find(r, RSI_PLUGIN_MODEL, name);
-    char *file = file_param(a->model);
-    size_t n = file ? strlen(file) + (text ? strlen(text) + 1 : 0) + 1 : 0;
-    char *all = file ? malloc(n) : NULL;
-    rsi_param_value *values = NULL;
-    if (p && all && access(a->model, F_OK) != 0) {
-        /* a model error, not the parameter check's usage error */
-        rsi_error_class_set(RSI_ERR_MODEL, "model '%s': %s", a->model,
-                            errno == ENOENT ? "no such file" : strerror(errno));
-    } else if (p && all) {
-        snprintf(all, n, "%s%s%s", file, text ? "," : "", text ? text : "");
-        if (rsi_plugin_parse_params(p, all, &values) == 0) {
-            rsi_context ctx = {.host = rsi_host()};
-            const rsi_model_entry *entry = p->desc->entry;
-            model = entry->open(&ctx, values);
-            if (!model && !rsi_error_pending())
-                rsi_error_class_set(RSI_ERR_MODEL, "model '%s': failed to open",
-                                    a->model);
-        }
-    } else if (p) {
-        rsi_error("out of memory");
-    }
-    rsi_params_free(values);
-    free(all);
-    free(file);
-    free(name);
-    free(text);
-    return model;
 }
 
 static const rsi_plugin *find_plugin(rsi_registry *r, rsi_plugin_kind kind,
@@ -392,7 +358,7 @@ static int run(explain_args *a)
     const rsi_plugin *path =
         baseline ? find_plugin(r, RSI_PLUGIN_PATH, a->path, &path_params)
                  : NULL;
-    if (!path || !(model = open_model(a, r)) ||
+    if (!path || !(model = cli_open_model(a->model, a->model_plugin, r)) ||
         rsi_model_set_device(model, a->device) < 0 ||
         rsi_model_set_precision(model, a->precision) < 0)
         goto fail;
@@ -474,7 +440,7 @@ int cli_explain(int argc, char **argv)
                       .scores = 1,
                       .baseline = "zero",
                       .path = "linear",
-                      .model_plugin = "torchscript",
+                      .model_plugin = NULL, /* by the file's name */
                       .device = "cpu",
                       .precision = "fp32"};
     int rc = parse_args(argc, argv, &a);

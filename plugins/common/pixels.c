@@ -52,15 +52,19 @@ static rsi_tensor *per_channel(const rsi_host_api *h, const rsi_tensor *t,
     }
     rsi_tensor *parts[MAX_CHANNELS] = {NULL};
     int ok = 1;
+    /* a BGR model's channel c is the pixels' channel 2 - c, both ways */
+    const int flip = info->bgr && channels == MAX_CHANNELS;
     for (int c = 0; c < channels && ok; c++) {
-        double mean = info->mean[c], sd = info->std[c];
+        const int src = flip ? MAX_CHANNELS - 1 - c : c;
+        const int stats = normalise ? c : src; /* mean, std: model order */
+        double mean = info->mean[stats], sd = info->std[stats];
         if (!(sd > 0)) {
-            h->error("channel %d: std must be positive, got %g", c, sd);
+            h->error("channel %d: std must be positive, got %g", stats, sd);
             ok = 0;
             break;
         }
-        parts[c] = normalise ? channel(h, t, c, mean, sd, 1)
-                             : channel(h, t, c, sd, mean, 0);
+        parts[c] = normalise ? channel(h, t, src, mean, sd, 1)
+                             : channel(h, t, src, sd, mean, 0);
         ok = parts[c] != NULL;
     }
     rsi_tensor *out = NULL;
@@ -89,7 +93,8 @@ rsi_tensor *px_unnormalise(const rsi_host_api *h, const rsi_tensor *t,
 
 static int same_preprocessing(const rsi_model_info *a, const rsi_model_info *b)
 {
-    if (a->input_h != b->input_h || a->input_w != b->input_w)
+    if (a->input_h != b->input_h || a->input_w != b->input_w ||
+        a->bgr != b->bgr)
         return 0;
     for (int c = 0; c < MAX_CHANNELS; c++)
         if (a->mean[c] != b->mean[c] || a->std[c] != b->std[c])
