@@ -29,11 +29,27 @@ struct rsi_script_model {
 namespace
 {
 
-// The source and the error when compiling fails, with RSICAM_DEBUG_SCRIPT.
-void show_source(const char *what, const std::string &source)
+// Compiles source into module; on failure throws the compiler's first
+// non-empty line (its messages start with a newline), and with
+// RSICAM_DEBUG_SCRIPT set prints the source and the whole message.
+void compile(torch::jit::Module &module, const std::string &source,
+             const std::string &what)
 {
-    if (getenv("RSICAM_DEBUG_SCRIPT"))
-        std::cerr << "rsicam: " << what << ":\n" << source << "\n";
+    try {
+        module.define(source);
+    } catch (const std::exception &e) {
+        const std::string msg = e.what();
+        if (getenv("RSICAM_DEBUG_SCRIPT"))
+            std::cerr << "rsicam: " << what << ":\n"
+                      << source << "\n"
+                      << msg << "\n";
+        size_t start = msg.find_first_not_of(" \n");
+        start = start == std::string::npos ? 0 : start;
+        const size_t end = msg.find('\n', start);
+        throw std::runtime_error(
+            "TorchScript does not compile: " +
+            msg.substr(start, end == std::string::npos ? end : end - start));
+    }
 }
 
 void model_error(const rsi_script_model *b)
@@ -55,6 +71,7 @@ rsi_script_model *rsi_script_new(const char *path)
         s->root = torch::jit::Module(
             c10::QualifiedName("__torch__.rsicam_script.Model"), s->unit,
             /*shouldMangle=*/true);
+        s->root.register_attribute("training", c10::BoolType::get(), false);
         return s.release();
     });
     if (!b)
@@ -72,14 +89,11 @@ int rsi_script_add_module(rsi_script_model *b, const char *name,
         torch::jit::Module sub(
             c10::QualifiedName(std::string("__torch__.rsicam_script.") + name),
             b->unit, /*shouldMangle=*/true);
+        // eval() and train() expect every module to have it
+        sub.register_attribute("training", c10::BoolType::get(), false);
         for (int k = 0; k < n_buffers; k++)
             sub.register_buffer(buffer_names[k], unwrap(buffers[k]));
-        try {
-            sub.define(source);
-        } catch (...) {
-            show_source(doing.c_str(), source);
-            throw;
-        }
+        compile(sub, source, doing);
         b->root.register_module(name, sub);
         return 0;
     });
@@ -109,12 +123,7 @@ rsi_model *rsi_script_finish(rsi_script_model *b, const char *source,
             return nullptr; // the error names the file
         }
     rsi_model *m = shim_call<rsi_model *>(nullptr, "forward", [&] {
-        try {
-            b->root.define(source);
-        } catch (...) {
-            show_source("forward", source);
-            throw;
-        }
+        compile(b->root, source, "forward");
         return rsicam::model_from_module(b->root, b->path, info, b->names);
     });
     rsi_model_info_release(&info); // empty when the model took it

@@ -9,8 +9,7 @@
 /* f(path with '/' as '.'): torch.onnx.export names a submodule of a
  * named Sequential "features/norm5", its PyTorch module path being
  * "features.norm5". */
-static int dotted(const char *path, int (*f)(const char *, void *),
-                  void *user)
+static int dotted(const char *path, int (*f)(const char *, void *), void *user)
 {
     char *copy = strdup(path);
     if (!copy)

@@ -240,8 +240,8 @@ static int translate_node(translator *tr, int index, int *is_module)
             tr->failed = 1;
             rc = -1;
         } else {
-            sb_printf(&tr->forward, "    v%d = self.%s(%s)\n", index, name,
-                      sb_text(&call));
+            sb_printf(&tr->forward, "    v%d = self.%s.forward(%s)\n", index,
+                      name, sb_text(&call));
             out->kind = OX_TENSOR;
             out->var = index;
             *is_module = 1;
