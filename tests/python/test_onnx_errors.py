@@ -36,7 +36,7 @@ class BadFiles(unittest.TestCase):
         proc = subprocess.run(
             [RSICAM, "explain", "--model", os.path.join(TMP, name),
              "--image", os.path.join(TMP, "image.png"), "--out", out,
-             "--steps", "4", "--quiet"],
+             "--steps", "4", "--quiet", "--layer", "conv"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return proc, out
 
