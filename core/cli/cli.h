@@ -9,6 +9,7 @@ int cli_evaluate(int argc, char **argv);
 int cli_plugins(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_merge(int argc, char **argv);
+int cli_layers(int argc, char **argv);
 
 /* Prints the pending error as "rsicam: MESSAGE" and returns its exit code
  * (the error class; 70 when it has none). */

@@ -46,10 +46,12 @@ static const char usage_text[] =
     "  --score LIST        softmax, logit (default softmax)\n"
     "  --baseline SPEC     NAME[:k=v,...] (default zero)\n"
     "  --path SPEC         NAME[:k=v,...] (default linear)\n"
-    "  --model-plugin SPEC model plugin (default torchscript)\n"
+    "  --model-plugin SPEC model plugin (default onnx for .onnx files, else "
+    "torchscript)\n"
     "  --input-size HxW    override the model's input size\n"
     "  --mean R,G,B        override the model's normalisation mean\n"
     "  --std R,G,B         override the model's normalisation std\n"
+    "  --channel-order O   rgb or bgr: the order the model takes channels in\n"
     "  --labels FILE       class names, one a line\n"
     "  --threads T         libtorch threads (default: every core)\n"
     "  --device D          cpu, cuda or cuda:N (default cpu)\n"
@@ -60,7 +62,7 @@ static const char usage_text[] =
 
 typedef struct explain_args {
     cli_list layers, images, plugin_dirs;
-    const char *model, *out, *labels;
+    const char *model, *out, *labels, *channel_order;
     const char *baseline, *path, *model_plugin, *device, *precision;
     long long class_index, top_k, steps, batch, threads, max_steps;
     double tol;     /* --tol; used with --steps auto */
@@ -140,6 +142,7 @@ enum {
     OPT_PATH,
     OPT_MODEL_PLUGIN,
     OPT_SIZE,
+    OPT_CHANNEL_ORDER,
     OPT_MEAN,
     OPT_STD,
     OPT_LABELS,
@@ -174,6 +177,7 @@ static const struct option options[] = {
     {"path", required_argument, NULL, OPT_PATH},
     {"model-plugin", required_argument, NULL, OPT_MODEL_PLUGIN},
     {"input-size", required_argument, NULL, OPT_SIZE},
+    {"channel-order", required_argument, NULL, OPT_CHANNEL_ORDER},
     {"mean", required_argument, NULL, OPT_MEAN},
     {"std", required_argument, NULL, OPT_STD},
     {"labels", required_argument, NULL, OPT_LABELS},
@@ -268,6 +272,18 @@ static int parse_args(int argc, char **argv, explain_args *a)
         case OPT_MODEL_PLUGIN:
             a->model_plugin = optarg;
             break;
+        case OPT_CHANNEL_ORDER: {
+            int bgr;
+            a->channel_order = optarg;
+            if (rsi_channel_order_parse(optarg, &bgr) < 0) {
+                rsi_error_class_set(RSI_ERR_USAGE,
+                                    "explain: --channel-order: expected rgb "
+                                    "or bgr, got '%s'",
+                                    optarg);
+                rc = -1;
+            }
+            break;
+        }
         case OPT_SIZE:
             rc = cli_parse_floats("--input-size", optarg, a->size, 2, 1,
                                   RSI_INPUT_SIDE_MAX);
@@ -342,6 +358,8 @@ static int apply_overrides(const explain_args *a, rsi_model *model,
         memcpy(info->mean, a->mean, sizeof info->mean);
     if (a->has_std)
         memcpy(info->std, a->std, sizeof info->std);
+    if (a->channel_order)
+        rsi_channel_order_parse(a->channel_order, &info->bgr);
     if (!a->labels)
         return 0;
     int64_t classes;
@@ -478,7 +496,7 @@ int cli_explain(int argc, char **argv)
                       .scores = 1,
                       .baseline = "zero",
                       .path = "linear",
-                      .model_plugin = "torchscript",
+                      .model_plugin = NULL, /* by the file's name */
                       .device = "cpu",
                       .precision = "fp32"};
     int rc = parse_args(argc, argv, &a);

@@ -1,4 +1,5 @@
-/* rsicam — RSI-Grad-CAM heatmaps for TorchScript image classifiers. */
+/* rsicam — RSI-Grad-CAM heatmaps for TorchScript and ONNX image
+ * classifiers. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ static void usage(FILE *out)
                  "  run       run an experiment file (rsicam run --help)\n"
                  "  merge     combine the shards of an experiment\n"
                  "  plugins   list the plugins found, with their parameters\n"
+                 "  layers    a model's layer names and output shapes\n"
                  "  version   print the version\n");
 }
 
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
         return cli_merge(argc - 1, argv + 1);
     if (strcmp(cmd, "plugins") == 0)
         return cli_plugins(argc - 1, argv + 1);
+    if (strcmp(cmd, "layers") == 0)
+        return cli_layers(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("rsicam %s\n", RSICAM_VERSION);
         return 0;

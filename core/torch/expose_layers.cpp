@@ -135,7 +135,8 @@ static void inline_towards(Graph &g, const std::vector<std::string> &layers,
 
 std::unique_ptr<torch::jit::GraphFunction>
 expose_layers(const torch::jit::Module &module,
-              const std::vector<std::string> &layers)
+              const std::vector<std::string> &layers,
+              std::vector<std::string> *unexposable)
 {
     auto graph = module.get_method("forward").graph()->copy();
     Graph &g = *graph;
@@ -161,30 +162,32 @@ expose_layers(const torch::jit::Module &module,
 
     if (getenv("RSICAM_DEBUG_GRAPH"))
         std::cerr << "rsicam: forward after inlining:\n" << g;
+    std::vector<std::string> why(layers.size());
     for (size_t i = 0; i < layers.size(); i++) {
         const Site &s = sites[i];
         if (s.calls == 0)
-            throw std::invalid_argument("layer '" + layers[i] +
-                                        "' is never called by forward");
-        if (s.calls > 1)
-            throw std::invalid_argument(
-                "layer '" + layers[i] + "' is called " +
-                std::to_string(s.calls) +
-                " times by forward; choose a module that runs once");
-        if (s.nested)
-            throw std::invalid_argument(
-                "layer '" + layers[i] +
-                "' runs inside control flow and cannot be exposed");
-        if (s.not_tensor)
-            throw std::invalid_argument("layer '" + layers[i] +
-                                        "' does not output a tensor");
+            why[i] = "layer '" + layers[i] + "' is never called by forward";
+        else if (s.calls > 1)
+            why[i] = "layer '" + layers[i] + "' is called " +
+                     std::to_string(s.calls) +
+                     " times by forward; choose a module that runs once";
+        else if (s.nested)
+            why[i] = "layer '" + layers[i] +
+                     "' runs inside control flow and cannot be exposed";
+        else if (s.not_tensor)
+            why[i] = "layer '" + layers[i] + "' does not output a tensor";
+        if (!why[i].empty() && !unexposable)
+            throw std::invalid_argument(why[i]);
     }
+    if (unexposable)
+        *unexposable = why;
 
     // Outputs (logits, A_1..A_n). The logits are read only now: when a
     // layer is the last module, forward returns its shifted value.
     std::vector<Value *> outputs{g.outputs()[0]};
-    for (const Site &s : sites)
-        outputs.push_back(s.shift->input(0));
+    for (size_t i = 0; i < sites.size(); i++) // the logits stand in
+        outputs.push_back(why[i].empty() ? sites[i].shift->input(0)
+                                         : g.outputs()[0]);
     torch::jit::WithInsertPoint guard(g.return_node());
     Value *tuple = g.insertNode(g.createTuple(outputs))->output();
     g.eraseOutput(0);

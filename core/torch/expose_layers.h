@@ -24,10 +24,13 @@ namespace rsicam
 // the path, helper methods such as _forward_impl) are inlined first, to find
 // the layers, then every other call; convolutions become aten::conv2d and
 // the like (see expose_layers.cpp). Throws std::invalid_argument naming the
-// layer when it cannot be exposed.
+// layer when it cannot be exposed; given unexposable, it says why there
+// instead, one entry per layer ("" for those exposed), and such a layer's
+// A_i is the logits.
 std::unique_ptr<torch::jit::GraphFunction>
 expose_layers(const torch::jit::Module &module,
-              const std::vector<std::string> &layers);
+              const std::vector<std::string> &layers,
+              std::vector<std::string> *unexposable = nullptr);
 
 } // namespace rsicam
 

@@ -1,5 +1,6 @@
 // rsicam — model services (model.h): TorchScript classifiers.
 #include "expose_layers.h"
+#include "model_impl.h"
 #include "precision.h"
 #include "shim.h"
 
@@ -22,26 +23,6 @@ extern "C" {
 using rsicam::shim_call;
 using rsicam::unwrap;
 using rsicam::wrap;
-
-struct rsi_model {
-    torch::jit::Module module;
-    std::string path;
-    rsi_model_info info{};
-    c10::Device device = c10::kCPU; // where the module and its inputs live
-    // the part before the first exposed layer: float32 or autocast bf16
-    c10::ScalarType head_precision = c10::kFloat;
-    std::vector<std::string> module_paths;
-    std::vector<const char *> module_path_ptrs;
-    std::vector<std::string> layers;
-    std::unique_ptr<torch::jit::GraphFunction> exposed;
-    // Per input size (H, W): each layer's activation shape without batch.
-    std::map<std::pair<int64_t, int64_t>, std::vector<std::vector<int64_t>>>
-        act_shapes;
-    ~rsi_model()
-    {
-        rsi_model_info_release(&info);
-    }
-};
 
 namespace rsicam
 {
@@ -108,6 +89,26 @@ static at::Tensor as_logits(const c10::IValue &out, int64_t b,
             "model '" + path + "': output has shape " + c10::str(t.sizes()) +
             ", expected [N, classes] with N = " + std::to_string(b));
     return t;
+}
+
+rsi_model *
+model_from_module(torch::jit::Module module, const std::string &path,
+                  rsi_model_info &info,
+                  const std::vector<std::pair<std::string, std::string>> &names)
+{
+    auto m = std::make_unique<rsi_model>();
+    m->module = std::move(module);
+    m->module.eval();
+    m->path = path;
+    m->info = info;
+    std::memset(&info, 0, sizeof info); // the model's now
+    for (const auto &[name, module_path] : names) {
+        m->module_paths.push_back(name);
+        m->layer_module[name] = module_path;
+    }
+    for (const auto &p : m->module_paths)
+        m->module_path_ptrs.push_back(p.c_str());
+    return m.release();
 }
 
 } // namespace rsicam
@@ -215,8 +216,12 @@ int rsi_model_select_layers(rsi_model *m, const char *const *layers, int n)
             return -1;
         }
     }
+    std::vector<std::string> paths = wanted;
+    for (auto &p : paths)
+        if (m->layer_module.count(p))
+            p = m->layer_module[p];
     int rc = shim_call<int>(-1, "cannot expose layers", [&] {
-        m->exposed = rsicam::expose_layers(m->module, wanted);
+        m->exposed = rsicam::expose_layers(m->module, paths);
         m->layers = wanted;
         m->act_shapes.clear();
         return 0;
@@ -226,6 +231,22 @@ int rsi_model_select_layers(rsi_model *m, const char *const *layers, int n)
         rsi_error_reclass(RSI_ERR_MODEL);
     }
     return rc;
+}
+
+rsi_tensor *rsi_model_forward(rsi_model *m, const rsi_tensor *x)
+{
+    rsi_tensor *out = shim_call<rsi_tensor *>(nullptr, "forward", [&] {
+        torch::NoGradGuard no_grad;
+        c10::IValue y = m->module.forward({unwrap(x).to(m->device)});
+        if (!y.isTensor())
+            throw std::runtime_error("forward does not return a tensor");
+        return wrap(y.toTensor());
+    });
+    if (!out) {
+        rsi_error_prefix("model '%s': ", m->path.c_str());
+        rsi_error_reclass(RSI_ERR_MODEL);
+    }
+    return out;
 }
 
 rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x)

@@ -9,6 +9,8 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "rsicam/error.h"
 #include "rsicam/model.h"
@@ -62,6 +64,13 @@ bool use_default_executor(const c10::Device &device) noexcept;
 // error is pending, names the file and is a model error; returns false.
 bool load_file(const char *path, const char *kind, torch::jit::Module &module,
                std::string &path_out, rsi_model_info &info) noexcept;
+
+// A model around a module built in memory (script_model.cpp): takes over
+// info (left zeroed); names are the layer names users may give, each with
+// the module path it selects, in the order lists show them.
+rsi_model *model_from_module(
+    torch::jit::Module module, const std::string &path, rsi_model_info &info,
+    const std::vector<std::pair<std::string, std::string>> &names);
 
 // "cpu", "cuda" or "cuda:N", checked against what this build and machine
 // offer: a CPU-only libtorch or a machine without a GPU gets a clear

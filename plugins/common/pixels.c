@@ -22,7 +22,8 @@ rsi_tensor *px_unnormalise(const rsi_host_api *h, const rsi_tensor *t,
 
 static int same_preprocessing(const rsi_model_info *a, const rsi_model_info *b)
 {
-    if (a->input_h != b->input_h || a->input_w != b->input_w)
+    if (a->input_h != b->input_h || a->input_w != b->input_w ||
+        a->bgr != b->bgr)
         return 0;
     for (int c = 0; c < MAX_CHANNELS; c++)
         if (a->mean[c] != b->mean[c] || a->std[c] != b->std[c])

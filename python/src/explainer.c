@@ -141,7 +141,7 @@ static int explainer_init(explainer_obj *self, PyObject *args, PyObject *kw)
     double tol = 0;
     const char *baseline = "zero", *path = "linear", *device = "cpu",
                *precision = "fp32", *labels_file = NULL,
-               *model_plugin = "torchscript";
+               *model_plugin = NULL; /* by the file's name */
     if (!PyArg_ParseTupleAndKeywords(
             args, kw, "sss|$OiiiOiLdLLssssiOOOzs", names, &model_file, &out_dir,
             &model_name, &layers, &methods, &variants, &scores, &classes,

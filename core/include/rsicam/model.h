@@ -31,6 +31,10 @@ typedef struct rsi_model_info {
     char **labels;
     char *default_layer; /* NULL when the file names none */
     double temperature;  /* informational; 0 when absent */
+    /* 1: the model takes its channels in BGR order ("channel_order":
+     * "bgr", Keras's "caffe" preprocessing); mean and std are then in the
+     * model's order too */
+    int bgr;
 } rsi_model_info;
 
 typedef enum rsi_score_kind {
@@ -73,9 +77,23 @@ const char *rsi_model_path(const rsi_model *m);
 int rsi_model_select_layers(rsi_model *m, const char *const *layers, int n);
 int rsi_model_num_layers(const rsi_model *m);
 
-/* Every submodule path of the model, depth first; *n receives the count.
- * The array and strings belong to the model. */
+/* Every layer name the model takes: each submodule path, depth first, or
+ * for a model built from source with layer names (below) those names in
+ * the order given; *n receives the count. The array and strings belong to
+ * the model. */
 const char *const *rsi_model_module_paths(rsi_model *m, int *n);
+
+/* Every layer name's output shape (rsi_model_module_paths order) for one
+ * zero input [1, 3, h, w]: layer i's RSI_LAYER_DIMS dims at
+ * dims[i * RSI_LAYER_DIMS], batch first, ndims[i] of them, or ndims[i] = -1
+ * when the layer cannot be exposed (called twice, never, ...). */
+#define RSI_LAYER_DIMS 8
+int rsi_model_layer_shapes(rsi_model *m, int64_t h, int64_t w, int64_t *dims,
+                           int *ndims);
+
+/* Plain forward without gradients: the output as the model returns it,
+ * whatever its shape (for checking imported graphs). */
+rsi_tensor *rsi_model_forward(rsi_model *m, const rsi_tensor *x);
 
 /* Plain forward without gradients: logits [B, classes]. */
 rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x);
@@ -138,6 +156,19 @@ void rsi_forward_result_release(rsi_forward_result *out, int n_layers,
 rsi_tensor *rsi_model_input_grad_softmax(rsi_model *m, const rsi_tensor *x,
                                          const rsi_tensor *upstream,
                                          rsi_tensor **probs);
+
+/* A classifier built from TorchScript source, for importers of other
+ * formats (plugin.h's script_* services document each step). */
+typedef struct rsi_script_model rsi_script_model;
+rsi_script_model *rsi_script_new(const char *path);
+int rsi_script_add_module(rsi_script_model *b, const char *name,
+                          const char *source, const char *const *buffer_names,
+                          const rsi_tensor *const *buffers, int n_buffers);
+int rsi_script_add_layer_name(rsi_script_model *b, const char *layer,
+                              const char *module_path);
+rsi_model *rsi_script_finish(rsi_script_model *b, const char *source,
+                             const char *const *metadata, int n_metadata);
+void rsi_script_free(rsi_script_model *b);
 
 /* A general TorchScript module (a VAE, say): call any of its methods with
  * one tensor and get one tensor back. Info as for classifiers. */

@@ -49,7 +49,7 @@ extern "C" {
 #if defined(RSI_ABI_MAJOR) || defined(RSI_ABI_MINOR)
 #error "RSI_ABI_MAJOR/RSI_ABI_MINOR come from rsicam/plugin.h only"
 #endif
-enum rsi_abi_version { RSI_ABI_MAJOR = 2, RSI_ABI_MINOR = 0 };
+enum rsi_abi_version { RSI_ABI_MAJOR = 2, RSI_ABI_MINOR = 1 };
 
 #define RSI_PLUGIN_SYMBOL "rsicam_plugin"
 #if defined(__GNUC__)
@@ -330,6 +330,35 @@ struct rsi_host_api {
      * npy_write writes t as a float32 .npy file, atomically. */
     rsi_tensor *(*image_read)(const char *path);
     int (*npy_write)(const char *path, const rsi_tensor *t);
+
+    /* ---- since 2.1 ---- */
+
+    /* A classifier from TorchScript source, for model plugins that import
+     * another format (onnx). The builder collects submodules, each with
+     * its buffers and methods, and the names users may give for layers;
+     * script_finish compiles the model's own methods (a forward calling
+     * the submodules) and returns a model that every model service takes
+     * as it takes a loaded TorchScript file. Each returns 0 / non-NULL, or
+     * -1 / NULL with a model error reported. */
+    rsi_script_model *(*script_new)(const char *path);
+    /* A submodule `name` of the model: source defines its methods (def
+     * forward(self, ...)) over buffers self.<buffer_names[k]> (borrowed;
+     * the model keeps its own reference). */
+    int (*script_add_module)(rsi_script_model *b, const char *name,
+                             const char *source,
+                             const char *const *buffer_names,
+                             const rsi_tensor *const *buffers, int n_buffers);
+    /* Lets users select the submodule at module_path by the name layer
+     * (the first name given wins). A model with layer names offers only
+     * those: they are what lists and nearest-name suggestions show. */
+    int (*script_add_layer_name)(rsi_script_model *b, const char *layer,
+                                 const char *module_path);
+    /* Compiles source (the model's forward) and returns the model. Its
+     * info is ImageNet's defaults overlaid by each metadata JSON text (the
+     * rsicam.json format) in order. The builder stays the caller's. */
+    rsi_model *(*script_finish)(rsi_script_model *b, const char *source,
+                                const char *const *metadata, int n_metadata);
+    void (*script_free)(rsi_script_model *b);
 };
 
 /* Whether host h provides member m (tables only grow at their end). */

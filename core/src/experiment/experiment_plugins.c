@@ -7,6 +7,7 @@
 
 #include "experiment_internal.h"
 #include "model_info.h"
+#include "model_plugin.h"
 #include "nearest.h"
 #include "numbers.h"
 #include "params.h"
@@ -204,8 +205,8 @@ static const rsi_plugin *find_plugin(xp_loader *ld, rsi_plugin_kind kind,
 
 /* ---- the model --------------------------------------------------------- */
 
-static const char *const model_core_keys[] = {"plugin", "input_size", "mean",
-                                              "std", "labels"};
+static const char *const model_core_keys[] = {
+    "plugin", "input_size", "mean", "std", "labels", "channel_order"};
 
 /* n numbers within [min, max] from a list node; -1 with a problem. The
  * bounds are numbers.h's, shared with the command line. */
@@ -228,7 +229,8 @@ static int read_numbers(xp_loader *ld, const rsi_cfg *node, const char *key,
     return 0;
 }
 
-/* input_size, mean, std and labels over the model file's own. */
+/* input_size, mean, std, channel_order and labels over the model file's
+ * own. */
 static void apply_preprocessing(xp_loader *ld, const rsi_cfg *node,
                                 rsi_model_info *info)
 {
@@ -251,6 +253,11 @@ static void apply_preprocessing(xp_loader *ld, const rsi_cfg *node,
         read_numbers(ld, n, "model: std", v, 3, RSI_STD_MIN, RSI_STD_MAX) == 0)
         memcpy(info->std, v, sizeof v);
     const char *t;
+    if ((n = rsi_cfg_get(node, "channel_order")) &&
+        (t = xp_text(ld, n, "model: channel_order", "rgb or bgr")) &&
+        rsi_channel_order_parse(t, &info->bgr) < 0)
+        rsi_diag_add(ld->d, n,
+                     "model: channel_order: expected rgb or bgr, got '%s'", t);
     if ((n = rsi_cfg_get(node, "labels")) &&
         (t = xp_text(ld, n, "model: labels", "a file of class names"))) {
         char *path = xp_path(ld, n, t);
@@ -311,7 +318,8 @@ void xp_read_model(xp_loader *ld)
         return;
     }
     if (node->kind == RSI_CFG_SCALAR && !rsi_cfg_is_null(node)) {
-        /* "model: m.pt" is short for {plugin: torchscript, file: m.pt} */
+        /* "model: m.pt" is short for {plugin: torchscript, file: m.pt}
+         * ({plugin: onnx, ...} for m.onnx) */
         rsi_cfg *file = rsi_cfg_copy(node);
         free(node->text);
         node->text = NULL;
@@ -327,8 +335,11 @@ void xp_read_model(xp_loader *ld)
         return;
     }
     const rsi_cfg *pn = rsi_cfg_get(node, "plugin");
+    const rsi_cfg *fn = rsi_cfg_get(node, "file");
     const char *name =
-        pn ? xp_text(ld, pn, "model: plugin", "a plugin name") : "torchscript";
+        pn ? xp_text(ld, pn, "model: plugin", "a plugin name")
+           : rsi_default_model_plugin(
+                 fn && fn->kind == RSI_CFG_SCALAR ? fn->text : NULL);
     const rsi_plugin *p =
         name ? find_plugin(ld, RSI_PLUGIN_MODEL, name, pn ? pn : node, "model")
              : NULL;
@@ -337,7 +348,7 @@ void xp_read_model(xp_loader *ld)
     json_object_set_new(ld->model_json, "plugin",
                         json_string(name ? name : ""));
     json_t *params = json_object();
-    if (p && read_params(ld, p, node, owner, model_core_keys, 5, &text,
+    if (p && read_params(ld, p, node, owner, model_core_keys, 6, &text,
                          params) >= 0) {
         json_object_update(ld->model_json, params);
         rsi_param_value *values = NULL;
@@ -366,6 +377,8 @@ void xp_read_model(xp_loader *ld)
     json_object_set_new(
         ld->model_json, "mean",
         json_pack("[f, f, f]", info->mean[0], info->mean[1], info->mean[2]));
+    json_object_set_new(ld->model_json, "channel_order",
+                        json_string(info->bgr ? "bgr" : "rgb"));
     json_object_set_new(
         ld->model_json, "std",
         json_pack("[f, f, f]", info->std[0], info->std[1], info->std[2]));

@@ -7,9 +7,10 @@
 #include "npy.h"
 #include "rsicam/error.h"
 
-/* HWC interleaved -> CHW planar, each channel mapped by (v - sub) / div. */
+/* HWC interleaved -> CHW planar, each channel mapped by (v - sub) / div;
+ * with bgr the planes in reverse order (sub and div are the planes'). */
 static rsi_tensor *planar_tensor(const rsi_image *img, const double sub[3],
-                                 const double div[3])
+                                 const double div[3], int bgr)
 {
     const int64_t hw = (int64_t)img->width * img->height;
     float *chw = malloc((size_t)(3 * hw) * sizeof(float));
@@ -20,7 +21,9 @@ static rsi_tensor *planar_tensor(const rsi_image *img, const double sub[3],
     for (int64_t p = 0; p < hw; p++)
         for (int c = 0; c < 3; c++)
             chw[c * hw + p] =
-                (float)(((double)img->data[3 * p + c] - sub[c]) / div[c]);
+                (float)(((double)img->data[3 * p + (bgr ? 2 - c : c)] -
+                         sub[c]) /
+                        div[c]);
     const int64_t shape[4] = {1, 3, img->height, img->width};
     rsi_tensor *t = rsi_tensor_from_floats(chw, shape, 4);
     free(chw);
@@ -30,7 +33,7 @@ static rsi_tensor *planar_tensor(const rsi_image *img, const double sub[3],
 rsi_tensor *rsi_input_from_image(const rsi_image *img,
                                  const rsi_model_info *info)
 {
-    return planar_tensor(img, info->mean, info->std);
+    return planar_tensor(img, info->mean, info->std, info->bgr);
 }
 
 rsi_tensor *rsi_input_read(const char *path, const rsi_model_info *info,
@@ -70,7 +73,7 @@ rsi_tensor *rsi_host_image_read(const char *path)
     if (rsi_image_read(path, 0, 0, &img) < 0)
         return NULL;
     static const double zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
-    rsi_tensor *t = planar_tensor(&img, zero, one);
+    rsi_tensor *t = planar_tensor(&img, zero, one, 0);
     rsi_image_release(&img);
     return t;
 }

@@ -14,6 +14,42 @@
 static const double imagenet_mean[3] = {0.485, 0.456, 0.406};
 static const double imagenet_std[3] = {0.229, 0.224, 0.225};
 
+/* Keras's preprocessing modes (keras.applications' preprocess_input), as
+ * rsicam's normalisation (x - mean) / std of x in [0, 1]: "caffe" is BGR,
+ * 0..255 minus the ImageNet mean in BGR; "tf" is -1..1; "torch" is
+ * ImageNet's mean and std. */
+static int apply_mode(rsi_model_info *info, const char *mode)
+{
+    static const double caffe_bgr_mean[3] = {103.939, 116.779, 123.68};
+    if (!strcmp(mode, "caffe")) {
+        for (int k = 0; k < 3; k++) {
+            info->mean[k] = caffe_bgr_mean[k] / 255.0;
+            info->std[k] = 1.0 / 255.0;
+        }
+        info->bgr = 1;
+    } else if (!strcmp(mode, "tf")) {
+        for (int k = 0; k < 3; k++)
+            info->mean[k] = info->std[k] = 0.5;
+        info->bgr = 0;
+    } else if (!strcmp(mode, "torch")) {
+        memcpy(info->mean, imagenet_mean, sizeof(info->mean));
+        memcpy(info->std, imagenet_std, sizeof(info->std));
+        info->bgr = 0;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+int rsi_channel_order_parse(const char *text, int *bgr)
+{
+    if (!strcmp(text, "rgb") || !strcmp(text, "bgr")) {
+        *bgr = !strcmp(text, "bgr");
+        return 0;
+    }
+    return -1;
+}
+
 void rsi_model_info_init(rsi_model_info *info)
 {
     memset(info, 0, sizeof(*info));
@@ -107,6 +143,20 @@ int rsi_model_info_parse(rsi_model_info *info, const char *json,
         }
         info->input_h = json_integer_value(h);
         info->input_w = json_integer_value(w);
+    }
+    /* a preprocessing mode first: "mean", "std" and "channel_order"
+     * override its parts */
+    if ((v = json_object_get(root, "preprocessing")) &&
+        (!json_is_string(v) || apply_mode(info, json_string_value(v)) < 0)) {
+        bad(model_path, "\"preprocessing\" is not one of \"caffe\", "
+                        "\"tf\", \"torch\"");
+        goto out;
+    }
+    if ((v = json_object_get(root, "channel_order")) &&
+        (!json_is_string(v) ||
+         rsi_channel_order_parse(json_string_value(v), &info->bgr) < 0)) {
+        bad(model_path, "\"channel_order\" is not \"rgb\" or \"bgr\"");
+        goto out;
     }
     if ((v = json_object_get(root, "mean")) &&
         read_triple(v, info->mean, -RSI_MEAN_ABS_MAX, RSI_MEAN_ABS_MAX) < 0) {

@@ -3,8 +3,12 @@
  * Model files carry an extra file "rsicam.json" (written by
  * tools/rsicam_meta.py):
  *   {"input_size": [H, W], "mean": [r, g, b], "std": [r, g, b],
- *    "labels": [...], "default_layer": "...", "temperature": T}
- * Every key is optional; defaults are 224x224 and ImageNet mean/std.
+ *    "labels": [...], "default_layer": "...", "temperature": T,
+ *    "channel_order": "rgb" | "bgr",
+ *    "preprocessing": "caffe" | "tf" | "torch"}
+ * Every key is optional; defaults are 224x224, ImageNet mean/std and RGB.
+ * "preprocessing" names a Keras mode (mean, std and channel order at
+ * once); the other keys override its parts.
  */
 #ifndef RSICAM_MODEL_INFO_H
 #define RSICAM_MODEL_INFO_H
@@ -23,6 +27,8 @@ void rsi_model_info_init(rsi_model_info *info);
 int rsi_model_info_parse(rsi_model_info *info, const char *json,
                          const char *model_path);
 void rsi_model_info_release(rsi_model_info *info);
+/* "rgb" or "bgr" into *bgr (0 / 1); -1 for anything else. */
+int rsi_channel_order_parse(const char *text, int *bgr);
 /* A labels file's size bound: ImageNet-21k's names are under 1 MB. */
 #define RSI_LABELS_MAX_BYTES (16 << 20)
 

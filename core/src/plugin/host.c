@@ -187,6 +187,13 @@ static const rsi_host_api host_table = {
 
     .image_read = rsi_host_image_read,
     .npy_write = host_npy_write,
+
+    /* 2.1 */
+    .script_new = rsi_script_new,
+    .script_add_module = rsi_script_add_module,
+    .script_add_layer_name = rsi_script_add_layer_name,
+    .script_finish = rsi_script_finish,
+    .script_free = rsi_script_free,
 };
 
 const rsi_host_api *rsi_host(void)

@@ -52,15 +52,20 @@ static rsi_tensor *per_channel(const rsi_tensor *t, const rsi_model_info *info,
     }
     rsi_tensor *parts[MAX_CHANNELS] = {NULL};
     int ok = 1;
+    /* a BGR model's channel c is the pixels' channel 2 - c, both ways;
+     * mean and std are in the model's order */
+    const int flip = info->bgr && channels == MAX_CHANNELS;
     for (int c = 0; c < channels && ok; c++) {
-        double mean = info->mean[c], sd = info->std[c];
+        const int src = flip ? MAX_CHANNELS - 1 - c : c;
+        const int stats = to_model ? c : src;
+        double mean = info->mean[stats], sd = info->std[stats];
         if (!(sd > 0)) {
-            rsi_error("channel %d: std must be positive, got %g", c, sd);
+            rsi_error("channel %d: std must be positive, got %g", stats, sd);
             ok = 0;
             break;
         }
-        parts[c] =
-            to_model ? channel(t, c, mean, sd, 1) : channel(t, c, sd, mean, 0);
+        parts[c] = to_model ? channel(t, src, mean, sd, 1)
+                            : channel(t, src, sd, mean, 0);
         ok = parts[c] != NULL;
     }
     rsi_tensor *out = NULL;

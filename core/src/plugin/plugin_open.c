@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model_plugin.h"
 #include "params.h"
 #include "plugin_call.h"
 #include "rsicam/error.h"
@@ -43,8 +44,9 @@ rsi_model *rsi_model_open_file(rsi_registry *r, const char *plugin_spec,
                                const char *path)
 {
     char *text = NULL;
-    const rsi_plugin *p =
-        rsi_plugin_open_spec(r, RSI_PLUGIN_MODEL, plugin_spec, &text);
+    const char *spec =
+        plugin_spec ? plugin_spec : rsi_default_model_plugin(path);
+    const rsi_plugin *p = rsi_plugin_open_spec(r, RSI_PLUGIN_MODEL, spec, &text);
     rsi_model *model = NULL;
     char *file = file_param(path);
     size_t n = file ? strlen(file) + (text ? strlen(text) + 1 : 0) + 1 : 0;

@@ -13,7 +13,8 @@ const rsi_plugin *rsi_plugin_open_spec(rsi_registry *r, rsi_plugin_kind kind,
                                        const char *spec, char **params);
 
 /* Opens the model file path through the model plugin plugin_spec
- * ("torchscript", or "NAME:k=v,..." whose parameters follow file=path). A
+ * ("torchscript", or "NAME:k=v,..." whose parameters follow file=path;
+ * NULL: the plugin for the file's name, rsi_default_model_plugin). A
  * missing file is a model error naming it. Returns NULL with an error. */
 rsi_model *rsi_model_open_file(rsi_registry *r, const char *plugin_spec,
                                const char *path);

@@ -1,0 +1,39 @@
+// rsicam — what a classifier holds (model.cpp, layer_shapes.cpp).
+#ifndef RSICAM_TORCH_MODEL_IMPL_H
+#define RSICAM_TORCH_MODEL_IMPL_H
+
+#include <torch/script.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model_info.h"
+#include "rsicam/model.h"
+
+struct rsi_model {
+    torch::jit::Module module;
+    std::string path;
+    rsi_model_info info{};
+    c10::Device device = c10::kCPU; // where the module and its inputs live
+    // the part before the first exposed layer: float32 or autocast bf16
+    c10::ScalarType head_precision = c10::kFloat;
+    // the names users may select layers by: module paths, or for a model
+    // built from another format's graph, the names its builder gave
+    std::vector<std::string> module_paths;
+    std::vector<const char *> module_path_ptrs;
+    std::map<std::string, std::string> layer_module; // name -> module path
+    std::vector<std::string> layers;
+    std::unique_ptr<torch::jit::GraphFunction> exposed;
+    // Per input size (H, W): each layer's activation shape without batch.
+    std::map<std::pair<int64_t, int64_t>, std::vector<std::vector<int64_t>>>
+        act_shapes;
+    ~rsi_model()
+    {
+        rsi_model_info_release(&info);
+    }
+};
+
+#endif
