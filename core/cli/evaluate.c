@@ -56,17 +56,6 @@ static void *grow(void *p, int n, int *cap, size_t size)
     return q;
 }
 
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", dir, name);
-    else
-        rsi_error("out of memory");
-    return s;
-}
-
 /* ---- the sample list, indexed by real path ---------------------------- */
 
 static int cmp_ref(const void *a, const void *b)
@@ -363,7 +352,7 @@ static int add_line(void *user, json_t *o, int n, const char *error)
 
 static int read_results(evaluation *ev, const char *dir)
 {
-    char *file = path_join(dir, RSI_RESULTS_FILE);
+    char *file = rsi_path_join(dir, RSI_RESULTS_FILE);
     results_reader r = {ev, dir, file};
     int rc = file ? rsi_results_read(file, 0, add_line, &r) : -1;
     free(file);

@@ -43,16 +43,10 @@ typedef struct merge {
     rsi_out claim; /* out's lock and record of temporaries */
 } merge;
 
-static char *join(const char *dir, const char *rel)
-{
-    char *s = NULL;
-    return asprintf(&s, "%s/%s", dir, rel) < 0 ? NULL : s;
-}
-
 static int read_run_json(merge *m)
 {
     for (int d = 0; d < m->n_dirs; d++) {
-        char *path = join(m->dirs[d], "run.json");
+        char *path = rsi_path_join(m->dirs[d], "run.json");
         json_error_t jerr;
         json_t *o = path ? json_load_file(path, 0, &jerr) : NULL;
         const char *fp = json_string_value(json_object_get(o, "fingerprint"));
@@ -155,7 +149,7 @@ static int add_line(void *user, json_t *o, int n, const char *error)
 
 static int read_results(merge *m, int d)
 {
-    char *path = join(m->dirs[d], RSI_RESULTS_FILE);
+    char *path = rsi_path_join(m->dirs[d], RSI_RESULTS_FILE);
     if (!path) {
         rsi_error("out of memory");
         return -1;
@@ -286,7 +280,7 @@ static int place_files(merge *m)
                 json_string_value(json_object_get(e->record, file_keys[k]));
             if (!rel)
                 continue;
-            char *src = join(m->dirs[e->dir], rel), *dst = join(m->out, rel);
+            char *src = rsi_path_join(m->dirs[e->dir], rel), *dst = rsi_path_join(m->out, rel);
             char *slash = dst ? strrchr(dst, '/') : NULL;
             int rc = src && slash ? 0 : -1;
             if (rc == 0) {
@@ -307,7 +301,7 @@ static int place_files(merge *m)
 
 static int write_results(merge *m)
 {
-    char *path = join(m->out, RSI_RESULTS_FILE);
+    char *path = rsi_path_join(m->out, RSI_RESULTS_FILE);
     rsi_atomic_file f;
     if (!path || rsi_atomic_open(&f, path) < 0) {
         free(path);
@@ -376,8 +370,8 @@ static int write_meta(merge *m)
     char *yaml = rsi_yaml_from_json(
         m->resolved, "rsicam: the resolved experiment (merged from shards).");
     char *text = run ? json_dumps(run, JSON_INDENT(2)) : NULL;
-    char *ypath = join(m->out, "resolved.yaml");
-    char *rpath = join(m->out, "run.json");
+    char *ypath = rsi_path_join(m->out, "resolved.yaml");
+    char *rpath = rsi_path_join(m->out, "run.json");
     int rc = yaml && text && ypath && rpath &&
                      rsi_write_file_atomic(ypath, yaml, strlen(yaml)) == 0 &&
                      rsi_write_file_atomic(rpath, text, strlen(text)) == 0
@@ -409,8 +403,8 @@ int rsi_experiment_merge(const char *out, const char *const *dirs, int n,
             return -1;
         }
     }
-    char *summary = join(out, RSI_SUMMARY_FILE);
-    char *results = join(out, RSI_RESULTS_FILE);
+    char *summary = rsi_path_join(out, RSI_SUMMARY_FILE);
+    char *results = rsi_path_join(out, RSI_RESULTS_FILE);
     if (!summary || !results || read_run_json(&m) < 0 || rsi_mkdir_p(out) < 0 ||
         rsi_out_claim(&m.claim, out, 0) < 0)
         goto done;

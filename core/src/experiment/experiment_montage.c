@@ -51,17 +51,11 @@ static char *row_label(const json_t *r)
     return rc < 0 ? NULL : out;
 }
 
-static char *in_dir(const char *dir, const char *rel)
-{
-    char *s = NULL;
-    return asprintf(&s, "%s/%s", dir, rel) < 0 ? NULL : s;
-}
-
 /* The heatmap of record r as floats, checked to be h x w (h, w set from
  * the first one when 0). */
 static float *read_heat(const char *out, const json_t *r, int *w, int *h)
 {
-    char *where = in_dir(out, RSI_RESULTS_FILE);
+    char *where = rsi_path_join(out, RSI_RESULTS_FILE);
     char *path = where ? rsi_record_file(out, text(r, "heatmap"), where) : NULL;
     free(where);
     float *heat = NULL;
@@ -121,7 +115,7 @@ int xp_write_montage(const char *out, const char *image, const char *stem,
     char **labels = calloc(n + 1, sizeof *labels);
     uint8_t *input = NULL;
     rsi_image img = {0};
-    char *path = xp_montage_path(out, stem), *dir = in_dir(out, "montages");
+    char *path = xp_montage_path(out, stem), *dir = rsi_path_join(out, "montages");
     static const char *const columns[3] = {"input", "heatmap", "overlay"};
     if (!cells || !labels || !path || !dir) {
         rsi_error("out of memory");

@@ -24,12 +24,6 @@
 #define RSICAM_VERSION "unknown"
 #endif
 
-static char *in_out(const rsi_experiment *xp, const char *rel)
-{
-    char *s = NULL;
-    return asprintf(&s, "%s/%s", xp->output, rel) < 0 ? NULL : s;
-}
-
 /* resolved.yaml: the experiment as run, to rerun or read later. */
 static int write_resolved(const char *out, const json_t *resolved)
 {
@@ -62,7 +56,7 @@ static int write_run_json(const rsi_experiment *xp, const rsi_run_options *ro,
         (json_int_t)st->maps, "forwards", (json_int_t)st->forwards, "seconds",
         st->seconds);
     char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
-    char *path = in_out(xp, "run.json");
+    char *path = rsi_path_join(xp->output, "run.json");
     int rc =
         text && path ? rsi_write_file_atomic(path, text, strlen(text)) : -1;
     if (!text || !path)
@@ -99,7 +93,7 @@ static int open_explainers(runner *r)
     for (int g = 0; g < n; g++) {
         const rsi_xp_group *grp = &xp->groups[g];
         if (asprintf(&r->prefixes[g], "maps/%s/", grp->slug) < 0 ||
-            !(r->map_dirs[g] = in_out(xp, r->prefixes[g]))) {
+            !(r->map_dirs[g] = rsi_path_join(xp->output, r->prefixes[g]))) {
             rsi_error("out of memory");
             return -1;
         }
@@ -339,7 +333,7 @@ int rsi_experiment_run(rsi_experiment *xp, const rsi_run_options *ro,
     int rc = -1, ran = -1;
     xp_signals signals;
     xp_signals_catch(&signals);
-    char *summary = in_out(xp, RSI_SUMMARY_FILE);
+    char *summary = rsi_path_join(xp->output, RSI_SUMMARY_FILE);
     if (!summary || rsi_torch_set_threads(xp->threads) < 0 ||
         xp_state_open(&r.state, xp) < 0 ||
         write_resolved(xp->output, xp->resolved) < 0 ||

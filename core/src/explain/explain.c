@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "explain_impl.h"
+#include "fileio.h"
 #include "host_services.h"
 #include "input.h"
 #include "params.h"
@@ -24,13 +25,6 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* DIR/results.jsonl (new string). */
-static char *results_in(const char *dir)
-{
-    char *s = NULL;
-    return asprintf(&s, "%s/%s", dir, RSI_RESULTS_FILE) < 0 ? NULL : s;
 }
 
 static int walks_path(const rsi_explainer *e)
@@ -91,7 +85,8 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
         e->opt.batch = rsi_explain_auto_batch(rsi_model_on_gpu(model), opt);
     e->results_file = opt->results_file
                           ? strdup(opt->results_file)
-                          : results_in(opt->out_dir ? opt->out_dir : ".");
+                          : rsi_path_join(opt->out_dir ? opt->out_dir : ".",
+                                          RSI_RESULTS_FILE);
     if (!e->results_file) {
         rsi_error("out of memory");
         free(e);

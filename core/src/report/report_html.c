@@ -248,21 +248,12 @@ static void report_free(rsi_report *r)
     json_decref(r->records);
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
-
 int rsi_report_html_write(const char *out_dir, const char *title)
 {
     rsi_report r = {0};
-    char *results = join(out_dir, RSI_RESULTS_FILE);
-    char *summary = join(out_dir, RSI_SUMMARY_FILE);
-    char *page = join(out_dir, RSI_REPORT_FILE);
+    char *results = rsi_path_join(out_dir, RSI_RESULTS_FILE);
+    char *summary = rsi_path_join(out_dir, RSI_SUMMARY_FILE);
+    char *page = rsi_path_join(out_dir, RSI_REPORT_FILE);
     char *csv = NULL;
     int rc = -1;
     if (!results || !summary || !page) {

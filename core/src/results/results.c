@@ -20,23 +20,13 @@ enum { NFILES = 3 };
 static const char *const suffixes[NFILES] = {".cam.npy", ".heatmap.npy",
                                              ".png"};
 
-static char *join(const char *dir, const char *stem, const char *suffix)
+/* A map's file name: dir + sep + stem + suffix, as records give it
+ * (a prefix "maps/" and no sep) or as it is opened (a directory and "/"). */
+static char *map_file_name(const char *dir, const char *sep, const char *stem,
+                   const char *suffix)
 {
-    size_t n = strlen(dir) + strlen(stem) + strlen(suffix) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s%s", dir, stem, suffix);
-    return s;
-}
-
-/* a + b + c (the name of a file as records give it) */
-static char *join3(const char *a, const char *b, const char *c)
-{
-    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s%s%s", a, b, c);
-    return s;
+    char *s = NULL;
+    return asprintf(&s, "%s%s%s%s", dir, sep, stem, suffix) < 0 ? NULL : s;
 }
 
 static json_t *number_or_null(double v)
@@ -93,7 +83,7 @@ json_t *rsi_results_map_json(const rsi_map_record *rec, const char *prefix,
     files = files ? files : RSI_FILE_ALL;
     for (int i = 0; o && i < NFILES; i++) {
         char *name = files & (1 << i)
-                         ? join3(prefix ? prefix : "", stem, suffixes[i])
+                         ? map_file_name(prefix ? prefix : "", "", stem, suffixes[i])
                          : NULL;
         json_object_set_new(o, keys[i], name ? json_string(name) : json_null());
         free(name);
@@ -194,7 +184,7 @@ static int write_files(char *const files[NFILES], int which,
 static int file_paths(const char *dir, const char *stem, char *files[NFILES])
 {
     for (int i = 0; i < NFILES; i++) {
-        char *s = join(dir, stem, suffixes[i]);
+        char *s = map_file_name(dir, "/", stem, suffixes[i]);
         if (!s) {
             for (int j = 0; j < i; j++)
                 free(files[j]);
@@ -293,7 +283,7 @@ int rsi_results_write_map(const char *out_dir, const char *stem,
 {
     const int64_t H = img->height, W = img->width;
     float *heat = malloc((size_t)(H * W) * sizeof(float));
-    char *file = join(out_dir, RSI_RESULTS_FILE, "");
+    char *file = rsi_path_join(out_dir, RSI_RESULTS_FILE);
     int rc = -1;
     if (!heat || !file)
         rsi_error("out of memory");
@@ -317,7 +307,7 @@ int rsi_results_write_failure(const char *out_dir, const char *image,
                               const char *model, const char *message,
                               int error_class)
 {
-    char *file = join(out_dir, RSI_RESULTS_FILE, "");
+    char *file = rsi_path_join(out_dir, RSI_RESULTS_FILE);
     json_t *records = json_array();
     json_array_append_new(
         records, rsi_results_failure_json(image, model, message, error_class));

@@ -1,5 +1,6 @@
 /* rsicam — an output directory's lock and its record of temporaries
  * (outdir.h). */
+#include "fileio.h"
 #include "outdir.h"
 
 #include <errno.h>
@@ -17,12 +18,6 @@
 #define LOCK_NAME ".rsicam.lock"
 #define RECORD_NAME ".rsicam.temporaries"
 
-static char *in_dir(const char *dir, const char *name)
-{
-    char *s = NULL;
-    return asprintf(&s, "%s/%s", dir, name) < 0 ? NULL : s;
-}
-
 /* Opens the lock file, creating it when missing (*created says so);
  * -1 with errno set. */
 static int open_lock(const char *path, int *created)
@@ -39,7 +34,7 @@ static int open_lock(const char *path, int *created)
 
 static int take_lock(rsi_out *l, const char *dir, int remove_after)
 {
-    *l = (rsi_out){.fd = -1, .path = in_dir(dir, LOCK_NAME)};
+    *l = (rsi_out){.fd = -1, .path = rsi_path_join(dir, LOCK_NAME)};
     if (!l->path) {
         rsi_error("out of memory");
         return -1;
@@ -131,7 +126,7 @@ static int safe_entry(const char *rel)
 
 static int clean_temporaries(const char *dir)
 {
-    char *path = in_dir(dir, RECORD_NAME);
+    char *path = rsi_path_join(dir, RECORD_NAME);
     FILE *fp = path ? fopen(path, "r") : NULL;
     char *line = NULL;
     size_t cap = 0;
@@ -140,7 +135,7 @@ static int clean_temporaries(const char *dir)
     while (fp && (len = getline(&line, &cap, fp)) > 0) {
         if (line[len - 1] == '\n')
             line[len - 1] = '\0';
-        char *file = safe_entry(line) ? in_dir(dir, line) : NULL;
+        char *file = safe_entry(line) ? rsi_path_join(dir, line) : NULL;
         struct stat st;
         if (file && lstat(file, &st) == 0 && S_ISREG(st.st_mode) &&
             unlink(file) == 0)
@@ -158,7 +153,7 @@ static int clean_temporaries(const char *dir)
 
 static int record_temporaries(const char *dir)
 {
-    char *path = in_dir(dir, RECORD_NAME);
+    char *path = rsi_path_join(dir, RECORD_NAME);
     int fd =
         path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666) : -1;
     if (fd < 0) {
@@ -187,7 +182,7 @@ static void stop_recording(void)
     pthread_mutex_lock(&record_mutex);
     if (record_fd >= 0) {
         close(record_fd);
-        char *path = in_dir(record_dir, RECORD_NAME);
+        char *path = rsi_path_join(record_dir, RECORD_NAME);
         if (path)
             unlink(path);
         free(path);
