@@ -40,19 +40,20 @@ static int walk_grid(rsi_explainer *e, flight *fl, rsi_rs_store *store)
 static int walk_positions(rsi_explainer *e, flight *fl, const int64_t *pos,
                           int64_t n, int64_t resolution, rsi_rs_store *store)
 {
-    for (int64_t first = 0; first < n; first += e->opt.batch) {
-        const int64_t b = n - first < e->opt.batch ? n - first : e->opt.batch;
-        double alpha[b];
+    const int64_t most = n < e->opt.batch ? n : e->opt.batch;
+    double *alpha = malloc((size_t)most * sizeof *alpha);
+    int rc = alpha ? 0 : (rsi_error("out of memory"), -1);
+    for (int64_t first = 0; rc == 0 && first < n; first += most) {
+        const int64_t b = n - first < most ? n - first : most;
         /* i / m exactly as the grid's */
         for (int64_t k = 0; k < b; k++)
             alpha[k] = (double)pos[first + k] / (double)resolution;
         rsi_tensor *batch = rsi_call_path_points(&fl->path, alpha, b);
-        int rc = batch ? ex_feed_batch(e, fl, batch, store, 1, 0, 0) : -1;
+        rc = batch ? ex_feed_batch(e, fl, batch, store, 1, 0, 0) : -1;
         rsi_tensor_free(batch);
-        if (rc < 0)
-            return -1;
     }
-    return 0;
+    free(alpha);
+    return rc;
 }
 
 /* ||a - b|| / ||a|| (0 when both are zero). */
@@ -136,19 +137,24 @@ static void grid_free(grid *g)
  * splits (err[k] for the point at row rows[k], whose two halves it
  * judges): the fewest halves that carry 90% of the error; every interval
  * when none stands out. */
-static void choose_splits(grid *g, const int64_t *rows, const double *err,
-                          int64_t k)
+static int descending(const void *a, const void *b)
 {
-    double total = 0, sorted[k > 0 ? k : 1];
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+static int choose_splits(grid *g, const int64_t *rows, const double *err,
+                         int64_t k)
+{
+    double total = 0,
+           *sorted = malloc((size_t)(k > 0 ? k : 1) * sizeof *sorted);
+    if (!sorted) {
+        rsi_error("out of memory");
+        return -1;
+    }
     for (int64_t i = 0; i < k; i++)
         total += sorted[i] = err[i];
-    /* descending insertion sort: k is at most the points */
-    for (int64_t i = 1; i < k; i++)
-        for (int64_t j = i; j > 0 && sorted[j] > sorted[j - 1]; j--) {
-            double t = sorted[j];
-            sorted[j] = sorted[j - 1];
-            sorted[j - 1] = t;
-        }
+    qsort(sorted, (size_t)k, sizeof *sorted, descending);
     double threshold = 0, covered = 0;
     for (int64_t i = 0; i < k && covered < 0.9 * total; i++)
         covered += threshold = sorted[i];
@@ -161,6 +167,8 @@ static void choose_splits(grid *g, const int64_t *rows, const double *err,
         }
     if (!any)
         memset(g->split, 1, (size_t)(g->n - 1));
+    free(sorted);
+    return 0;
 }
 
 /* Splits the marked intervals: runs their midpoints (positions on a grid
@@ -205,7 +213,7 @@ static int refine(rsi_explainer *e, flight *fl, rsi_rs_store *all, grid *g)
         *g = (grid){.resolution = res, .n = n, .pos = pos, .split = split};
         pos = NULL;
         split = NULL;
-        choose_splits(g, rows, err, k);
+        rc = choose_splits(g, rows, err, k);
     }
     rsi_rs_store_release(&mid);
     free(mids);

@@ -1,11 +1,16 @@
-/* rsicam — what the explain files share (explain.h is the interface):
+/* rsicam — what the explain files share (explain.h is the interface).
+ * Each file uses only those listed below it, never one above:
  *
- *   explain.c           the explainer, its queue of images, and the stream
- *                       of path points that fills every forward, across
- *                       images when one image's points do not fill it
- *   explain_classes.c   which classes an image is explained for
+ *   explain.c           the explainer's options, its queue of images, and
+ *                       each image's way out, in order
+ *   explain_stream.c    images in flight and the stream of path points
+ *                       that fills every forward, across images when one
+ *                       image's points do not fill it
  *   explain_adaptive.c  adaptive steps, one image at a time
+ *   explain_feed.c      rows through the model into each image's sums
+ *   explain_classes.c   which classes an image is explained for
  *   explain_maps.c      the sums turned into maps, records and files
+ *   explain_trace.c     RSICAM_TRACE and RSICAM_PROFILE, read once
  */
 #ifndef RSICAM_EXPLAIN_IMPL_H
 #define RSICAM_EXPLAIN_IMPL_H
@@ -97,6 +102,21 @@ typedef struct flight {
     ex_files files;
 } flight;
 
+/* One target per (class, score kind). */
+#define EX_MAX_TARGETS (RSI_EXPLAIN_MAX_CLASSES * 2)
+
+/* RSICAM_TRACE and RSICAM_PROFILE, read once per explainer, and the
+ * stream's pace: the ends of the first and the latest forward, and the
+ * points run after the first. */
+typedef struct ex_trace {
+    int on;                   /* RSICAM_TRACE is set */
+    const char *profile_file; /* RSICAM_PROFILE, or NULL */
+    int profiling;            /* its recording runs (from the first
+                                 forward's end) */
+    double first_forward_end, last_forward_end;
+    int64_t points_after_first;
+} ex_trace;
+
 /* The most images read ahead at once. */
 #define RSI_EXPLAIN_READ_AHEAD 16
 
@@ -115,13 +135,7 @@ struct rsi_explainer {
     rsi_score_kind kinds[2];
     int64_t forwards;
     int64_t last_image_forwards; /* of the image last explained */
-    /* the stream's pace, for RSICAM_TRACE: the ends of the first and the
-     * latest forward, and the points run after the first */
-    double first_forward_end, last_forward_end;
-    int64_t points_after_first;
-    /* RSICAM_PROFILE's file while its recording runs (from the end of
-     * the first forward) */
-    const char *profile;
+    ex_trace trace;
     char *results_file;
     queued *queue; /* images queued, in order; head is the next explained */
     int64_t n_queued, cap_queued, head;
@@ -133,8 +147,55 @@ struct rsi_explainer {
     rsi_read_ahead ahead[RSI_EXPLAIN_READ_AHEAD];
 };
 
+static inline int ex_walks_path(const rsi_explainer *e)
+{
+    return (e->opt.methods & RSI_METHOD_RSI) != 0;
+}
+
+static inline int ex_adaptive(const rsi_explainer *e)
+{
+    return ex_walks_path(e) && e->opt.tol > 0;
+}
+
+/* ---- explain_stream.c ---- */
+
+/* Starts the next queued image that has not started: 1 when there is
+ * none, -1 out of memory. An image that cannot start is a failed flight. */
+int ex_flight_start_next(rsi_explainer *e);
+/* The flight's walk is over: every point it gave has been summed. */
+void ex_flight_walked(rsi_explainer *e, flight *fl);
+/* The flight's maps, records and files: all on a thread while the model
+ * runs the next points, or, for a hook (which sees the caller's state of
+ * the image), the maps here and the files on a thread. */
+void ex_flight_make_maps(rsi_explainer *e, flight *fl);
+void ex_flight_free(flight *fl);
+/* How many images' points a forward holds whole (0: one image's points
+ * span forwards). */
+int64_t ex_images_per_forward(const rsi_explainer *e);
+/* One forward of up to opt.batch points: the oldest flights' next points
+ * in order, starting queued images while there is room. Flights whose
+ * points have all been summed then end their walk. */
+int ex_stream_batch(rsi_explainer *e);
+
+/* ---- explain_adaptive.c ---- */
+
+/* Walks the flight's path with adaptive steps (rsi_explain_options.tol). */
+int ex_walk_adaptive(rsi_explainer *e, flight *fl);
+
+/* ---- explain_feed.c ---- */
+
 /* Empties the pass's sums (and the layers they follow). */
 void ex_pass_reset_sums(pass *p, const rsi_explainer *e);
+void ex_pass_release(pass *p);
+/* Ends the flight with the pending error, which it keeps for its record;
+ * the error is cleared, so that the other images go on. */
+void ex_flight_fail(flight *fl);
+/* Runs x through the model in parts (one per flight, see
+ * rsi_model_run_parts) and feeds each part to its flight. A flight that
+ * fails fails alone; -1 when the run itself failed (every flight then
+ * failed with its error). */
+int ex_run_and_feed(rsi_explainer *e, const rsi_tensor *x, rsi_run_part *parts,
+                    flight **owners, int n, rsi_rs_store *store, int refining);
 
 /* Runs one batch of the flight's path points (all of the batch's rows
  * are its points) and feeds every sum, or, with a store, keeps the points
@@ -144,8 +205,7 @@ void ex_pass_reset_sums(pass *p, const rsi_explainer *e);
 int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
                   rsi_rs_store *store, int refining, int first, int last);
 
-/* Walks the flight's path with adaptive steps (rsi_explain_options.tol). */
-int ex_walk_adaptive(rsi_explainer *e, flight *fl);
+/* ---- explain_classes.c ---- */
 
 /* The classes to explain for an image, from the logits at the image, into
  * f->classes (see rsi_explain_options). */
@@ -156,6 +216,8 @@ const char *ex_zero_map_warning(const image_facts *f, const rsi_map_record *rec,
                                 const rsi_tensor *cam);
 int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
                       image_facts *f);
+
+/* ---- explain_maps.c ---- */
 
 /* The pass's maps: cams, heatmaps and records (into f->records) now, their
  * files into files. */
@@ -172,5 +234,23 @@ void ex_maps_start(rsi_explainer *e, const pass *p, image_facts *f,
  * durable; -1 with the writer's error pending. */
 int ex_files_finish(ex_files *files, json_t *written);
 void ex_files_release(ex_files *files);
+
+/* ---- explain_trace.c ---- */
+
+/* CLOCK_MONOTONIC in seconds. */
+double ex_now(void);
+void ex_trace_init(ex_trace *t);
+/* A forward of rows points of images images has ended (forwards: how
+ * many so far); the first one starts the profile. */
+void ex_trace_forward(ex_trace *t, int64_t forwards, int64_t rows, int images,
+                      int64_t full_precision_rows);
+/* An image's phases: read, baseline, walk (ending at end). */
+void ex_trace_image(const ex_trace *t, const flight *fl, double end);
+/* The files of image, written while the next forward ran from start to
+ * ran. */
+void ex_trace_files(const ex_trace *t, const char *image, double start,
+                    double ran);
+/* Stops the profile and says the stream's pace. */
+void ex_trace_finish(ex_trace *t, int64_t forwards);
 
 #endif

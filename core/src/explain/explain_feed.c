@@ -1,0 +1,242 @@
+/* rsicam — running path points through the model and into each image's
+ * sums (explain_impl.h): the targets chosen from the logits at the
+ * image, the rows of one forward split among the images they belong to,
+ * and every part checked and fed to its image's Riemann-Stieltjes sums.
+ * The stream and the adaptive walk both feed through here; nothing here
+ * calls back up to them.
+ */
+#include <stdlib.h>
+
+#include "explain_impl.h"
+
+void ex_pass_reset_sums(pass *p, const rsi_explainer *e)
+{
+    int want_relu = (e->opt.methods & RSI_METHOD_RSI) &&
+                    (e->opt.variants & (1 << RSI_VARIANT_RELU));
+    for (int l = 0; l < p->n_layers; l++) {
+        rsi_rs_layer_release(&p->layers[l]);
+        rsi_rs_layer_init(&p->layers[l]);
+    }
+    for (int i = 0; i < p->n_layers * p->n_targets; i++) {
+        rsi_rs_sum_release(&p->sums[i]);
+        rsi_rs_sum_init(&p->sums[i], want_relu);
+    }
+}
+
+/* Allocates the sums once the targets are known. */
+static int pass_init(pass *p, const rsi_explainer *e)
+{
+    p->n_layers = e->opt.n_layers;
+    p->layers = calloc((size_t)p->n_layers, sizeof *p->layers);
+    p->sums = calloc((size_t)(p->n_layers * p->n_targets), sizeof *p->sums);
+    if (!p->layers || !p->sums) {
+        rsi_error("out of memory");
+        return -1;
+    }
+    ex_pass_reset_sums(p, e);
+    p->chosen = 1;
+    return 0;
+}
+
+void ex_pass_release(pass *p)
+{
+    for (int l = 0; p->layers && l < p->n_layers; l++)
+        rsi_rs_layer_release(&p->layers[l]);
+    for (int i = 0; p->sums && i < p->n_layers * p->n_targets; i++)
+        rsi_rs_sum_release(&p->sums[i]);
+    free(p->layers);
+    free(p->sums);
+    *p = (pass){0};
+}
+
+/* ---- an image's failure ------------------------------------------- */
+
+/* Ends the flight with the pending error, which it keeps for its record;
+ * the error is cleared, so that the other images go on. */
+void ex_flight_fail(flight *fl)
+{
+    if (!fl->failed)
+        rsi_error_keep(&fl->error);
+    rsi_error_clear();
+    rsi_call_path_close(&fl->path);
+    fl->failed = fl->finished = 1;
+}
+
+/* ---- running rows through the model --------------------------------- */
+
+typedef struct choosing {
+    rsi_explainer *e;
+    flight *fl;
+} choosing;
+
+/* The targets from the logits at the image: its classes times the score
+ * kinds; then the sums can be made. An image whose classes cannot be
+ * chosen fails alone: its rows get stand-in targets and are not used. */
+static int choose_targets(void *user, const rsi_tensor *logits,
+                          rsi_target *targets, int max)
+{
+    choosing *c = user;
+    rsi_explainer *e = c->e;
+    flight *fl = c->fl;
+    pass *p = &fl->p;
+    if (ex_choose_classes(e, logits, &fl->f) < 0) {
+        /* no class to stand in with: the model is wrong, not the image */
+        if (rsi_tensor_size(logits, 1) < 1)
+            return -1;
+        ex_flight_fail(fl);
+        for (int k = 0; k < e->n_kinds; k++)
+            targets[k] = (rsi_target){.class_index = 0, .kind = e->kinds[k]};
+        return e->n_kinds;
+    }
+    p->n_targets = 0;
+    for (int i = 0; i < fl->f.n_classes; i++)
+        for (int k = 0; k < e->n_kinds && p->n_targets < max; k++)
+            targets[p->n_targets++] = (rsi_target){
+                .class_index = fl->f.classes[i], .kind = e->kinds[k]};
+    return pass_init(p, e) < 0 ? -1 : p->n_targets;
+}
+
+/* NaN or Inf in the model's output or gradients makes every map
+ * meaningless: refuse rather than write one. */
+static int check_finite(const float *finite, int64_t rows)
+{
+    for (int64_t r = 0; r < rows; r++)
+        if (finite[r] == 0) {
+            rsi_error_class_set(RSI_ERR_MODEL,
+                                "the model produced NaN or Inf in its "
+                                "output, activations or gradients");
+            return -1;
+        }
+    return 0;
+}
+
+/* Feeds rows [off, off + rows) of a run's result, the flight's points, to
+ * its sums, or, with a store, keeps them there; the scores at the path's
+ * ends come from its first and last points unless refining. */
+static int feed_part(rsi_explainer *e, flight *fl,
+                     const rsi_forward_result *res, int64_t off, int64_t rows,
+                     const float *finite, float *const *scores,
+                     rsi_rs_store *store, int refining)
+{
+    pass *p = &fl->p;
+    const int nl = e->opt.n_layers, nt = p->n_targets;
+    /* the rows' views: the layers' activations, then their gradients */
+    rsi_tensor **views = calloc((size_t)(nl + nl * nt), sizeof *views);
+    rsi_tensor **acts = views, **grads = views ? views + nl : NULL;
+    int made = 0, rc = views ? check_finite(finite + off, rows)
+                             : (rsi_error("out of memory"), -1);
+    for (int l = 0; rc == 0 && l < nl; l++, made++)
+        rc = (acts[l] = rsi_tensor_narrow(res->acts[l], 0, off, rows)) ? 0 : -1;
+    for (int i = 0; rc == 0 && i < nl * nt; i++, made++)
+        rc = (grads[i] = rsi_tensor_narrow(res->grads[i], 0, off, rows)) ? 0
+                                                                         : -1;
+    /* a store starts with its first batch: only then are the targets known */
+    if (rc == 0 && store && !store->acts)
+        rc = rsi_rs_store_init(store, nl, nt);
+    if (rc == 0 && store)
+        rc = rsi_rs_store_append(store, acts, grads);
+    for (int l = 0; rc == 0 && !store && l < nl; l++) {
+        rsi_rs_layer *layer = &p->layers[l];
+        rc = rsi_rs_layer_begin_batch(layer, acts[l]);
+        for (int t = 0; rc == 0 && t < nt; t++)
+            rc = rsi_rs_sum_add(&p->sums[t * nl + l], layer, grads[t * nl + l]);
+        if (rc == 0)
+            rc = rsi_rs_layer_end_batch(layer, acts[l]);
+    }
+    for (int t = 0; rc == 0 && !refining && t < nt; t++) {
+        if (p->points == 0)
+            p->score_first[t] = scores[t][off];
+        p->score_last[t] = scores[t][off + rows - 1];
+    }
+    p->points += rows;
+    for (int i = 0; i < made; i++)
+        rsi_tensor_free(views[i]);
+    free(views);
+    return rc;
+}
+
+int ex_run_and_feed(rsi_explainer *e, const rsi_tensor *x, rsi_run_part *parts,
+                    flight **owners, int n, rsi_rs_store *store, int refining)
+{
+    const int nl = e->opt.n_layers, max_t = EX_MAX_TARGETS;
+    rsi_tensor *scores[EX_MAX_TARGETS];
+    rsi_tensor **acts = calloc((size_t)(nl + nl * max_t), sizeof *acts);
+    choosing *how = calloc((size_t)n, sizeof *how);
+    if (!acts || !how) {
+        free(acts);
+        free(how);
+        rsi_error("out of memory");
+        for (int i = 0; i < n; i++)
+            ex_flight_fail(owners[i]);
+        return -1;
+    }
+    rsi_forward_result res = {
+        .acts = acts, .grads = acts + nl, .scores = scores};
+    for (int i = 0; i < n; i++) {
+        how[i] = (choosing){e, owners[i]};
+        parts[i].targets = owners[i]->p.targets;
+        parts[i].user = &how[i];
+        parts[i].choose = owners[i]->p.chosen ? NULL : choose_targets;
+        if (owners[i]->p.chosen)
+            parts[i].n_targets = owners[i]->p.n_targets;
+    }
+    const int slots = rsi_model_run_parts(e->model, x, parts, n, max_t, &res);
+    if (slots < 0) { /* the run's error is each of its images' */
+        rsi_kept_error why;
+        rsi_error_keep(&why);
+        for (int i = 0; i < n; i++) {
+            owners[i]->error = why;
+            owners[i]->failed = 1;
+            ex_flight_fail(owners[i]);
+        }
+        free(acts);
+        free(how);
+        return -1;
+    }
+    e->forwards++;
+    const int64_t rows = rsi_tensor_size(res.logits, 0);
+    float *finite = malloc((size_t)rows * sizeof *finite);
+    float *host =
+        malloc((size_t)(rows * (slots > 0 ? slots : 1)) * sizeof *host);
+    float *score_rows[EX_MAX_TARGETS];
+    /* one wait for the device, then copies of what is already there */
+    int rc = finite && host ? rsi_tensor_to_floats(res.finite, finite, rows)
+                            : (rsi_error("out of memory"), -1);
+    ex_trace_forward(&e->trace, e->forwards, rows, n, res.full_precision_rows);
+    for (int t = 0; rc == 0 && !refining && t < slots; t++)
+        rc = rsi_tensor_to_floats(scores[t], score_rows[t] = host + t * rows,
+                                  rows);
+    for (int64_t i = 0, off = 0; i < n; off += parts[i].rows, i++) {
+        flight *fl = owners[i];
+        fl->forwards++;
+        if (fl->failed)
+            continue;
+        if (rc < 0 || feed_part(e, fl, &res, off, parts[i].rows, finite,
+                                score_rows, store, refining) < 0)
+            ex_flight_fail(fl);
+    }
+    free(finite);
+    free(host);
+    rsi_forward_result_release(&res, nl, slots);
+    free(acts);
+    free(how);
+    return 0;
+}
+
+int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
+                  rsi_rs_store *store, int refining, int first, int last)
+{
+    /* the image in front until its logits have chosen the targets */
+    const int lead = !fl->p.chosen;
+    const rsi_tensor *both[2] = {fl->x, batch};
+    rsi_tensor *joined = lead ? rsi_tensor_cat(both, 2, 0) : NULL;
+    if (lead && !joined)
+        return -1;
+    rsi_run_part part = {.rows = rsi_tensor_size(batch, 0),
+                         .lead = lead,
+                         .full_precision_first = first,
+                         .full_precision_last = last};
+    ex_run_and_feed(e, lead ? joined : batch, &part, &fl, 1, store, refining);
+    rsi_tensor_free(joined);
+    return fl->failed ? -1 : 0; /* the flight keeps its error */
+}
