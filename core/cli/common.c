@@ -54,11 +54,14 @@ int cli_list_add_split(cli_list *l, const char *text)
     for (;;) {
         size_t len = strcspn(p, ",");
         if (len > 0) {
-            char item[len + 1];
-            memcpy(item, p, len);
-            item[len] = '\0';
-            if (cli_list_add(l, item) < 0)
+            char *item = strndup(p, len);
+            int rc = item ? cli_list_add(l, item) : -1;
+            free(item);
+            if (rc < 0) {
+                if (!item)
+                    rsi_error("out of memory");
                 return -1;
+            }
         }
         if (!p[len])
             return 0;

@@ -6,6 +6,7 @@
  * neighbouring points, not by a fixed step.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include <rsicam/plugin.h>
 
@@ -24,10 +25,17 @@ static rsi_tensor *quadratic_points(const rsi_context *ctx, const double *alpha,
 {
     const rsi_host_api *h = ctx->host;
     const double p = h->param_float(ctx, "exponent");
-    double t[n];
+    /* n is up to a batch: on the heap, not the stack */
+    double *t = malloc((size_t)n * sizeof *t);
+    if (!t) {
+        h->error("out of memory");
+        return NULL;
+    }
     for (int64_t k = 0; k < n; k++)
         t[k] = pow(alpha[k], p);
-    return h->tensor_lerp(ctx->baseline, ctx->image, t, n);
+    rsi_tensor *points = h->tensor_lerp(ctx->baseline, ctx->image, t, n);
+    free(t);
+    return points;
 }
 
 RSI_DECLARE_PATH("quadratic", "1.0.0", "MIT",

@@ -41,18 +41,23 @@ int pt_next(const rsi_host_api *h, pt_point_fn point, void *state,
     int64_t n = pt_batch_size(h, total, *next, max_points);
     if (n <= 0)
         return (int)n;
-    rsi_tensor **pts = calloc((size_t)n, sizeof *pts);
-    if (!pts) {
-        h->error("out of memory");
-        return -1;
-    }
-    int ok = 1;
-    for (int64_t k = 0; k < n && ok; k++)
-        ok = (pts[k] = point(state, *next + k)) != NULL;
-    *batch = pt_cat_free(h, pts, n);
-    free(pts);
-    if (!*batch)
+    if (!(*batch = pt_rows(h, point, state, *next, n)))
         return -1;
     *next += n;
     return 1;
+}
+
+rsi_tensor *pt_rows(const rsi_host_api *h, pt_point_fn point, void *state,
+                    int64_t first, int64_t n)
+{
+    rsi_tensor **rows = calloc((size_t)n, sizeof *rows);
+    if (!rows) {
+        h->error("out of memory");
+        return NULL;
+    }
+    for (int64_t k = 0; k < n && (k == 0 || rows[k - 1]); k++)
+        rows[k] = point(state, first + k);
+    rsi_tensor *out = pt_cat_free(h, rows, n); /* NULL if any is */
+    free(rows);
+    return out;
 }

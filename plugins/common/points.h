@@ -24,6 +24,12 @@ int pt_next(const rsi_host_api *h, pt_point_fn point, void *state,
 int64_t pt_batch_size(const rsi_host_api *h, int64_t total, int64_t next,
                       int64_t max_points);
 
+/* Points first .. first + n - 1 made by point(), concatenated (so that a
+ * batch of any size is never an array on the stack); NULL when any
+ * fails. */
+rsi_tensor *pt_rows(const rsi_host_api *h, pt_point_fn point, void *state,
+                    int64_t first, int64_t n);
+
 /* Concatenates n tensors along dim 0 and frees them (NULLs allowed: then
  * the result is NULL). One tensor is returned as is. */
 rsi_tensor *pt_cat_free(const rsi_host_api *h, rsi_tensor **parts, int64_t n);

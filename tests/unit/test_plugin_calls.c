@@ -210,7 +210,8 @@ static rsi_tensor *draws(const rsi_context *ctx, rsi_random_kind kind,
     int n = 0;
     for (int64_t first = 0; first <= m; first += cut) {
         const int64_t b = m + 1 - first < cut ? m + 1 - first : cut;
-        double alpha[b];
+        double alpha[64];
+        ck_assert_int_le(b, 64);
         for (int64_t k = 0; k < b; k++)
             alpha[k] = (double)(first + k) / (double)m;
         parts[n] = rsi_host()->random(ctx, kind, 42, alpha, b);

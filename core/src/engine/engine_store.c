@@ -196,12 +196,15 @@ static int add_split_error(const rsi_tensor *acts, const rsi_tensor *grads,
         (right = trapezoid(g[1], g[2], a[1], a[2])) &&
         (d1 = rsi_tensor_sub(coarse, left)) &&
         (d2 = rsi_tensor_sub(d1, right)) && (per = abs_sum_rows(d2, n))) {
-        float v[n];
-        if (rsi_tensor_to_floats(per, v, n) == 0) {
+        float *v = malloc((size_t)n * sizeof *v);
+        if (!v)
+            rsi_error("out of memory");
+        else if (rsi_tensor_to_floats(per, v, n) == 0) {
             for (int64_t k = 0; k < n; k++)
                 err[k] += v[k];
             rc = 0;
         }
+        free(v);
     }
     rsi_tensor *made[] = {coarse, left, right, d1,   d2,   per,
                           a[0],   a[1], a[2],  g[0], g[1], g[2]};

@@ -177,19 +177,26 @@ rsi_tensor *rsi_call_path_points(rsi_path_call *c, const double *alpha,
         return NULL;
     }
     /* the ends are the host's: exact copies of the baseline and image */
-    double inner[n];
+    double *inner = malloc((size_t)n * sizeof *inner);
+    rsi_tensor **rows = calloc((size_t)n, sizeof *rows);
+    if (!inner || !rows) {
+        free(inner);
+        free(rows);
+        rsi_error("out of memory");
+        return NULL;
+    }
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++)
         if (c->own_ends || (alpha[i] != 0.0 && alpha[i] != 1.0))
             inner[k++] = alpha[i];
     rsi_tensor *made = k ? plugin_points(c, inner, k) : NULL;
-    if (k && !made) {
-        failed(c->plugin);
-        return NULL;
-    }
-    if (k == n)
+    free(inner);
+    if ((k && !made) || k == n) {
+        if (!made)
+            failed(c->plugin);
+        free(rows);
         return made;
-    rsi_tensor *rows[n];
+    }
     int ok = 1;
     for (int64_t i = 0, j = 0; i < n; i++) {
         const int own = c->own_ends || (alpha[i] != 0.0 && alpha[i] != 1.0);
@@ -205,6 +212,7 @@ rsi_tensor *rsi_call_path_points(rsi_path_call *c, const double *alpha,
            : NULL;
     for (int64_t i = 0; i < n; i++)
         rsi_tensor_free(rows[i]);
+    free(rows);
     rsi_tensor_free(made);
     return out;
 }
@@ -254,11 +262,16 @@ int rsi_call_path_next(rsi_path_call *c, int64_t max, rsi_tensor **batch)
     if (c->sequential)
         return list_next(c, max, batch);
     const int64_t n = c->total - c->given < max ? c->total - c->given : max;
-    double alpha[n];
+    double *alpha = malloc((size_t)n * sizeof *alpha);
+    if (!alpha) {
+        rsi_error("out of memory");
+        return -1;
+    }
     /* i / m exactly as the shipped paths always computed it */
     for (int64_t k = 0; k < n; k++)
         alpha[k] = (double)(c->given + k) / (double)c->steps;
     *batch = rsi_call_path_points(c, alpha, n);
+    free(alpha);
     if (!*batch)
         return -1;
     c->given += n;

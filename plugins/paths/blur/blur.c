@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../../common/points.h"
 #include "rsicam/plugin.h"
 
 static const rsi_param_spec blur_params[] = {
@@ -91,22 +92,22 @@ static rsi_tensor *blur_point(const rsi_context *ctx, double alpha)
                      : ctx->host->tensor_clone(ctx->image);
 }
 
+typedef struct blur_batch {
+    const rsi_context *ctx;
+    const double *alpha;
+} blur_batch;
+
+static rsi_tensor *blur_row(void *batch, int64_t k)
+{
+    const blur_batch *b = batch;
+    return blur_point(b->ctx, b->alpha[k]);
+}
+
 static rsi_tensor *blur_points(const rsi_context *ctx, const double *alpha,
                                int64_t n)
 {
-    const rsi_host_api *h = ctx->host;
-    if (n == 1)
-        return blur_point(ctx, alpha[0]);
-    rsi_tensor *rows[n];
-    int64_t made = 0;
-    while (made < n && (rows[made] = blur_point(ctx, alpha[made])))
-        made++;
-    rsi_tensor *out =
-        made == n ? h->tensor_cat((const rsi_tensor *const *)rows, (int)n, 0)
-                  : NULL;
-    for (int64_t k = 0; k < made; k++)
-        h->tensor_free(rows[k]);
-    return out;
+    blur_batch b = {ctx, alpha};
+    return pt_rows(ctx->host, blur_row, &b, 0, n);
 }
 
 static int blur_own_ends(const rsi_context *ctx)

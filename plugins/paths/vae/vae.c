@@ -20,6 +20,7 @@
  */
 #include <stdlib.h>
 
+#include "../../common/points.h"
 #include "vae.h"
 
 static const rsi_param_spec vae_params[] = {
@@ -107,6 +108,18 @@ static rsi_tensor *corrected(const rsi_context *ctx, const vae_state *s,
     return p;
 }
 
+typedef struct vae_batch {
+    const rsi_context *ctx;
+    const rsi_tensor *decoded;
+    const double *alpha;
+} vae_batch;
+
+static rsi_tensor *corrected_row(void *batch, int64_t k)
+{
+    const vae_batch *b = batch;
+    return corrected(b->ctx, b->ctx->state, b->decoded, k, b->alpha[k]);
+}
+
 /* One decoder call for the batch: z(a) = z0 + a (z1 - z0) for every a. */
 static rsi_tensor *vae_points(const rsi_context *ctx, const double *alpha,
                               int64_t n)
@@ -118,15 +131,8 @@ static rsi_tensor *vae_points(const rsi_context *ctx, const double *alpha,
     h->tensor_free(z);
     if (!d || !s->rb)
         return d;
-    rsi_tensor *rows[n];
-    int64_t made = 0;
-    while (made < n && (rows[made] = corrected(ctx, s, d, made, alpha[made])))
-        made++;
-    rsi_tensor *out =
-        made == n ? h->tensor_cat((const rsi_tensor *const *)rows, (int)n, 0)
-                  : NULL;
-    for (int64_t k = 0; k < made; k++)
-        h->tensor_free(rows[k]);
+    vae_batch b = {ctx, d, alpha};
+    rsi_tensor *out = pt_rows(h, corrected_row, &b, 0, n);
     h->tensor_free(d);
     return out;
 }
