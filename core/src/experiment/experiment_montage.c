@@ -51,6 +51,29 @@ static char *row_label(const json_t *r)
     return rc < 0 ? NULL : out;
 }
 
+void xp_montage_labels_free(char **labels, size_t n)
+{
+    for (size_t i = 0; labels && i <= n; i++)
+        free(labels[i]);
+    free(labels);
+}
+
+char **xp_montage_labels(const json_t *rows)
+{
+    size_t n = json_array_size(rows);
+    char **labels = calloc(n + 1, sizeof *labels);
+    if (!labels || !(labels[0] = strdup("input"))) {
+        free(labels);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!(labels[i + 1] = row_label(json_array_get(rows, i)))) {
+            xp_montage_labels_free(labels, n);
+            return NULL;
+        }
+    return labels;
+}
+
 static char *in_dir(const char *dir, const char *rel)
 {
     char *s = NULL;
@@ -118,17 +141,17 @@ int xp_write_montage(const char *out, const char *image, const char *stem,
     size_t n = json_array_size(records);
     int rows = 0, w = 0, h = 0, rc = -1;
     const uint8_t **cells = calloc(3 * n + 3, sizeof *cells);
-    char **labels = calloc(n + 1, sizeof *labels);
+    json_t *drawn = json_array(); /* the records of the rows, for labels */
+    char **labels = NULL;
     uint8_t *input = NULL;
     rsi_image img = {0};
     char *path = xp_montage_path(out, stem), *dir = in_dir(out, "montages");
-    static const char *const columns[3] = {"input", "heatmap", "overlay"};
-    if (!cells || !labels || !path || !dir) {
+    if (!cells || !drawn || !path || !dir) {
         rsi_error("out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        const json_t *r = json_array_get(records, i);
+        json_t *r = json_array_get(records, i);
         if (strcmp(text(r, "status"), "ok") != 0 || !*text(r, "heatmap"))
             continue;
         float *heat = read_heat(out, r, &w, &h);
@@ -149,7 +172,7 @@ int xp_write_montage(const char *out, const char *image, const char *stem,
         }
         uint8_t *jet = malloc((size_t)w * h * 3);
         uint8_t *overlay = malloc((size_t)w * h * 3);
-        labels[rows] = row_label(r);
+        json_array_append(drawn, r);
         if (jet && overlay) {
             rsi_heat_to_jet(heat, w, h, jet);
             rsi_overlay_jet(&img, heat, 0.5f, overlay);
@@ -167,21 +190,25 @@ int xp_write_montage(const char *out, const char *image, const char *stem,
         }
     }
     rc = 0;
-    if (rows &&
-        (rsi_mkdir_p(dir) < 0 ||
-         rsi_montage_write_png(path, cells, rows, 3, w * cell_scale(w, h),
-                               h * cell_scale(w, h),
-                               (const char *const *)labels, columns) < 0))
+    if (rows && !(labels = xp_montage_labels(drawn))) {
+        rsi_error("out of memory");
         rc = -1;
+    } else if (rows) {
+        const char *columns[3] = {labels[0], "heatmap", "overlay"};
+        if (rsi_mkdir_p(dir) < 0 ||
+            rsi_montage_write_png(path, cells, rows, 3, w * cell_scale(w, h),
+                                  h * cell_scale(w, h),
+                                  (const char *const *)labels + 1, columns) < 0)
+            rc = -1;
+    }
 done:
     for (int i = 0; cells && i < rows; i++) {
         free((void *)cells[3 * i + 1]);
         free((void *)cells[3 * i + 2]);
     }
-    for (size_t i = 0; labels && i < n; i++)
-        free(labels[i]);
+    xp_montage_labels_free(labels, json_array_size(drawn));
+    json_decref(drawn);
     free(cells);
-    free(labels);
     free(input);
     rsi_image_release(&img);
     free(path);
