@@ -6,7 +6,9 @@
 #   - the settings table, summary.csv table and every thumbnail are in the
 #     DOM, and every thumbnail image loaded (the script marks broken ones);
 #   - "#sort=N" sorts numerically with missing values last;
-#   - no markup from the file names or error messages became elements.
+#   - no markup from the file names or error messages became elements;
+#   - the page fits a 1400-pixel window: no horizontal scroll, though
+#     make_report's page holds a very long name and a very wide table.
 #
 #   check_report.sh MAKE_REPORT    (the tests/report/make_report binary)
 #
@@ -44,13 +46,13 @@ fail() {
 
 "$make_report" "$work/out" || fail "make_report failed"
 
-# load URL NAME: the DOM after load into $work/NAME.html, the browser's log
-# into $work/NAME.log.
+# load URL NAME [WIDTH,HEIGHT]: the DOM after load into $work/NAME.html,
+# the browser's log into $work/NAME.log.
 load() {
     timeout 120 "$chromium" --headless --no-sandbox --disable-gpu \
         --disable-background-networking --disable-component-update \
         --disable-sync --no-first-run --user-data-dir="$(mktemp -d -p "$work")" \
-        --enable-logging=stderr --v=0 --window-size=1280,4000 \
+        --enable-logging=stderr --v=0 --window-size="${3:-1280,4000}" \
         --virtual-time-budget=5000 --dump-dom "$1" \
         >"$work/$2.html" 2>"$work/$2.log" ||
         { cat "$work/$2.log" >&2; fail "chromium failed on $1"; }
@@ -86,14 +88,27 @@ order() {
 }
 [ "$(order "$dom")" = "1 2 3 " ] || fail "unsorted order: $(order "$dom")"
 # Column 0 is "#", columns 1-7 the setting, 8 steps, 9 maps, then the
-# metrics: probability (10), deletion AUC (11), increase (12), seconds (13).
-load "$url#sort=13" by_seconds
-got=$(order "$work/by_seconds.html")
-[ "$got" = "2 1 3 " ] || fail "sorted by seconds: got '$got', want '2 1 3 '"
+# metrics: probability (10), deletion AUC (11), increase (12), my_metric
+# (13, not a known one).
+load "$url#sort=13" by_my_metric
+got=$(order "$work/by_my_metric.html")
+[ "$got" = "2 1 3 " ] || fail "sorted by my_metric: got '$got', want '2 1 3 '"
 load "$url#sort=10-desc" by_probability
 got=$(order "$work/by_probability.html")
 [ "$got" = "3 2 1 " ] || fail "sorted by probability desc: got '$got'"
 grep -q 'aria-sort="descending"' "$work/by_probability.html" ||
     fail "the sorted header is not marked"
+
+# The page fits a 1400-pixel window. A copy of it with one more script
+# (inline, as the page's own policy allows) notes the document's width
+# once laid out; wide tables may scroll inside their boxes, not the page.
+sed 's#</body>#<script>document.body.setAttribute("data-width", '\
+'document.documentElement.scrollWidth);</script></body>#' \
+    "$work/out/index.html" >"$work/out/measure.html"
+load "file://$work/out/measure.html" measure 1400,900
+width=$(grep -o 'data-width="[0-9]*"' "$work/measure.html" | grep -o '[0-9]*')
+[ -n "$width" ] || fail "the page's width was not measured"
+[ "$width" -le 1400 ] ||
+    fail "the page is $width pixels wide in a 1400-pixel window"
 
 echo "check_report: ok ($chromium)"

@@ -2,9 +2,12 @@
  * results.jsonl with awkward names and a failure, summary.csv) and its
  * index.html, for check_report.sh to load in a browser.
  *
- * Three settings; their "seconds" are 10, 9 and missing, so that sorting
- * that column ascending gives #2, #1, #3 only when numbers compare as
- * numbers ("10" < "9" as text) and missing values go last. */
+ * Three settings; their "my_metric" are 10, 9 and missing, so that
+ * sorting that column ascending gives #2, #1, #3 only when numbers
+ * compare as numbers ("10" < "9" as text) and missing values go last.
+ *
+ * Wider than a 1400-pixel window if let be: a failed image with a long
+ * unbroken name and a summary.csv of many columns. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +23,7 @@
 static const char *const images[] = {"cat.png", "a&b <x> 'q'.png"};
 static const struct {
     const char *method, *variant;
-    double seconds; /* < 0: absent */
+    double my_metric; /* < 0: absent */
 } settings[] = {{"rsi", "relu", 10}, {"rsi", "plain", 9}, {"gradcam", "", -1}};
 
 static int overlay(const char *dir, const char *name, int shade)
@@ -53,8 +56,8 @@ static int record(const char *dir, int im, int s)
         "score", "softmax", "baseline", "zero", "path", "linear", "steps", 16,
         "probability", 0.5 + 0.1 * s, "deletion_auc", 0.2 * (s + 1),
         "increased", s == 1, "overlay", name);
-    if (settings[s].seconds >= 0)
-        json_object_set_new(o, "seconds", json_real(settings[s].seconds));
+    if (settings[s].my_metric >= 0)
+        json_object_set_new(o, "my_metric", json_real(settings[s].my_metric));
     char *line = json_dumps(o, JSON_COMPACT);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, RSI_RESULTS_FILE);
@@ -80,12 +83,24 @@ int main(int argc, char **argv)
         rc = rsi_results_write_failure(
             dir, "broken <img src=x onerror=alert(1)>.png", "/models/net.pt",
             "image: truncated </li><script>alert(2)</script>", RSI_ERR_INPUT);
+    char long_name[600];
+    memset(long_name, 'x', sizeof long_name - 5);
+    strcpy(long_name + sizeof long_name - 5, ".png");
+    if (rc == 0)
+        rc = rsi_results_write_failure(dir, long_name, "/models/net.pt",
+                                       "image: unreadable", RSI_ERR_INPUT);
     snprintf(path, sizeof path, "%s/%s", dir, RSI_SUMMARY_FILE);
     static const char csv[] = "setting,maps,\"note\"\n"
                               "rsi-relu,2,\"<i>fine</i>, \"\"really\"\"\"\n"
                               "gradcam,2,\n";
+    char wide[4096]; /* csv, then 60 more columns */
+    int n = snprintf(wide, sizeof wide, "%.*s", (int)strcspn(csv, "\n"), csv);
+    for (int c = 0; c < 60; c++)
+        n += snprintf(wide + n, sizeof wide - (size_t)n, ",column_%d", c);
+    n += snprintf(wide + n, sizeof wide - (size_t)n, "%s",
+                  csv + strcspn(csv, "\n"));
     if (rc == 0)
-        rc = rsi_write_file_atomic(path, csv, sizeof csv - 1);
+        rc = rsi_write_file_atomic(path, wide, (size_t)n);
     if (rc == 0)
         rc = rsi_report_html_write(dir,
                                    "check_report <script>alert(3)</script>");

@@ -401,6 +401,44 @@ START_TEST(shards_merge_into_one_run)
 }
 END_TEST
 
+/* ---- the report -----------------------------------------------------------
+ */
+
+/* Two baselines that differ only in a parameter are two settings in the
+ * HTML report, each named with its parameters, none of their maps hidden;
+ * unit and seconds are not averaged as if they were metrics. */
+START_TEST(report_tells_plugin_parameters_apart)
+{
+    const char *out_dir = tk_path("sigmas");
+    char args[4400];
+    snprintf(args, sizeof args,
+             "run shared.yaml output='%s' layers=[conv2] methods=[rsi-relu] "
+             "score=[softmax] steps=4 "
+             "baselines='[{name: blur, sigma: 0.5}, {name: blur, sigma: 2}]'",
+             out_dir);
+    rsicam_ok(args);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.html", out_dir);
+    char *page = file_text(path);
+    ck_assert_msg(strstr(page, "4 maps of 2 images in 2 settings"), "%.300s",
+                  strstr(page, "<p"));
+    ck_assert(strstr(page, "<td>blur sigma=0.5</td>"));
+    /* sigma is a number parameter: 2.0, as summary.csv writes it */
+    ck_assert(strstr(page, "<td>blur sigma=2.0</td>"));
+    ck_assert(strstr(page, "softmax blur sigma=0.5</th>"));
+    ck_assert(strstr(page, "softmax blur sigma=2.0</th>"));
+    const char *thumbs = strstr(page, "id=\"thumbs\"");
+    ck_assert_ptr_nonnull(thumbs);
+    int imgs = 0;
+    for (const char *p = thumbs; (p = strstr(p, "<img ")) != NULL; p++)
+        imgs++;
+    ck_assert_int_eq(imgs, 4);
+    ck_assert_ptr_null(strstr(page, ">unit<"));
+    ck_assert_ptr_null(strstr(page, ">seconds<"));
+    free(page);
+}
+END_TEST
+
 static Suite *experiment_suite(void)
 {
     Suite *s = suite_create("experiment");
@@ -411,6 +449,7 @@ static Suite *experiment_suite(void)
     tcase_add_test(tc, one_pass_serves_layers_variants_scores);
     tcase_add_test(tc, resume_after_sigkill);
     tcase_add_test(tc, shards_merge_into_one_run);
+    tcase_add_test(tc, report_tells_plugin_parameters_apart);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,6 +13,7 @@
 #include <vips/vips.h>
 
 #include "colormap.h"
+#include "experiment_internal.h"
 #include "fileio.h"
 #include "image.h"
 #include "montage.h"
@@ -245,6 +246,57 @@ START_TEST(montage_errors)
 }
 END_TEST
 
+/* An experiment's montage rows: two baselines that differ only in sigma,
+ * at two targets. Each row's label must say what sets it apart (the
+ * plugin's parameters among it), and what all rows share goes once into
+ * the input column's heading instead of on every row. */
+static json_t *montage_row(const char *sigma, const char *target, int cls)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"status\":\"ok\",\"class\":%d,\"label\":\"%s\","
+             "\"probability\":0.25,\"settings\":{\"layer\":\"conv2\","
+             "\"method\":\"rsi-relu\",\"score\":\"softmax\","
+             "\"target\":\"%s\",\"baseline\":{\"name\":\"blur\","
+             "\"sigma\":%s},\"path\":{\"name\":\"linear\"},\"steps\":8}}",
+             cls, cls ? "dog" : "cat", target, sigma);
+    json_t *o = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(o);
+    return o;
+}
+
+START_TEST(montage_labels_tell_rows_apart)
+{
+    json_t *rows = json_array();
+    json_array_append_new(rows, montage_row("0.5", "top1", 0));
+    json_array_append_new(rows, montage_row("2", "top1", 0));
+    json_array_append_new(rows, montage_row("0.5", "top2", 1));
+    json_array_append_new(rows, montage_row("2", "top2", 1));
+    char **l = xp_montage_labels(rows);
+    ck_assert_ptr_nonnull(l);
+    for (int i = 1; i <= 4; i++)
+        for (int j = i + 1; j <= 4; j++)
+            ck_assert_msg(strcmp(l[i], l[j]) != 0, "rows %d and %d: '%s'", i, j,
+                          l[i]);
+    ck_assert_str_eq(l[1], "blur sigma=0.5\ntop1: cat 0.25");
+    ck_assert_str_eq(l[2], "blur sigma=2\ntop1: cat 0.25");
+    ck_assert_str_eq(l[4], "blur sigma=2\ntop2: dog 0.25");
+    ck_assert_str_eq(l[0], "input\nconv2 rsi-relu softmax linear 8 steps");
+    xp_montage_labels_free(l, 4);
+
+    /* One row: nothing to tell apart, everything in the heading. */
+    json_array_remove(rows, 3);
+    json_array_remove(rows, 2);
+    json_array_remove(rows, 1);
+    l = xp_montage_labels(rows);
+    ck_assert_str_eq(l[1], "top1: cat 0.25");
+    ck_assert_str_eq(l[0], "input\nconv2 rsi-relu softmax blur sigma=0.5 "
+                           "linear 8 steps");
+    xp_montage_labels_free(l, 1);
+    json_decref(rows);
+}
+END_TEST
+
 static Suite *montage_suite(void)
 {
     Suite *s = suite_create("montage");
@@ -258,6 +310,7 @@ static Suite *montage_suite(void)
     tcase_add_test(tc, grid_without_labels);
     tcase_add_test(tc, grid_with_labels);
     tcase_add_test(tc, montage_errors);
+    tcase_add_test(tc, montage_labels_tell_rows_apart);
     suite_add_tcase(s, tc);
     return s;
 }

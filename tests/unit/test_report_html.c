@@ -52,6 +52,20 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
+/* out/, where each test writes its results and reads its page. */
+static void make_out(void)
+{
+    ck_assert_int_eq(rsi_mkdir_p(tk_path("out")), 0);
+}
+
+/* The report of out/ (title NULL: the default), written and read back. */
+static char *report_page(const char *title)
+{
+    ck_assert_msg(rsi_report_html_write(tk_path("out"), title) == 0, "%s",
+                  rsi_error_message());
+    return read_all(tk_path("out/index.html"));
+}
+
 /* The part of page between the element with this id and its </table>. */
 static char *table_of(const char *page, const char *id)
 {
@@ -97,12 +111,9 @@ static const char results[] =
 
 START_TEST(settings_rows_and_means)
 {
-    const char *dir = tk_path("out");
-    ck_assert_int_eq(rsi_mkdir_p(dir), 0);
+    make_out();
     write_text(tk_path("out/results.jsonl"), results);
-    ck_assert_msg(rsi_report_html_write(dir, NULL) == 0, "%s",
-                  rsi_error_message());
-    char *page = read_all(tk_path("out/index.html"));
+    char *page = report_page(NULL);
     ck_assert(strncmp(page, "<!DOCTYPE html>", 15) == 0);
     ck_assert(strstr(page, "<title>rsicam report</title>"));
     ck_assert(strstr(page, "3 maps of 2 images in 2 settings; 1 failed; "
@@ -116,8 +127,7 @@ START_TEST(settings_rows_and_means)
      * fields (class, ig_sum, points) are not columns. */
     const char *cols[] = {
         ">probability<",   ">completeness gap",         ">deletion AUC",
-        ">Average Drop %", ">Increase in Confidence %", ">seconds<",
-        ">my_metric<"};
+        ">Average Drop %", ">Increase in Confidence %", ">my_metric<"};
     const char *at = set;
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
         const char *p = strstr(at, cols[i]);
@@ -127,6 +137,7 @@ START_TEST(settings_rows_and_means)
     ck_assert_ptr_null(strstr(set, "ig_sum"));
     ck_assert_ptr_null(strstr(set, ">class<"));
     ck_assert_ptr_null(strstr(set, ">points<"));
+    ck_assert_ptr_null(strstr(set, ">seconds<"));
     /* relu: 2 maps; probability (0.5 + 0.75) / 2, completeness only
      * where finite (0.25), drop 100 (0.25 + 0.75) / 2, increased 1 of 2. */
     ck_assert(strstr(set, "<td class=\"num\" data-v=\"2\">2</td>"));
@@ -135,9 +146,8 @@ START_TEST(settings_rows_and_means)
                           "<td class=\"num\" data-v=\"0.5\">0.5</td>"
                           "<td class=\"num\" data-v=\"50\">50</td>"
                           "<td class=\"num\" data-v=\"50\">50</td>"
-                          "<td class=\"num\" data-v=\"3\">3</td>"
                           "<td class=\"num\"></td></tr>"));
-    /* gradcam: one map, only probability, seconds-less, my_metric 7. */
+    /* gradcam: one map, only probability and my_metric 7. */
     ck_assert(strstr(set, "<td>gradcam</td><td></td>"));
     ck_assert(strstr(set, "<td class=\"num\"></td><td class=\"num\" "
                           "data-v=\"7\">7</td></tr>"));
@@ -160,11 +170,9 @@ END_TEST
 
 START_TEST(everything_escaped)
 {
-    const char *dir = tk_path("out");
-    ck_assert_int_eq(rsi_mkdir_p(dir), 0);
+    make_out();
     write_text(tk_path("out/results.jsonl"), results);
-    ck_assert_int_eq(rsi_report_html_write(dir, "<b>Run</b> & \"co\""), 0);
-    char *page = read_all(tk_path("out/index.html"));
+    char *page = report_page("<b>Run</b> & \"co\"");
     /* Only our own markup: the one script element, no <b> or <x>. */
     ck_assert_int_eq(count(page, "<script"), 1);
     ck_assert_ptr_null(strstr(page, "<b>"));
@@ -195,14 +203,12 @@ END_TEST
 
 START_TEST(summary_csv_table)
 {
-    const char *dir = tk_path("out");
-    ck_assert_int_eq(rsi_mkdir_p(dir), 0);
+    make_out();
     write_text(tk_path("out/results.jsonl"), results);
     write_text(tk_path("out/summary.csv"), "setting,\"note, quoted\",auc\r\n"
                                            "relu,\"say \"\"<hi>\"\"\",0.5\r\n"
                                            "gradcam,,1e-3\r\n");
-    ck_assert_int_eq(rsi_report_html_write(dir, NULL), 0);
-    char *page = read_all(tk_path("out/index.html"));
+    char *page = report_page(NULL);
     char *sum = table_of(page, "summary");
     ck_assert(strstr(sum, "<th tabindex=\"0\">setting</th>"
                           "<th tabindex=\"0\">note, quoted</th>"
@@ -274,6 +280,107 @@ START_TEST(missing_results_fails)
 }
 END_TEST
 
+/* An experiment's records (experiment_run.c decorates them): two
+ * baselines that differ only in a parameter, both "blur" at the top level,
+ * told apart by setting_id and settings; a second target (top2) of one of
+ * them; and the bookkeeping numbers unit, forwards and seconds. */
+static void write_experiment_records(const char *path)
+{
+    static const struct {
+        const char *id, *target, *sigma;
+    } set[] = {{"00000000000000a1", "top1", "0.5"},
+               {"00000000000000b2", "top1", "2"},
+               {"00000000000000c3", "top2", "2"}};
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    int unit = 0;
+    for (int im = 0; im < 2; im++)
+        for (int s = 0; s < 3; s++, unit++)
+            fprintf(fp,
+                    "{\"status\":\"ok\",\"image\":\"img%d.png\","
+                    "\"model\":\"m.pt\",\"layer\":\"conv2\",\"method\":\"rsi\","
+                    "\"variant\":\"relu\",\"score\":\"softmax\","
+                    "\"target\":\"%s\",\"class\":1,\"probability\":0.5,"
+                    "\"baseline\":\"blur\",\"path\":\"linear\",\"steps\":8,"
+                    "\"points\":9,\"seconds\":%d.5,\"unit\":%d,"
+                    "\"forwards\":9,\"group\":\"g%d\",\"stem\":\"img%d\","
+                    "\"setting_id\":\"%s\",\"settings\":{\"layer\":\"conv2\","
+                    "\"method\":\"rsi-relu\",\"score\":\"softmax\","
+                    "\"target\":\"%s\",\"baseline\":{\"name\":\"blur\","
+                    "\"sigma\":%s},\"path\":{\"name\":\"linear\"},"
+                    "\"steps\":8},\"overlay\":\"maps/s%d/img%d.png\"}\n",
+                    im, set[s].target, 10 * unit, unit, s, im, set[s].id,
+                    set[s].target, set[s].sigma, s, im);
+    fclose(fp);
+}
+
+START_TEST(settings_told_apart_by_parameters)
+{
+    make_out();
+    write_experiment_records(tk_path("out/results.jsonl"));
+    char *page = report_page(NULL);
+    ck_assert(strstr(page, "6 maps of 2 images in 3 settings"));
+    char *set = table_of(page, "settings");
+    ck_assert_int_eq(count(set, "<tr>"), 4); /* header + 3 settings */
+    /* The plugin with its parameters, in every row. */
+    ck_assert_int_eq(count(set, "<td>blur sigma=0.5</td>"), 1);
+    ck_assert_int_eq(count(set, "<td>blur sigma=2</td>"), 2);
+    ck_assert_int_eq(count(set, "<td>linear</td>"), 3);
+    ck_assert(strstr(set, ">target</th>"));
+    ck_assert_int_eq(count(set, "<td>top2</td>"), 1);
+    free(set);
+    char *thumbs = table_of(page, "thumbs");
+    ck_assert_int_eq(count(thumbs, "<img "), 6); /* none hidden */
+    /* Each heading says what sets its setting apart from the others. */
+    ck_assert_msg(strstr(thumbs, "<th>#1 conv2 rsi-relu softmax top1 "
+                                 "blur sigma=0.5</th>"
+                                 "<th>#2 conv2 rsi-relu softmax top1 "
+                                 "blur sigma=2</th>"
+                                 "<th>#3 conv2 rsi-relu softmax top2 "
+                                 "blur sigma=2</th>"),
+                  "headings: %.400s", strstr(thumbs, "<th>#"));
+    free(thumbs);
+    free(page);
+}
+END_TEST
+
+/* unit, forwards and seconds are bookkeeping, not qualities of a map: a
+ * mean of unit numbers or of shared pass times means nothing. */
+START_TEST(bookkeeping_not_averaged)
+{
+    make_out();
+    write_experiment_records(tk_path("out/results.jsonl"));
+    char *page = report_page(NULL);
+    char *set = table_of(page, "settings");
+    ck_assert_ptr_null(strstr(set, ">unit<"));
+    ck_assert_ptr_null(strstr(set, ">seconds<"));
+    ck_assert_ptr_null(strstr(set, ">forwards<"));
+    ck_assert(strstr(set, ">probability<"));
+    free(set);
+    free(page);
+}
+END_TEST
+
+/* The page fits a 1400-pixel window (check_report.sh measures it in a
+ * browser): wide tables scroll inside their own box, images and long
+ * unbroken names shrink or wrap instead of widening the page. */
+START_TEST(page_fits_the_window)
+{
+    make_out();
+    write_text(tk_path("out/results.jsonl"), results);
+    write_text(tk_path("out/summary.csv"), "a,b\n1,2\n");
+    char *page = report_page(NULL);
+    ck_assert(strstr(page, "body{") && strstr(page, "max-width:1400px"));
+    ck_assert(strstr(page, "overflow-wrap:anywhere"));
+    ck_assert(strstr(page, ".wide{overflow-x:auto;max-width:100%}"));
+    ck_assert(strstr(page, "img{max-width:100%"));
+    /* Every table sits in a scroll box of its own. */
+    ck_assert_int_eq(count(page, "<div class=\"wide\"><table"), 3);
+    ck_assert_int_eq(count(page, "<table"), 3);
+    free(page);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report_html");
@@ -284,6 +391,9 @@ static Suite *report_suite(void)
     tcase_add_test(tc, summary_csv_table);
     tcase_add_test(tc, setting_names_and_atomic_write);
     tcase_add_test(tc, missing_results_fails);
+    tcase_add_test(tc, settings_told_apart_by_parameters);
+    tcase_add_test(tc, bookkeeping_not_averaged);
+    tcase_add_test(tc, page_fits_the_window);
     suite_add_tcase(s, tc);
     return s;
 }

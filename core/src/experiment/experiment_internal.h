@@ -124,6 +124,11 @@ int xp_metrics_need_hook(const rsi_experiment *xp);
  * output directory, where the records' file names start. */
 int xp_write_montage(const char *out, const char *image, const char *stem,
                      const json_t *records);
+/* The labels of a montage whose rows are the records in rows, in order:
+ * [0] heads the input column, [1..n] label the rows (new strings, NULL on
+ * no memory; free with xp_montage_labels_free(labels, n)). */
+char **xp_montage_labels(const json_t *rows);
+void xp_montage_labels_free(char **labels, size_t n);
 /* OUT/montages/STEM.png (new string). */
 char *xp_montage_path(const char *out, const char *stem);
 

@@ -30,25 +30,111 @@ static const char *text(const json_t *o, const char *key)
     return s ? s : "";
 }
 
-/* "layer4 rsi-relu softmax / top1: cat 0.93 / zero linear 50" */
-static char *row_label(const json_t *r)
+/* The parts of a row's setting that a label may name, each as text. */
+enum { N_PARTS = 6, PART_SIZE = 256 };
+typedef char parts[N_PARTS][PART_SIZE];
+
+static void setting_parts(const json_t *r, char part[N_PARTS][PART_SIZE])
 {
     const json_t *s = json_object_get(r, "settings");
+    static const char *const keys[] = {"layer", "method", "score"};
+    for (int k = 0; k < 3; k++)
+        snprintf(part[k], PART_SIZE, "%s", text(s, keys[k]));
+    /* with parameters: "blur sigma=0.5" and "blur sigma=2" differ */
+    rsi_settings_plugin_text(json_object_get(s, "baseline"), part[3],
+                             PART_SIZE);
+    rsi_settings_plugin_text(json_object_get(s, "path"), part[4], PART_SIZE);
+    char steps[32];
+    snprintf(part[5], PART_SIZE, "%s steps",
+             rsi_settings_steps(s, steps, sizeof steps));
+}
+
+/* The parts where (shared) is 1 (0), space-separated, into fp. */
+static void put_parts(FILE *fp, char part[N_PARTS][PART_SIZE],
+                      const int *varies, int shared)
+{
+    int first = 1;
+    for (int k = 0; k < N_PARTS; k++)
+        if (varies[k] != shared && *part[k]) {
+            fprintf(fp, "%s%s", first ? "" : " ", part[k]);
+            first = 0;
+        }
+}
+
+/* "blur sigma=2\ntop1: cat 0.93": what sets the row apart from the
+ * montage's other rows, then its class. */
+static char *row_label(const json_t *r, char part[N_PARTS][PART_SIZE],
+                       const int *varies)
+{
+    char *out = NULL;
+    size_t size = 0;
+    FILE *fp = open_memstream(&out, &size);
+    if (!fp)
+        return NULL;
+    put_parts(fp, part, varies, 0);
+    if (ftell(fp) > 0)
+        fputc('\n', fp);
+    const char *target = text(json_object_get(r, "settings"), "target");
+    if (*target)
+        fprintf(fp, "%s: ", target);
     const json_t *label = json_object_get(r, "label");
-    char cls[128];
     if (json_is_string(label))
-        snprintf(cls, sizeof cls, "%s", json_string_value(label));
+        fputs(json_string_value(label), fp);
     else
-        snprintf(cls, sizeof cls, "class %lld",
-                 (long long)json_integer_value(json_object_get(r, "class")));
-    char *out = NULL, steps[32];
-    int rc = asprintf(&out, "%s %s %s\n%s: %s %.2f\n%s %s %s", text(s, "layer"),
-                      text(s, "method"), text(s, "score"), text(s, "target"),
-                      cls, json_number_value(json_object_get(r, "probability")),
-                      text(json_object_get(s, "baseline"), "name"),
-                      text(json_object_get(s, "path"), "name"),
-                      rsi_settings_steps(s, steps, sizeof steps));
-    return rc < 0 ? NULL : out;
+        fprintf(fp, "class %lld",
+                (long long)json_integer_value(json_object_get(r, "class")));
+    fprintf(fp, " %.2f", json_number_value(json_object_get(r, "probability")));
+    return fclose(fp) == 0 ? out : (free(out), NULL);
+}
+
+/* "input\nconv2 softmax linear 50 steps": what every row shares, said
+ * once over the input column (the same input on every row). */
+static char *heading(char part[N_PARTS][PART_SIZE], const int *varies)
+{
+    char *out = NULL;
+    size_t size = 0;
+    FILE *fp = open_memstream(&out, &size);
+    if (!fp)
+        return NULL;
+    fputs("input", fp);
+    int shared = 0;
+    for (int k = 0; part && k < N_PARTS; k++)
+        shared |= !varies[k] && *part[k];
+    if (shared) {
+        fputc('\n', fp);
+        put_parts(fp, part, varies, 1);
+    }
+    return fclose(fp) == 0 ? out : (free(out), NULL);
+}
+
+void xp_montage_labels_free(char **labels, size_t n)
+{
+    for (size_t i = 0; labels && i <= n; i++)
+        free(labels[i]);
+    free(labels);
+}
+
+char **xp_montage_labels(const json_t *rows)
+{
+    size_t n = json_array_size(rows);
+    char **labels = calloc(n + 1, sizeof *labels);
+    parts *part = malloc((n + 1) * sizeof *part);
+    int varies[N_PARTS] = {0}, ok = labels && part;
+    for (size_t i = 0; ok && i < n; i++) {
+        setting_parts(json_array_get(rows, i), part[i]);
+        for (int k = 0; k < N_PARTS; k++)
+            varies[k] |= strcmp(part[i][k], part[0][k]) != 0;
+    }
+    ok = ok && (labels[0] = heading(n ? part[0] : NULL, varies)) != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (labels[i + 1] =
+                  row_label(json_array_get(rows, i), part[i], varies)) != NULL;
+    free(part);
+    if (!ok) {
+        xp_montage_labels_free(labels, n);
+        return NULL;
+    }
+    return labels;
 }
 
 /* The heatmap of record r as floats, checked to be h x w (h, w set from
@@ -112,17 +198,18 @@ int xp_write_montage(const char *out, const char *image, const char *stem,
     size_t n = json_array_size(records);
     int rows = 0, w = 0, h = 0, rc = -1;
     const uint8_t **cells = calloc(3 * n + 3, sizeof *cells);
-    char **labels = calloc(n + 1, sizeof *labels);
+    json_t *drawn = json_array(); /* the records of the rows, for labels */
+    char **labels = NULL;
     uint8_t *input = NULL;
     rsi_image img = {0};
-    char *path = xp_montage_path(out, stem), *dir = rsi_path_join(out, "montages");
-    static const char *const columns[3] = {"input", "heatmap", "overlay"};
-    if (!cells || !labels || !path || !dir) {
+    char *path = xp_montage_path(out, stem),
+         *dir = rsi_path_join(out, "montages");
+    if (!cells || !drawn || !path || !dir) {
         rsi_error("out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        const json_t *r = json_array_get(records, i);
+        json_t *r = json_array_get(records, i);
         if (strcmp(text(r, "status"), "ok") != 0 || !*text(r, "heatmap"))
             continue;
         float *heat = read_heat(out, r, &w, &h);
@@ -143,7 +230,7 @@ int xp_write_montage(const char *out, const char *image, const char *stem,
         }
         uint8_t *jet = malloc((size_t)w * h * 3);
         uint8_t *overlay = malloc((size_t)w * h * 3);
-        labels[rows] = row_label(r);
+        json_array_append(drawn, r);
         if (jet && overlay) {
             rsi_heat_to_jet(heat, w, h, jet);
             rsi_overlay_jet(&img, heat, 0.5f, overlay);
@@ -161,21 +248,25 @@ int xp_write_montage(const char *out, const char *image, const char *stem,
         }
     }
     rc = 0;
-    if (rows &&
-        (rsi_mkdir_p(dir) < 0 ||
-         rsi_montage_write_png(path, cells, rows, 3, w * cell_scale(w, h),
-                               h * cell_scale(w, h),
-                               (const char *const *)labels, columns) < 0))
+    if (rows && !(labels = xp_montage_labels(drawn))) {
+        rsi_error("out of memory");
         rc = -1;
+    } else if (rows) {
+        const char *columns[3] = {labels[0], "heatmap", "overlay"};
+        if (rsi_mkdir_p(dir) < 0 ||
+            rsi_montage_write_png(path, cells, rows, 3, w * cell_scale(w, h),
+                                  h * cell_scale(w, h),
+                                  (const char *const *)labels + 1, columns) < 0)
+            rc = -1;
+    }
 done:
     for (int i = 0; cells && i < rows; i++) {
         free((void *)cells[3 * i + 1]);
         free((void *)cells[3 * i + 2]);
     }
-    for (size_t i = 0; labels && i < n; i++)
-        free(labels[i]);
+    xp_montage_labels_free(labels, json_array_size(drawn));
+    json_decref(drawn);
     free(cells);
-    free(labels);
     free(input);
     rsi_image_release(&img);
     free(path);

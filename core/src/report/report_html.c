@@ -19,8 +19,11 @@
 #include "results.h"
 #include "results_read.h"
 #include "rsicam/error.h"
+#include "summary.h"
 
-/* Numeric fields that are bookkeeping, not a quality of the map. */
+/* Numeric fields that are bookkeeping, not a quality of the map: a mean
+ * of them says nothing (unit numbers; the seconds and forwards of an
+ * image's pass, which its maps share and which vary with the machine). */
 static const char *const skipped[] = {"class",
                                       "steps",
                                       "points",
@@ -29,6 +32,10 @@ static const char *const skipped[] = {"class",
                                       "ig_sum",
                                       "completeness_gap",
                                       "error_class",
+                                      "unit",
+                                      "forwards",
+                                      "seconds",
+                                      "tol",
                                       NULL};
 
 /* ---- Reading ------------------------------------------------------------ */
@@ -117,41 +124,60 @@ static int find_columns(rsi_report *r)
     return 0;
 }
 
-static int find_setting(rsi_report *r, json_t *o)
+/* Key k of record o as the report shows it. An experiment's record names
+ * its plugins at the top level by name only; its "settings" hold them
+ * whole, parameters and all. */
+static void key_text(json_t *o, int k, char *buf, size_t size)
 {
-    const char *key[RSI_REPORT_NKEYS];
-    for (int k = 0; k < RSI_REPORT_NKEYS; k++)
-        key[k] = rsi_report_str(o, rsi_report_key_names[k]);
-    /* adaptive steps (a tol) differ map by map: no one count */
-    json_t *st = json_object_get(o, "steps");
-    json_int_t steps = json_is_integer(st) && !json_object_get(o, "tol")
-                           ? json_integer_value(st)
-                           : -1;
-    for (int s = 0; s < r->nset; s++) {
-        int same = r->set[s].steps == steps;
-        for (int k = 0; k < RSI_REPORT_NKEYS && same; k++)
-            same = strcmp(r->set[s].key[k], key[k]) == 0;
-        if (same)
-            return s;
+    const char *name = rsi_report_key_names[k];
+    if (k == RSI_RK_BASELINE || k == RSI_RK_PATH) {
+        json_t *p = json_object_get(json_object_get(o, "settings"), name);
+        rsi_settings_plugin_text(p ? p : json_object_get(o, name), buf, size);
+    } else {
+        snprintf(buf, size, "%s", rsi_report_str(o, name));
     }
+}
+
+static int new_setting(rsi_report *r, char key[][512], const char *id,
+                       json_int_t steps)
+{
     rsi_report_setting *grown =
         realloc(r->set, (size_t)(r->nset + 1) * sizeof *grown);
     if (!grown)
         return -1;
     r->set = grown;
     rsi_report_setting *s = &r->set[r->nset];
-    memcpy(s->key, key, sizeof key);
-    s->steps = steps;
-    s->maps = 0;
+    *s = (rsi_report_setting){.id = id, .steps = steps};
+    int ok = 1;
+    for (int k = 0; k < RSI_REPORT_NKEYS; k++) {
+        ok &= (s->key[k] = strdup(key[k])) != NULL;
+        r->shown[k] |= *key[k] != '\0';
+    }
     s->sum = calloc((size_t)r->ncols + 1, sizeof *s->sum);
     s->n = calloc((size_t)r->ncols + 1, sizeof *s->n);
-    if (!s->sum || !s->n) {
-        free(s->sum);
-        free(s->n);
-        return -1;
+    r->nset++; /* report_free frees what it holds, whole or not */
+    return ok && s->sum && s->n ? r->nset - 1 : -1;
+}
+
+static int find_setting(rsi_report *r, json_t *o)
+{
+    char key[RSI_REPORT_NKEYS][512];
+    for (int k = 0; k < RSI_REPORT_NKEYS; k++)
+        key_text(o, k, key[k], sizeof key[k]);
+    const char *id = rsi_report_str(o, "setting_id");
+    /* adaptive steps (a tol) differ map by map: no one count */
+    json_t *st = json_object_get(o, "steps");
+    json_int_t steps = json_is_integer(st) && !json_object_get(o, "tol")
+                           ? json_integer_value(st)
+                           : -1;
+    for (int s = 0; s < r->nset; s++) {
+        int same = r->set[s].steps == steps && strcmp(r->set[s].id, id) == 0;
+        for (int k = 0; k < RSI_REPORT_NKEYS && same; k++)
+            same = strcmp(r->set[s].key[k], key[k]) == 0;
+        if (same)
+            return s;
     }
-    r->has_setting_name |= *key[RSI_RK_SETTING] != '\0';
-    return r->nset++;
+    return new_setting(r, key, id, steps);
 }
 
 static int find_image(rsi_report *r, const char *image)
@@ -238,6 +264,8 @@ static char *read_text(const char *path)
 static void report_free(rsi_report *r)
 {
     for (int s = 0; s < r->nset; s++) {
+        for (int k = 0; k < RSI_REPORT_NKEYS; k++)
+            free(r->set[s].key[k]);
         free(r->set[s].sum);
         free(r->set[s].n);
     }

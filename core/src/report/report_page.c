@@ -11,8 +11,8 @@
 #include "results.h"
 
 const char *const rsi_report_key_names[RSI_REPORT_NKEYS] = {
-    "setting", "model", "layer",    "method",
-    "variant", "score", "baseline", "path"};
+    "setting", "model",  "layer",    "method", "variant",
+    "score",   "target", "baseline", "path"};
 
 /* Known metrics: display title and scale, in this order before the rest. */
 static const struct known {
@@ -27,7 +27,6 @@ static const struct known {
     {RSI_METRIC_INCREASED, "Increase in Confidence % &uarr;", 100},
     {"hit", "pointing game &uarr;", 1},
     {"energy", "energy in box &uarr;", 1},
-    {"seconds", "seconds", 1},
 };
 enum { NKNOWN = sizeof known / sizeof known[0] };
 
@@ -175,8 +174,8 @@ static void write_csv_table(FILE *f, const char *csv)
 {
     char field[4096];
     const char *p = csv;
-    fputs("<h2>summary.csv</h2>\n<table class=\"sortable\" id=\"summary\">"
-          "<thead><tr>",
+    fputs("<h2>summary.csv</h2>\n<div class=\"wide\"><table "
+          "class=\"sortable\" id=\"summary\"><thead><tr>",
           f);
     int more = 1;
     while (more > 0 && (more = csv_field(&p, field, sizeof field)) >= 0) {
@@ -194,7 +193,7 @@ static void write_csv_table(FILE *f, const char *csv)
         } while (more > 0);
         fputs("</tr>\n", f);
     }
-    fputs("</tbody></table>\n", f);
+    fputs("</tbody></table></div>\n", f);
 }
 
 /* ---- Writing ------------------------------------------------------------ */
@@ -208,16 +207,24 @@ static const char page_head[] =
     "script-src 'unsafe-inline'\">\n"
     "<meta name=\"viewport\" content=\"width=device-width\">\n"
     "<style>\n"
-    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}\n"
+    /* The page fits a 1400-pixel window: long unbroken names wrap, images
+     * shrink, and a table wider than the window (many settings, many
+     * columns) scrolls in a box of its own instead of the whole page. */
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;"
+    "max-width:1400px;overflow-wrap:anywhere}\n"
+    ".wide{overflow-x:auto;max-width:100%}\n"
+    "img{max-width:100%;height:auto}\n"
     "table{border-collapse:collapse;margin:.5em 0 1.5em}\n"
+    /* in a cell, wrapping anywhere would let the table squeeze its
+     * columns to a letter each rather than scroll */
     "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;"
-    "vertical-align:top}\n"
+    "vertical-align:top;overflow-wrap:normal}\n"
     "td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
     "table.sortable th{cursor:pointer;background:#f3f3f3;user-select:none}\n"
     "th[aria-sort=ascending]::after{content:' \\25B2'}\n"
     "th[aria-sort=descending]::after{content:' \\25BC'}\n"
-    "table.thumbs img{width:128px;height:auto;image-rendering:pixelated;"
-    "display:block}\n"
+    "table.thumbs img{width:128px;max-width:none;height:auto;"
+    "image-rendering:pixelated;display:block}\n"
     "img.broken{width:128px;height:32px;outline:2px solid #c00}\n"
     ".facts{color:#555}\n"
     "</style>\n";
@@ -300,11 +307,13 @@ static void write_settings(FILE *f, const rsi_report *r)
 {
     fputs("<h2>Settings</h2>\n<p class=\"facts\">Means over each setting's "
           "maps; click a header to sort.</p>\n"
-          "<table class=\"sortable\" id=\"settings\"><thead><tr>"
+          "<div class=\"wide\"><table class=\"sortable\" id=\"settings\">"
+          "<thead><tr>"
           "<th tabindex=\"0\">#</th>",
           f);
-    for (int k = r->has_setting_name ? 0 : 1; k < RSI_REPORT_NKEYS; k++)
-        fprintf(f, "<th tabindex=\"0\">%s</th>", rsi_report_key_names[k]);
+    for (int k = 0; k < RSI_REPORT_NKEYS; k++)
+        if (r->shown[k])
+            fprintf(f, "<th tabindex=\"0\">%s</th>", rsi_report_key_names[k]);
     fputs("<th tabindex=\"0\">steps</th><th tabindex=\"0\">maps</th>", f);
     for (int c = 0; c < r->ncols; c++) {
         double scale;
@@ -320,8 +329,10 @@ static void write_settings(FILE *f, const rsi_report *r)
     for (int s = 0; s < r->nset; s++) {
         const rsi_report_setting *st = &r->set[s];
         fprintf(f, "<tr><td class=\"num\" data-v=\"%d\">%d</td>", s + 1, s + 1);
-        for (int k = r->has_setting_name ? 0 : 1; k < RSI_REPORT_NKEYS; k++) {
+        for (int k = 0; k < RSI_REPORT_NKEYS; k++) {
             const char *v = st->key[k];
+            if (!r->shown[k])
+                continue;
             fputs("<td", f);
             if (k ==
                 RSI_RK_MODEL) { /* long paths: the file name, path on hover */
@@ -348,15 +359,32 @@ static void write_settings(FILE *f, const rsi_report *r)
         }
         fputs("</tr>\n", f);
     }
-    fputs("</tbody></table>\n", f);
+    fputs("</tbody></table></div>\n", f);
 }
 
-/* "#k layer method-variant score": short, the rest is in the table. */
-static void put_setting_label(FILE *f, const rsi_report *r, int s)
+/* Keys that the settings do not all share, and whether their steps do. */
+static int varying(const rsi_report *r, int *varies)
+{
+    int steps = 0;
+    for (int k = 0; k < RSI_REPORT_NKEYS; k++)
+        varies[k] = 0;
+    for (int s = 1; s < r->nset; s++) {
+        for (int k = 0; k < RSI_REPORT_NKEYS; k++)
+            varies[k] |= strcmp(r->set[s].key[k], r->set[0].key[k]) != 0;
+        steps |= r->set[s].steps != r->set[0].steps;
+    }
+    return steps;
+}
+
+/* "#k layer method-variant score", then whatever else sets it apart from
+ * the other settings (target, plugins with their parameters, steps,
+ * model): short, yet no two headings alike; the rest is in the table. */
+static void put_setting_label(FILE *f, const rsi_report *r, int s,
+                              const int *varies, int steps_vary)
 {
     const rsi_report_setting *st = &r->set[s];
     fprintf(f, "#%d ", s + 1);
-    if (r->has_setting_name && *st->key[RSI_RK_SETTING]) {
+    if (*st->key[RSI_RK_SETTING]) {
         put_text(f, st->key[RSI_RK_SETTING]);
         fputc(' ', f);
     }
@@ -368,18 +396,32 @@ static void put_setting_label(FILE *f, const rsi_report *r, int s)
     put_text(f, st->key[RSI_RK_VARIANT]);
     fputc(' ', f);
     put_text(f, st->key[RSI_RK_SCORE]);
+    static const int more[] = {RSI_RK_TARGET, RSI_RK_BASELINE, RSI_RK_PATH,
+                               RSI_RK_MODEL};
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
+        const char *v = st->key[more[i]];
+        if (!varies[more[i]] || !*v)
+            continue;
+        fputc(' ', f);
+        put_text(f, more[i] == RSI_RK_MODEL ? base_name(v) : v);
+    }
+    if (steps_vary && st->steps >= 0)
+        fprintf(f, " %lld steps", (long long)st->steps);
+    else if (steps_vary)
+        fputs(" auto steps", f);
 }
 
 static void write_thumbs(FILE *f, const rsi_report *r)
 {
     if (r->nimages == 0)
         return;
-    fputs("<h2>Maps</h2>\n<table class=\"thumbs\" id=\"thumbs\"><thead><tr>"
-          "<th>image</th>",
+    fputs("<h2>Maps</h2>\n<div class=\"wide\"><table class=\"thumbs\" "
+          "id=\"thumbs\"><thead><tr><th>image</th>",
           f);
+    int varies[RSI_REPORT_NKEYS], steps_vary = varying(r, varies);
     for (int s = 0; s < r->nset; s++) {
         fputs("<th>", f);
-        put_setting_label(f, r, s);
+        put_setting_label(f, r, s, varies, steps_vary);
         fputs("</th>", f);
     }
     fputs("</tr></thead>\n<tbody>\n", f);
@@ -405,7 +447,7 @@ static void write_thumbs(FILE *f, const rsi_report *r)
         }
         fputs("</tr>\n", f);
     }
-    fputs("</tbody></table>\n", f);
+    fputs("</tbody></table></div>\n", f);
 }
 
 static void write_failures(FILE *f, const rsi_report *r)

@@ -14,6 +14,7 @@ enum {
     RSI_RK_METHOD,
     RSI_RK_VARIANT,
     RSI_RK_SCORE,
+    RSI_RK_TARGET,
     RSI_RK_BASELINE,
     RSI_RK_PATH,
     RSI_REPORT_NKEYS
@@ -25,9 +26,14 @@ typedef struct rsi_report_column {
     int rank;         /* rsi_report_known_rank, or after every known one */
 } rsi_report_column;
 
+/* A setting is told apart from the others by all of its keys, its steps
+ * and its setting_id (an experiment's hash of its full settings, plugin
+ * parameters included; "" in explain's records). */
 typedef struct rsi_report_setting {
-    const char *key[RSI_REPORT_NKEYS]; /* borrowed; "" when absent */
-    json_int_t steps;                  /* -1 when absent */
+    char *key[RSI_REPORT_NKEYS]; /* "" when absent; baseline and path with
+                                    their parameters ("blur sigma=2") */
+    const char *id;              /* setting_id, borrowed; "" when absent */
+    json_int_t steps;            /* -1 when absent */
     long maps;
     double *sum; /* per column: sum and count of finite values */
     long *n;
@@ -43,7 +49,7 @@ typedef struct rsi_report {
     const char **images; /* distinct, first seen first (borrowed) */
     int nimages;
     const char **cells; /* overlay per (image, setting), nimages * nset */
-    int has_setting_name;
+    int shown[RSI_REPORT_NKEYS]; /* a key some setting has: a column */
 } rsi_report;
 
 /* Display position of a known metric, or -1; known ones come first. */

@@ -121,27 +121,27 @@ void rsi_csv_field(FILE *fp, const char *s, int last)
     fputc(last ? '\n' : ',', fp);
 }
 
-/* "blur sigma=8" from {"name": "blur", "sigma": 8}. */
-static void plugin_text(const json_t *p, char *buf, size_t size)
+const char *rsi_settings_plugin_text(const json_t *p, char *buf, size_t size)
 {
-    size_t used = 0;
+    const char *name = json_string_value(json_object_get(p, "name"));
+    if (json_is_string(p)) /* a record's bare plugin name */
+        name = json_string_value(p);
+    size_t used = (size_t)snprintf(buf, size, "%s", name ? name : "");
     const char *key;
     json_t *v;
-    buf[0] = '\0';
+    /* the name first, wherever the object holds it */
     json_object_foreach((json_t *)p, key, v)
     {
+        if (used >= size || strcmp(key, "name") == 0)
+            continue;
         char *val = json_is_string(v) ? strdup(json_string_value(v))
                                       : json_dumps(v, JSON_ENCODE_ANY);
-        int w = strcmp(key, "name") == 0
-                    ? snprintf(buf + used, size - used, "%s%s", used ? " " : "",
-                               val ? val : "")
-                    : snprintf(buf + used, size - used, "%s%s=%s",
-                               used ? " " : "", key, val ? val : "");
+        int w = snprintf(buf + used, size - used, "%s%s=%s", used ? " " : "",
+                         key, val ? val : "");
         free(val);
-        if (w < 0 || (size_t)w >= size - used)
-            break;
-        used += (size_t)w;
+        used = w < 0 ? size : used + (size_t)w;
     }
+    return buf;
 }
 
 static void number(FILE *fp, double v, int ok)
@@ -162,8 +162,8 @@ static void write_rows(FILE *fp, const table *t)
         const row *r = &t->rows[i];
         const json_t *s = r->settings;
         char b[512], p[512];
-        plugin_text(json_object_get(s, "baseline"), b, sizeof b);
-        plugin_text(json_object_get(s, "path"), p, sizeof p);
+        rsi_settings_plugin_text(json_object_get(s, "baseline"), b, sizeof b);
+        rsi_settings_plugin_text(json_object_get(s, "path"), p, sizeof p);
         const char *names[] = {"layer", "method", "score", "target"};
         rsi_csv_field(fp, r->id, 0);
         for (int k = 0; k < 4; k++) {

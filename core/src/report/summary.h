@@ -30,6 +30,11 @@ int rsi_summary_write(const char *results, const char *csv);
  * comma, or a newline when last. */
 void rsi_csv_field(FILE *fp, const char *s, int last);
 
+/* A plugin of a setting as text: "blur sigma=8" from {"name": "blur",
+ * "sigma": 8} (every parameter: settings that differ only in one must
+ * read differently); "" for NULL. Cut short to fit size. Returns buf. */
+const char *rsi_settings_plugin_text(const json_t *p, char *buf, size_t size);
+
 /* A setting's "steps" as text: the count, or "auto" (adaptive steps). */
 const char *rsi_settings_steps(const json_t *settings, char *buf, size_t n);
 
