@@ -20,23 +20,8 @@
 #include "plugin_registry.h"
 #include "testkit.h"
 
-#ifndef RSICAM_TEST_PLUGIN_DIR
-#define RSICAM_TEST_PLUGIN_DIR getenv("RSICAM_TEST_PLUGIN_DIR")
-#endif
-
 /* Copies of many.so: enough that keeping each mapped would show. */
 enum { N_COPIES = 2000 };
-
-static const char *plugin_dir(const char *rel)
-{
-    static char ring[4][4096];
-    static int k;
-    const char *base = RSICAM_TEST_PLUGIN_DIR;
-    ck_assert_msg(base && *base, "RSICAM_TEST_PLUGIN_DIR is not set");
-    k = (k + 1) % 4;
-    snprintf(ring[k], sizeof ring[k], "%s/%s", base, rel);
-    return ring[k];
-}
 
 static void make_fixtures(void)
 {
@@ -65,7 +50,7 @@ static void expect_crash_skipped(const char *group, const char *file,
 {
     run r;
     sh_run(&r, group, "'%s' plugins --plugin-path '%s' 2>&1", tk_rsicam(),
-           plugin_dir(group));
+           tk_test_plugin(group));
     ck_assert_msg(r.rc == 0, "exit %d:\n%s", r.rc, r.text);
     ck_assert_msg(strstr(r.text, "  survivor 0.1.0 (license: MIT)\n"), "%s",
                   r.text);
@@ -101,12 +86,12 @@ START_TEST(crash_in_entry_point_is_named)
     run r;
     char file[4096];
     snprintf(file, sizeof file, "%s/segv_make/segv_make.so",
-             plugin_dir("crash_make"));
+             tk_test_plugin("crash_make"));
     explain(&r, "crash_make",
             "--model '%s' --image '%s' --baseline segv_make --plugin-path "
             "'%s' 2>&1",
             tk_fixture("tiny.pt"), tk_fixture("good.png"),
-            plugin_dir("crash_make"));
+            tk_test_plugin("crash_make"));
     /* killed by the signal itself: the exit status stays the signal's */
     ck_assert_msg(r.rc == 128 + 11, "exit %d:\n%s", r.rc, r.text);
     char want[4200];
@@ -159,7 +144,7 @@ static int mapped_from(const char *dir)
 static const char *make_copies(void)
 {
     char src[4096];
-    snprintf(src, sizeof src, "%s/many/many.so", plugin_dir("many"));
+    snprintf(src, sizeof src, "%s/many/many.so", tk_test_plugin("many"));
     FILE *in = fopen(src, "rb");
     ck_assert_msg(in != NULL, "%s", src);
     static char bytes[1 << 20];

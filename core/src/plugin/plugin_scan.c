@@ -30,36 +30,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "membuf.h"
 #include "params.h"
 #include "plugin_load.h"
 #include "plugin_signal.h"
 
 /* ---- records ------------------------------------------------------------ */
 
-typedef struct buf {
-    char *b;
-    size_t n, cap;
-    int failed;
-} buf;
+typedef rsi_membuf buf;
 
 static void put(buf *o, const void *data, size_t n)
 {
-    if (o->failed)
-        return;
-    if (o->n + n > o->cap) {
-        size_t cap = o->cap ? o->cap : 256;
-        while (cap < o->n + n)
-            cap *= 2;
-        char *b = realloc(o->b, cap);
-        if (!b) {
-            o->failed = 1;
-            return;
-        }
-        o->b = b;
-        o->cap = cap;
-    }
-    memcpy(o->b + o->n, data, n);
-    o->n += n;
+    rsi_membuf_put(o, data, n); /* a failure sticks: checked once, later */
 }
 
 static void put_u32(buf *o, uint32_t v)
@@ -231,14 +213,14 @@ static void send_msg(int fd, char type, int index, const char *data, size_t n)
     if (o.failed)
         _exit(70); /* the parent blames the file being tried */
     for (size_t at = 0; at < o.n;) {
-        ssize_t k = write(fd, o.b + at, o.n - at);
+        ssize_t k = write(fd, o.data + at, o.n - at);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
             _exit(71);
         at += (size_t)k;
     }
-    free(o.b);
+    free(o.data);
 }
 
 /* Tries one file as the loader always has: warnings go to w; a usable
@@ -301,14 +283,14 @@ static _Noreturn void child(rsi_registry *r, char *const *files, int from,
         if (size)
             send_msg(fd, MSG_WARNING, i, text, size);
         if (rec.n) {
-            send_msg(fd, MSG_PLUGIN, i, rec.b, rec.n);
+            send_msg(fd, MSG_PLUGIN, i, rec.data, rec.n);
             /* later duplicates of it are decided here too */
-            rsi_plugin *p = record(rec.b, rec.n, files[i]);
+            rsi_plugin *p = record(rec.data, rec.n, files[i]);
             if (!p || rsi_registry_append(r, p) != 0)
                 _exit(74);
         }
         free(text);
-        free(rec.b);
+        free(rec.data);
         send_msg(fd, MSG_DONE, i, NULL, 0);
     }
     send_msg(fd, MSG_END, n, NULL, 0);
@@ -334,17 +316,17 @@ static int read_all(int fd, buf *in)
 /* How the child ended, for the culprit's warning. */
 static void warn_culprit(FILE *w, const char *path, int status)
 {
-    if (WIFSIGNALED(status)) {
+    if (status == -1) {
+        rsi_plugin_warn(w, NULL, path, "ended the process while loading");
+    } else if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         const char *name = rsi_signal_name(sig);
         rsi_plugin_warn(w, NULL, path, "crashed while loading: signal %d (%s)",
                         sig, name ? name : strsignal(sig));
-    } else if (WIFEXITED(status)) {
+    } else {
         rsi_plugin_warn(w, NULL, path,
                         "ended the process while loading (exit status %d)",
                         WEXITSTATUS(status));
-    } else {
-        rsi_plugin_warn(w, NULL, path, "ended the process while loading");
     }
 }
 
@@ -355,11 +337,11 @@ static int apply(rsi_registry *r, char *const *files, int from, int n,
 {
     int pending = -1, next = from;
     for (size_t at = 0; at + HEADER <= in->n;) {
-        char type = in->b[at];
+        char type = in->data[at];
         uint32_t index, len;
-        memcpy(&index, in->b + at + 1, 4);
-        memcpy(&len, in->b + at + 5, 4);
-        const char *data = in->b + at + HEADER;
+        memcpy(&index, in->data + at + 1, 4);
+        memcpy(&len, in->data + at + 5, 4);
+        const char *data = in->data + at + HEADER;
         if (len > in->n - at - HEADER)
             break; /* cut short by the child's death */
         at += HEADER + len;
@@ -427,15 +409,17 @@ static int scan_from(rsi_registry *r, char *const *files, int from, int n,
     buf in = {0};
     int rc = read_all(fds[0], &in);
     close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    int status = 0, got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
+    if (got < 0)
+        status = -1; /* reaped elsewhere (SIGCHLD ignored): unknown */
     int next = -1;
     if (rc != 0)
         rsi_error_class_set(RSI_ERR_INTERNAL, "out of memory loading plugins");
     else
         next = apply(r, files, from, n, &in, status, w, added);
-    free(in.b);
+    free(in.data);
     return next;
 }
 
