@@ -24,10 +24,6 @@
 #include "cli_check.h"
 #include "testkit.h"
 
-#ifndef RSICAM_TEST_PLUGIN_DIR
-#define RSICAM_TEST_PLUGIN_DIR getenv("RSICAM_TEST_PLUGIN_DIR")
-#endif
-
 /* Exit codes (rsicam/error.h) */
 enum { USAGE = 2, INPUT = 3, MODEL = 4, PLUGIN = 5, OUTPUT = 6 };
 
@@ -36,17 +32,6 @@ enum { USAGE = 2, INPUT = 3, MODEL = 4, PLUGIN = 5, OUTPUT = 6 };
 enum { CANNOT = 99 };
 
 /* ---- Fixtures ----------------------------------------------------------- */
-
-static const char *plugin_dir(const char *rel)
-{
-    static char ring[4][4096];
-    static int k;
-    const char *base = RSICAM_TEST_PLUGIN_DIR;
-    ck_assert_msg(base && *base, "RSICAM_TEST_PLUGIN_DIR is not set");
-    k = (k + 1) % 4;
-    snprintf(ring[k], sizeof ring[k], "%s/%s", base, rel);
-    return ring[k];
-}
 
 /* Unchecked fixture of every test case, run in the parent process: the
  * fixtures are made once, by the first, and removed by main(). */
@@ -278,8 +263,8 @@ static void expand_plugins(const char *args, char *out, size_t n)
         return;
     }
     snprintf(out, n, "%.*s--plugin-path '%s' --plugin-path '%s'%s",
-             (int)(p - args), args, plugin_dir("set/good"),
-             plugin_dir("midrun/failing"), p + 7);
+             (int)(p - args), args, tk_test_plugin("set/good"),
+             tk_test_plugin("midrun/failing"), p + 7);
 }
 
 START_TEST(bad_param)
@@ -471,7 +456,7 @@ START_TEST(broken_plugin)
     explain(&r, tag,
             "--model '%s' --plugin-path '%s' --baseline %s "
             "--image '%s'",
-            tk_fixture("tiny.pt"), plugin_dir(rel), b->name,
+            tk_fixture("tiny.pt"), tk_test_plugin(rel), b->name,
             tk_fixture("good.png"));
     snprintf(want, sizeof want, "no baseline plugin '%s'", b->name);
     expect_error(&r, PLUGIN, 1, want, NULL);
@@ -492,8 +477,8 @@ START_TEST(duplicate_plugin)
     explain(&r, "duplicate",
             "--model '%s' --plugin-path '%s' --plugin-path '%s' "
             "--baseline dup:file=/ --image '%s'",
-            tk_fixture("tiny.pt"), plugin_dir("set/dup_a"),
-            plugin_dir("set/dup_b"), tk_fixture("good.png"));
+            tk_fixture("tiny.pt"), tk_test_plugin("set/dup_a"),
+            tk_test_plugin("set/dup_b"), tk_fixture("good.png"));
     expect_success(&r);
     const char *w = strstr(r.text, "rsicam: warning: skipping plugin 'dup'");
     ck_assert_msg(w && strstr(w, "dup_b.so") && strstr(w, "dup_a.so") &&
@@ -513,7 +498,7 @@ START_TEST(path_fails_mid_run)
     explain(&r, "midrun",
             "--model '%s' --plugin-path '%s' --path failing --image '%s' "
             "--image '%s'",
-            tk_fixture("tiny.pt"), plugin_dir("midrun/failing"), a, b);
+            tk_fixture("tiny.pt"), tk_test_plugin("midrun/failing"), a, b);
     expect_error(&r, PLUGIN, 2, a, "path 'failing'",
                  "failing on purpose at batch 2", NULL);
     expect_failed(r.out, a, PLUGIN);
@@ -524,7 +509,7 @@ START_TEST(path_fails_mid_run)
     explain(&r, "midrun_ok",
             "--model '%s' --plugin-path '%s' --path failing:fail_at=5 "
             "--image '%s'",
-            tk_fixture("tiny.pt"), plugin_dir("midrun/failing"), a);
+            tk_fixture("tiny.pt"), tk_test_plugin("midrun/failing"), a);
     expect_success(&r);
     ck_assert_int_eq(expect_whole_maps(r.out), 1);
     run_free(&r);

@@ -58,6 +58,13 @@ const char *tk_path(const char *name)
     return ring(scratch, name);
 }
 
+const char *tk_test_plugin(const char *rel)
+{
+    const char *base = getenv("RSICAM_TEST_PLUGIN_DIR");
+    ck_assert_msg(base && *base, "RSICAM_TEST_PLUGIN_DIR is not set");
+    return ring(base, rel);
+}
+
 const char *tk_fixture(const char *name)
 {
     char rel[1024];

@@ -20,6 +20,9 @@ const char *tk_source(const char *rel);
 void tk_fixtures_make(const char *suite, const char *script);
 /* "<scratch>/fx/<name>"; the last few results stay valid at once. */
 const char *tk_fixture(const char *name);
+/* "$RSICAM_TEST_PLUGIN_DIR/<rel>": a test plugin folder built from
+ * tests/plugins/ ("set/good"); the last few results stay valid at once. */
+const char *tk_test_plugin(const char *rel);
 /* Removes a directory tree (no error when it does not exist). */
 void tk_rm_rf(const char *dir);
 

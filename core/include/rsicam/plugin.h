@@ -188,7 +188,9 @@ struct rsi_plugin_descriptor {
     const char *description;      /* one line */
     const rsi_param_spec *params; /* ends with a NULL name; NULL: none */
     /* Optional; called once after loading, with only ctx->host set.
-     * Non-zero: the plugin is skipped. */
+     * Non-zero: the plugin is skipped. Plugins are tried in a separate
+     * scanner process and loaded again where they are used, so init runs
+     * once in each: keep it free of lasting side effects. */
     int (*init)(const rsi_context *ctx);
     /* rsi_model_entry, rsi_baseline_entry or rsi_path_entry, by kind. */
     const void *entry;

@@ -10,34 +10,14 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "membuf.h"
 #include "rsicam/error.h"
 
-typedef struct buffer {
-    char *data;
-    size_t n, cap;
-    int failed;
-} buffer;
+typedef rsi_membuf buffer;
 
 static int put(buffer *b, const char *s, size_t n)
 {
-    if (b->failed)
-        return -1;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *data = realloc(b->data, cap);
-        if (!data) {
-            b->failed = 1;
-            return -1;
-        }
-        b->data = data;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->n, s, n);
-    b->n += n;
-    b->data[b->n] = '\0';
-    return 0;
+    return rsi_membuf_put(b, s, n);
 }
 
 static int write_handler(void *data, unsigned char *s, size_t n)

@@ -1,9 +1,12 @@
-/* rsicam — calls into plugins, checked (plugin_call.h). */
+/* rsicam — calls into plugins, checked (plugin_call.h); each call marks
+ * the thread as inside the plugin, so that a crash there is named
+ * (plugin_signal.h). */
 #include "plugin_call.h"
 
 #include <stdlib.h>
 
 #include "pixel_space.h"
+#include "plugin_signal.h"
 
 /* The plugin's failure, named; -1. An error it raised and then ignored
  * (returning something anyway) is a failure too. */
@@ -78,7 +81,9 @@ rsi_model *rsi_call_model_open(const rsi_plugin *p,
 {
     const rsi_model_entry *e = p->desc->entry;
     const rsi_context c = context(p, params, NULL);
+    const rsi_plugin *outer = rsi_plugin_enter(p);
     rsi_model *m = e->open(&c);
+    rsi_plugin_leave(outer);
     if (m && !rsi_error_pending())
         return m;
     rsi_model_free(m);
@@ -99,7 +104,10 @@ rsi_tensor *rsi_call_baseline(const rsi_plugin *p,
     if (pixels && !seen)
         return NULL; /* the host's own failure */
     c.image = pixels ? seen : x;
-    rsi_tensor *b = checked(e->make(&c), c.image, 1, "a baseline");
+    const rsi_plugin *outer = rsi_plugin_enter(p);
+    rsi_tensor *made = e->make(&c);
+    rsi_plugin_leave(outer);
+    rsi_tensor *b = checked(made, c.image, 1, "a baseline");
     rsi_tensor *out = b && pixels ? rsi_pixels_to_model(b, c.info) : b;
     if (pixels)
         rsi_tensor_free(b);
@@ -112,8 +120,11 @@ rsi_tensor *rsi_call_baseline(const rsi_plugin *p,
 void rsi_call_path_close(rsi_path_call *c)
 {
     const rsi_path_entry *e = c->plugin ? c->plugin->desc->entry : NULL;
-    if (c->opened && e->close)
+    if (c->opened && e->close) {
+        const rsi_plugin *outer = rsi_plugin_enter(c->plugin);
         e->close(&c->ctx, c->ctx.state);
+        rsi_plugin_leave(outer);
+    }
     c->opened = 0;
     c->ctx.state = NULL;
 }
@@ -135,12 +146,14 @@ int rsi_call_path_open(rsi_path_call *c, const rsi_plugin *p,
                             (long long)steps);
         return -1;
     }
+    const rsi_plugin *outer = rsi_plugin_enter(p);
     if (e->open) {
         void *state = NULL;
         int rc = e->open(&c->ctx, &state);
         c->ctx.state = state;
         c->opened = 1;
         if (rc != 0 || rsi_error_pending()) {
+            rsi_plugin_leave(outer);
             rsi_call_path_close(c);
             return failed(p);
         }
@@ -148,6 +161,7 @@ int rsi_call_path_open(rsi_path_call *c, const rsi_plugin *p,
     c->own_ends = e->own_ends && e->own_ends(&c->ctx);
     if (c->sequential)
         c->total = e->num_points(&c->ctx);
+    rsi_plugin_leave(outer);
     if (rsi_error_pending() || (c->sequential && c->total < 2)) {
         if (!rsi_error_pending())
             rsi_error_class_set(RSI_ERR_PLUGIN,
@@ -164,7 +178,10 @@ static rsi_tensor *plugin_points(rsi_path_call *c, const double *alpha,
                                  int64_t k)
 {
     const rsi_path_entry *e = c->plugin->desc->entry;
-    return checked(e->points(&c->ctx, alpha, k), c->ctx.image, k, "points");
+    const rsi_plugin *outer = rsi_plugin_enter(c->plugin);
+    rsi_tensor *made = e->points(&c->ctx, alpha, k);
+    rsi_plugin_leave(outer);
+    return checked(made, c->ctx.image, k, "points");
 }
 
 rsi_tensor *rsi_call_path_points(rsi_path_call *c, const double *alpha,
@@ -222,7 +239,9 @@ static int list_next(rsi_path_call *c, int64_t max, rsi_tensor **batch)
 {
     const rsi_path_entry *e = c->plugin->desc->entry;
     rsi_tensor *t = NULL;
+    const rsi_plugin *outer = rsi_plugin_enter(c->plugin);
     int rc = e->next(&c->ctx, max, &t);
+    rsi_plugin_leave(outer);
     if (rc == 0 && !rsi_error_pending() && c->given < c->total)
         rsi_error_class_set(RSI_ERR_PLUGIN,
                             "ended after %lld of the %lld points it said it "

@@ -1,21 +1,20 @@
-/* Plugin discovery and loading (see plugin_registry.h).
- *
- * Everything a plugin declares is checked before it is trusted: a plugin
- * is foreign code built at another time against another header, and a
- * mistake in one must cost a warning, never the run.
+/* Plugin discovery and lookup (see plugin_registry.h): where to search,
+ * which files to try (tried out of process: plugin_scan.c), and finding
+ * a plugin by kind and name, loading it then (plugin_load.c).
  */
 
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "nearest.h"
 #include "params.h"
+#include "plugin_load.h"
 #include "plugin_registry.h"
+#include "plugin_scan.h"
 
 #ifndef RSICAM_BUILD_PLUGIN_DIR
 #define RSICAM_BUILD_PLUGIN_DIR ""
@@ -101,11 +100,8 @@ void rsi_registry_free(rsi_registry *r)
         return;
     if (current_registry == r)
         current_registry = NULL;
-    for (int i = r->n - 1; i >= 0; i--) {
-        dlclose(r->plugins[i]->handle);
-        free(r->plugins[i]->path);
-        free(r->plugins[i]);
-    }
+    for (int i = r->n - 1; i >= 0; i--)
+        rsi_plugin_free(r->plugins[i]);
     free(r->plugins);
     strvec_free(&r->dirs);
     strvec_free(&r->origins);
@@ -144,149 +140,8 @@ void rsi_plugin_failed(const rsi_plugin *p)
                      p->desc->name);
 }
 
-/* One warning line: "rsicam: warning: skipping plugin 'NAME' (PATH): ..."
- * (the name only when the descriptor can be trusted to have one). */
-static void warn_skip(FILE *w, const char *name, const char *path,
-                      const char *fmt, ...) RSI_PRINTF(4, 5);
-static void warn_skip(FILE *w, const char *name, const char *path,
-                      const char *fmt, ...)
-{
-    if (!w)
-        return;
-    if (name)
-        fprintf(w, "rsicam: warning: skipping plugin '%s' (%s): ", name, path);
-    else
-        fprintf(w, "rsicam: warning: skipping plugin %s: ", path);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(w, fmt, ap);
-    va_end(ap);
-    fputc('\n', w);
-    fflush(w);
-}
-
-/* The loader reports plugin problems as warnings, not errors, so it runs
- * plugin code with the caller's pending error set aside and puts it back
- * afterwards. */
-typedef struct error_stash {
-    int pending;
-    rsi_error_class cls;
-    char *msg;
-} error_stash;
-
-static void stash_save(error_stash *s)
-{
-    s->pending = rsi_error_pending();
-    s->cls = rsi_error_get_class();
-    s->msg = s->pending ? strdup(rsi_error_message()) : NULL;
-    rsi_error_clear();
-}
-
-static void stash_restore(error_stash *s)
-{
-    rsi_error_clear();
-    if (s->pending)
-        rsi_error_class_set(s->cls, "%s", s->msg ? s->msg : "(lost)");
-    free(s->msg);
-    s->msg = NULL;
-}
-
-static int good_name(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
-            return 0;
-    return 1;
-}
-
-/* Whether the entry table has every function its kind requires. */
-static int entry_complete(const rsi_plugin_descriptor *d)
-{
-    switch (d->kind) {
-    case RSI_PLUGIN_MODEL: {
-        const rsi_model_entry *e = d->entry;
-        return e->open != NULL;
-    }
-    case RSI_PLUGIN_BASELINE: {
-        const rsi_baseline_entry *e = d->entry;
-        return e->make != NULL;
-    }
-    case RSI_PLUGIN_PATH: {
-        /* a function of the position, or a fixed list */
-        const rsi_path_entry *e = d->entry;
-        return e->points ? 1 : e->num_points && e->next;
-    }
-    }
-    return 0;
-}
-
-/* Checks the descriptor; on a problem writes the warning and returns -1.
- * The ABI numbers are checked first: under another major version nothing
- * after them (the name included) is known to be where this header says. */
-static int check_descriptor(const rsi_plugin_descriptor *d, const char *path,
-                            FILE *w)
-{
-    if (d->abi_major != RSI_ABI_MAJOR) {
-        /* the first four members keep their place in every major */
-        const char *name = d->name && good_name(d->name) ? d->name : NULL;
-        warn_skip(w, name, path,
-                  "built for plugin ABI %u.%u, but this rsicam has ABI "
-                  "%d.%d (the major version must match): rebuild it "
-                  "against rsicam %d.%d headers (pkg-config --cflags "
-                  "rsicam)",
-                  (unsigned)d->abi_major, (unsigned)d->abi_minor, RSI_ABI_MAJOR,
-                  RSI_ABI_MINOR, RSI_ABI_MAJOR, RSI_ABI_MINOR);
-        return -1;
-    }
-    const char *name = d->name;
-    if (d->abi_minor > RSI_ABI_MINOR) {
-        warn_skip(w, name, path,
-                  "built for plugin ABI %u.%u, newer than this rsicam's "
-                  "%d.%d (update rsicam or rebuild the plugin)",
-                  (unsigned)d->abi_major, (unsigned)d->abi_minor, RSI_ABI_MAJOR,
-                  RSI_ABI_MINOR);
-        return -1;
-    }
-    if (!name) {
-        warn_skip(w, NULL, path, "the descriptor has no name (NULL)");
-        return -1;
-    }
-    if (!good_name(name)) {
-        /* Names go into "NAME:k=v" specs: ':', ',', '=' would break them. */
-        warn_skip(w, NULL, path,
-                  "plugin name '%s' is not made of letters, digits, '_', "
-                  "'-' and '.'",
-                  name);
-        return -1;
-    }
-    if (!rsi_plugin_kind_name(d->kind)) {
-        warn_skip(w, name, path, "unknown plugin kind %d", (int)d->kind);
-        return -1;
-    }
-    if (!d->entry) {
-        warn_skip(w, name, path, "no entry points (entry is NULL)");
-        return -1;
-    }
-    if (!entry_complete(d)) {
-        warn_skip(w, name, path, "a required %s entry point is NULL",
-                  rsi_plugin_kind_name(d->kind));
-        return -1;
-    }
-    error_stash s;
-    stash_save(&s);
-    int rc = rsi_params_check_specs(d->params);
-    if (rc != 0)
-        warn_skip(w, name, path, "bad parameter declaration: %s",
-                  rsi_error_message());
-    stash_restore(&s);
-    return rc;
-}
-
-static const rsi_plugin *find_exact(const rsi_registry *r, rsi_plugin_kind kind,
-                                    const char *name)
+rsi_plugin *rsi_registry_lookup(const rsi_registry *r, rsi_plugin_kind kind,
+                                const char *name)
 {
     for (int i = 0; r && i < r->n; i++) {
         const rsi_plugin_descriptor *d = r->plugins[i]->desc;
@@ -296,50 +151,15 @@ static const rsi_plugin *find_exact(const rsi_registry *r, rsi_plugin_kind kind,
     return NULL;
 }
 
-/* Runs the plugin's init; on failure writes the warning, returns -1. */
-static int run_init(const rsi_plugin_descriptor *d, const char *path, FILE *w)
-{
-    if (!d->init)
-        return 0;
-    error_stash s;
-    stash_save(&s);
-    const rsi_context ctx = {.host = rsi_host(), .plugin = d};
-    int rc = d->init(&ctx);
-    if (rc != 0) {
-        if (rsi_error_pending())
-            warn_skip(w, d->name, path, "init failed: %s", rsi_error_message());
-        else
-            warn_skip(w, d->name, path, "init failed (returned %d, no message)",
-                      rc);
-    }
-    stash_restore(&s);
-    return rc != 0 ? -1 : 0;
-}
-
-/* Whether a loaded descriptor may join r; warns when not. */
-static int usable(const rsi_registry *r, const rsi_plugin_descriptor *d,
-                  const char *path, FILE *w)
-{
-    if (check_descriptor(d, path, w) != 0)
-        return 0;
-    /* Before init, so that a shadowed plugin's init never runs. */
-    const rsi_plugin *first = find_exact(r, d->kind, d->name);
-    if (first) {
-        warn_skip(w, d->name, path,
-                  "duplicate %s plugin; the one found first (%s) is used",
-                  rsi_plugin_kind_name(d->kind), first->path);
-        return 0;
-    }
-    return run_init(d, path, w) == 0;
-}
-
-static int append(rsi_registry *r, rsi_plugin *p)
+int rsi_registry_append(rsi_registry *r, rsi_plugin *p)
 {
     if (r->n == r->cap) {
         int cap = r->cap ? 2 * r->cap : 16;
         rsi_plugin **v = realloc(r->plugins, (size_t)cap * sizeof *v);
-        if (!v)
+        if (!v) {
+            rsi_plugin_free(p);
             return -1;
+        }
         r->plugins = v;
         r->cap = cap;
     }
@@ -358,39 +178,8 @@ int rsi_registry_add_file(rsi_registry *r, const char *path, FILE *w)
     int seen = mark_visited(r, path);
     if (seen != 0)
         return seen > 0 ? 0 : out_of_memory();
-
-    dlerror();
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        const char *why = dlerror();
-        warn_skip(w, NULL, path, "cannot load: %s", why ? why : "unknown");
-        return 0;
-    }
-    const rsi_plugin_descriptor *d = dlsym(handle, RSI_PLUGIN_SYMBOL);
-    if (!d) {
-        warn_skip(w, NULL, path,
-                  "no '%s' descriptor exported (not an rsicam plugin, or "
-                  "not marked RSI_PLUGIN_EXPORT?)",
-                  RSI_PLUGIN_SYMBOL);
-        dlclose(handle);
-        return 0;
-    }
-    if (!usable(r, d, path, w)) {
-        dlclose(handle);
-        return 0;
-    }
-    rsi_plugin *p = calloc(1, sizeof *p);
-    char *copy = strdup(path);
-    if (!p || !copy || append(r, p) != 0) {
-        free(p);
-        free(copy);
-        dlclose(handle);
-        return out_of_memory();
-    }
-    p->desc = d;
-    p->path = copy;
-    p->handle = handle;
-    return 1;
+    char *files[] = {(char *)path};
+    return rsi_scan_files(r, files, 1, w);
 }
 
 static int by_name(const void *a, const void *b)
@@ -404,16 +193,18 @@ static int ends_with_so(const char *name)
     return n > 3 && strcmp(name + n - 3, ".so") == 0;
 }
 
-/* Sorted so that the search order, and with it which duplicate wins, does
- * not depend on the file system's order. */
-static int scan(rsi_registry *r, const char *dir, int depth, FILE *w)
+/* Appends the plugin files under dir to files, in search order: sorted,
+ * so that the order, and with it which duplicate wins, does not depend on
+ * the file system's. Only names are read here; files are tried later, all
+ * by one scanner process. 0, or -1 out of memory. */
+static int collect(rsi_registry *r, const char *dir, int depth, strvec *files)
 {
     DIR *dh = opendir(dir);
     if (!dh)
         return 0;
     strvec names = {0};
     struct dirent *e;
-    int loaded = 0, failed = 0;
+    int failed = 0;
     while ((e = readdir(dh)) != NULL)
         if (e->d_name[0] != '.' && strvec_push(&names, e->d_name) != 0)
             failed = 1;
@@ -431,26 +222,21 @@ static int scan(rsi_registry *r, const char *dir, int depth, FILE *w)
         sprintf(full, "%s%s%s", dir, dlen && dir[dlen - 1] == '/' ? "" : "/",
                 names.v[i]);
         struct stat st;
-        int rc = 0;
         if (stat(full, &st) == 0) {
-            if (S_ISDIR(st.st_mode) && depth < SCAN_DEPTH_MAX) {
-                int seen = mark_visited(r, full);
-                if (seen < 0)
-                    rc = -1;
-                else if (seen == 0)
-                    rc = scan(r, full, depth + 1, w);
-            } else if (S_ISREG(st.st_mode) && ends_with_so(names.v[i])) {
-                rc = rsi_registry_add_file(r, full, w);
-            }
+            int isdir = S_ISDIR(st.st_mode) && depth < SCAN_DEPTH_MAX;
+            int isso = S_ISREG(st.st_mode) && ends_with_so(names.v[i]);
+            int seen = isdir || isso ? mark_visited(r, full) : 1;
+            if (seen < 0)
+                failed = 1;
+            else if (seen == 0 && isdir)
+                failed = collect(r, full, depth + 1, files) != 0;
+            else if (seen == 0)
+                failed = strvec_push(files, full) != 0;
         }
         free(full);
-        if (rc < 0)
-            failed = 1;
-        else
-            loaded += rc;
     }
     strvec_free(&names);
-    return failed ? out_of_memory() : loaded;
+    return failed ? -1 : 0;
 }
 
 static int record_dir(rsi_registry *r, const char *dir, const char *origin)
@@ -478,7 +264,12 @@ int rsi_registry_add_dir(rsi_registry *r, const char *dir, const char *origin,
     int seen = mark_visited(r, dir);
     if (seen != 0)
         return seen > 0 ? 0 : out_of_memory();
-    return scan(r, dir, 0, w);
+    strvec files = {0};
+    int n = collect(r, dir, 0, &files) != 0
+                ? out_of_memory()
+                : rsi_scan_files(r, files.v, files.n, w);
+    strvec_free(&files);
+    return n;
 }
 
 /* Adds a default directory: silently nothing when it does not exist. */
@@ -688,10 +479,12 @@ static void error_not_found(const rsi_registry *r, rsi_plugin_kind kind,
 const rsi_plugin *rsi_registry_find(const rsi_registry *r, rsi_plugin_kind kind,
                                     const char *name)
 {
-    const rsi_plugin *p = name ? find_exact(r, kind, name) : NULL;
-    if (!p)
+    rsi_plugin *p = name ? rsi_registry_lookup(r, kind, name) : NULL;
+    if (!p) {
         error_not_found(r, kind, name ? name : "");
-    return p;
+        return NULL;
+    }
+    return rsi_plugin_load(p) == 0 ? p : NULL;
 }
 
 int rsi_plugin_parse_params(const rsi_plugin *p, const char *text,

@@ -8,8 +8,13 @@
  * scanned recursively (plugins live in KIND/NAME/ folders) for *.so files.
  * The first plugin found with a given kind and name wins; later ones are
  * reported as duplicates. A plugin that cannot be used (fails to load, no
- * descriptor, wrong ABI, bad declaration, failing init, duplicate) is
- * skipped with one warning line naming it and its file, and unloaded.
+ * descriptor, wrong ABI, bad declaration, failing init, duplicate, or a
+ * crash while loading) is skipped with one warning line naming it and its
+ * file.
+ *
+ * Files are tried out of process (plugin_scan.h): this process keeps only
+ * what each descriptor says, and loads a plugin (and runs its init) the
+ * first time rsi_registry_find() returns it.
  */
 #ifndef RSICAM_PLUGIN_REGISTRY_H
 #define RSICAM_PLUGIN_REGISTRY_H
@@ -19,9 +24,18 @@
 #include "rsicam/plugin.h"
 
 typedef struct rsi_plugin {
+    /* What the scan read (a copy: kind, name, version, license,
+     * description, params; no init, no entry) until the plugin is first
+     * looked up, then the plugin's own descriptor. */
     const rsi_plugin_descriptor *desc;
-    char *path; /* the file it was loaded from */
-    void *handle;
+    char *path;   /* the file it was loaded from */
+    void *handle; /* NULL until rsi_registry_find() loads it */
+    /* " in plugin 'NAME' (FILE)\n", made in advance for the fatal-signal
+     * line (plugin_signal.h), which may not format anything */
+    char *note;
+    rsi_plugin_descriptor scanned; /* desc before loading; points into */
+    char *record;                  /* this, the scan's record, and */
+    rsi_param_spec *params;        /* this */
 } rsi_plugin;
 
 typedef struct rsi_registry rsi_registry;
@@ -35,25 +49,28 @@ void rsi_registry_free(rsi_registry *r);
  * library's own plugin directory (above); warnings (may be NULL) receives one
  * line per skipped plugin or missing --plugin-path/RSICAM_PLUGIN_PATH
  * directory. Directories and files already searched are not searched again.
- * Returns the number of plugins loaded, or -1 on an internal failure (out of
+ * Returns the number of plugins found, or -1 on an internal failure (out of
  * memory). */
 int rsi_registry_discover(rsi_registry *r, const char *const *flag_dirs,
                           int n_flag_dirs, FILE *warnings);
 /* Scans one directory recursively (the building block of discover; tests
- * use it to load a known set). origin names where dir came from in the
- * listing ("--plugin-path"). Returns plugins loaded or -1. */
+ * use it to find a known set). origin names where dir came from in the
+ * listing ("--plugin-path"). Returns plugins found or -1. */
 int rsi_registry_add_dir(rsi_registry *r, const char *dir, const char *origin,
                          FILE *warnings);
-/* Loads one plugin file. Returns 1 when it was added, 0 when it was
+/* Tries one plugin file. Returns 1 when it was added, 0 when it was
  * skipped (warned about), -1 on an internal failure. */
 int rsi_registry_add_file(rsi_registry *r, const char *path, FILE *warnings);
 
-/* The plugin of that kind and name, or NULL with an RSI_ERR_PLUGIN error
- * that lists the loaded plugins of the kind and suggests the nearest. */
+/* The plugin of that kind and name, loaded (its init run the first time),
+ * or NULL with an RSI_ERR_PLUGIN error that lists the plugins of the kind
+ * and suggests the nearest, or says why it could not be loaded. Safe to
+ * call from several threads. */
 const rsi_plugin *rsi_registry_find(const rsi_registry *r, rsi_plugin_kind kind,
                                     const char *name);
 
-/* Loaded plugins in load order (search order). */
+/* Plugins found, in search order; not necessarily loaded: desc has the
+ * scanned names and parameters, not the entry points. */
 int rsi_registry_count(const rsi_registry *r);
 const rsi_plugin *rsi_registry_at(const rsi_registry *r, int i);
 
