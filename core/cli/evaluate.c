@@ -16,6 +16,7 @@
 #include "localize.h"
 #include "montage.h"
 #include "npy.h"
+#include "path.h"
 #include "results.h"
 #include "results_read.h"
 #include "rsicam/error.h"

@@ -19,6 +19,7 @@
 #include "experiment_internal.h"
 #include "fileio.h"
 #include "outdir.h"
+#include "path.h"
 #include "report_html.h"
 #include "results.h"
 #include "results_read.h"
@@ -280,7 +281,8 @@ static int place_files(merge *m)
                 json_string_value(json_object_get(e->record, file_keys[k]));
             if (!rel)
                 continue;
-            char *src = rsi_path_join(m->dirs[e->dir], rel), *dst = rsi_path_join(m->out, rel);
+            char *src = rsi_path_join(m->dirs[e->dir], rel),
+                 *dst = rsi_path_join(m->out, rel);
             char *slash = dst ? strrchr(dst, '/') : NULL;
             int rc = src && slash ? 0 : -1;
             if (rc == 0) {

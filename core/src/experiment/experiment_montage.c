@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "montage.h"
 #include "npy.h"
+#include "path.h"
 #include "results.h"
 #include "results_read.h"
 #include "rsicam/error.h"

@@ -15,6 +15,7 @@
 #include "config_emit.h"
 #include "experiment_internal.h"
 #include "fileio.h"
+#include "path.h"
 #include "report_html.h"
 #include "results.h"
 #include "rsicam/error.h"

@@ -10,6 +10,7 @@
 #include "explain_impl.h"
 #include "fileio.h"
 #include "params.h"
+#include "path.h"
 #include "results.h"
 
 /* On 2 CPU cores 8 points per forward beat 16 and 32 (the CPU benchmark's

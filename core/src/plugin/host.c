@@ -200,3 +200,8 @@ const rsi_host_api *rsi_host(void)
 {
     return &host_table;
 }
+
+rsi_registry *rsi_registry_new(void)
+{
+    return rsi_registry_with_host(&host_table);
+}

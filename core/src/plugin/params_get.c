@@ -11,9 +11,11 @@
 
 #include "params.h"
 
-/* The host's error(): a plugin error, which does not replace one already
- * pending (the first error of a call is the one worth reading). */
-#define getter_error rsi_host()->error
+/* As the host's error(): a plugin error, which does not replace one
+ * already pending (the first error of a call is the one worth reading). */
+#define getter_error(...)                                                      \
+    (rsi_error_pending() ? (void)0                                             \
+                         : rsi_error_class_set(RSI_ERR_PLUGIN, __VA_ARGS__))
 
 /* The value of name when it is declared, has one and is of a type in
  * want (bits 1 << type); else NULL with the error. */

@@ -21,7 +21,7 @@ static rsi_context context(const rsi_plugin *p, const rsi_param_value *params,
                            const rsi_context *run)
 {
     rsi_context c = run ? *run : (rsi_context){0};
-    c.host = rsi_host();
+    c.host = p->host;
     c.plugin = p->desc;
     c.params = params;
     c.state = NULL;

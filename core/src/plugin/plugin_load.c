@@ -150,11 +150,11 @@ int rsi_plugin_check(const rsi_plugin_descriptor *d, const char *path, FILE *w)
     return rc;
 }
 
-int rsi_plugin_init(const rsi_plugin_descriptor *d)
+int rsi_plugin_init(const rsi_host_api *host, const rsi_plugin_descriptor *d)
 {
     if (!d->init)
         return 0;
-    const rsi_context ctx = {.host = rsi_host(), .plugin = d};
+    const rsi_context ctx = {.host = host, .plugin = d};
     int rc = d->init(&ctx);
     if (rc == 0)
         return 0;
@@ -194,7 +194,7 @@ static int load(rsi_plugin *p)
         dlclose(handle);
         return -1;
     }
-    if (rsi_plugin_init(d) != 0) {
+    if (rsi_plugin_init(p->host, d) != 0) {
         rsi_error_reclass(RSI_ERR_PLUGIN);
         dlclose(handle);
         return -1;

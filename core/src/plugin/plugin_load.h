@@ -24,8 +24,9 @@ void rsi_plugin_warn(FILE *w, const char *name, const char *path,
  * error is kept. */
 int rsi_plugin_check(const rsi_plugin_descriptor *d, const char *path, FILE *w);
 
-/* Runs d's init, if any: 0, or -1 with the error "init failed: ...". */
-int rsi_plugin_init(const rsi_plugin_descriptor *d);
+/* Runs d's init, if any, with host: 0, or -1 with the error "init
+ * failed: ...". */
+int rsi_plugin_init(const rsi_host_api *host, const rsi_plugin_descriptor *d);
 
 /* Loads p if it is not yet: opens its file, checks that it still declares
  * what the scan recorded, runs init. Returns 0, or -1 with an

@@ -15,6 +15,7 @@
 #include "plugin_load.h"
 #include "plugin_registry.h"
 #include "plugin_scan.h"
+#include "strvec.h"
 
 #ifndef RSICAM_BUILD_PLUGIN_DIR
 #define RSICAM_BUILD_PLUGIN_DIR ""
@@ -26,147 +27,6 @@
 /* Deeper than any KIND/NAME layout needs; stops runaway recursion. */
 #define SCAN_DEPTH_MAX 8
 
-typedef struct strvec {
-    char **v;
-    int n, cap;
-} strvec;
-
-struct rsi_registry {
-    rsi_plugin **plugins;
-    int n, cap;
-    strvec dirs;    /* top-level directories searched, as given */
-    strvec origins; /* where each came from */
-    strvec visited; /* real paths of directories and files already seen */
-};
-
-static rsi_registry *current_registry;
-
-static int strvec_push(strvec *s, const char *str)
-{
-    if (s->n == s->cap) {
-        int cap = s->cap ? 2 * s->cap : 8;
-        char **v = realloc(s->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
-    }
-    char *copy = strdup(str);
-    if (!copy)
-        return -1;
-    s->v[s->n++] = copy;
-    return 0;
-}
-
-static int strvec_has(const strvec *s, const char *str)
-{
-    for (int i = 0; i < s->n; i++)
-        if (strcmp(s->v[i], str) == 0)
-            return 1;
-    return 0;
-}
-
-static void strvec_free(strvec *s)
-{
-    for (int i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-}
-
-/* Marks path (by its real path) as seen. Returns 1 when it was already,
- * 0 when newly marked, -1 out of memory. */
-static int mark_visited(rsi_registry *r, const char *path)
-{
-    char *real = realpath(path, NULL);
-    const char *key = real ? real : path;
-    int rc = strvec_has(&r->visited, key) ? 1 : 0;
-    if (rc == 0 && strvec_push(&r->visited, key) != 0)
-        rc = -1;
-    free(real);
-    return rc;
-}
-
-rsi_registry *rsi_registry_new(void)
-{
-    rsi_registry *r = calloc(1, sizeof *r);
-    if (!r)
-        rsi_error_class_set(RSI_ERR_INTERNAL, "out of memory");
-    return r;
-}
-
-void rsi_registry_free(rsi_registry *r)
-{
-    if (!r)
-        return;
-    if (current_registry == r)
-        current_registry = NULL;
-    for (int i = r->n - 1; i >= 0; i--)
-        rsi_plugin_free(r->plugins[i]);
-    free(r->plugins);
-    strvec_free(&r->dirs);
-    strvec_free(&r->origins);
-    strvec_free(&r->visited);
-    free(r);
-}
-
-void rsi_registry_set_current(rsi_registry *r)
-{
-    current_registry = r;
-}
-
-rsi_registry *rsi_registry_current(void)
-{
-    return current_registry;
-}
-
-const char *rsi_plugin_kind_name(rsi_plugin_kind kind)
-{
-    switch (kind) {
-    case RSI_PLUGIN_MODEL:
-        return "model";
-    case RSI_PLUGIN_BASELINE:
-        return "baseline";
-    case RSI_PLUGIN_PATH:
-        return "path";
-    }
-    return NULL;
-}
-
-void rsi_plugin_failed(const rsi_plugin *p)
-{
-    if (!rsi_error_pending())
-        rsi_error_class_set(RSI_ERR_PLUGIN, "failed without saying why");
-    rsi_error_prefix("%s '%s'", rsi_plugin_kind_name(p->desc->kind),
-                     p->desc->name);
-}
-
-rsi_plugin *rsi_registry_lookup(const rsi_registry *r, rsi_plugin_kind kind,
-                                const char *name)
-{
-    for (int i = 0; r && i < r->n; i++) {
-        const rsi_plugin_descriptor *d = r->plugins[i]->desc;
-        if (d->kind == kind && strcmp(d->name, name) == 0)
-            return r->plugins[i];
-    }
-    return NULL;
-}
-
-int rsi_registry_append(rsi_registry *r, rsi_plugin *p)
-{
-    if (r->n == r->cap) {
-        int cap = r->cap ? 2 * r->cap : 16;
-        rsi_plugin **v = realloc(r->plugins, (size_t)cap * sizeof *v);
-        if (!v) {
-            rsi_plugin_free(p);
-            return -1;
-        }
-        r->plugins = v;
-        r->cap = cap;
-    }
-    r->plugins[r->n++] = p;
-    return 0;
-}
-
 static int out_of_memory(void)
 {
     rsi_error_class_set(RSI_ERR_INTERNAL, "out of memory loading plugins");
@@ -175,7 +35,7 @@ static int out_of_memory(void)
 
 int rsi_registry_add_file(rsi_registry *r, const char *path, FILE *w)
 {
-    int seen = mark_visited(r, path);
+    int seen = rsi_registry_mark_visited(r, path);
     if (seen != 0)
         return seen > 0 ? 0 : out_of_memory();
     char *files[] = {(char *)path};
@@ -197,16 +57,17 @@ static int ends_with_so(const char *name)
  * so that the order, and with it which duplicate wins, does not depend on
  * the file system's. Only names are read here; files are tried later, all
  * by one scanner process. 0, or -1 out of memory. */
-static int collect(rsi_registry *r, const char *dir, int depth, strvec *files)
+static int collect(rsi_registry *r, const char *dir, int depth,
+                   rsi_strvec *files)
 {
     DIR *dh = opendir(dir);
     if (!dh)
         return 0;
-    strvec names = {0};
+    rsi_strvec names = {0};
     struct dirent *e;
     int failed = 0;
     while ((e = readdir(dh)) != NULL)
-        if (e->d_name[0] != '.' && strvec_push(&names, e->d_name) != 0)
+        if (e->d_name[0] != '.' && rsi_strvec_push(&names, e->d_name) != 0)
             failed = 1;
     closedir(dh);
     if (names.n > 1)
@@ -225,33 +86,25 @@ static int collect(rsi_registry *r, const char *dir, int depth, strvec *files)
         if (stat(full, &st) == 0) {
             int isdir = S_ISDIR(st.st_mode) && depth < SCAN_DEPTH_MAX;
             int isso = S_ISREG(st.st_mode) && ends_with_so(names.v[i]);
-            int seen = isdir || isso ? mark_visited(r, full) : 1;
+            int seen = isdir || isso ? rsi_registry_mark_visited(r, full) : 1;
             if (seen < 0)
                 failed = 1;
             else if (seen == 0 && isdir)
                 failed = collect(r, full, depth + 1, files) != 0;
             else if (seen == 0)
-                failed = strvec_push(files, full) != 0;
+                failed = rsi_strvec_push(files, full) != 0;
         }
         free(full);
     }
-    strvec_free(&names);
+    rsi_strvec_free(&names);
     return failed ? -1 : 0;
-}
-
-static int record_dir(rsi_registry *r, const char *dir, const char *origin)
-{
-    if (strvec_push(&r->dirs, dir) != 0 ||
-        strvec_push(&r->origins, origin ? origin : "") != 0)
-        return out_of_memory();
-    return 0;
 }
 
 int rsi_registry_add_dir(rsi_registry *r, const char *dir, const char *origin,
                          FILE *w)
 {
-    if (record_dir(r, dir, origin) != 0)
-        return -1;
+    if (rsi_registry_record_dir(r, dir, origin) != 0)
+        return out_of_memory();
     struct stat st;
     int exists = stat(dir, &st) == 0;
     if (!exists || !S_ISDIR(st.st_mode)) {
@@ -261,14 +114,14 @@ int rsi_registry_add_dir(rsi_registry *r, const char *dir, const char *origin,
                     exists ? "not a directory" : strerror(errno));
         return 0;
     }
-    int seen = mark_visited(r, dir);
+    int seen = rsi_registry_mark_visited(r, dir);
     if (seen != 0)
         return seen > 0 ? 0 : out_of_memory();
-    strvec files = {0};
+    rsi_strvec files = {0};
     int n = collect(r, dir, 0, &files) != 0
                 ? out_of_memory()
                 : rsi_scan_files(r, files.v, files.n, w);
-    strvec_free(&files);
+    rsi_strvec_free(&files);
     return n;
 }
 
@@ -280,9 +133,8 @@ static int add_default_dir(rsi_registry *r, const char *dir, const char *origin,
     if (!*dir)
         return 0;
     if (stat(dir, &st) != 0) {
-        if (record_dir(r, dir, origin) != 0)
-            return -1;
-        return 0;
+        return rsi_registry_record_dir(r, dir, origin) != 0 ? out_of_memory()
+                                                            : 0;
     }
     return rsi_registry_add_dir(r, dir, origin, w);
 }
@@ -371,38 +223,14 @@ int rsi_registry_discover(rsi_registry *r, const char *const *flag_dirs,
     return total + n;
 }
 
-int rsi_registry_count(const rsi_registry *r)
-{
-    return r ? r->n : 0;
-}
-
-const rsi_plugin *rsi_registry_at(const rsi_registry *r, int i)
-{
-    return r && i >= 0 && i < r->n ? r->plugins[i] : NULL;
-}
-
-int rsi_registry_num_dirs(const rsi_registry *r)
-{
-    return r ? r->dirs.n : 0;
-}
-
-const char *rsi_registry_dir(const rsi_registry *r, int i, const char **origin)
-{
-    if (!r || i < 0 || i >= r->dirs.n)
-        return NULL;
-    if (origin)
-        *origin = r->origins.v[i];
-    return r->dirs.v[i];
-}
-
 /* "a, b, c": the names of r's plugins of one kind, for messages. */
 static void kind_names(const rsi_registry *r, rsi_plugin_kind kind, char *buf,
                        size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (int i = 0; r && i < r->n && used < size; i++) {
-        const rsi_plugin_descriptor *d = r->plugins[i]->desc;
+    for (int i = 0; i < rsi_registry_count(r) && used < size; i++) {
+        const rsi_plugin_descriptor *d = rsi_registry_at(r, i)->desc;
         if (d->kind != kind)
             continue;
         int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
@@ -418,9 +246,11 @@ static void searched(const rsi_registry *r, char *buf, size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (int i = 0; r && i < r->dirs.n && used < size; i++) {
+    for (int i = 0; i < rsi_registry_num_dirs(r) && used < size; i++) {
+        const char *origin;
+        const char *dir = rsi_registry_dir(r, i, &origin);
         int n = snprintf(buf + used, size - used, "%s%s (%s)", i ? ", " : "",
-                         r->dirs.v[i], r->origins.v[i]);
+                         dir, origin);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -439,8 +269,8 @@ static void error_not_found(const rsi_registry *r, rsi_plugin_kind kind,
         return;
     }
     /* The name may be right and the kind wrong ("linear" as a baseline). */
-    for (int i = 0; r && i < r->n; i++) {
-        const rsi_plugin_descriptor *d = r->plugins[i]->desc;
+    for (int i = 0; i < rsi_registry_count(r); i++) {
+        const rsi_plugin_descriptor *d = rsi_registry_at(r, i)->desc;
         if (strcmp(d->name, name) == 0) {
             rsi_error_class_set(RSI_ERR_PLUGIN,
                                 "'%s' is a %s plugin, not a %s plugin", name,
@@ -451,9 +281,9 @@ static void error_not_found(const rsi_registry *r, rsi_plugin_kind kind,
     const char **names =
         calloc((size_t)rsi_registry_count(r) + 1, sizeof *names);
     int n = 0;
-    for (int i = 0; names && r && i < r->n; i++)
-        if (r->plugins[i]->desc->kind == kind)
-            names[n++] = r->plugins[i]->desc->name;
+    for (int i = 0; names && i < rsi_registry_count(r); i++)
+        if (rsi_registry_at(r, i)->desc->kind == kind)
+            names[n++] = rsi_registry_at(r, i)->desc->name;
     const char *near = names ? rsi_nearest(name, names, n) : NULL;
     char list[1024], where[2048];
     kind_names(r, kind, list, sizeof list);

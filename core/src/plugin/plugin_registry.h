@@ -33,6 +33,8 @@ typedef struct rsi_plugin {
     /* " in plugin 'NAME' (FILE)\n", made in advance for the fatal-signal
      * line (plugin_signal.h), which may not format anything */
     char *note;
+    /* the host table of the registry it belongs to: what its calls get */
+    const rsi_host_api *host;
     rsi_plugin_descriptor scanned; /* desc before loading; points into */
     char *record;                  /* this, the scan's record, and */
     rsi_param_spec *params;        /* this */
@@ -40,7 +42,14 @@ typedef struct rsi_plugin {
 
 typedef struct rsi_registry rsi_registry;
 
+/* A registry whose plugins are called with this process's host table
+ * (rsi_host(); defined in host.c, which is the one unit that knows it). */
 rsi_registry *rsi_registry_new(void);
+/* A registry whose plugins get host in every context: the lower units
+ * take the table from here rather than call rsi_host(), so that the
+ * table, which calls into them, stays above them. */
+rsi_registry *rsi_registry_with_host(const rsi_host_api *host);
+const rsi_host_api *rsi_registry_host(const rsi_registry *r);
 /* Unloads every plugin; nothing they handed out may be used afterwards.
  * Clears the current registry when it is r. NULL is fine. */
 void rsi_registry_free(rsi_registry *r);
@@ -98,5 +107,22 @@ int rsi_plugin_parse_params(const rsi_plugin *p, const char *text,
 /* Prints every plugin, grouped by kind, with its parameters, and the
  * directories searched: the `rsicam plugins` listing. Returns 0 or -1. */
 int rsi_registry_print(const rsi_registry *r, FILE *out);
+
+/* ---- inside the plugin room (plugin_registry.c) ---- */
+
+/* Frees a plugin (loaded or not). */
+void rsi_plugin_free(rsi_plugin *p);
+/* The plugin of kind and name in r, or NULL; no error, nothing loaded. */
+rsi_plugin *rsi_registry_lookup(const rsi_registry *r, rsi_plugin_kind kind,
+                                const char *name);
+/* Adds p (taken: freed on failure); 0, or -1 out of memory. */
+int rsi_registry_append(rsi_registry *r, rsi_plugin *p);
+/* Marks path (by its real path) as seen. Returns 1 when it was already,
+ * 0 when newly marked, -1 out of memory. */
+int rsi_registry_mark_visited(rsi_registry *r, const char *path);
+/* Records a directory searched and where it came from; -1 out of
+ * memory. */
+int rsi_registry_record_dir(rsi_registry *r, const char *dir,
+                            const char *origin);
 
 #endif

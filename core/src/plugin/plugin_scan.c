@@ -131,19 +131,6 @@ static const char *get_str(cursor *c)
     return s;
 }
 
-void rsi_plugin_free(rsi_plugin *p)
-{
-    if (!p)
-        return;
-    if (p->handle)
-        dlclose(p->handle);
-    free(p->path);
-    free(p->note);
-    free(p->record);
-    free(p->params);
-    free(p);
-}
-
 /* The unloaded plugin a record (n bytes, copied) describes; NULL when out
  * of memory or malformed (with the error). */
 static rsi_plugin *record(const char *data, size_t n, const char *path)
@@ -249,7 +236,7 @@ static void try_file(rsi_registry *r, const char *path, FILE *w, buf *rec)
         rsi_plugin_warn(w, d->name, path,
                         "duplicate %s plugin; the one found first (%s) is used",
                         rsi_plugin_kind_name(d->kind), first->path);
-    } else if (rsi_plugin_init(d) != 0) {
+    } else if (rsi_plugin_init(rsi_registry_host(r), d) != 0) {
         rsi_plugin_warn(w, d->name, path, "%s", rsi_error_message());
     } else {
         serialise(rec, d);

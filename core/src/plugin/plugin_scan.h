@@ -21,15 +21,4 @@
  * process could be started). */
 int rsi_scan_files(rsi_registry *r, char *const *files, int n, FILE *w);
 
-/* Frees a plugin made by the scan (loaded or not). */
-void rsi_plugin_free(rsi_plugin *p);
-
-/* The registry's side, in plugin_loader.c. */
-
-/* The plugin of kind and name in r, or NULL; no error, nothing loaded. */
-rsi_plugin *rsi_registry_lookup(const rsi_registry *r, rsi_plugin_kind kind,
-                                const char *name);
-/* Adds p (taken: freed on failure); 0, or -1 out of memory. */
-int rsi_registry_append(rsi_registry *r, rsi_plugin *p);
-
 #endif

@@ -6,6 +6,7 @@
  * column. Everything is then written in one go into an atomic file.
  */
 #include "report_html.h"
+#include "path.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -14,6 +14,7 @@
 #include "colormap.h"
 #include "fileio.h"
 #include "npy.h"
+#include "path.h"
 #include "rsicam/error.h"
 
 enum { NFILES = 3 };
@@ -23,7 +24,7 @@ static const char *const suffixes[NFILES] = {".cam.npy", ".heatmap.npy",
 /* A map's file name: dir + sep + stem + suffix, as records give it
  * (a prefix "maps/" and no sep) or as it is opened (a directory and "/"). */
 static char *map_file_name(const char *dir, const char *sep, const char *stem,
-                   const char *suffix)
+                           const char *suffix)
 {
     char *s = NULL;
     return asprintf(&s, "%s%s%s%s", dir, sep, stem, suffix) < 0 ? NULL : s;
@@ -82,9 +83,9 @@ json_t *rsi_results_map_json(const rsi_map_record *rec, const char *prefix,
     json_t *o = map_json(rec);
     files = files ? files : RSI_FILE_ALL;
     for (int i = 0; o && i < NFILES; i++) {
-        char *name = files & (1 << i)
-                         ? map_file_name(prefix ? prefix : "", "", stem, suffixes[i])
-                         : NULL;
+        char *name = files & (1 << i) ? map_file_name(prefix ? prefix : "", "",
+                                                      stem, suffixes[i])
+                                      : NULL;
         json_object_set_new(o, keys[i], name ? json_string(name) : json_null());
         free(name);
     }

@@ -199,16 +199,6 @@ void rsi_atomic_abort(rsi_atomic_file *f)
     release(f);
 }
 
-char *rsi_path_join(const char *dir, const char *name)
-{
-    char *s = NULL;
-    if (asprintf(&s, "%s/%s", dir, name) < 0) {
-        rsi_error("out of memory");
-        return NULL;
-    }
-    return s;
-}
-
 int rsi_write_file_atomic(const char *path, const void *data, size_t n)
 {
     rsi_atomic_file f;

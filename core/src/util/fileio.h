@@ -43,9 +43,6 @@ void rsi_atomic_abort(rsi_atomic_file *f);
 void rsi_fileio_defer_sync(int on);
 int rsi_fileio_sync(const char *dir);
 
-/* dir + "/" + name, a new string; NULL with "out of memory" reported. */
-char *rsi_path_join(const char *dir, const char *name);
-
 /* The whole file in one call. */
 int rsi_write_file_atomic(const char *path, const void *data, size_t n);
 

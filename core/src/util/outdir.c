@@ -1,6 +1,5 @@
 /* rsicam — an output directory's lock and its record of temporaries
  * (outdir.h). */
-#include "fileio.h"
 #include "outdir.h"
 
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "rsicam/error.h"
 
 #define LOCK_NAME ".rsicam.lock"
