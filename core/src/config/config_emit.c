@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "membuf.h"
+#include "numbers.h"
 #include "rsicam/error.h"
 
 typedef rsi_membuf buffer;
@@ -31,11 +32,7 @@ void rsi_format_double(double d, char *buf, size_t size)
         snprintf(buf, size, "%s", isnan(d) ? ".nan" : d > 0 ? ".inf" : "-.inf");
         return;
     }
-    for (int prec = 6; prec <= 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
+    rsi_format_shortest(d, buf, size);
     /* "8" would read back as an integer */
     if (!strpbrk(buf, ".eE") && strlen(buf) + 3 < size)
         strcat(buf, ".0");

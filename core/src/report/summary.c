@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "numbers.h"
 #include "results_read.h"
 #include "rsicam/error.h"
 
@@ -134,7 +135,12 @@ const char *rsi_settings_plugin_text(const json_t *p, char *buf, size_t size)
     {
         if (used >= size || strcmp(key, "name") == 0)
             continue;
+        /* numbers as the user wrote them: 0.2, not 0.20000000000000001 */
+        char num[32];
+        if (json_is_real(v))
+            rsi_format_shortest(json_real_value(v), num, sizeof num);
         char *val = json_is_string(v) ? strdup(json_string_value(v))
+                    : json_is_real(v) ? strdup(num)
                                       : json_dumps(v, JSON_ENCODE_ANY);
         int w = snprintf(buf + used, size - used, "%s%s=%s", used ? " " : "",
                          key, val ? val : "");

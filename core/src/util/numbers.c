@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 int rsi_parse_int(const char *text, int64_t min, int64_t max, int64_t *out)
@@ -33,4 +34,13 @@ int rsi_parse_double(const char *text, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+void rsi_format_shortest(double d, char *buf, size_t size)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
 }

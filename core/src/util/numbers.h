@@ -8,6 +8,7 @@
 #ifndef RSICAM_NUMBERS_H
 #define RSICAM_NUMBERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Path steps (fixed, or the finest of --steps auto). */
@@ -33,5 +34,9 @@ int rsi_parse_int(const char *text, int64_t min, int64_t max, int64_t *out);
 /* The whole of text as a finite number (an underflow to a tiny number is
  * fine). Returns 0 or -1 as rsi_parse_int. */
 int rsi_parse_double(const char *text, double *out);
+
+/* The shortest "%.Ng" text of a finite d that reads back as d exactly:
+ * 0.2 as "0.2" (not 0.20000000000000001), 2 as "2". */
+void rsi_format_shortest(double d, char *buf, size_t size);
 
 #endif
