@@ -1,13 +1,12 @@
 """The onnx model plugin against TorchScript twins.
 
-  - torchvision classifiers with random weights (ResNet50, DenseNet121 by
-    default; RSICAM_ONNX_ARCHS chooses from these and MobileNetV2,
-    EfficientNet-B0, VGG19 — see DEFAULT_ARCHS; VGG19 is
-    left out by default: its 224x224 export writes 1.1 GB and took over 15
-    minutes on a loaded 2-core machine),
-    exported with torch.onnx.export at opset 13: maps from the .onnx at the
-    same layers equal the TorchScript maps (correlation >= 0.9999 for every
-    variant, both score kinds, and Grad-CAM), and so do the logits;
+  - torchvision classifiers with random weights (ResNet50, DenseNet121 and
+    MobileNetV2 by default; RSICAM_ONNX_ARCHS chooses from these and
+    EfficientNet-B0, VGG19 — see DEFAULT_ARCHS), exported with
+    torch.onnx.export at opset 13: maps from the .onnx at the same layers
+    equal the TorchScript maps (correlation >= 0.9999 for every variant,
+    both score kinds, and Grad-CAM, wherever the score moved along the
+    path: MIN_SCORE_CHANGE), and so do the logits;
   - a tf2onnx-style Keras graph (NHWC input, caffe preprocessing, Keras
     names, batch norm, ReduceMean pooling, MatMul + Add dense, trailing
     Softmax): maps equal to its TorchScript twin's at Keras layer names,
@@ -41,11 +40,20 @@ KERAS_LAYERS = ["block2_conv1", "block1_pool", "bn1", "block1_conv1"]
 MIN_CORR = 0.9999
 
 
-# MobileNetV2 and EfficientNet-B0 are left out until understood: on
-# 2026-12-02 their softmax-score maps missed (features.18 guided 0.912,
-# features.8 relu -0.068) while ResNet50, DenseNet121 and the Keras graph
-# matched at 1.000000 (RSICAM_ONNX_ARCHS=mobilenet_v2,... runs them).
-DEFAULT_ARCHS = ["resnet50", "densenet121"]
+# A map says something only when the score moved along the path by more
+# than float32 can resolve. Such maps must be still in both files (both
+# below resolution); maps whose score moved must correlate, and some must.
+# With batch-norm statistics drawn at random (before 2026-12-02) every
+# MobileNetV2 and EfficientNet-B0 map was still: the score at the zero
+# baseline equalled the score at the image to 7 digits, max |cam| 1e-11,
+# and their correlations (0.91, -0.07) measured rounding noise.
+MIN_SCORE_CHANGE = 1e-5
+
+# EfficientNet-B0 runs only when named (RSICAM_ONNX_ARCHS): even with
+# measured statistics its random-weight logits move by 2e4 along the path
+# and the softmax saturates (p = 1, gradients 1e-27), so its maps are not
+# yet a fair test; VGG19's 224x224 export writes 1.1 GB.
+DEFAULT_ARCHS = ["resnet50", "densenet121", "mobilenet_v2"]
 
 
 def archs():
@@ -86,7 +94,7 @@ class Twins:
         self.assertEqual(len(a), len(b))
         # 3 variants x 2 scores of rsi + 2 of gradcam, per layer
         self.assertEqual(len(a), len(layers) * 8)
-        worst = 1.0
+        worst, compared = 1.0, 0
         for ra, rb in zip(a, b):
             key = tuple(ra.get(k) for k in ("layer", "method", "variant",
                                              "score"))
@@ -100,10 +108,20 @@ class Twins:
             cam_b = np.load(os.path.join(TMP, name, "pt",
                                          os.path.basename(rb["cam"])))
             self.assertEqual(cam_a.shape, cam_b.shape, key)
+            moved = [abs(r["score_image"] - r["score_baseline"]) >
+                     MIN_SCORE_CHANGE * max(1.0, abs(r["score_image"]))
+                     for r in (ra, rb)]
+            self.assertEqual(moved[0], moved[1], key)
+            if not moved[0]:  # noise in both: nothing to correlate
+                continue
+            compared += 1
             c = corr(cam_a, cam_b)
             worst = min(worst, c)
             self.assertGreaterEqual(c, MIN_CORR, key)
-        print(f"{name}: {len(a)} maps, min correlation {worst:.6f}")
+        # a fixture whose every score stands still would test nothing
+        self.assertGreater(compared, 0, name)
+        print(f"{name}: {len(a)} maps, {compared} with a score that moved, "
+              f"min correlation {worst:.6f}")
 
 
 class TorchvisionTwins(Twins, unittest.TestCase):
