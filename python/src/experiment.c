@@ -1,5 +1,6 @@
 /* rsicam._rsicam.run: an experiment file, as `rsicam run` runs it
  * (core/cli/run.c). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,29 @@ static const char **override_array(PyObject *list, Py_ssize_t *n)
     return out;
 }
 
+/* SIGINT or SIGTERM stopped the run between units (rsi_experiment_run
+ * caught it, wrote run.json "interrupted" and put the handlers back; the
+ * units done are kept, a rerun resumes): as Python would have without
+ * the run, SIGINT is a KeyboardInterrupt and SIGTERM is sent again to
+ * whatever handles it now (the default ends the process). */
+static void interrupted(int sig)
+{
+    if (sig == SIGTERM) {
+        raise(SIGTERM);
+        if (PyErr_CheckSignals() < 0)
+            return;
+    }
+    const char *why = sig == SIGINT
+                          ? "rsicam.run: interrupted by SIGINT between units; "
+                            "the units done are kept, run it again to resume"
+                          : "rsicam.run: stopped by SIGTERM between units; "
+                            "the units done are kept, run it again to resume";
+    if (sig == SIGINT)
+        PyErr_SetString(PyExc_KeyboardInterrupt, why);
+    else
+        rsipy_raise_class(128 + SIGTERM, why); /* as the command exits */
+}
+
 PyObject *rsipy_run(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -77,6 +101,8 @@ PyObject *rsipy_run(PyObject *self, PyObject *args)
         raise_problems(&d, config);
     } else if (rc < 0) {
         rsipy_raise();
+    } else if (rc > 128) {
+        interrupted(rc - 128);
     } else {
         /* rc > 0: some images failed; their records say why */
         out = Py_BuildValue("(si)", xp->output, rc);

@@ -7,7 +7,9 @@ Python threads run while it computes (the GIL is released).
 Run: tools/rsicam-python tests/python/test_python_runtime.py
 """
 import _thread
+import json
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -83,6 +85,59 @@ class InterruptTest(unittest.TestCase):
 
     def test_sigint(self):
         self.interrupted(lambda: os.kill(os.getpid(), signal.SIGINT))
+
+
+@needs_rsicam
+class RunInterruptTest(unittest.TestCase):
+    """rsicam.run: SIGINT stops the run between units and raises
+    KeyboardInterrupt; run.json says "interrupted", the units done are
+    kept, and the same call again resumes to the end."""
+
+    def test_sigint_during_run(self):
+        out = tmpdir("run-interrupt")
+        shutil.rmtree(out)
+        config = out + "-config.yaml"
+        images = ", ".join(sample(i) for i in range(36))
+        with open(config, "w") as f:
+            f.write(f"model: {CNN}\nlayers: [features.17]\n"
+                    f"methods: [rsi-relu]\nsteps: [8, 16, 32, 64]\n"
+                    f"images: [{images}]\n")
+        results = os.path.join(out, "results.jsonl")
+
+        def lines():
+            try:
+                with open(results) as f:
+                    return sum(1 for line in f if line.strip())
+            except FileNotFoundError:
+                return 0
+        sent = []
+
+        def watch():
+            deadline = time.monotonic() + 300
+            while lines() < 4 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGINT)
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        with self.assertRaises(KeyboardInterrupt) as cm:
+            rsicam.run(config, output=out, threads=2)
+        late = time.monotonic() - sent[0]
+        watcher.join()
+        self.assertIn("run it again to resume", str(cm.exception))
+        with open(os.path.join(out, "run.json")) as f:
+            self.assertEqual(json.load(f)["state"], "interrupted")
+        kept = lines()
+        print(f"run: {kept} records kept of 144, raised {1e3 * late:.0f} ms "
+              "after the signal")
+        self.assertGreater(kept, 0)
+        self.assertLess(kept, 144)
+        self.assertLess(late, 10)  # between units: one unit is ~0.1 s
+        rows = rsicam.run(config, output=out, threads=2)  # resumes
+        self.assertTrue(rows)
+        with open(os.path.join(out, "run.json")) as f:
+            self.assertEqual(json.load(f)["state"], "done")
+        self.assertEqual(lines(), 144)
 
 
 @needs_rsicam
