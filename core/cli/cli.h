@@ -3,6 +3,7 @@
 #define RSICAM_CLI_H
 
 #include "plugin_registry.h"
+#include "strvec.h"
 
 int cli_explain(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
@@ -19,11 +20,9 @@ int cli_fail(void);
  * warnings on stderr. Returns the registry, made current, or NULL. */
 rsi_registry *cli_registry(const char *const *dirs, int n_dirs);
 
-/* A growable list of strings; "a,b" arguments add each item. */
-typedef struct cli_list {
-    char **items;
-    int n, cap;
-} cli_list;
+/* A growable list of strings (util's, with an error set when out of
+ * memory); "a,b" arguments add each item. */
+typedef rsi_strvec cli_list;
 int cli_list_add(cli_list *l, const char *item);
 /* Adds each comma-separated item of text. */
 int cli_list_add_split(cli_list *l, const char *text);

@@ -30,21 +30,10 @@ rsi_registry *cli_registry(const char *const *dirs, int n_dirs)
 
 int cli_list_add(cli_list *l, const char *item)
 {
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 8;
-        char **items = realloc(l->items, (size_t)cap * sizeof *items);
-        if (!items) {
-            rsi_error("out of memory");
-            return -1;
-        }
-        l->items = items;
-        l->cap = cap;
-    }
-    if (!(l->items[l->n] = strdup(item))) {
+    if (rsi_strvec_push(l, item) < 0) {
         rsi_error("out of memory");
         return -1;
     }
-    l->n++;
     return 0;
 }
 
@@ -71,10 +60,7 @@ int cli_list_add_split(cli_list *l, const char *text)
 
 void cli_list_free(cli_list *l)
 {
-    for (int i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
-    *l = (cli_list){0};
+    rsi_strvec_free(l);
 }
 
 int cli_parse_int(const char *option, const char *text, long long min,

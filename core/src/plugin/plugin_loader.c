@@ -71,21 +71,21 @@ static int collect(rsi_registry *r, const char *dir, int depth,
             failed = 1;
     closedir(dh);
     if (names.n > 1)
-        qsort(names.v, (size_t)names.n, sizeof *names.v, by_name);
+        qsort(names.items, (size_t)names.n, sizeof *names.items, by_name);
 
     size_t dlen = strlen(dir);
     for (int i = 0; i < names.n && !failed; i++) {
-        char *full = malloc(dlen + strlen(names.v[i]) + 2);
+        char *full = malloc(dlen + strlen(names.items[i]) + 2);
         if (!full) {
             failed = 1;
             break;
         }
         sprintf(full, "%s%s%s", dir, dlen && dir[dlen - 1] == '/' ? "" : "/",
-                names.v[i]);
+                names.items[i]);
         struct stat st;
         if (stat(full, &st) == 0) {
             int isdir = S_ISDIR(st.st_mode) && depth < SCAN_DEPTH_MAX;
-            int isso = S_ISREG(st.st_mode) && ends_with_so(names.v[i]);
+            int isso = S_ISREG(st.st_mode) && ends_with_so(names.items[i]);
             int seen = isdir || isso ? rsi_registry_mark_visited(r, full) : 1;
             if (seen < 0)
                 failed = 1;
@@ -120,7 +120,7 @@ int rsi_registry_add_dir(rsi_registry *r, const char *dir, const char *origin,
     rsi_strvec files = {0};
     int n = collect(r, dir, 0, &files) != 0
                 ? out_of_memory()
-                : rsi_scan_files(r, files.v, files.n, w);
+                : rsi_scan_files(r, files.items, files.n, w);
     rsi_strvec_free(&files);
     return n;
 }

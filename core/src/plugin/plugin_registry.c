@@ -158,8 +158,8 @@ const char *rsi_registry_dir(const rsi_registry *r, int i, const char **origin)
     if (!r || i < 0 || i >= r->dirs.n)
         return NULL;
     if (origin)
-        *origin = r->origins.v[i];
-    return r->dirs.v[i];
+        *origin = r->origins.items[i];
+    return r->dirs.items[i];
 }
 
 int rsi_registry_record_dir(rsi_registry *r, const char *dir,

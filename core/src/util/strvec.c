@@ -8,23 +8,23 @@ int rsi_strvec_push(rsi_strvec *s, const char *str)
 {
     if (s->n == s->cap) {
         int cap = s->cap ? 2 * s->cap : 8;
-        char **v = realloc(s->v, (size_t)cap * sizeof *v);
-        if (!v)
+        char **items = realloc(s->items, (size_t)cap * sizeof *items);
+        if (!items)
             return -1;
-        s->v = v;
+        s->items = items;
         s->cap = cap;
     }
     char *copy = strdup(str);
     if (!copy)
         return -1;
-    s->v[s->n++] = copy;
+    s->items[s->n++] = copy;
     return 0;
 }
 
 int rsi_strvec_has(const rsi_strvec *s, const char *str)
 {
     for (int i = 0; i < s->n; i++)
-        if (strcmp(s->v[i], str) == 0)
+        if (strcmp(s->items[i], str) == 0)
             return 1;
     return 0;
 }
@@ -32,7 +32,7 @@ int rsi_strvec_has(const rsi_strvec *s, const char *str)
 void rsi_strvec_free(rsi_strvec *s)
 {
     for (int i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
+        free(s->items[i]);
+    free(s->items);
     *s = (rsi_strvec){0};
 }

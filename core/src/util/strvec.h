@@ -3,7 +3,7 @@
 #define RSICAM_STRVEC_H
 
 typedef struct rsi_strvec {
-    char **v;
+    char **items;
     int n, cap;
 } rsi_strvec;
 
