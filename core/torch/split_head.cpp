@@ -216,13 +216,21 @@ bool freeze_attributes(const std::shared_ptr<Graph> &graph,
     return true;
 }
 
+// A node-for-node copy of g, with the frontier's values in it.
+std::shared_ptr<Graph> copy_of(Graph &g, const Cut &cut,
+                               std::vector<Value *> &frontier)
+{
+    std::shared_ptr<Graph> copy = g.copy();
+    for (Value *v : cut.frontier)
+        frontier.push_back(counterpart(v, g, *copy));
+    return copy;
+}
+
 // head(self, x, deltas) -> (frontier) from a copy of g.
 std::shared_ptr<Graph> make_head(Graph &g, const Cut &cut)
 {
-    std::shared_ptr<Graph> head = g.copy();
     std::vector<Value *> outs;
-    for (Value *v : cut.frontier)
-        outs.push_back(counterpart(v, g, *head));
+    std::shared_ptr<Graph> head = copy_of(g, cut, outs);
     while (!head->outputs().empty())
         head->eraseOutput(0);
     {
@@ -239,10 +247,8 @@ std::shared_ptr<Graph> make_head(Graph &g, const Cut &cut)
 // tail(self, frontier, deltas) -> (logits, A...) from a copy of g.
 std::shared_ptr<Graph> make_tail(Graph &g, const Cut &cut)
 {
-    std::shared_ptr<Graph> tail = g.copy();
     std::vector<Value *> inner;
-    for (Value *v : cut.frontier)
-        inner.push_back(counterpart(v, g, *tail));
+    std::shared_ptr<Graph> tail = copy_of(g, cut, inner);
     for (size_t i = 0; i < inner.size(); i++) {
         Value *in = tail->insertInput(2 + i, "frontier_" + std::to_string(i));
         in->setType(inner[i]->type());
