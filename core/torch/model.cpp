@@ -3,11 +3,14 @@
 #include "model_impl.h"
 #include "precision.h"
 #include "shim.h"
+#include "split_head.h"
 
 #include <torch/script.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
@@ -160,6 +163,7 @@ int rsi_model_set_device(rsi_model *m, const char *device)
         m->module.to(d);
         m->device = d;
         m->act_shapes.clear();
+        rsicam::forget_split(m);
         return 0;
     });
     if (rc < 0)
@@ -173,6 +177,7 @@ int rsi_model_set_precision(rsi_model *m, const char *precision)
 {
     int rc = shim_call<int>(-1, "precision", [&] {
         m->head_precision = rsicam::parse_precision(precision);
+        rsicam::forget_split(m);
         return 0;
     });
     if (rc < 0)
@@ -224,6 +229,7 @@ int rsi_model_select_layers(rsi_model *m, const char *const *layers, int n)
         m->exposed = rsicam::expose_layers(m->module, paths);
         m->layers = wanted;
         m->act_shapes.clear();
+        rsicam::forget_split(m);
         return 0;
     });
     if (rc < 0) {
@@ -267,15 +273,61 @@ rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x)
 namespace rsicam
 {
 
+// Whether the head before the first layer is frozen (the default) or runs
+// as written: RSICAM_HEAD=frozen|plain, read once (bench/ compares them).
+static bool freeze_head()
+{
+    static const char *const mode = std::getenv("RSICAM_HEAD");
+    if (!mode || !*mode || std::strcmp(mode, "frozen") == 0)
+        return true;
+    if (std::strcmp(mode, "plain") == 0)
+        return false;
+    throw std::invalid_argument("RSICAM_HEAD: unknown head '" +
+                                std::string(mode) + "' (frozen or plain)");
+}
+
+// The exposed forward cut at its first layer, made once per device,
+// precision and layers; nullptr where the cut is not possible (said once)
+// or not wanted.
+static const SplitForward *split_for(rsi_model *m)
+{
+    if (m->split_tried || !freeze_head())
+        return m->split.get();
+    m->split_tried = true;
+    std::string why;
+    const bool onednn = m->device.is_cpu() && m->head_precision == c10::kFloat;
+    try {
+        m->split = split_head(m->module, *m->exposed->graph(), onednn, why);
+    } catch (const std::exception &e) { // a pass that cannot handle a graph
+        why = std::string("freezing failed: ") + e.what();
+        why = why.substr(0, why.find('\n'));
+    }
+    if (!m->split)
+        std::cerr << "rsicam: model '" << m->path << "': " << why
+                  << "; the whole forward runs with gradients\n";
+    return m->split.get();
+}
+
+void forget_split(rsi_model *m)
+{
+    m->split.reset();
+    m->split_tried = false;
+}
+
 // The exposed forward on x with the given deltas; returns (logits, acts).
 static std::vector<at::Tensor> run_exposed(rsi_model *m, const at::Tensor &x,
                                            const std::vector<at::Tensor> &d)
 {
-    torch::jit::Stack stack{m->module._ivalue(), x};
-    for (const auto &t : d)
-        stack.emplace_back(t);
-    m->exposed->run(stack);
-    auto elements = stack.back().toTupleRef().elements();
+    std::vector<c10::IValue> elements;
+    if (const SplitForward *split = split_for(m)) {
+        elements = run_split(*split, m->module, x, d);
+    } else {
+        torch::jit::Stack stack{m->module._ivalue(), x};
+        for (const auto &t : d)
+            stack.emplace_back(t);
+        m->exposed->run(stack);
+        elements = stack.back().toTupleRef().elements().vec();
+    }
     std::vector<at::Tensor> out;
     out.push_back(as_logits(elements[0], x.size(0), m->path));
     for (size_t i = 1; i < elements.size(); i++)

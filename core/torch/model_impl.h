@@ -12,6 +12,7 @@
 
 #include "model_info.h"
 #include "rsicam/model.h"
+#include "split_head.h"
 
 struct rsi_model {
     torch::jit::Module module;
@@ -27,6 +28,10 @@ struct rsi_model {
     std::map<std::string, std::string> layer_module; // name -> module path
     std::vector<std::string> layers;
     std::unique_ptr<torch::jit::GraphFunction> exposed;
+    // exposed, cut at its first layer (split_head.h): made on the first
+    // run for the model's device and precision, dropped when they change
+    std::unique_ptr<rsicam::SplitForward> split;
+    bool split_tried = false;
     // Per input size (H, W): each layer's activation shape without batch.
     std::map<std::pair<int64_t, int64_t>, std::vector<std::vector<int64_t>>>
         act_shapes;
@@ -35,5 +40,12 @@ struct rsi_model {
         rsi_model_info_release(&info);
     }
 };
+
+namespace rsicam
+{
+// Drops the split forward, to be made again for new layers, device or
+// precision (model.cpp).
+void forget_split(rsi_model *m);
+} // namespace rsicam
 
 #endif

@@ -20,6 +20,8 @@ import subprocess
 import sys
 import unittest
 
+import numpy as np
+
 ROOT = os.environ.get("RSICAM_SOURCE_DIR", os.getcwd())
 RSICAM = os.environ["RSICAM_BIN"]
 PY = sys.executable
@@ -84,8 +86,57 @@ class Parity(unittest.TestCase):
                      "--ref", ref, "--got", got, "--min-corr", "0.999",
                      "--max-levels", "1"]).returncode
                 self.assertEqual(rc, 0, "maps differ from the reference")
+                self.check_frozen_head(model, layers, got, ref)
                 if arch == "vgg19":
                     self.check_completeness(model, got)
+
+    def check_frozen_head(self, model, layers, got, ref):
+        """The frozen head (the default) against the whole forward as
+        written (RSICAM_HEAD=plain): maps correlate >= 0.9999; the
+        completeness gaps, relative to score(image) - score(baseline), move
+        less than the plain forward's own distance from the reference's
+        scores (float32 rounding in another order) allows."""
+        plain = got + "-plain"
+        env = dict(os.environ, RSICAM_HEAD="plain")
+        print("$ RSICAM_HEAD=plain rsicam explain ...", flush=True)
+        subprocess.run(
+            [RSICAM, "explain", "--model", model, "--image", image(),
+             "--layer", layers, "--steps", str(STEPS), "--out", plain,
+             "--threads", "2", "--quiet", "--method", "rsi,gradcam",
+             "--variant", "relu,guided,plain", "--score", "softmax,logit"],
+            env=env, check=True)
+        worst = 1.0
+        for name in sorted(os.listdir(plain)):
+            if not name.endswith(".cam.npy"):
+                continue
+            a = np.load(os.path.join(plain, name)).astype(np.float64).ravel()
+            b = np.load(os.path.join(got, name)).astype(np.float64).ravel()
+            if a.std() == 0 and b.std() == 0:
+                continue
+            corr = np.corrcoef(a, b)[0, 1]
+            worst = min(worst, corr)
+            self.assertGreaterEqual(corr, 0.9999, name)
+        with open(os.path.join(ref, "reference.jsonl")) as f:
+            reference = {(r["layer"], r["score"]): r
+                         for r in map(json.loads, f)}
+        moved = allowed = 0.0
+        for r, s in zip(results(plain), results(got)):
+            if "completeness_rel" not in r:
+                continue
+            moved = max(moved, abs(r["completeness_rel"] -
+                                   s["completeness_rel"]))
+            # the plain forward's own distance from the reference, as a
+            # share of the score change the gap is measured against
+            x = reference[(r["layer"], r["score"])]
+            allowed = max(allowed, (abs(r["score_image"] - x["score_image"]) +
+                                    abs(r["score_baseline"] -
+                                        x["score_baseline"])) /
+                          abs(r["score_image"] - r["score_baseline"]))
+        print(f"frozen head vs plain, {os.path.basename(model)}: min cam "
+              f"correlation {worst:.7f}; completeness gaps moved by at most "
+              f"{moved:.2e}, the plain forward's scores are {allowed:.2e} "
+              f"from the reference's (both relative to the score change)")
+        self.assertLessEqual(moved, max(1e-6, 2 * allowed))
 
     def check_completeness(self, model, got50):
         def gap(out):

@@ -1,0 +1,324 @@
+// rsicam — cutting the exposed forward into a frozen head and a tail.
+//
+// Every top-level node of the exposed graph is one of three kinds, decided
+// by what it reads (its inputs and whatever its blocks read from outside):
+//   tail:   something a delta reaches; autograd records it;
+//   head:   something the input reaches but no delta: no gradient can flow
+//           through it, so it may run frozen;
+//   static: neither (constants, attribute reads, lists of constants);
+//           copied into whichever part needs it.
+// The head's values that the tail (or the result) reads become the
+// tail's inputs. Freezing the head turns the module attributes it reads
+// into constants; libtorch's frozen-graph passes then fold batch norm into
+// the convolutions (and, on a CPU in float32, move them to oneDNN).
+#include "split_head.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/alias_analysis.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/frozen_conv_add_relu_fusion.h>
+#include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
+#include <torch/csrc/jit/passes/frozen_ops_to_mkldnn.h>
+
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace rsicam
+{
+
+using torch::jit::Block;
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace
+{
+
+enum class Part { statik, head, tail };
+
+// Calls f on every value n reads: its inputs and, inside its blocks, every
+// input and block output (values defined inside never match a caller's
+// sets, so only reads from outside count).
+void for_each_read(Node *n, const std::function<void(Value *)> &f)
+{
+    for (Value *v : n->inputs())
+        f(v);
+    for (Block *b : n->blocks()) {
+        for (Node *inner : b->nodes())
+            for_each_read(inner, f);
+        for (Value *v : b->outputs())
+            f(v);
+    }
+}
+
+// The top-level node that n is, or sits inside.
+Node *top_level(Node *n, const Graph &g)
+{
+    while (n->owningBlock() != g.block())
+        n = n->owningBlock()->owningNode();
+    return n;
+}
+
+// Whether n, or a node inside it, changes module state or calls out:
+// a head that did could not be frozen.
+bool escapes_freezing(Node *n)
+{
+    const c10::Symbol k = n->kind();
+    if (k == c10::prim::SetAttr || k == c10::prim::CallMethod ||
+        k == c10::prim::CallFunction)
+        return true;
+    for (Block *b : n->blocks())
+        for (Node *inner : b->nodes())
+            if (escapes_freezing(inner))
+                return true;
+    return false;
+}
+
+struct Cut {
+    std::vector<Part> parts;       // per top-level node, in order
+    std::vector<Value *> frontier; // head values the tail reads
+};
+
+// Classifies g's nodes (inputs self, x, deltas) and finds the frontier.
+Cut classify(Graph &g)
+{
+    std::unordered_set<const Value *> from_x{g.inputs()[1]}, from_delta;
+    for (size_t i = 2; i < g.inputs().size(); i++)
+        from_delta.insert(g.inputs()[i]);
+    Cut cut;
+    std::unordered_map<const Node *, Part> part_of;
+    for (Node *n : g.nodes()) {
+        bool delta = false, x = false;
+        for_each_read(n, [&](Value *v) {
+            delta = delta || from_delta.count(v);
+            x = x || from_x.count(v);
+        });
+        Part p = delta ? Part::tail : x ? Part::head : Part::statik;
+        // a node of its own (an assertion, a loop) is kept with the head
+        if (p == Part::statik && (n->hasSideEffects() || !n->blocks().empty()))
+            p = Part::head;
+        if (p != Part::statik)
+            for (Value *out : n->outputs())
+                (p == Part::tail ? from_delta : from_x).insert(out);
+        cut.parts.push_back(p);
+        part_of[n] = p;
+    }
+    auto read_by_tail = [&](Value *v) {
+        for (const torch::jit::Use &use : v->uses()) {
+            Node *user = use.user;
+            if (user == g.return_node())
+                return true;
+            user = top_level(user, g);
+            if (user == g.return_node() || part_of[user] == Part::tail)
+                return true;
+        }
+        return false;
+    };
+    if (read_by_tail(g.inputs()[1]))
+        cut.frontier.push_back(g.inputs()[1]);
+    size_t i = 0;
+    for (Node *n : g.nodes()) {
+        if (cut.parts[i++] == Part::head)
+            for (Value *out : n->outputs())
+                if (read_by_tail(out))
+                    cut.frontier.push_back(out);
+    }
+    return cut;
+}
+
+// v's counterpart in copy, a node-for-node copy of g.
+Value *counterpart(Value *v, Graph &g, Graph &copy)
+{
+    if (v->node() == g.param_node())
+        return copy.inputs()[v->offset()];
+    auto it = copy.nodes().begin();
+    for (Node *n : g.nodes()) {
+        if (n == v->node())
+            return it->outputs()[v->offset()];
+        ++it;
+    }
+    throw std::logic_error("split_head: value not found in the copy");
+}
+
+std::vector<Node *> top_nodes(Graph &g)
+{
+    return {g.nodes().begin(), g.nodes().end()};
+}
+
+// Destroys the nodes of part p, last first (so that each one's users, all
+// later, are gone before it).
+void drop(Graph &g, const std::vector<Part> &parts, Part p)
+{
+    std::vector<Node *> nodes = top_nodes(g);
+    for (size_t i = nodes.size(); i-- > 0;)
+        if (parts[i] == p)
+            nodes[i]->destroy();
+}
+
+// Turns attribute reads from self into constants; false (and why) when an
+// attribute cannot be one or self is used otherwise.
+bool freeze_attributes(const std::shared_ptr<Graph> &graph,
+                       const torch::jit::Module &module, std::string &why)
+{
+    Graph &g = *graph;
+    std::unordered_map<const Value *, c10::intrusive_ptr<c10::ivalue::Object>>
+        objects{{g.inputs()[0], module._ivalue()}};
+    std::function<bool(Block *)> visit = [&](Block *b) {
+        for (Node *n : b->nodes()) {
+            for (Block *inner : n->blocks())
+                if (!visit(inner))
+                    return false;
+            if (n->kind() != c10::prim::GetAttr)
+                continue;
+            auto owner = objects.find(n->input());
+            if (owner == objects.end())
+                continue;
+            const std::string &name = n->s(c10::attr::name);
+            c10::IValue value = owner->second->getAttr(name);
+            if (value.isObject()) {
+                objects[n->output()] = value.toObject();
+                continue;
+            }
+            torch::jit::WithInsertPoint here(n);
+            auto constant = torch::jit::tryInsertConstant(g, value);
+            if (!constant) {
+                why = "attribute '" + name + "' (" + value.tagKind() +
+                      ") cannot be frozen";
+                return false;
+            }
+            n->output()->replaceAllUsesWith(*constant);
+        }
+        return true;
+    };
+    if (!visit(g.block()))
+        return false;
+    torch::jit::EliminateDeadCode(g.block());
+    if (g.inputs()[0]->hasUses()) {
+        why = "the part before the layers uses the module itself";
+        return false;
+    }
+    g.eraseInput(0);
+    // an in-place operation on a parameter would change the constant
+    torch::jit::AliasDb aliases(graph);
+    for (Node *n : g.nodes())
+        if (n->kind() == c10::prim::Constant &&
+            n->output()->type()->cast<c10::TensorType>() &&
+            aliases.hasWriters(n->output())) {
+            why = "the part before the layers changes a parameter in place";
+            return false;
+        }
+    return true;
+}
+
+// A node-for-node copy of g, with the frontier's values in it.
+std::shared_ptr<Graph> copy_of(Graph &g, const Cut &cut,
+                               std::vector<Value *> &frontier)
+{
+    std::shared_ptr<Graph> copy = g.copy();
+    for (Value *v : cut.frontier)
+        frontier.push_back(counterpart(v, g, *copy));
+    return copy;
+}
+
+// head(self, x, deltas) -> (frontier) from a copy of g.
+std::shared_ptr<Graph> make_head(Graph &g, const Cut &cut)
+{
+    std::vector<Value *> outs;
+    std::shared_ptr<Graph> head = copy_of(g, cut, outs);
+    while (!head->outputs().empty())
+        head->eraseOutput(0);
+    {
+        torch::jit::WithInsertPoint end(head->return_node());
+        head->registerOutput(
+            head->insertNode(head->createTuple(outs))->output());
+    }
+    drop(*head, cut.parts, Part::tail);
+    while (head->inputs().size() > 2)
+        head->eraseInput(head->inputs().size() - 1);
+    return head;
+}
+
+// tail(self, frontier, deltas) -> (logits, A...) from a copy of g.
+std::shared_ptr<Graph> make_tail(Graph &g, const Cut &cut)
+{
+    std::vector<Value *> inner;
+    std::shared_ptr<Graph> tail = copy_of(g, cut, inner);
+    for (size_t i = 0; i < inner.size(); i++) {
+        Value *in = tail->insertInput(2 + i, "frontier_" + std::to_string(i));
+        in->setType(inner[i]->type());
+        inner[i]->replaceAllUsesWith(in);
+    }
+    drop(*tail, cut.parts, Part::head);
+    tail->eraseInput(1); // x: only the head read it
+    torch::jit::EliminateDeadCode(tail);
+    return tail;
+}
+
+} // namespace
+
+std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
+                                         torch::jit::Graph &exposed,
+                                         bool for_onednn, std::string &why)
+{
+    std::shared_ptr<Graph> g = exposed.copy();
+    Cut cut = classify(*g);
+    size_t i = 0;
+    for (Node *n : g->nodes())
+        if (cut.parts[i++] == Part::head && escapes_freezing(n)) {
+            why = "the part before the layers runs '" +
+                  std::string(n->kind().toQualString()) + "'";
+            return nullptr;
+        }
+    std::shared_ptr<Graph> head = make_head(*g, cut);
+    if (!freeze_attributes(head, module, why))
+        return nullptr;
+    torch::jit::ConstantPropagation(head);
+    torch::jit::OptimizeFrozenGraph(head, /*optimize_numerics=*/true);
+    if (for_onednn) {
+        torch::jit::FuseFrozenConvAddRelu(head);
+        torch::jit::ConvertFrozenOpsToMKLDNN(head);
+    }
+    torch::jit::EliminateDeadCode(head);
+
+    std::shared_ptr<Graph> tail = make_tail(*g, cut);
+    if (std::getenv("RSICAM_DEBUG_GRAPH"))
+        std::cerr << "rsicam: frozen head:\n"
+                  << *head << "rsicam: tail:\n"
+                  << *tail;
+    auto split = std::make_unique<SplitForward>();
+    split->head = std::make_unique<torch::jit::GraphFunction>(
+        "rsicam_frozen_head", head, nullptr);
+    split->tail = std::make_unique<torch::jit::GraphFunction>("rsicam_tail",
+                                                              tail, nullptr);
+    return split;
+}
+
+std::vector<c10::IValue> run_split(const SplitForward &split,
+                                   const torch::jit::Module &module,
+                                   const at::Tensor &x,
+                                   const std::vector<at::Tensor> &deltas)
+{
+    torch::jit::Stack stack{x};
+    {
+        torch::NoGradGuard no_grad; // nothing in the head has a gradient
+        split.head->run(stack);
+    }
+    std::vector<c10::IValue> frontier =
+        stack.back().toTupleRef().elements().vec();
+    stack.clear();
+    stack.emplace_back(module._ivalue());
+    for (auto &f : frontier)
+        stack.push_back(std::move(f));
+    for (const auto &d : deltas)
+        stack.emplace_back(d);
+    split.tail->run(stack);
+    return stack.back().toTupleRef().elements().vec();
+}
+
+} // namespace rsicam

@@ -1,0 +1,48 @@
+// rsicam — the exposed forward cut at its first layer: a frozen head that
+// needs no gradient and a tail that autograd differentiates.
+#ifndef RSICAM_TORCH_SPLIT_HEAD_H
+#define RSICAM_TORCH_SPLIT_HEAD_H
+
+#include <torch/script.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rsicam
+{
+
+// The exposed forward (expose_layers.h) as two graphs:
+//
+//   head(x) -> (F_1, ..., F_k)
+//   tail(self, F_1, ..., F_k, delta_1, ..., delta_n) -> (logits, A_1..A_n)
+//
+// The head is every node that no delta reaches; F are the head's values
+// that the tail reads (for ResNet50 `layer4`, layer4's output; for
+// `layer4.2.conv3`, also the block's shortcut). No gradient flows through
+// the head, so it is frozen: the module's parameters become constants,
+// batch norm is folded into the convolutions before it, and with
+// for_onednn (a CPU in float32) its convolutions run in oneDNN's blocked
+// layouts with prepacked weights, as torch.jit.optimize_for_inference does.
+// The tail is the rest of the graph, unchanged.
+struct SplitForward {
+    std::unique_ptr<torch::jit::GraphFunction> head, tail;
+};
+
+// Cuts exposed (a graph of self, x, delta_1..n) for module, whose
+// parameters already live where the head will run. Returns nullptr and
+// says why when the cut is not possible (the head changes module state,
+// say): the whole exposed forward then runs as before.
+std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
+                                         torch::jit::Graph &exposed,
+                                         bool for_onednn, std::string &why);
+
+// Runs a split forward: the head without gradient, then the tail.
+std::vector<c10::IValue> run_split(const SplitForward &split,
+                                   const torch::jit::Module &module,
+                                   const at::Tensor &x,
+                                   const std::vector<at::Tensor> &deltas);
+
+} // namespace rsicam
+
+#endif

@@ -1,0 +1,229 @@
+"""The frozen head: the network before the first layer runs frozen.
+
+rsicam cuts the exposed forward at its first requested layer: the head
+(what no layer's delta reaches) runs without gradient, frozen, with batch
+norm folded into the convolutions and, on a CPU in float32, on oneDNN; the
+tail is differentiated as before. RSICAM_HEAD=plain runs the whole forward
+as written. Here, on a small residual network with batch norm built at test
+time (scripted, so the layer rewrite inlines nested calls):
+
+- the head really is cut and frozen (RSICAM_DEBUG_GRAPH shows the two
+  graphs: no batch norm left in the head, oneDNN convolutions in float32,
+  none in bf16; the tail starts at the layer);
+- a layer inside a residual block (the tail then also reads the block's
+  shortcut from the head), several layers, and bf16 give the maps and
+  completeness of the plain forward;
+- a forward that changes module state before the layers cannot be frozen:
+  one line says so and the maps are those of the plain forward, bit for bit;
+- RSICAM_HEAD with an unknown value is an error naming it.
+(The parity fixtures, ResNet50 and VGG19, are compared in test_parity.py.)
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+import numpy as np
+import torch
+from torch import nn
+
+RSICAM = os.environ["RSICAM_BIN"]
+TMP = os.path.join(os.environ.get("RSICAM_TEST_TMP", "/tmp/rsicam-test"),
+                   "frozen_head")
+SIZE = 48
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(x + self.bn2(self.conv2(y)))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1),
+                                  nn.BatchNorm2d(16), nn.ReLU())
+        self.blocks = nn.Sequential(Block(16), Block(16), Block(16))
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(
+            self.blocks(self.stem(x)), 1), 1))
+
+
+class Counting(nn.Module):
+    """Changes its own state before the layers: not freezable."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = Net()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.net(x)
+
+
+def made(net):
+    """Random weights and batch-norm statistics measured on random inputs
+    (random statistics would make the output independent of the input)."""
+    torch.manual_seed(11)
+    net = net.train()
+    with torch.no_grad():
+        for _ in range(4):
+            net(torch.randn(8, 3, SIZE, SIZE))
+    return net.eval()
+
+
+def save(net, path):
+    meta = {"input_size": [SIZE, SIZE], "mean": [0.5] * 3, "std": [0.25] * 3}
+    torch.jit.save(torch.jit.script(net), path,
+                   _extra_files={"rsicam.json": json.dumps(meta)})
+
+
+def explain(model, layers, out, head, extra=()):
+    env = dict(os.environ, RSICAM_HEAD=head, RSICAM_DEBUG_GRAPH="1")
+    args = [RSICAM, "explain", "--model", model, "--image", image(),
+            "--layer", layers, "--steps", "24", "--out", out, "--quiet",
+            "--threads", "2", "--method", "rsi,gradcam", "--variant",
+            "relu,guided,plain", "--score", "softmax,logit", *extra]
+    p = subprocess.run(args, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{p.stderr}")
+    return p.stderr
+
+
+def image():
+    return os.path.join(TMP, "img.png")
+
+
+def records(out):
+    with open(os.path.join(out, "results.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def graph(stderr, title):
+    """The text of one graph that RSICAM_DEBUG_GRAPH printed."""
+    start = stderr.index("rsicam: " + title + ":")
+    end = stderr.find("rsicam: ", start + 1)
+    return stderr[start:end if end >= 0 else len(stderr)]
+
+
+class FrozenHead(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        shutil.rmtree(TMP, ignore_errors=True)
+        os.makedirs(TMP)
+        save(made(Net()), os.path.join(TMP, "net.pt"))
+        save(made(Counting()), os.path.join(TMP, "counting.pt"))
+        rng = np.random.default_rng(5)
+        from PIL import Image
+        Image.fromarray((rng.random((SIZE, SIZE, 3)) * 255).astype("uint8"),
+                        "RGB").save(image())
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(TMP, ignore_errors=True)
+
+    def same_maps(self, frozen, plain, min_corr, max_gap_change):
+        """Every map of frozen correlates with plain's; the completeness
+        gaps (relative to the score change) move by at most
+        max_gap_change."""
+        cams = sorted(glob.glob(os.path.join(plain, "*.cam.npy")))
+        self.assertGreater(len(cams), 0)
+        compared = 0
+        for f in cams:
+            a = np.load(f).astype(np.float64).ravel()
+            b = np.load(os.path.join(frozen, os.path.basename(f)))
+            b = b.astype(np.float64).ravel()
+            if a.std() == 0 or b.std() == 0:
+                self.assertTrue(np.allclose(a, b, atol=1e-6 * abs(a).max()),
+                                os.path.basename(f))
+                continue
+            corr = np.corrcoef(a, b)[0, 1]
+            self.assertGreaterEqual(corr, min_corr, os.path.basename(f))
+            compared += 1
+        self.assertGreater(compared, len(cams) // 2)
+        for r, s in zip(records(plain), records(frozen)):
+            self.assertEqual((r["layer"], r["method"], r["score"]),
+                             (s["layer"], s["method"], s["score"]))
+            if "completeness_rel" in r:
+                self.assertLessEqual(
+                    abs(r["completeness_rel"] - s["completeness_rel"]),
+                    max_gap_change, (r["layer"], r["variant"], r["score"]))
+
+    def test_head_is_frozen(self):
+        net = os.path.join(TMP, "net.pt")
+        err = explain(net, "blocks.2", os.path.join(TMP, "structure"),
+                      "frozen")
+        head, tail = graph(err, "frozen head"), graph(err, "tail")
+        self.assertNotIn("batch_norm", head)
+        self.assertIn("prim::mkldnn_convolution", head)
+        # the tail reads the last block's output and runs only the pooling
+        # and the classifier
+        self.assertNotIn("conv", tail)
+        self.assertIn("aten::linear", tail)
+        err = explain(net, "blocks.2", os.path.join(TMP, "structure16"),
+                      "frozen", ("--precision", "bf16"))
+        head = graph(err, "frozen head")
+        self.assertNotIn("batch_norm", head)
+        self.assertNotIn("mkldnn", head)
+
+    def test_maps_as_plain(self):
+        net = os.path.join(TMP, "net.pt")
+        for name, layers, extra in (
+                ("block", "blocks.1", ()),
+                ("inside", "blocks.2.conv2", ()),
+                ("several", "blocks.2,blocks.0.conv1,blocks.1", ()),
+                ("bf16", "blocks.1,blocks.2.conv2", ("--precision", "bf16"))):
+            with self.subTest(case=name):
+                frozen = os.path.join(TMP, name + "-frozen")
+                plain = os.path.join(TMP, name + "-plain")
+                err = explain(net, layers, frozen, "frozen", extra)
+                self.assertIn("rsicam: frozen head:", err)
+                explain(net, layers, plain, "plain", extra)
+                if name == "bf16":
+                    self.same_maps(frozen, plain, 0.999, 1e-2)
+                else:
+                    self.same_maps(frozen, plain, 0.9999, 1e-6)
+
+    def test_unfreezable_head_falls_back(self):
+        model = os.path.join(TMP, "counting.pt")
+        frozen = os.path.join(TMP, "counting-frozen")
+        plain = os.path.join(TMP, "counting-plain")
+        err = explain(model, "net.blocks.1", frozen, "frozen")
+        self.assertIn("the whole forward runs with gradients", err)
+        self.assertIn("prim::SetAttr", err)
+        self.assertNotIn("rsicam: frozen head:", err)
+        explain(model, "net.blocks.1", plain, "plain")
+        for f in sorted(glob.glob(os.path.join(plain, "*.npy"))):
+            with open(f, "rb") as a, \
+                    open(os.path.join(frozen, os.path.basename(f)), "rb") as b:
+                self.assertEqual(a.read(), b.read(), os.path.basename(f))
+
+    def test_unknown_head_mode(self):
+        p = subprocess.run(
+            [RSICAM, "explain", "--model", os.path.join(TMP, "net.pt"),
+             "--image", image(), "--layer", "blocks.1", "--out",
+             os.path.join(TMP, "bad"), "--quiet"],
+            env=dict(os.environ, RSICAM_HEAD="thawed"), capture_output=True,
+            text=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("RSICAM_HEAD", p.stderr)
+        self.assertIn("thawed", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
