@@ -135,7 +135,7 @@ static int select_order(const cli_list *select, const char *method,
     if (!select->n)
         return INT_MAX;
     char name[256], full[512];
-    ev_method_name(method, variant, name, sizeof name);
+    rsi_map_kind_join(method, variant, name, sizeof name);
     snprintf(full, sizeof full, "%s.%s", name, score);
     for (int i = 0; i < select->n; i++) {
         const char *t = select->items[i];

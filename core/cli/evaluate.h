@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "localize.h"
+#include "map_kinds.h"
 #include "samples.h"
 
 /* One setting: the maps of one model, layer, method, variant and score. */
@@ -54,9 +55,6 @@ typedef struct evaluation {
     char *first_unmatched;
 } evaluation;
 
-/* "method-variant" ("gradcam" when the variant is empty). */
-void ev_method_name(const char *method, const char *variant, char *out,
-                    size_t n);
 /* The file name of a path. */
 const char *ev_base_name(const char *path);
 /* A setting's score column ("softmax", or "softmax/top1" with a target). */

@@ -71,7 +71,7 @@ static char *column_label(const evaluation *ev, const setting *s)
     char *dot = strrchr(model, '.');
     if (dot && dot != model)
         *dot = '\0';
-    ev_method_name(s->method, s->variant, name, sizeof name);
+    rsi_map_kind_join(s->method, s->variant, name, sizeof name);
     ev_score_text(ev, s, score, sizeof score);
     snprintf(text, sizeof text, "%s%s%s%s%s %s", models ? model : "",
              models ? " " : "", layers ? s->layer : "", layers ? " " : "", name,

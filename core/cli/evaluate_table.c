@@ -1,5 +1,5 @@
 /* rsicam evaluate: the table, the per-map CSV, and how both (and the
- * montage) name methods and files. */
+ * montage) name files and scores (methods: map_kinds.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +14,6 @@ const char *ev_base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
-}
-
-/* "rsi-relu" or "gradcam": the method as explain names its maps. */
-void ev_method_name(const char *method, const char *variant, char *out,
-                    size_t n)
-{
-    snprintf(out, n, "%s%s%s", method, *variant ? "-" : "", variant);
 }
 
 /* Settings in --select order, then in order of first appearance. */
@@ -77,7 +70,7 @@ void ev_print_table(const evaluation *ev, const int *ord, FILE *out)
     for (int i = 0; i < ev->n_settings; i++) {
         const setting *s = &ev->settings[i];
         char name[256], score[256];
-        ev_method_name(s->method, s->variant, name, sizeof name);
+        rsi_map_kind_join(s->method, s->variant, name, sizeof name);
         ev_score_text(ev, s, score, sizeof score);
         wm = max_int(wm, (int)strlen(ev_base_name(s->model)));
         wl = max_int(wl, (int)strlen(s->layer));
@@ -90,7 +83,7 @@ void ev_print_table(const evaluation *ev, const int *ord, FILE *out)
     for (int i = 0; i < ev->n_settings; i++) {
         const setting *s = &ev->settings[ord[i]];
         char name[256], score[256], hits[32];
-        ev_method_name(s->method, s->variant, name, sizeof name);
+        rsi_map_kind_join(s->method, s->variant, name, sizeof name);
         ev_score_text(ev, s, score, sizeof score);
         snprintf(hits, sizeof hits, "%d/%d", s->hits, s->maps);
         fprintf(out, "%-*s  %-*s  %-*s  %-*s  %5d", wm, ev_base_name(s->model),

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cam.h"
 #include "cli.h"
 #include "experiment.h"
 #include "explain.h"
 #include "fileio.h"
+#include "map_kinds.h"
 #include "model_info.h"
 #include "numbers.h"
 #include "outdir.h"
@@ -40,10 +40,9 @@ static const char usage_text[] =
     "                      path (default 256)\n"
     "  --batch B|auto      path points per forward pass (default auto: 8\n"
     "                      on the CPU; on a GPU 4 images' points, 4 (M + 1),\n"
-    "                      or 64 with --steps auto)\n"
-    "  --method LIST       rsi, gradcam (default rsi)\n"
-    "  --variant LIST      relu, guided, plain (default relu)\n"
-    "  --score LIST        softmax, logit (default softmax)\n"
+    "                      or 64 with --steps auto)\n";
+/* --method, --variant and --score come between: map_kinds.h's names. */
+static const char usage_tail[] =
     "  --baseline SPEC     NAME[:k=v,...] (default zero)\n"
     "  --path SPEC         NAME[:k=v,...] (default linear)\n"
     "  --model-plugin SPEC model plugin (default onnx for .onnx files, else "
@@ -123,9 +122,39 @@ static int add_layers(cli_list *layers, const char *text)
     return 0;
 }
 
-static const char *const method_names[] = {"rsi", "gradcam"};
-static const char *const variant_names[] = {"relu", "guided", "plain"};
-static const char *const score_names[] = {"softmax", "logit"};
+/* The choices' names, in bit order (map_kinds.h). */
+typedef struct choices {
+    const char *methods[RSI_MAP_KINDS_MAX], *variants[RSI_MAP_KINDS_MAX];
+    int n_methods, n_variants;
+} choices;
+
+static choices get_choices(void)
+{
+    choices c;
+    c.n_methods = rsi_map_methods(c.methods);
+    c.n_variants = rsi_map_variants(c.variants);
+    return c;
+}
+
+/* "  --method LIST       rsi, gradcam (default rsi)": the first is the
+ * default (cli_explain's bit sets are 1). */
+static void put_choice_line(const char *option, const char *const *names, int n)
+{
+    printf("  %-19s ", option);
+    for (int i = 0; i < n; i++)
+        printf("%s%s", i ? ", " : "", names[i]);
+    printf(" (default %s)\n", names[0]);
+}
+
+static void put_usage(void)
+{
+    const choices c = get_choices();
+    fputs(usage_text, stdout);
+    put_choice_line("--method LIST", c.methods, c.n_methods);
+    put_choice_line("--variant LIST", c.variants, c.n_variants);
+    put_choice_line("--score LIST", rsi_score_kind_names(), RSI_SCORE_KINDS);
+    fputs(usage_tail, stdout);
+}
 
 enum {
     OPT_MODEL = 256,
@@ -191,6 +220,7 @@ static const struct option options[] = {
 /* Returns 0, 1 for --help, or -1 with an error. */
 static int parse_args(int argc, char **argv, explain_args *a)
 {
+    const choices c = get_choices();
     int opt;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -254,14 +284,16 @@ static int parse_args(int argc, char **argv, explain_args *a)
                                &a->threads);
             break;
         case OPT_METHOD:
-            rc = parse_mask("--method", optarg, method_names, 2, &a->methods);
+            rc = parse_mask("--method", optarg, c.methods, c.n_methods,
+                            &a->methods);
             break;
         case OPT_VARIANT:
-            rc =
-                parse_mask("--variant", optarg, variant_names, 3, &a->variants);
+            rc = parse_mask("--variant", optarg, c.variants, c.n_variants,
+                            &a->variants);
             break;
         case OPT_SCORE:
-            rc = parse_mask("--score", optarg, score_names, 2, &a->scores);
+            rc = parse_mask("--score", optarg, rsi_score_kind_names(),
+                            RSI_SCORE_KINDS, &a->scores);
             break;
         case OPT_BASELINE:
             a->baseline = optarg;
@@ -501,7 +533,7 @@ int cli_explain(int argc, char **argv)
                       .precision = "fp32"};
     int rc = parse_args(argc, argv, &a);
     if (rc == 1) {
-        fputs(usage_text, stdout);
+        put_usage();
         rc = 0;
     } else if (rc < 0) {
         rc = cli_fail();

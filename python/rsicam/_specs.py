@@ -1,9 +1,8 @@
 """The command's option values from Python's: plugin specs, name lists."""
-from ._rsicam import UsageError
+from ._rsicam import METHODS, SCORES, VARIANTS, UsageError
 
-METHODS = ("rsi", "gradcam")
-VARIANTS = ("relu", "guided", "plain")
-SCORES = ("softmax", "logit")
+# METHODS, VARIANTS and SCORES are the engine's names in bit order: its
+# table of map kinds (core/src/engine/map_kinds.c) is their one source.
 
 
 def name_bits(option, values, names):

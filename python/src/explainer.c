@@ -135,8 +135,8 @@ static int explainer_init(explainer_obj *self, PyObject *args, PyObject *kw)
     const char *model_file, *out_dir, *model_name;
     PyObject *layers = Py_None, *classes = Py_None, *size = Py_None,
              *mean = Py_None, *std = Py_None;
-    int methods = RSI_METHOD_RSI, variants = 1, scores = 1, top_k = 1,
-        threads = 0;
+    /* the first method, variant and score kind (map_kinds.h) */
+    int methods = 1, variants = 1, scores = 1, top_k = 1, threads = 0;
     long long steps = 50, max_steps = 256, batch = 0;
     double tol = 0;
     const char *baseline = "zero", *path = "linear", *device = "cpu",

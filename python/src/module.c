@@ -5,6 +5,7 @@
 
 #include "colormap.h"
 #include "image.h"
+#include "map_kinds.h"
 #include "params.h"
 #include "plugin_open.h"
 #include "rsicam/error.h"
@@ -314,10 +315,44 @@ static int add_errors(PyObject *m)
     return 0;
 }
 
+/* A tuple of n names as the module's attribute key. */
+static int add_names(PyObject *m, const char *key, const char *const *names,
+                     int n)
+{
+    PyObject *t = PyTuple_New(n);
+    for (int i = 0; t && i < n; i++) {
+        PyObject *s = PyUnicode_FromString(names[i]);
+        if (!s) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, i, s);
+    }
+    int rc = t ? PyModule_AddObjectRef(m, key, t) : -1;
+    Py_XDECREF(t);
+    return rc;
+}
+
+/* METHODS, VARIANTS and SCORES: the engine's names in bit order
+ * (map_kinds.h), so that the package does not keep lists of its own. */
+static int add_choices(PyObject *m)
+{
+    const char *method_names[RSI_MAP_KINDS_MAX], *variants[RSI_MAP_KINDS_MAX];
+    const int n_methods = rsi_map_methods(method_names);
+    const int n_variants = rsi_map_variants(variants);
+    return add_names(m, "METHODS", method_names, n_methods) < 0 ||
+                   add_names(m, "VARIANTS", variants, n_variants) < 0 ||
+                   add_names(m, "SCORES", rsi_score_kind_names(),
+                             RSI_SCORE_KINDS) < 0
+               ? -1
+               : 0;
+}
+
 PyMODINIT_FUNC PyInit__rsicam(void)
 {
     PyObject *m = PyModule_Create(&module_def);
-    if (m && (add_errors(m) < 0 || rsipy_add_explainer(m) < 0))
+    if (m &&
+        (add_errors(m) < 0 || add_choices(m) < 0 || rsipy_add_explainer(m) < 0))
         Py_CLEAR(m);
     return m;
 }

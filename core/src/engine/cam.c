@@ -1,25 +1,7 @@
 /* rsicam — class activation maps (see cam.h). */
 #include "cam.h"
 
-#include <string.h>
-
 #include "rsicam/error.h"
-
-static const char *const variant_names[RSI_VARIANT_COUNT] = {"relu", "guided",
-                                                             "plain"};
-
-const char *rsi_variant_name(rsi_variant v)
-{
-    return v >= 0 && v < RSI_VARIANT_COUNT ? variant_names[v] : "?";
-}
-
-int rsi_variant_parse(const char *name)
-{
-    for (int v = 0; v < RSI_VARIANT_COUNT; v++)
-        if (strcmp(name, variant_names[v]) == 0)
-            return v;
-    return -1;
-}
 
 /* ReLU(reduce_k(w_k * A^k)) for weights w [K] (or [K, 1, 1]) and A
  * [1, K, h, w]; reduce is a mean when mean != 0, else a sum. */
@@ -86,15 +68,20 @@ static rsi_tensor *guided_selection(const rsi_tensor *ig,
     return kept;
 }
 
-rsi_tensor *rsi_cam_rsi(rsi_variant v, const rsi_tensor *ig,
-                        const rsi_tensor *act_m, const rsi_tensor *act_0)
+rsi_tensor *rsi_cam_rsi_mean(const rsi_tensor *ig, const rsi_tensor *act_m)
 {
-    rsi_tensor *selected = v == RSI_VARIANT_GUIDED
-                               ? guided_selection(ig, act_m, act_0)
-                               : rsi_tensor_clone(ig);
+    rsi_tensor *w = spatial_mean(ig);
+    rsi_tensor *cam = w ? weighted_map(w, act_m, 1) : NULL;
+    rsi_tensor_free(w);
+    return cam;
+}
+
+rsi_tensor *rsi_cam_rsi_guided(const rsi_tensor *ig, const rsi_tensor *act_m,
+                               const rsi_tensor *act_0)
+{
+    rsi_tensor *selected = guided_selection(ig, act_m, act_0);
     rsi_tensor *w = selected ? spatial_mean(selected) : NULL;
-    rsi_tensor *cam =
-        w ? weighted_map(w, act_m, v != RSI_VARIANT_GUIDED) : NULL;
+    rsi_tensor *cam = w ? weighted_map(w, act_m, 0) : NULL;
     rsi_tensor_free(selected);
     rsi_tensor_free(w);
     return cam;

@@ -15,21 +15,15 @@
 
 #include "rsicam/tensor.h"
 
-typedef enum rsi_variant {
-    RSI_VARIANT_RELU = 0,
-    RSI_VARIANT_GUIDED = 1,
-    RSI_VARIANT_PLAIN = 2,
-    RSI_VARIANT_COUNT
-} rsi_variant;
+/* The cams; map_kinds.h names them and says which sum each is fed. */
 
-const char *rsi_variant_name(rsi_variant v);
-/* -1 when the name is unknown. */
-int rsi_variant_parse(const char *name);
-
-/* cam [h, w] for a variant. ig is the sum for that variant ([K, h, w]; the
- * ReLU-gradient sum for relu), act_m and act_0 are [1, K, h, w]. */
-rsi_tensor *rsi_cam_rsi(rsi_variant v, const rsi_tensor *ig,
-                        const rsi_tensor *act_m, const rsi_tensor *act_0);
+/* relu and plain: cam [h, w] from a sum ig [K, h, w] (ReLU(G)'s for relu,
+ * G's for plain) and act_m [1, K, h, w]. */
+rsi_tensor *rsi_cam_rsi_mean(const rsi_tensor *ig, const rsi_tensor *act_m);
+/* guided: cam [h, w] from G's sum ig [K, h, w] and act_m, act_0
+ * [1, K, h, w]. */
+rsi_tensor *rsi_cam_rsi_guided(const rsi_tensor *ig, const rsi_tensor *act_m,
+                               const rsi_tensor *act_0);
 /* Grad-CAM's cam [h, w] from G_m and A_m, both [1, K, h, w]. */
 rsi_tensor *rsi_cam_gradcam(const rsi_tensor *grad_m, const rsi_tensor *act_m);
 

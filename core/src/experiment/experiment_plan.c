@@ -30,9 +30,7 @@ static int popcount(int v)
 
 int rsi_experiment_maps_per_unit(const rsi_experiment *xp)
 {
-    int methods =
-        popcount(xp->variants) * ((xp->methods & RSI_METHOD_RSI) ? 1 : 0) +
-        ((xp->methods & RSI_METHOD_GRADCAM) ? 1 : 0);
+    int methods = rsi_map_kinds_chosen(xp->methods, xp->variants);
     return xp->n_layers * methods * popcount(xp->score_kinds) * xp->n_rules;
 }
 
@@ -106,8 +104,8 @@ json_t *xp_record_settings(const rsi_xp_group *g, const json_t *record)
     const char *method = json_string_value(json_object_get(record, "method"));
     const char *variant = json_string_value(json_object_get(record, "variant"));
     char name[64];
-    snprintf(name, sizeof name, "%s%s%s", method ? method : "",
-             variant && *variant ? "-" : "", variant ? variant : "");
+    rsi_map_kind_join(method ? method : "", variant ? variant : "", name,
+                      sizeof name);
     json_t *s = json_object();
     json_object_set(s, "layer", json_object_get(record, "layer"));
     json_object_set_new(s, "method", json_string(name));

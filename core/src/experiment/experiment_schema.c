@@ -212,44 +212,70 @@ static int read_names(xp_loader *ld, const rsi_cfg *n, const char *key,
     return set;
 }
 
+/* methods: the map kinds by name (map_kinds.h), then each method's own
+ * name for its first kind ("rsi" is "rsi-relu"); bit i of the set read is
+ * the i-th kind. */
 static void read_methods(xp_loader *ld)
 {
-    static const char *const names[] = {"rsi-relu", "rsi-guided", "rsi-plain",
-                                        "gradcam", "rsi"};
-    static const char *const canon[] = {"rsi-relu", "rsi-guided", "rsi-plain",
-                                        "gradcam", "rsi-relu"};
-    /* bits: variant bits 0..2 (explain.h), Grad-CAM as bit 3 here */
-    static const int bits[] = {1, 2, 4, 8, 1};
+    const char *names[2 * RSI_MAP_KINDS_MAX], *canon[2 * RSI_MAP_KINDS_MAX];
+    int bits[2 * RSI_MAP_KINDS_MAX];
+    const int n_kinds = rsi_map_kind_count();
+    int count = 0;
+    for (int i = 0; i < n_kinds; i++) {
+        names[count] = canon[count] = rsi_map_kind_at(i)->name;
+        bits[count++] = 1 << i;
+    }
+    const char *methods[RSI_MAP_KINDS_MAX];
+    const int n_methods = rsi_map_methods(methods);
+    for (int m = 0; m < n_methods; m++) {
+        const int k = rsi_map_method_alias(methods[m]);
+        if (k < 0)
+            continue;
+        names[count] = methods[m];
+        canon[count] = rsi_map_kind_at(k)->name;
+        bits[count++] = 1 << k;
+    }
     rsi_experiment *xp = ld->xp;
     const rsi_cfg *n = rsi_cfg_get(ld->doc, "methods");
     json_t *json = json_array();
-    int set = n ? read_names(ld, n, "methods", names, bits, 5, canon, json) : 0;
+    int set =
+        n ? read_names(ld, n, "methods", names, bits, count, canon, json) : 0;
     if (!n) {
-        set = 1;
-        json_array_append_new(json, json_string("rsi-relu"));
+        set = bits[0];
+        json_array_append_new(json, json_string(canon[0]));
     } else if (!xp_count(n)) {
         rsi_diag_add(ld->d, n, "methods: at least one is needed");
     }
-    xp->variants = set & 7;
-    xp->methods =
-        (set & 7 ? RSI_METHOD_RSI : 0) | (set & 8 ? RSI_METHOD_GRADCAM : 0);
+    /* the kinds as explain's method and variant bit sets */
+    xp->methods = xp->variants = 0;
+    for (int i = 0; i < n_kinds; i++) {
+        const rsi_map_kind *k = rsi_map_kind_at(i);
+        if (!(set & (1 << i)))
+            continue;
+        xp->methods |= rsi_map_method_bit(k->method);
+        xp->variants |= rsi_map_variant_bit(k->variant);
+    }
     json_object_set_new(ld->xp->resolved, "methods", json);
 }
 
 static void read_scores(xp_loader *ld)
 {
-    static const char *const names[] = {"softmax", "logit"};
-    static const int bits[] = {1 << RSI_SCORE_SOFTMAX, 1 << RSI_SCORE_LOGIT};
+    const char *const *names = rsi_score_kind_names();
+    int bits[RSI_SCORE_KINDS];
+    for (int k = 0; k < RSI_SCORE_KINDS; k++)
+        bits[k] = 1 << k;
     const rsi_cfg *n = rsi_cfg_get(ld->doc, "score");
     json_t *json = json_array();
-    int set = n ? read_names(ld, n, "score", names, bits, 2, names, json) : 0;
+    int set = n ? read_names(ld, n, "score", names, bits, RSI_SCORE_KINDS,
+                             names, json)
+                : 0;
     if (!n) {
         set = bits[0];
-        json_array_append_new(json, json_string("softmax"));
+        json_array_append_new(json, json_string(names[0]));
     } else if (!xp_count(n)) {
-        rsi_diag_add(ld->d, n,
-                     "score: at least one of softmax, logit is "
-                     "needed");
+        char list[256];
+        xp_join(names, RSI_SCORE_KINDS, list, sizeof list);
+        rsi_diag_add(ld->d, n, "score: at least one of %s is needed", list);
     }
     ld->xp->score_kinds = set;
     json_object_set_new(ld->xp->resolved, "score", json);

@@ -28,7 +28,7 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
                                  const rsi_explain_options *opt)
 {
     if (opt->n_layers < 1 || !opt->methods || !opt->score_kinds ||
-        ((opt->methods & RSI_METHOD_RSI) && !opt->variants)) {
+        !rsi_map_kinds_cover(opt->methods, opt->variants)) {
         rsi_error_class_set(RSI_ERR_USAGE,
                             "explain: nothing to compute (no layer, method, "
                             "variant or score kind)");
@@ -69,7 +69,7 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
         free(e);
         return NULL;
     }
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < RSI_SCORE_KINDS; k++)
         if (opt->score_kinds & (1 << k))
             e->kinds[e->n_kinds++] = (rsi_score_kind)k;
     if (rsi_plugin_parse_params(opt->baseline, opt->baseline_params,

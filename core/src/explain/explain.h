@@ -15,10 +15,9 @@
 
 #include "cam.h"
 #include "image.h"
+#include "map_kinds.h"
 #include "plugin_registry.h"
 #include "rsicam/model.h"
-
-enum { RSI_METHOD_RSI = 1, RSI_METHOD_GRADCAM = 2 };
 
 /* The most classes explained per image (each a backward per score kind). */
 #define RSI_EXPLAIN_MAX_CLASSES 32
@@ -57,8 +56,8 @@ typedef int (*rsi_map_hook)(void *user, rsi_model *model,
 typedef struct rsi_explain_options {
     const char *const *layers; /* module paths */
     int n_layers;
-    int methods;            /* RSI_METHOD_* bits */
-    int variants;           /* bit (1 << rsi_variant) per variant */
+    int methods;            /* the maps to make: methods and variants */
+    int variants;           /* as bit sets (map_kinds.h) */
     int score_kinds;        /* bit (1 << rsi_score_kind) per kind */
     const int64_t *classes; /* classes to explain; NULL: see below */
     int n_classes;

@@ -81,7 +81,7 @@ static int relative_change(const rsi_tensor *a, const rsi_tensor *b,
 static int converged(const rsi_explainer *e, const pass *p, rsi_tensor **cams,
                      int *done)
 {
-    const int nl = p->n_layers;
+    const int nl = p->n_layers, nk = rsi_map_kind_count();
     int ok = 1;
     for (int t = 0; t < p->n_targets; t++) {
         const double ds = p->score_last[t] - p->score_first[t];
@@ -92,14 +92,13 @@ static int converged(const rsi_explainer *e, const pass *p, rsi_tensor **cams,
             if (rsi_tensor_sum_all(sum->ig, &ig) < 0)
                 return -1;
             ok = ok && fabs(ig - ds) <= e->opt.tol * fabs(ds);
-            for (int v = 0; v < RSI_VARIANT_COUNT; v++) {
-                if (!(e->opt.variants & (1 << v)))
+            for (int m = 0; m < nk; m++) {
+                const rsi_map_kind *k = rsi_map_kind_at(m);
+                if (!k->integrates ||
+                    !rsi_map_kind_chosen(k, e->opt.methods, e->opt.variants))
                     continue;
-                rsi_tensor **prev = &cams[(t * nl + l) * RSI_VARIANT_COUNT + v];
-                rsi_tensor *cam =
-                    rsi_cam_rsi((rsi_variant)v,
-                                v == RSI_VARIANT_RELU ? sum->ig_relu : sum->ig,
-                                layer->last_act, layer->first_act);
+                rsi_tensor **prev = &cams[(t * nl + l) * nk + m];
+                rsi_tensor *cam = k->cam(sum, layer);
                 double change = INFINITY;
                 if (!cam ||
                     (*prev && relative_change(cam, *prev, &change) < 0)) {
@@ -249,7 +248,7 @@ int ex_walk_adaptive(rsi_explainer *e, flight *fl)
     if (rc == 0)
         rc = walk_grid(e, fl, &all);
     if (rc == 0) {
-        n_cams = (size_t)(p->n_layers * p->n_targets * RSI_VARIANT_COUNT);
+        n_cams = (size_t)(p->n_layers * p->n_targets * rsi_map_kind_count());
         cams = calloc(n_cams, sizeof *cams);
         rc = cams ? 0 : -1;
     }

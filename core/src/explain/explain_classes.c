@@ -147,7 +147,8 @@ const char *ex_zero_map_warning(const image_facts *f, const rsi_map_record *rec,
     }
     if (hi != 0 || lo != 0)
         return NULL;
-    if (f->n_outputs == 1 && strcmp(rec->score, "softmax") == 0)
+    if (f->n_outputs == 1 &&
+        strcmp(rec->score, rsi_score_kind_name(RSI_SCORE_SOFTMAX)) == 0)
         return "the model has one class: its softmax is 1 for every input, "
                "so every gradient and the map are zero (use --score logit)";
     if (rec->score_image == rec->score_baseline)

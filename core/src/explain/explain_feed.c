@@ -11,8 +11,7 @@
 
 void ex_pass_reset_sums(pass *p, const rsi_explainer *e)
 {
-    int want_relu = (e->opt.methods & RSI_METHOD_RSI) &&
-                    (e->opt.variants & (1 << RSI_VARIANT_RELU));
+    int want_relu = rsi_map_kinds_use_relu_sum(e->opt.methods, e->opt.variants);
     for (int l = 0; l < p->n_layers; l++) {
         rsi_rs_layer_release(&p->layers[l]);
         rsi_rs_layer_init(&p->layers[l]);

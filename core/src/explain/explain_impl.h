@@ -132,7 +132,7 @@ struct rsi_explainer {
     rsi_explain_options opt;
     rsi_param_value *baseline_values, *path_values;
     int n_kinds;
-    rsi_score_kind kinds[2];
+    rsi_score_kind kinds[RSI_SCORE_KINDS];
     int64_t forwards;
     int64_t last_image_forwards; /* of the image last explained */
     ex_trace trace;
@@ -149,7 +149,7 @@ struct rsi_explainer {
 
 static inline int ex_walks_path(const rsi_explainer *e)
 {
-    return (e->opt.methods & RSI_METHOD_RSI) != 0;
+    return rsi_map_kinds_integrate(e->opt.methods, e->opt.variants);
 }
 
 static inline int ex_adaptive(const rsi_explainer *e)

@@ -5,9 +5,8 @@
 
 #include "explain_impl.h"
 #include "fileio.h"
+#include "map_kinds.h"
 #include "results.h"
-
-static const char *const score_names[2] = {"softmax", "logit"};
 
 /* The records of one map: one per rule that chose its class (explain
  * without rules: just one). The hook sees the first; the others copy it,
@@ -214,35 +213,21 @@ int ex_make_maps(rsi_explainer *e, const pass *p, image_facts *f,
             const rsi_rs_layer *layer = &p->layers[l];
             const rsi_rs_sum *sum = &p->sums[t * nl + l];
             rec.layer = e->opt.layers[l];
-            rec.score = score_names[p->targets[t].kind];
+            rec.score = rsi_score_kind_name(p->targets[t].kind);
             rec.score_image = p->score_last[t];
             rec.score_baseline = p->score_first[t];
-            for (int m = 0; rc == 0 && m <= RSI_VARIANT_COUNT; m++) {
-                /* m < RSI_VARIANT_COUNT: an RSI variant; the last: Grad-CAM */
-                int is_rsi = m < RSI_VARIANT_COUNT;
-                if (is_rsi ? !(e->opt.methods & RSI_METHOD_RSI) ||
-                                 !(e->opt.variants & (1 << m))
-                           : !(e->opt.methods & RSI_METHOD_GRADCAM))
+            for (int m = 0; rc == 0 && m < rsi_map_kind_count(); m++) {
+                const rsi_map_kind *k = rsi_map_kind_at(m);
+                if (!rsi_map_kind_chosen(k, e->opt.methods, e->opt.variants))
                     continue;
-                rsi_tensor *cam;
-                if (is_rsi) {
-                    const rsi_tensor *ig =
-                        m == RSI_VARIANT_RELU ? sum->ig_relu : sum->ig;
-                    cam = rsi_cam_rsi((rsi_variant)m, ig, layer->last_act,
-                                      layer->first_act);
-                    rec.has_ig = rsi_tensor_sum_all(sum->ig, &rec.ig_sum) == 0;
-                    rec.method = "rsi";
-                    rec.variant = rsi_variant_name((rsi_variant)m);
-                } else {
-                    cam = rsi_cam_gradcam(sum->last_grad, layer->last_act);
-                    rec.has_ig = 0;
-                    rec.method = "gradcam";
-                    rec.variant = "";
-                }
+                rsi_tensor *cam = k->cam(sum, layer);
+                rec.has_ig = k->integrates &&
+                             rsi_tensor_sum_all(sum->ig, &rec.ig_sum) == 0;
+                rec.method = k->method;
+                rec.variant = k->variant;
                 char stem[512];
-                snprintf(stem, sizeof stem, "%s.%s.%s%s%s.%s%s", f->stem,
-                         rec.layer, rec.method, is_rsi ? "-" : "", rec.variant,
-                         rec.score, class_tag);
+                snprintf(stem, sizeof stem, "%s.%s.%s.%s%s", f->stem, rec.layer,
+                         k->name, rec.score, class_tag);
                 rec.warning = ex_zero_map_warning(f, &rec, cam);
                 rc = make_map(e, f, files, &rec, stem, cam, c,
                               p->targets[t].kind);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "map_kinds.h"
 #include "metrics.h"
 #include "report_html.h"
 #include "results.h"
@@ -390,10 +391,10 @@ static void put_setting_label(FILE *f, const rsi_report *r, int s,
     }
     put_text(f, st->key[RSI_RK_LAYER]);
     fputc(' ', f);
-    put_text(f, st->key[RSI_RK_METHOD]);
-    if (*st->key[RSI_RK_VARIANT])
-        fputc('-', f);
-    put_text(f, st->key[RSI_RK_VARIANT]);
+    char method[256];
+    rsi_map_kind_join(st->key[RSI_RK_METHOD], st->key[RSI_RK_VARIANT], method,
+                      sizeof method);
+    put_text(f, method);
     fputc(' ', f);
     put_text(f, st->key[RSI_RK_SCORE]);
     static const int more[] = {RSI_RK_TARGET, RSI_RK_BASELINE, RSI_RK_PATH,
