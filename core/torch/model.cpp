@@ -562,6 +562,9 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
         res->acts[l] = wrap(checked.back());
     }
     res->logits = wrap(logits.detach());
+    // The input too: oneDNN's ReLU in a frozen head maps NaN to 0, so a
+    // non-finite input row need not reach the logits to be wrong.
+    checked.push_back(x.narrow(0, leads, body));
     res->finite = wrap(rows_finite(logits.detach(), checked));
     res->full_precision_rows =
         m->head_precision == c10::kFloat ? 0 : (int64_t)exact.size();
