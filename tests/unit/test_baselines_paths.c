@@ -619,9 +619,8 @@ static int count_cache_files(const char *out)
 
 START_TEST(auto_converges_and_caches)
 {
-    /* lr 0.03: with the default 0.1 the subgradient of the max term keeps
-     * this model's output oscillating about 0.08 from uniform (checked
-     * below); a smaller step settles. */
+    /* lr 0.03, not the default: a second set of options, so a second
+     * cache entry below */
     const char *opts = "--variant plain,relu --score logit,softmax "
                        "--steps 8 --baseline auto:lr=0.03";
     char *log = NULL;
