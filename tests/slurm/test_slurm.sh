@@ -2,7 +2,7 @@
 # examples/slurm/rsicam-array.sh on a real Slurm cluster: one node, this
 # machine, started here (cluster.sh) and stopped whatever happens.
 #
-# Runs the quickstart experiment (8 of its images, steps 8 and 17, batch 9)
+# Runs the quickstart experiment (8 of its images, steps 8 and 17, batch 16)
 # once in a single process, then as a 4-task array plus its merge job, and
 # checks that the merged output equals the single run (same_output.py):
 #   1. shards that fail validation or ask for more CPUs than the node has
@@ -65,17 +65,18 @@ cd "$work" || exit 1
 ln -s "$src/examples" examples
 head -n 9 examples/samples/samples.csv |
     sed -E '2,$s|^|examples/samples/|' >samples.csv
-# batch 9 divides both walks' points (9 and 18): every forward holds one
-# image's points, as in the single run (see docs/experiments.md).
+# The experiment's batch (16) divides neither walk's points (9 and 18):
+# the merge equals the single run because an experiment never puts two
+# images' points in one forward (docs/experiments.md, Resume).
 experiment=(examples/experiments/quickstart.yaml "images=[samples.csv]"
-    "steps=[8, 17]" batch=9)
+    "steps=[8, 17]")
 array_sh=$src/examples/slurm/rsicam-array.sh
 export RSICAM_SHARDS=4 RSICAM_CPUS=1
 
 # The fault scenarios need shards that run long enough to be caught
 # mid-run on a quiet machine (the fast walk's shards take 1-2 s there):
-# ten times the steps, still divisible by batch 9 (81 and 171 points).
-slow_experiment=("${experiment[@]:0:2}" "steps=[80, 170]" batch=9)
+# ten times the steps.
+slow_experiment=("${experiment[@]:0:2}" "steps=[80, 170]")
 single=single
 "$RSICAM_BIN" run "${experiment[@]}" threads=1 output=single --quiet &&
     "$RSICAM_BIN" run "${slow_experiment[@]}" threads=1 output=single-slow \

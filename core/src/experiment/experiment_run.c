@@ -126,6 +126,9 @@ static int open_explainers(runner *r)
             .files = xp->outputs & RSI_FILE_ALL,
             .hook = xp_metrics_need_hook(xp) ? xp_metrics_hook : NULL,
             .hook_user = &r->hook,
+            /* resume and shards skip units: an image's maps must not
+             * depend on the images run before it (explain.h) */
+            .image_per_forward = 1,
         };
         if (!(r->explainers[g] = rsi_explainer_new(xp->model, &opt)))
             return -1;

@@ -91,6 +91,13 @@ typedef struct rsi_explain_options {
     const char *file_prefix;  /* before file names in records: where
                                  out_dir lies from the results file */
     int files;                /* RSI_FILE_* bits to write; 0: all */
+    /* Each forward holds the points of one image only, never the next
+     * image's after them. The rows of a forward change its results in the
+     * last float bits (the kernels block and sum by batch), so only then
+     * are an image's maps the same whatever images come before it: an
+     * experiment's resume, which skips the images recorded, and its shards
+     * depend on that. */
+    int image_per_forward;
     rsi_map_hook hook;
     void *hook_user;
 } rsi_explain_options;
@@ -113,7 +120,8 @@ void rsi_explainer_free(rsi_explainer *e);
  * (NULL: the file name without its extension). Images are explained in
  * the order queued; while one walks its path the next is read on a thread,
  * and with fixed steps a forward holds opt->batch path points, of the
- * images after it too when one image's points do not fill it. */
+ * images after it too when one image's points do not fill it (unless
+ * opt->image_per_forward). */
 int rsi_explainer_queue(rsi_explainer *e, const char *image_path, int64_t label,
                         const char *stem);
 
@@ -130,8 +138,9 @@ int rsi_explainer_queue_image(rsi_explainer *e, rsi_image *img,
  * one line per map to the results file, all of the image's lines in one
  * write after all of its files exist (results.h). On failure the image is
  * recorded as failed, nothing partial is left, and -1 returns with the
- * error pending. Forwards may carry points of the images queued after it;
- * no result depends on which images share a forward. */
+ * error pending. Forwards may carry points of the images queued after it
+ * (unless opt->image_per_forward), which moves the maps only in their last
+ * float bits. */
 int rsi_explain_next(rsi_explainer *e);
 
 /* The same without appending: *records receives a new JSON array with the

@@ -43,8 +43,10 @@ static void image_stem(const char *path, char *out, size_t n)
  * span forwards). */
 int64_t ex_images_per_forward(const rsi_explainer *e)
 {
-    return e->opt.batch /
-           (ex_walks_path(e) && !ex_adaptive(e) ? e->opt.steps + 1 : 1);
+    const int64_t n =
+        e->opt.batch /
+        (ex_walks_path(e) && !ex_adaptive(e) ? e->opt.steps + 1 : 1);
+    return e->opt.image_per_forward && n > 1 ? 1 : n;
 }
 
 /* The images read ahead: as many as a forward holds whole, and one more. */
@@ -230,8 +232,9 @@ static int next_points(rsi_explainer *e, flight *fl, int64_t max,
 }
 
 /* One forward of up to opt.batch points: the oldest flights' next points
- * in order, starting queued images while there is room. Flights whose
- * points have all been summed then end their walk. */
+ * in order, starting queued images while there is room (one image's only
+ * with opt.image_per_forward). Flights whose points have all been summed
+ * then end their walk. */
 int ex_stream_batch(rsi_explainer *e)
 {
     const int64_t cap = e->opt.batch;
@@ -250,6 +253,8 @@ int ex_stream_batch(rsi_explainer *e)
     int rc = 0;
     int64_t budget = cap;
     for (int i = 0; budget > 0; i++) {
+        if (e->opt.image_per_forward && n_parts > 0)
+            break; /* the rest of the forward stays empty */
         if (i == e->n_flights && (rc = ex_flight_start_next(e)) != 0) {
             rc = rc < 0 ? -1 : 0; /* 1: nothing more to start */
             break;

@@ -2,10 +2,11 @@
  *
  * Starting from an initial baseline b0 (any baseline plugin, "zero" by
  * default), RMSprop moves b until the model's output is as close to the
- * uniform distribution as it can get while staying near b0:
- *     loss = w_u * max_k |p_k - 1/K| + w_d * mean((b - b0)^2)
- * (optimise.c). A baseline with a uniform output is one where the model
- * sees no evidence for any class, which is what a baseline is for.
+ * uniform distribution U as it can get while staying near b0:
+ *     loss = w_u * KL(U || p) + w_d * mean((b - b0)^2)
+ * (optimise.c, which says why KL and not the notebooks' max_k |p_k - 1/K|). A
+ * baseline with a uniform output is one where the model sees no evidence for
+ * any class, which is what a baseline is for.
  *
  * Optimising costs iterations * (one forward + one forward and backward),
  * so the result is kept in OUT/rsicam-cache/auto-<key>.npy and reused by
@@ -23,7 +24,7 @@ static const rsi_param_spec auto_params[] = {
     {.name = "w_u",
      .type = RSI_PARAM_FLOAT,
      .default_value = "0.99",
-     .doc = "weight of max_k |p_k - 1/K|",
+     .doc = "weight of KL(uniform || p)",
      .min = 0,
      .max = 1e6},
     {.name = "w_d",

@@ -5,7 +5,7 @@
 #include "rsicam/plugin.h"
 
 typedef struct auto_options {
-    double w_u, w_d;  /* weights of the uniformity and distance terms */
+    double w_u, w_d;  /* weights of the uniformity (KL) and distance terms */
     double lr, alpha; /* RMSprop step size and square-average decay */
     double eps;       /* RMSprop's denominator guard */
     int64_t iterations;
@@ -22,8 +22,9 @@ typedef struct auto_report {
 } auto_report;
 
 /* Runs RMSprop from b0 on
- *     loss(b) = w_u * max_k |p_k(b) - 1/K| + w_d * mean((b - b0)^2)
- * for o->iterations steps, or until max_k |p_k - 1/K| <= o->target, and
+ *     loss(b) = w_u * KL(U || p(b)) + w_d * mean((b - b0)^2)
+ * (U uniform) for o->iterations steps, or until the best iterate's
+ * max_k |p_k - 1/K| <= o->target, and
  * returns the iterate of lowest loss (b0 included: never worse than b0;
  * new tensor), or NULL with an error. */
 rsi_tensor *auto_optimise(const rsi_context *ctx, const auto_options *o,

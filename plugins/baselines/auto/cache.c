@@ -90,8 +90,8 @@ int auto_cache_path(const rsi_context *ctx, const auto_options *o,
     if (!ctx->cache_dir || !*ctx->cache_dir || !ctx->info)
         return 0;
     uint64_t key = FNV_OFFSET;
-    /* 2: the best iterate, not the last */
-    fnv_str(&key, "rsicam auto baseline 2");
+    /* 2: the best iterate, not the last; 3: the KL uniformity term */
+    fnv_str(&key, "rsicam auto baseline 3");
     if (hash_model(ctx, &key) < 0)
         return 0;
     const double opts[6] = {o->w_u, o->w_d, o->lr, o->alpha, o->eps, o->target};

@@ -1,18 +1,26 @@
 /* The auto baseline's optimisation (auto.h).
  *
- * The loss's max term has no gradient, only a subgradient: at
- * k* = argmax_k |p_k - 1/K| it is w_u * sign(p_k* - 1/K) times the
- * gradient of p_k* with respect to b. The host's model_input_grad_softmax
- * computes upstream . dp/db for an upstream row, so a one-hot row scaled
- * by w_u * sign(...) gives it in one backward pass. k* must be known
- * before that pass, hence a plain forward first (model_logits); the same
- * forward yields the loss. The distance term's gradient,
- * 2 * w_d * (b - b0) / N, needs no model at all.
+ * The uniformity term is KL(U || p) = -(1/K) sum_k log p_k - log K, the
+ * divergence of the model's output p from the uniform U, not the
+ * notebooks' max_k |p_k - 1/K|: on a saturated model (the shipped
+ * fmnist_cnn_t20.pt) the max term's subgradient, which pushes one class
+ * at a time, makes the iterates swap which class is farthest and stall
+ * (measured in docs/plugins.md), and the gradient of a probability
+ * vanishes as it saturates. The KL term is smooth and its gradient with
+ * respect to the logits is p - 1/K, which does not vanish. Both are 0 at
+ * the uniform output only; the target and the report still speak of
+ * max_k |p_k - 1/K|.
+ *
+ * The host's model_input_grad_softmax computes upstream . dp/db for an
+ * upstream row; the row u_k = -w_u / (K p_k) gives the KL term's gradient
+ * in one backward pass (p_k from the forward before it, which also yields
+ * the loss). The distance term's gradient, 2 * w_d * (b - b0) / N, needs
+ * no model at all.
  *
  * The result is the best iterate (lowest loss, b0 included), not the last:
  * RMSprop's steps do not shrink as the loss does, and with a step too
  * large for the model the last iterate can be far worse than b0. It stops
- * early once max_k |p_k - 1/K| <= target.
+ * early once the best iterate's max_k |p_k - 1/K| <= target.
  *
  * RMSprop as torch.optim.RMSprop with its defaults (no momentum, not
  * centred, no weight decay):
@@ -25,28 +33,39 @@
 #include "../../common/pixels.h"
 #include "auto.h"
 
-/* Softmax of one row of logits, in double; K >= 2 checked by the caller. */
-static void softmax(const float *logits, double *p, int64_t k)
+/* Log-softmax of one row of logits, in double; K >= 2 checked by the
+ * caller. */
+static void log_softmax(const float *logits, double *logp, int64_t k)
 {
     double max = logits[0], z = 0;
     for (int64_t i = 1; i < k; i++)
         max = logits[i] > max ? logits[i] : max;
     for (int64_t i = 0; i < k; i++)
-        z += (p[i] = exp((double)logits[i] - max));
+        z += exp((double)logits[i] - max);
     for (int64_t i = 0; i < k; i++)
-        p[i] /= z;
+        logp[i] = (double)logits[i] - max - log(z);
 }
 
-/* What one forward says about b: the probabilities' farthest class from
- * 1/K, how far, and the mean squared distance to b0. */
+/* What one forward says about b: KL(U || p), the probabilities' farthest
+ * class from 1/K and how far, the mean squared distance to b0, and the
+ * upstream row of the KL term's gradient. */
 typedef struct probe {
-    rsi_tensor *logits; /* [1, K], kept for the one-hot upstream */
-    int64_t k, worst;
-    double dev, sign, msd, loss;
+    rsi_tensor *logits; /* [1, K], on the model's device */
+    float *up;          /* [K]: -w_u / (K p_k) */
+    int64_t k;
+    double kl, dev, msd, loss;
 } probe;
 
-/* Fills pr->k, worst, dev and sign from the logits at b. */
-static int deviation(const rsi_host_api *h, probe *pr)
+static void probe_free(const rsi_host_api *h, probe *pr)
+{
+    h->tensor_free(pr->logits);
+    free(pr->up);
+    pr->logits = NULL;
+    pr->up = NULL;
+}
+
+/* Fills pr->k, kl, dev and up from the logits at b. */
+static int deviation(const rsi_host_api *h, const auto_options *o, probe *pr)
 {
     pr->k = h->tensor_size(pr->logits, 1);
     if (h->tensor_ndim(pr->logits) != 2 || pr->k < 2) {
@@ -54,22 +73,25 @@ static int deviation(const rsi_host_api *h, probe *pr)
         return -1;
     }
     float *logits = malloc((size_t)pr->k * sizeof *logits);
-    double *p = malloc((size_t)pr->k * sizeof *p);
-    int rc = logits && p ? h->tensor_to_floats(pr->logits, logits, pr->k) : -1;
+    double *logp = malloc((size_t)pr->k * sizeof *logp);
+    pr->up = malloc((size_t)pr->k * sizeof *pr->up);
+    int rc = logits && logp && pr->up
+                 ? h->tensor_to_floats(pr->logits, logits, pr->k)
+                 : -1;
     const double uniform = 1.0 / (double)pr->k;
     if (rc == 0) {
-        softmax(logits, p, pr->k);
+        log_softmax(logits, logp, pr->k);
+        pr->kl = -log((double)pr->k);
         for (int64_t i = 0; i < pr->k; i++) {
-            double d = fabs(p[i] - uniform);
-            if (i == 0 || d > pr->dev) {
-                pr->dev = d;
-                pr->worst = i;
-                pr->sign = p[i] > uniform ? 1.0 : p[i] < uniform ? -1.0 : 0.0;
-            }
+            const double p = exp(logp[i]);
+            pr->dev = fmax(pr->dev, fabs(p - uniform));
+            pr->kl -= uniform * logp[i];
+            /* a probability that underflows float gets a bounded row */
+            pr->up[i] = (float)(-o->w_u * uniform / fmax(p, 1e-30));
         }
     }
     free(logits);
-    free(p);
+    free(logp);
     return rc;
 }
 
@@ -93,51 +115,29 @@ static int run_probe(const rsi_context *ctx, const auto_options *o,
     const rsi_host_api *h = ctx->host;
     *pr = (probe){0};
     pr->logits = h->model_logits(ctx->model, b);
-    int rc = pr->logits ? deviation(h, pr) : -1;
+    int rc = pr->logits ? deviation(h, o, pr) : -1;
     if (rc == 0)
         rc = mean_sq_distance(h, b, b0, &pr->msd);
-    pr->loss = o->w_u * pr->dev + o->w_d * pr->msd;
+    pr->loss = o->w_u * pr->kl + o->w_d * pr->msd;
     if (rc == 0 && !isfinite(pr->loss)) {
         h->error_class(RSI_ERR_MODEL, "the loss is not finite (%g)", pr->loss);
         rc = -1;
     }
-    if (rc < 0) {
-        h->tensor_free(pr->logits);
-        pr->logits = NULL;
-    }
+    if (rc < 0)
+        probe_free(h, pr);
     return rc;
 }
 
-/* value at column k of a [1, K] row, 0 elsewhere, on like's device. */
-static rsi_tensor *one_hot(const rsi_host_api *h, const rsi_tensor *like,
-                           int64_t k, double value)
-{
-    int64_t n = h->tensor_size(like, 1);
-    rsi_tensor *slices[3] = {h->tensor_narrow(like, 1, 0, k),
-                             h->tensor_narrow(like, 1, k, 1),
-                             h->tensor_narrow(like, 1, k + 1, n - k - 1)};
-    rsi_tensor *parts[3] = {NULL};
-    rsi_tensor *out = NULL;
-    int ok = slices[0] && slices[1] && slices[2];
-    for (int i = 0; ok && i < 3; i++)
-        ok = (parts[i] = h->tensor_full_like(slices[i], i == 1 ? value : 0)) !=
-             NULL;
-    if (ok)
-        out = h->tensor_cat((const rsi_tensor *const *)parts, 3, 1);
-    for (int i = 0; i < 3; i++) {
-        h->tensor_free(slices[i]);
-        h->tensor_free(parts[i]);
-    }
-    return out;
-}
-
-/* The loss's (sub)gradient at b. */
+/* The loss's gradient at b. */
 static rsi_tensor *gradient(const rsi_context *ctx, const auto_options *o,
                             const rsi_tensor *b, const rsi_tensor *b0,
                             const probe *pr)
 {
     const rsi_host_api *h = ctx->host;
-    rsi_tensor *up = one_hot(h, pr->logits, pr->worst, o->w_u * pr->sign);
+    const int64_t shape[2] = {1, pr->k};
+    rsi_tensor *host_up = h->tensor_from_floats(pr->up, shape, 2);
+    rsi_tensor *up = host_up ? h->tensor_to_like(host_up, pr->logits) : NULL;
+    h->tensor_free(host_up);
     /* The gradient comes back on the model's device; b may live elsewhere
      * when the caller keeps images on the CPU. */
     rsi_tensor *gu =
@@ -216,14 +216,15 @@ rsi_tensor *auto_optimise(const rsi_context *ctx, const auto_options *o,
             r->dev_first = pr.dev;
         }
         ok = ok && keep_if_best(h, &pr, b, it, &best, r) == 0;
-        if (ok && (it == o->iterations || pr.dev <= o->target)) {
-            h->tensor_free(pr.logits);
+        /* the result is the best iterate: stop once it is good enough */
+        if (ok && (it == o->iterations || r->dev_last <= o->target)) {
+            probe_free(h, &pr);
             break;
         }
         rsi_tensor *g = ok ? gradient(ctx, o, b, b0, &pr) : NULL;
         ok = g && rmsprop_step(h, o, &b, &v, g, eps) == 0;
         h->tensor_free(g);
-        h->tensor_free(pr.logits);
+        probe_free(h, &pr);
         if (!ok)
             h->error("iteration %lld of %lld failed", (long long)it + 1,
                      (long long)o->iterations);
@@ -243,7 +244,7 @@ int auto_measure(const rsi_context *ctx, const auto_options *o,
 {
     probe pr;
     int rc = run_probe(ctx, o, b, b0, &pr);
-    ctx->host->tensor_free(pr.logits);
+    probe_free(ctx->host, &pr);
     if (rc == 0) {
         r->loss_last = pr.loss;
         r->dev_last = pr.dev;
