@@ -7,10 +7,12 @@ set(RSICAM_FUZZ_DIR ${PROJECT_SOURCE_DIR}/fuzz)
 foreach(target npy image config results)
   add_executable(fuzz_replay_${target} ${RSICAM_FUZZ_DIR}/replay.c
                  ${RSICAM_FUZZ_DIR}/fuzz_${target}.c)
-  # the code under test is librsicam's own (its internal symbols are
-  # exported); fuzz_image also calls libvips directly, fuzz_results jansson
+  # the code under test is librsicam's own, from its static copy
+  # (rsicam_internal); fuzz_image also calls libvips directly, fuzz_results
+  # jansson
   target_link_libraries(fuzz_replay_${target} PRIVATE rsicam_internal
                         PkgConfig::VIPS PkgConfig::JANSSON)
+  rsicam_plugin_home(fuzz_replay_${target})
   # a target without findings yet has no regressions folder
   set(inputs ${RSICAM_FUZZ_DIR}/corpus/${target})
   if(EXISTS ${RSICAM_FUZZ_DIR}/regressions/${target})

@@ -10,6 +10,8 @@
 #ifndef RSICAM_ERROR_H
 #define RSICAM_ERROR_H
 
+#include "rsicam/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,21 +34,21 @@ typedef enum rsi_error_class {
 } rsi_error_class;
 
 /* Records a message (printf-style) unless one is already pending. */
-void rsi_error(const char *fmt, ...) RSI_PRINTF(1, 2);
+RSI_API void rsi_error(const char *fmt, ...) RSI_PRINTF(1, 2);
 /* Same, with an error class (default class: RSI_ERR_INTERNAL). */
-void rsi_error_class_set(rsi_error_class cls, const char *fmt, ...)
+RSI_API void rsi_error_class_set(rsi_error_class cls, const char *fmt, ...)
     RSI_PRINTF(2, 3);
 /* Sets the class of the pending message (callers know better than the
  * layer that failed: a libtorch exception while loading a model file is a
  * model error). No-op when none is pending. */
-void rsi_error_reclass(rsi_error_class cls);
+RSI_API void rsi_error_reclass(rsi_error_class cls);
 /* Prepends context to the pending message; no-op when none is pending. */
-void rsi_error_prefix(const char *fmt, ...) RSI_PRINTF(1, 2);
+RSI_API void rsi_error_prefix(const char *fmt, ...) RSI_PRINTF(1, 2);
 /* The pending message, or "" when none. Valid until the next call here. */
-const char *rsi_error_message(void);
-rsi_error_class rsi_error_get_class(void);
-int rsi_error_pending(void);
-void rsi_error_clear(void);
+RSI_API const char *rsi_error_message(void);
+RSI_API rsi_error_class rsi_error_get_class(void);
+RSI_API int rsi_error_pending(void);
+RSI_API void rsi_error_clear(void);
 
 #ifdef __cplusplus
 }

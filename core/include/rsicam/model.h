@@ -13,6 +13,7 @@
 #ifndef RSICAM_MODEL_H
 #define RSICAM_MODEL_H
 
+#include "rsicam/export.h"
 #include "rsicam/tensor.h"
 
 #ifdef __cplusplus
@@ -65,44 +66,46 @@ typedef struct rsi_forward_result {
 } rsi_forward_result;
 
 /* Loads a traced or scripted TorchScript classifier (output [N, classes]). */
-rsi_model *rsi_model_load(const char *path);
-void rsi_model_free(rsi_model *m);
+RSI_API rsi_model *rsi_model_load(const char *path);
+RSI_API void rsi_model_free(rsi_model *m);
 /* Info; fields may be overridden by the caller before use. */
-rsi_model_info *rsi_model_get_info(rsi_model *m);
-const char *rsi_model_path(const rsi_model *m);
+RSI_API rsi_model_info *rsi_model_get_info(rsi_model *m);
+RSI_API const char *rsi_model_path(const rsi_model *m);
 
 /* Exposes the named layers (PyTorch module paths, e.g. "layer4.2.conv3").
  * Replaces any earlier selection. An unknown path fails with a message that
  * lists the nearest valid module paths. */
-int rsi_model_select_layers(rsi_model *m, const char *const *layers, int n);
-int rsi_model_num_layers(const rsi_model *m);
+RSI_API int rsi_model_select_layers(rsi_model *m, const char *const *layers,
+                                    int n);
+RSI_API int rsi_model_num_layers(const rsi_model *m);
 
 /* Every layer name the model takes: each submodule path, depth first, or
  * for a model built from source with layer names (below) those names in
  * the order given; *n receives the count. The array and strings belong to
  * the model. */
-const char *const *rsi_model_module_paths(rsi_model *m, int *n);
+RSI_API const char *const *rsi_model_module_paths(rsi_model *m, int *n);
 
 /* Every layer name's output shape (rsi_model_module_paths order) for one
  * zero input [1, 3, h, w]: layer i's RSI_LAYER_DIMS dims at
  * dims[i * RSI_LAYER_DIMS], batch first, ndims[i] of them, or ndims[i] = -1
  * when the layer cannot be exposed (called twice, never, ...). */
 #define RSI_LAYER_DIMS 8
-int rsi_model_layer_shapes(rsi_model *m, int64_t h, int64_t w, int64_t *dims,
-                           int *ndims);
+RSI_API int rsi_model_layer_shapes(rsi_model *m, int64_t h, int64_t w,
+                                   int64_t *dims, int *ndims);
 
 /* Plain forward without gradients: the output as the model returns it,
  * whatever its shape (for checking imported graphs). */
-rsi_tensor *rsi_model_forward(rsi_model *m, const rsi_tensor *x);
+RSI_API rsi_tensor *rsi_model_forward(rsi_model *m, const rsi_tensor *x);
 
 /* Plain forward without gradients: logits [B, classes]. */
-rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x);
+RSI_API rsi_tensor *rsi_model_logits(rsi_model *m, const rsi_tensor *x);
 
 /* Forward with the selected layers exposed, then one backward per target
  * (through the network's tail only). out's arrays must hold num_layers,
  * n_targets * num_layers and n_targets entries. */
-int rsi_model_run(rsi_model *m, const rsi_tensor *x, const rsi_target *targets,
-                  int n_targets, rsi_forward_result *out);
+RSI_API int rsi_model_run(rsi_model *m, const rsi_tensor *x,
+                          const rsi_target *targets, int n_targets,
+                          rsi_forward_result *out);
 /* Chooses a part's targets once the run's logits are known: logits is the
  * part's first row's [1, classes] (borrowed for the call). Fills targets
  * (room for max) and returns how many, or -1 with an error pending. */
@@ -144,71 +147,76 @@ typedef struct rsi_run_part {
  * another repeats its last. Returns the targets per row (the most of any
  * part; out's arrays must hold max_targets), or -1: a chooser's error
  * stands as it was raised. */
-int rsi_model_run_parts(rsi_model *m, const rsi_tensor *x, rsi_run_part *parts,
-                        int n_parts, int max_targets, rsi_forward_result *out);
+RSI_API int rsi_model_run_parts(rsi_model *m, const rsi_tensor *x,
+                                rsi_run_part *parts, int n_parts,
+                                int max_targets, rsi_forward_result *out);
 /* Frees the tensors inside out (not the arrays). */
-void rsi_forward_result_release(rsi_forward_result *out, int n_layers,
-                                int n_targets);
+RSI_API void rsi_forward_result_release(rsi_forward_result *out, int n_layers,
+                                        int n_targets);
 
 /* Gradient with respect to the input x of sum(upstream * softmax(logits(x)))
  * — the vector-Jacobian product that baselines optimised against the
  * model's output need. Also returns the probabilities when probs != NULL. */
-rsi_tensor *rsi_model_input_grad_softmax(rsi_model *m, const rsi_tensor *x,
-                                         const rsi_tensor *upstream,
-                                         rsi_tensor **probs);
+RSI_API rsi_tensor *rsi_model_input_grad_softmax(rsi_model *m,
+                                                 const rsi_tensor *x,
+                                                 const rsi_tensor *upstream,
+                                                 rsi_tensor **probs);
 
 /* A classifier built from TorchScript source, for importers of other
  * formats (plugin.h's script_* services document each step). */
 typedef struct rsi_script_model rsi_script_model;
-rsi_script_model *rsi_script_new(const char *path);
-int rsi_script_add_module(rsi_script_model *b, const char *name,
-                          const char *source, const char *const *buffer_names,
-                          const rsi_tensor *const *buffers, int n_buffers);
-int rsi_script_add_layer_name(rsi_script_model *b, const char *layer,
-                              const char *module_path);
-rsi_model *rsi_script_finish(rsi_script_model *b, const char *source,
-                             const char *const *metadata, int n_metadata);
-void rsi_script_free(rsi_script_model *b);
+RSI_API rsi_script_model *rsi_script_new(const char *path);
+RSI_API int rsi_script_add_module(rsi_script_model *b, const char *name,
+                                  const char *source,
+                                  const char *const *buffer_names,
+                                  const rsi_tensor *const *buffers,
+                                  int n_buffers);
+RSI_API int rsi_script_add_layer_name(rsi_script_model *b, const char *layer,
+                                      const char *module_path);
+RSI_API rsi_model *rsi_script_finish(rsi_script_model *b, const char *source,
+                                     const char *const *metadata,
+                                     int n_metadata);
+RSI_API void rsi_script_free(rsi_script_model *b);
 
 /* A general TorchScript module (a VAE, say): call any of its methods with
  * one tensor and get one tensor back. Info as for classifiers. */
-rsi_module *rsi_module_load(const char *path);
-void rsi_module_free(rsi_module *m);
-rsi_model_info *rsi_module_get_info(rsi_module *m);
-int rsi_module_has_method(rsi_module *m, const char *method);
-rsi_tensor *rsi_module_call(rsi_module *m, const char *method,
-                            const rsi_tensor *x);
+RSI_API rsi_module *rsi_module_load(const char *path);
+RSI_API void rsi_module_free(rsi_module *m);
+RSI_API rsi_model_info *rsi_module_get_info(rsi_module *m);
+RSI_API int rsi_module_has_method(rsi_module *m, const char *method);
+RSI_API rsi_tensor *rsi_module_call(rsi_module *m, const char *method,
+                                    const rsi_tensor *x);
 
 /* Moves the model to a device: "cpu", "cuda" or "cuda:N". Inputs are moved
  * to the model's device by every call; outputs stay there. Fails with a
  * usage error when the device is unknown or unavailable. */
-int rsi_model_set_device(rsi_model *m, const char *device);
+RSI_API int rsi_model_set_device(rsi_model *m, const char *device);
 /* The precision of the part of the network before the first exposed layer
  * in rsi_model_run(): "fp32" (the default) or "bf16" (autocast to
  * bfloat16). The layers' activations, the rest of the network and every
  * gradient stay float32. Fails with a usage error on anything else. */
-int rsi_model_set_precision(rsi_model *m, const char *precision);
+RSI_API int rsi_model_set_precision(rsi_model *m, const char *precision);
 /* 1 when the model lives on a GPU, else 0. */
-int rsi_model_on_gpu(const rsi_model *m);
+RSI_API int rsi_model_on_gpu(const rsi_model *m);
 /* A copy of t on the model's device. */
-rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t);
+RSI_API rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t);
 
 /* Sets libtorch's intra-op threads (n <= 0: every available core). */
-int rsi_torch_set_threads(int n);
-int rsi_torch_get_threads(void);
+RSI_API int rsi_torch_set_threads(int n);
+RSI_API int rsi_torch_get_threads(void);
 /* Chooses how TorchScript graphs run, for the whole process: "profiling"
  * (libtorch's default), "legacy" or "simple" (no graph optimisation);
  * bench/ measures which is fastest. Returns 0, or -1 (a usage error) for
  * an unknown name. rsi_torch_executor() names the one in force. */
-int rsi_torch_set_executor(const char *name);
-const char *rsi_torch_executor(void);
+RSI_API int rsi_torch_set_executor(const char *name);
+RSI_API const char *rsi_torch_executor(void);
 
 /* libtorch's profiler: records every operator the calling thread runs
  * and, on a GPU, every kernel and copy, until rsi_torch_profile_stop(),
  * which writes them as a Chrome trace (Perfetto, chrome://tracing) to
  * path. For finding where a run's time goes. */
-int rsi_torch_profile_start(void);
-int rsi_torch_profile_stop(const char *path);
+RSI_API int rsi_torch_profile_start(void);
+RSI_API int rsi_torch_profile_stop(const char *path);
 
 #ifdef __cplusplus
 }

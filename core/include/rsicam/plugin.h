@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "rsicam/error.h"
+#include "rsicam/export.h"
 #include "rsicam/model.h"
 #include "rsicam/tensor.h"
 
@@ -368,7 +369,7 @@ struct rsi_host_api {
     ((h)->size >= offsetof(rsi_host_api, m) + sizeof((h)->m) && (h)->m)
 
 /* The table of this host (filled once; valid for the process lifetime). */
-const rsi_host_api *rsi_host(void);
+RSI_API const rsi_host_api *rsi_host(void);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rsicam/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -24,72 +26,79 @@ typedef struct rsi_tensor rsi_tensor;
 typedef enum rsi_dtype { RSI_FLOAT32 = 0, RSI_FLOAT64 = 1 } rsi_dtype;
 
 /* Construction. */
-rsi_tensor *rsi_tensor_from_floats(const float *data, const int64_t *shape,
-                                   int ndim); /* copies data */
-rsi_tensor *rsi_tensor_full(const int64_t *shape, int ndim, double value);
+RSI_API rsi_tensor *rsi_tensor_from_floats(const float *data,
+                                           const int64_t *shape,
+                                           int ndim); /* copies data */
+RSI_API rsi_tensor *rsi_tensor_full(const int64_t *shape, int ndim,
+                                    double value);
 /* A tensor of the shape, dtype and device of like, filled with value. */
-rsi_tensor *rsi_tensor_full_like(const rsi_tensor *like, double value);
-rsi_tensor *rsi_tensor_clone(const rsi_tensor *t);
-void rsi_tensor_free(rsi_tensor *t);
+RSI_API rsi_tensor *rsi_tensor_full_like(const rsi_tensor *like, double value);
+RSI_API rsi_tensor *rsi_tensor_clone(const rsi_tensor *t);
+RSI_API void rsi_tensor_free(rsi_tensor *t);
 
 /* Shape and data. */
-int rsi_tensor_ndim(const rsi_tensor *t);
-int64_t rsi_tensor_size(const rsi_tensor *t, int dim); /* dim < 0 counts back */
-int64_t rsi_tensor_numel(const rsi_tensor *t);
+RSI_API int rsi_tensor_ndim(const rsi_tensor *t);
+RSI_API int64_t rsi_tensor_size(const rsi_tensor *t,
+                                int dim); /* dim < 0 counts back */
+RSI_API int64_t rsi_tensor_numel(const rsi_tensor *t);
 /* Copies all elements, converted to float32, into out (n >= numel). */
-int rsi_tensor_to_floats(const rsi_tensor *t, float *out, int64_t n);
+RSI_API int rsi_tensor_to_floats(const rsi_tensor *t, float *out, int64_t n);
 /* The single element of a one-element tensor, as a double. */
-int rsi_tensor_item(const rsi_tensor *t, double *out);
-rsi_tensor *rsi_tensor_to_dtype(const rsi_tensor *t, rsi_dtype dtype);
+RSI_API int rsi_tensor_item(const rsi_tensor *t, double *out);
+RSI_API rsi_tensor *rsi_tensor_to_dtype(const rsi_tensor *t, rsi_dtype dtype);
 /* A copy of t on like's device, with like's dtype. */
-rsi_tensor *rsi_tensor_to_like(const rsi_tensor *t, const rsi_tensor *like);
+RSI_API rsi_tensor *rsi_tensor_to_like(const rsi_tensor *t,
+                                       const rsi_tensor *like);
 /* The dtype (rsi_dtype), or -1 for one rsicam does not use. */
-int rsi_tensor_dtype(const rsi_tensor *t);
+RSI_API int rsi_tensor_dtype(const rsi_tensor *t);
 /* 1 when a and b are on the same device, 0 when not, -1 on error. */
-int rsi_tensor_same_device(const rsi_tensor *a, const rsi_tensor *b);
+RSI_API int rsi_tensor_same_device(const rsi_tensor *a, const rsi_tensor *b);
 /* "[1, 3, 32, 32] Float on cpu" into buf (for messages); returns buf. */
-const char *rsi_tensor_describe(const rsi_tensor *t, char *buf, size_t n);
+RSI_API const char *rsi_tensor_describe(const rsi_tensor *t, char *buf,
+                                        size_t n);
 /* Same data with a new shape (element count unchanged). */
-rsi_tensor *rsi_tensor_reshape(const rsi_tensor *t, const int64_t *shape,
-                               int ndim);
+RSI_API rsi_tensor *rsi_tensor_reshape(const rsi_tensor *t,
+                                       const int64_t *shape, int ndim);
 
 /* Elementwise arithmetic. */
-rsi_tensor *rsi_tensor_add(const rsi_tensor *a, const rsi_tensor *b);
-rsi_tensor *rsi_tensor_sub(const rsi_tensor *a, const rsi_tensor *b);
-rsi_tensor *rsi_tensor_mul(const rsi_tensor *a, const rsi_tensor *b);
-rsi_tensor *rsi_tensor_div(const rsi_tensor *a, const rsi_tensor *b);
-rsi_tensor *rsi_tensor_scale(const rsi_tensor *a, double s);
+RSI_API rsi_tensor *rsi_tensor_add(const rsi_tensor *a, const rsi_tensor *b);
+RSI_API rsi_tensor *rsi_tensor_sub(const rsi_tensor *a, const rsi_tensor *b);
+RSI_API rsi_tensor *rsi_tensor_mul(const rsi_tensor *a, const rsi_tensor *b);
+RSI_API rsi_tensor *rsi_tensor_div(const rsi_tensor *a, const rsi_tensor *b);
+RSI_API rsi_tensor *rsi_tensor_scale(const rsi_tensor *a, double s);
 /* alpha * a + beta * b: the one primitive behind interpolating paths. */
-rsi_tensor *rsi_tensor_axpby(double alpha, const rsi_tensor *a, double beta,
-                             const rsi_tensor *b);
-rsi_tensor *rsi_tensor_relu(const rsi_tensor *a);
+RSI_API rsi_tensor *rsi_tensor_axpby(double alpha, const rsi_tensor *a,
+                                     double beta, const rsi_tensor *b);
+RSI_API rsi_tensor *rsi_tensor_relu(const rsi_tensor *a);
 /* 1 where a > 0, else 0 (same dtype as a). */
-rsi_tensor *rsi_tensor_positive(const rsi_tensor *a);
+RSI_API rsi_tensor *rsi_tensor_positive(const rsi_tensor *a);
 /* Elementwise square root (NaN below 0). */
-rsi_tensor *rsi_tensor_sqrt(const rsi_tensor *a);
+RSI_API rsi_tensor *rsi_tensor_sqrt(const rsi_tensor *a);
 /* In place: acc += t (t is converted to acc's dtype). */
-int rsi_tensor_add_(rsi_tensor *acc, const rsi_tensor *t);
+RSI_API int rsi_tensor_add_(rsi_tensor *acc, const rsi_tensor *t);
 
 /* Structure. */
-rsi_tensor *rsi_tensor_cat(const rsi_tensor *const *ts, int n, int dim);
-rsi_tensor *rsi_tensor_narrow(const rsi_tensor *t, int dim, int64_t start,
-                              int64_t length);
+RSI_API rsi_tensor *rsi_tensor_cat(const rsi_tensor *const *ts, int n, int dim);
+RSI_API rsi_tensor *rsi_tensor_narrow(const rsi_tensor *t, int dim,
+                                      int64_t start, int64_t length);
 
 /* Reductions. */
-rsi_tensor *rsi_tensor_sum_dim(const rsi_tensor *t, int dim, int keepdim);
-rsi_tensor *rsi_tensor_mean_dims(const rsi_tensor *t, const int64_t *dims,
-                                 int ndims, int keepdim);
-int rsi_tensor_sum_all(const rsi_tensor *t, double *out);
-int rsi_tensor_min_max(const rsi_tensor *t, double *min, double *max);
+RSI_API rsi_tensor *rsi_tensor_sum_dim(const rsi_tensor *t, int dim,
+                                       int keepdim);
+RSI_API rsi_tensor *rsi_tensor_mean_dims(const rsi_tensor *t,
+                                         const int64_t *dims, int ndims,
+                                         int keepdim);
+RSI_API int rsi_tensor_sum_all(const rsi_tensor *t, double *out);
+RSI_API int rsi_tensor_min_max(const rsi_tensor *t, double *min, double *max);
 /* 1 when every element is finite. */
-int rsi_tensor_all_finite(const rsi_tensor *t);
+RSI_API int rsi_tensor_all_finite(const rsi_tensor *t);
 
 /* Images ([N, C, H, W]). */
 /* Bilinear resize, half-pixel centres (align_corners = false). */
-rsi_tensor *rsi_tensor_resize_bilinear(const rsi_tensor *t, int64_t h,
-                                       int64_t w);
+RSI_API rsi_tensor *rsi_tensor_resize_bilinear(const rsi_tensor *t, int64_t h,
+                                               int64_t w);
 /* Per-channel Gaussian blur, reflect padding; sigma in pixels (0: copy). */
-rsi_tensor *rsi_tensor_gaussian_blur(const rsi_tensor *t, double sigma);
+RSI_API rsi_tensor *rsi_tensor_gaussian_blur(const rsi_tensor *t, double sigma);
 
 #ifdef __cplusplus
 }

@@ -429,7 +429,7 @@ static void read_curve_options(xp_loader *ld, const rsi_cfg *it, int bit,
         rsi_error_clear();
     }
     const rsi_cfg *n;
-    int64_t v;
+    int64_t v = 0; /* set by xp_int when it succeeds */
     if ((n = rsi_cfg_get(it, "steps")) &&
         xp_int(ld, n, "metrics: steps", 1, 100000, &v) == 0) {
         if (*steps_set && v != c->steps)

@@ -6,12 +6,14 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "nearest.h"
 #include "params.h"
+#include "plugin_home.h"
 #include "plugin_load.h"
 #include "plugin_registry.h"
 #include "plugin_scan.h"
@@ -19,9 +21,6 @@
 
 #ifndef RSICAM_BUILD_PLUGIN_DIR
 #define RSICAM_BUILD_PLUGIN_DIR ""
-#endif
-#ifndef RSICAM_BUILD_LIB_DIR
-#define RSICAM_BUILD_LIB_DIR ""
 #endif
 
 /* Deeper than any KIND/NAME layout needs; stops runaway recursion. */
@@ -162,45 +161,69 @@ static int add_env_dirs(rsi_registry *r, FILE *w)
     return total;
 }
 
-/* The folder of the librsicam this code runs in (new string), or NULL.
- * Installed, plugins live beside it in rsicam/plugins; the rsicam command
- * finds the library through $ORIGIN/../LIBDIR, so this is the executable's
- * own prefix, wherever the prefix was moved after configuring. */
-static char *library_dir(void)
+/* The folder of the file this code runs in (new string), or NULL:
+ * librsicam, or the program or extension that carries a static copy of the
+ * core. */
+static char *own_dir(void)
 {
     Dl_info info;
-    if (!dladdr((void *)library_dir, &info) || !info.dli_fname)
+    struct link_map *map = NULL;
+    if (!dladdr1((void *)own_dir, &info, (void **)&map, RTLD_DL_LINKMAP) ||
+        !info.dli_fname)
         return NULL;
-    char *real = realpath(info.dli_fname, NULL);
+    /* dladdr names the main program by its argv[0], not always a path */
+    const char *file = map && !*map->l_name ? "/proc/self/exe" : info.dli_fname;
+    char *real = realpath(file, NULL);
     char *slash = real ? strrchr(real, '/') : NULL;
     if (slash)
         *slash = '\0';
     return real;
 }
 
-/* The plugins that belong with this librsicam: the build tree's when it
- * is the library built there, else the ones installed beside it; an
- * installed rsicam never searches the build tree. */
+/* The installed librsicam's folder for a file installed in own (new
+ * string), or NULL out of memory: rsi_home_to_libdir from there. Installed,
+ * plugins live beside librsicam in rsicam/plugins, so they are found under
+ * the file's own prefix, wherever the prefix was moved after configuring. */
+static char *installed_lib_dir(const char *own)
+{
+    if (strcmp(rsi_home_to_libdir, ".") == 0)
+        return strdup(own);
+    char *joined = NULL;
+    if (asprintf(&joined, "%s/%s", own, rsi_home_to_libdir) < 0)
+        return NULL;
+    char *real = realpath(joined, NULL);
+    if (!real)
+        return joined;
+    free(joined);
+    return real;
+}
+
+/* The plugins that belong with this copy of the core: the build tree's
+ * when the file carrying it is the one built there, else the ones
+ * installed beside librsicam; an installed rsicam never searches the build
+ * tree. */
 static int add_own_plugins(rsi_registry *r, FILE *w)
 {
-    char *lib = library_dir();
-    if (!lib)
+    char *own = own_dir();
+    if (!own)
         return 0;
     char *build =
-        *RSICAM_BUILD_LIB_DIR ? realpath(RSICAM_BUILD_LIB_DIR, NULL) : NULL;
+        *rsi_home_build_dir ? realpath(rsi_home_build_dir, NULL) : NULL;
     int n = 0;
-    if (build && strcmp(build, lib) == 0) {
+    if (build && strcmp(build, own) == 0) {
         n = add_default_dir(r, RSICAM_BUILD_PLUGIN_DIR, "build tree", w);
     } else {
+        char *lib = installed_lib_dir(own);
         char *dir = NULL;
-        if (asprintf(&dir, "%s/rsicam/plugins", lib) < 0)
+        if (!lib || asprintf(&dir, "%s/rsicam/plugins", lib) < 0)
             n = out_of_memory();
         else
             n = add_default_dir(r, dir, "installed beside librsicam", w);
         free(dir);
+        free(lib);
     }
     free(build);
-    free(lib);
+    free(own);
     return n;
 }
 
