@@ -111,10 +111,7 @@ Cut classify(Graph &g)
     }
     auto read_by_tail = [&](Value *v) {
         for (const torch::jit::Use &use : v->uses()) {
-            Node *user = use.user;
-            if (user == g.return_node())
-                return true;
-            user = top_level(user, g);
+            Node *user = top_level(use.user, g); // the return node is one
             if (user == g.return_node() || part_of[user] == Part::tail)
                 return true;
         }
