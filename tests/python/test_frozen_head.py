@@ -75,11 +75,12 @@ class Counting(nn.Module):
         return self.net(x)
 
 
-def made(net):
-    """Random weights and batch-norm statistics measured on random inputs
-    (random statistics would make the output independent of the input)."""
+def made(make):
+    """make() with random weights and batch-norm statistics measured on
+    random inputs (random statistics would make the output independent of
+    the input), the same in every run."""
     torch.manual_seed(11)
-    net = net.train()
+    net = make().train()
     with torch.no_grad():
         for _ in range(4):
             net(torch.randn(8, 3, SIZE, SIZE))
@@ -125,8 +126,8 @@ class FrozenHead(unittest.TestCase):
     def setUpClass(cls):
         shutil.rmtree(TMP, ignore_errors=True)
         os.makedirs(TMP)
-        save(made(Net()), os.path.join(TMP, "net.pt"))
-        save(made(Counting()), os.path.join(TMP, "counting.pt"))
+        save(made(Net), os.path.join(TMP, "net.pt"))
+        save(made(Counting), os.path.join(TMP, "counting.pt"))
         rng = np.random.default_rng(5)
         from PIL import Image
         Image.fromarray((rng.random((SIZE, SIZE, 3)) * 255).astype("uint8"),
