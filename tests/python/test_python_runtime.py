@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """rsicam.explain at run time: Ctrl-C during a long explain raises
-KeyboardInterrupt promptly, keeps the maps of the images done and leaves
+KeyboardInterrupt promptly (no image started after the signal), keeps the maps of the images done and leaves
 no file behind; 200 calls leak no memory (RSS stable within 5%); other
 Python threads run while it computes (the GIL is released).
 
@@ -55,7 +55,7 @@ class InterruptTest(unittest.TestCase):
             deadline = time.monotonic() + 300
             while self.maps_written() < 8 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            sent.append(time.monotonic())
+            sent.append((time.monotonic(), self.maps_written() // 2))
             send()
         start = time.monotonic()
         rsicam.explain(CNN, [sample(0), sample(1)], **KW)
@@ -65,8 +65,9 @@ class InterruptTest(unittest.TestCase):
         with self.assertRaises(KeyboardInterrupt) as cm:
             rsicam.explain(CNN, [sample(i % 36) for i in range(images)],
                            **KW)
-        late = time.monotonic() - sent[0]
         watcher.join()
+        late = time.monotonic() - sent[0][0]
+        written = sent[0][1]  # images whose maps were on disk at the signal
         done = cm.exception.explanations
         print(f"{len(done)} of {images} images done, raised "
               f"{1e3 * late:.0f} ms after the signal (a two-image call: "
@@ -76,8 +77,13 @@ class InterruptTest(unittest.TestCase):
         self.assertEqual([e.image for e in done],
                          [sample(i % 36) for i in range(len(done))])
         self.assertTrue(all(e.heatmap.shape == (96, 96) for e in done))
-        # promptly: within the images in flight (a forward's worth)
-        self.assertLess(late, max(0.5, two))
+        # promptly: no image is started after the signal; the one being
+        # explained (and one written ahead) may still finish. Counted, not
+        # timed: under a loaded CI machine a forward takes ~10x longer.
+        self.assertLessEqual(len(done), written + 2)
+        # and the clock only guards against a wait for the queue's rest:
+        # far less than a tenth of the queue at the two-image call's pace
+        self.assertLess(late, images / 10 * two / 2)
         self.assertEqual(os.listdir(self.tmp), [])
 
     def test_interrupt_main(self):
