@@ -38,9 +38,10 @@ static const char usage_text[] =
     "  --tol T             tolerance of --steps auto (default 0.01)\n"
     "  --max-steps M       --steps auto: no interval finer than 1/M of the\n"
     "                      path (default 256)\n"
-    "  --batch B|auto      path points per forward pass (default auto: 8\n"
-    "                      on the CPU; on a GPU 4 images' points, 4 (M + 1),\n"
-    "                      or 64 with --steps auto)\n";
+    "  --batch B|auto      path points per forward pass (default auto: on\n"
+    "                      the CPU the fastest of 1..16, measured once per\n"
+    "                      model and machine and cached; on a GPU 4 images'\n"
+    "                      points, 4 (M + 1), or 64 with --steps auto)\n";
 /* --method, --variant and --score come between: map_kinds.h's names. */
 static const char usage_tail[] =
     "  --baseline SPEC     NAME[:k=v,...] (default zero)\n"

@@ -185,6 +185,11 @@ int rsi_model_set_precision(rsi_model *m, const char *precision)
     return rc;
 }
 
+const char *rsi_model_get_precision(const rsi_model *m)
+{
+    return m->head_precision == c10::kBFloat16 ? "bf16" : "fp32";
+}
+
 int rsi_model_on_gpu(const rsi_model *m)
 {
     return m->device.is_cuda();

@@ -10,6 +10,10 @@ committed samples:
     float32 wherever the cut puts them;
   - the trace shows forwards holding several images, and fewer forwards;
   - Grad-CAM alone puts all eight images in one forward;
+  - `--batch auto` on the CPU measures the first image at 1..16 points
+    per forward, runs the best, and caches it (RSICAM_CACHE_DIR): the
+    next run reads the cache; a file there that is not rsicam's is left
+    as it is; a given --batch measures nothing;
   - an image that cannot be read fails alone: the images around it in the
     same forwards give the same maps as without it.
 """
@@ -118,11 +122,76 @@ class Batching(unittest.TestCase):
         self.assertEqual(sum(p for p, _, _ in split), 8 * (STEPS + 1))
         self.assertTrue(any(i == 2 for _, i, _ in split), split)
 
-    def test_auto_batch_is_eight_points_on_the_cpu(self):
+    def auto(self, name, cache, *extra):
+        _, recs, fw, err = explain(name, None, "--method", "rsi", *extra,
+                                   images=IMAGES[:2],
+                                   env={"RSICAM_CACHE_DIR": cache})
+        self.assertTrue(all(r["status"] == "ok" for r in recs), recs)
+        # every point ran, in forwards of at most the batch chosen
+        self.assertEqual(sum(p for p, _, _ in fw), 2 * (STEPS + 1))
+        said = [l for l in err.splitlines() if "batch auto" in l]
+        self.assertEqual(len(said), 1, err)
+        return fw, said[0]
+
+    def test_auto_batch_measured_once_then_cached(self):
+        cache = os.path.join(TMP, "cache")
+        shutil.rmtree(cache, ignore_errors=True)
         for extra in ((), ("--batch", "auto")):
-            out, recs, fw, _ = explain("auto", None, "--method", "rsi",
-                                       *extra, images=IMAGES[:2])
-            self.assertEqual([p for p, _, _ in fw], [8, 8, 6], extra)
+            shutil.rmtree(cache, ignore_errors=True)
+            fw, said = self.auto("auto", cache, *extra)
+            measured = re.search(r"batch auto: (\d+); ms per point: "
+                                 r"1: [\d.]+ 2: [\d.]+ 4: [\d.]+ 8: [\d.]+ "
+                                 r"16: [\d.]+; cached in (\S+)", said)
+            self.assertTrue(measured, said)
+            batch, file = int(measured.group(1)), measured.group(2)
+            self.assertIn(batch, (1, 2, 4, 8, 16))
+            self.assertTrue(all(p <= batch for p, _, _ in fw), fw)
+            self.assertEqual(os.listdir(cache), [os.path.basename(file)])
+            with open(file) as f:
+                stored = json.load(f)
+            self.assertEqual(stored["batch"], batch)
+            self.assertIn(os.path.realpath(MODEL), stored["key"])
+            self.assertEqual(sorted(stored["ms_per_point"], key=int),
+                             ["1", "2", "4", "8", "16"])
+        # the next run reads it, and measures nothing
+        fw, said = self.auto("auto-again", cache)
+        self.assertEqual(said, f"rsicam: trace: batch auto: {batch}, from "
+                               f"{file}")
+        # what the file says is what runs: 8 points, 8 + 8 + 6
+        stored["batch"] = 8
+        with open(file, "w") as f:
+            json.dump(stored, f)
+        fw, said = self.auto("auto-eight", cache)
+        self.assertEqual([p for p, _, _ in fw], [8, 8, 6])
+        self.assertTrue(said.endswith(f"8, from {file}"), said)
+
+    def test_auto_batch_leaves_files_not_its_own(self):
+        cache = os.path.join(TMP, "cache-foreign")
+        shutil.rmtree(cache, ignore_errors=True)
+        _, said = self.auto("auto-foreign", cache)
+        file = said.rsplit("cached in ", 1)[1]
+        with open(file, "w") as f:
+            f.write("a user's notes\n")
+        _, said = self.auto("auto-foreign", cache)
+        self.assertIn("ms per point", said)  # measured again,
+        with open(file) as f:  # and the file stays as it was
+            self.assertEqual(f.read(), "a user's notes\n")
+        # a cache that cannot be written costs only the measuring
+        blocked = os.path.join(TMP, "cache-blocked")
+        with open(blocked, "w") as f:
+            f.write("a file where the cache folder would be\n")
+        _, said = self.auto("auto-blocked", blocked)
+        self.assertIn("ms per point", said)
+
+    def test_given_batch_measures_nothing(self):
+        cache = os.path.join(TMP, "cache-given")
+        shutil.rmtree(cache, ignore_errors=True)
+        _, _, fw, err = explain("given", 8, "--method", "rsi",
+                                images=IMAGES[:2],
+                                env={"RSICAM_CACHE_DIR": cache})
+        self.assertEqual([p for p, _, _ in fw], [8, 8, 6])
+        self.assertNotIn("batch auto", err)
+        self.assertFalse(os.path.exists(cache))
 
     def test_gradcam_alone_in_one_forward(self):
         out, recs, fw, _ = explain("gradcam-8", 8, "--method", "gradcam")

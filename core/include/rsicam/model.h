@@ -196,6 +196,8 @@ RSI_API int rsi_model_set_device(rsi_model *m, const char *device);
  * bfloat16). The layers' activations, the rest of the network and every
  * gradient stay float32. Fails with a usage error on anything else. */
 RSI_API int rsi_model_set_precision(rsi_model *m, const char *precision);
+/* The head's precision as set: "fp32" or "bf16". */
+RSI_API const char *rsi_model_get_precision(const rsi_model *m);
 /* 1 when the model lives on a GPU, else 0. */
 RSI_API int rsi_model_on_gpu(const rsi_model *m);
 /* A copy of t on the model's device. */

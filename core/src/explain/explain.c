@@ -13,10 +13,12 @@
 #include "path.h"
 #include "results.h"
 
-/* On 2 CPU cores 8 points per forward beat 16 and 32 (the CPU benchmark's
- * ideas). On an H200 (run 7), four images per forward came within 7% of
- * eight on ResNet50 and beat it by 9% on VGG19, with half the memory;
- * adaptive refinements add up to a power of two of points at a time. */
+/* On a CPU, 8 points per forward until the first image has measured the
+ * machine's best (batch_calibrate.c); 8 beat 16 and 32 on 2 cores of an
+ * Intel CPU with AVX-512 (the CPU benchmark's ideas). On an H200 (run 7), four
+ * images per forward came within 7% of eight on ResNet50 and beat it by 9% on
+ * VGG19, with half the memory; adaptive refinements add up to a power of two of
+ * points at a time. */
 int64_t rsi_explain_auto_batch(int on_gpu, const rsi_explain_options *opt)
 {
     if (!on_gpu)
@@ -58,8 +60,10 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
     e->model = model;
     e->opt = *opt;
     ex_trace_init(&e->trace);
-    if (!opt->batch)
+    if (!opt->batch) {
         e->opt.batch = rsi_explain_auto_batch(rsi_model_on_gpu(model), opt);
+        e->calibrate_batch = !rsi_model_on_gpu(model);
+    }
     e->results_file = opt->results_file
                           ? strdup(opt->results_file)
                           : rsi_path_join(opt->out_dir ? opt->out_dir : ".",
@@ -172,6 +176,10 @@ static void finish_oldest(rsi_explainer *e)
     if (e->n_flights == 0 && ex_flight_start_next(e) < 0)
         return; /* out of memory: the caller reports it */
     flight *fl = e->flights[0];
+    if (e->calibrate_batch && !fl->failed) {
+        e->opt.batch = ex_calibrated_batch(e, fl->x);
+        e->calibrate_batch = 0;
+    }
     if (ex_adaptive(e) && !fl->finished) {
         if (ex_walk_adaptive(e, fl) < 0)
             ex_flight_fail(fl);

@@ -105,8 +105,9 @@ typedef struct rsi_explain_options {
 typedef struct rsi_explainer rsi_explainer;
 
 /* The batch of `--batch auto` (opt->batch 0) for a model on a GPU or not:
- * 8 points on the CPU; on a GPU, four images' points, 4 (m + 1), with
- * fixed steps, else 64. */
+ * on a GPU, four images' points, 4 (m + 1), with fixed steps, else 64; on
+ * the CPU 8 points, until the explainer has measured the machine's best on
+ * its first image (or read it from the cache of an earlier run). */
 int64_t rsi_explain_auto_batch(int on_gpu, const rsi_explain_options *opt);
 
 /* Checks the options, parses plugin parameters and exposes the layers on

@@ -145,6 +145,8 @@ struct rsi_explainer {
     int n_flights, cap_flights;
     /* the next images, read on threads: as many as a forward holds */
     rsi_read_ahead ahead[RSI_EXPLAIN_READ_AHEAD];
+    /* `--batch auto` on a CPU: measured on the first image that starts */
+    int calibrate_batch;
 };
 
 static inline int ex_walks_path(const rsi_explainer *e)
@@ -156,6 +158,15 @@ static inline int ex_adaptive(const rsi_explainer *e)
 {
     return ex_walks_path(e) && e->opt.tol > 0;
 }
+
+/* ---- batch_calibrate.c ---- */
+
+/* `--batch auto` on a CPU: the batch with the least time per point,
+ * measured on x (an image on the model's device) at 1, 2, 4, 8 and 16 rows
+ * or read from the cache of an earlier measurement (RSICAM_CACHE_DIR, else
+ * $XDG_CACHE_HOME/rsicam or ~/.cache/rsicam). Never fails: when measuring
+ * fails, one line says so and opt.batch stays. */
+int64_t ex_calibrated_batch(rsi_explainer *e, const rsi_tensor *x);
 
 /* ---- explain_stream.c ---- */
 
