@@ -73,6 +73,9 @@ def parse_args(argv):
                         "layer4, against --steps (default 1000; 0 skips)")
     p.add_argument("--no-four", action="store_true",
                    help="skip four layers vs one (ResNet50)")
+    p.add_argument("--no-auto", action="store_true",
+                   help="skip rsicam with --batch auto (measured and cached "
+                        "once before the timed runs)")
     p.add_argument("--no-bf16", action="store_true",
                    help="skip rsicam --precision bf16 (the network before "
                         "the layer in bfloat16: fast where the CPU has "
@@ -214,10 +217,15 @@ class RunFailed(Exception):
     pass
 
 
+BATCH_CACHE = None  # set by main(): WORK/batch-cache
+
+
 def timed(cmd, threads, cwd=None, env_extra=None):
     """Runs cmd under /usr/bin/time; returns (stdout, wall seconds, max RSS kB)."""
     env = dict(os.environ)
     env.update(env_extra or {})
+    if BATCH_CACHE:  # --batch auto's measurements: the bench's own
+        env["RSICAM_CACHE_DIR"] = BATCH_CACHE
     env["OMP_NUM_THREADS"] = str(threads)
     env["OPENBLAS_NUM_THREADS"] = str(threads)
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
@@ -344,6 +352,9 @@ def plan(args):
         layer = MODELS[m]["layer"]
         add("%s:a" % m, kind="published", model=m, layer=layer)
         add("%s:b" % m, kind="rsicam", model=m, layer=layer)
+        if not args.no_auto:
+            add("%s:b:auto" % m, kind="rsicam", model=m, layer=layer,
+                batch="auto")
         if not args.no_bf16:
             add("%s:b:bf16" % m, kind="rsicam", model=m, layer=layer,
                 precision="bf16")
@@ -494,6 +505,8 @@ def report(args, res, extra, meta):
 
     if not args.no_floors:
         L.extend(true_floor_report(args, res))
+    if not args.no_auto:
+        L.extend(auto_batch_report(args, res, meta))
 
     if not args.no_head:
         rows = []
@@ -677,6 +690,21 @@ def report(args, res, extra, meta):
     return "\n".join(L)
 
 
+def true_floors(args, res):
+    """Each model's true floor: (seconds, what won)."""
+    best = {}
+    for m in args.models:
+        for b in args.floor_batches:
+            for k in list(EXECUTORS) + ["eager"]:
+                runs = res["%s:c:%s:B%d" % (m, k, b)]
+                for label in ("pass", "warm"):
+                    v = med(runs, label)
+                    if m not in best or v < best[m][0]:
+                        best[m] = (v, "%s, batch %d, %s" % (
+                            k, b, "cold" if label == "pass" else "warm"))
+    return best
+
+
 def true_floor_report(args, res):
     """The true floor: the fastest of every executor, eager PyTorch and batch
     size, cold or warm, and rsicam's pass against it."""
@@ -685,19 +713,16 @@ def true_floor_report(args, res):
     kinds = list(EXECUTORS) + ["eager"]
     header = ["model"] + ["%s B%d cold / warm" % (k, b)
                           for b in args.floor_batches for k in kinds]
-    rows, best = [], {}
+    rows = []
     for m in args.models:
         row = ["%s" % m]
         for b in args.floor_batches:
             for k in kinds:
                 runs = res["%s:c:%s:B%d" % (m, k, b)]
-                cold, warm = med(runs, "pass"), med(runs, "warm")
-                row.append("%.3f / %.3f" % (cold, warm))
-                for label, v in (("cold", cold), ("warm", warm)):
-                    if m not in best or v < best[m][0]:
-                        best[m] = (v, "%s, batch %d, %s" % (k, b, label))
+                row.append("%.3f / %.3f" % (med(runs, "pass"), med(runs, "warm")))
         rows.append(row)
     L.append(table(header, rows))
+    best = true_floors(args, res)
     L.append("")
     rows = []
     for m in args.models:
@@ -709,6 +734,49 @@ def true_floor_report(args, res):
                      a / b, ">= %g" % GOAL_A_OVER_B, verdict(a / b, GOAL_A_OVER_B, le=False)])
     L.append(table(["model / layer", "true floor s", "won by", "(b) pass s",
                     "(b) / true floor", "goal", "met", "(a)/(b)", "goal", "met"], rows))
+    L.append("")
+    return L
+
+
+def prime_auto_batch(args, runner):
+    """--batch auto measures on its first run and caches the answer: measure
+    here, untimed (a fresh cache, so on this machine as it is now), and
+    return each model's choice and measurements from the cache file."""
+    shutil.rmtree(BATCH_CACHE, ignore_errors=True)
+    chosen = {}
+    for m in args.models:
+        log("--batch auto: measuring on %s" % m)
+        before = set(os.listdir(BATCH_CACHE)) if os.path.isdir(BATCH_CACHE) else set()
+        runner.run({"kind": "rsicam", "model": m, "layer": MODELS[m]["layer"],
+                    "steps": 1, "batch": "auto", "threads": args.threads})
+        new = sorted(set(os.listdir(BATCH_CACHE)) - before)
+        if len(new) != 1:
+            raise RunFailed("--batch auto left %d cache files for %s" % (len(new), m))
+        with open(os.path.join(BATCH_CACHE, new[0])) as f:
+            stored = json.load(f)
+        chosen[m] = {"batch": stored["batch"], "ms_per_point": stored["ms_per_point"]}
+    return chosen
+
+
+def auto_batch_report(args, res, meta):
+    """What --batch auto chose here, and what it gives against batch 8."""
+    L = ["## `--batch auto`: measured once, then cached", ""]
+    best = true_floors(args, res) if not args.no_floors else {}
+    rows = []
+    for m in args.models:
+        got = meta["auto_batch"][m]
+        auto, fixed = med(res["%s:b:auto" % m], "pass"), med(res["%s:b" % m], "pass")
+        per = ", ".join("%s: %.1f" % (k, v) for k, v in
+                        sorted(got["ms_per_point"].items(), key=lambda kv: int(kv[0])))
+        floor = best[m][0] if m in best else None
+        goal = GOAL_B_OVER_TRUE_FLOOR[m]
+        rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), got["batch"], per, auto,
+                     fixed, auto / fixed, floor and auto / floor, "<= %.2f" % goal,
+                     verdict(floor and auto / floor, goal)])
+    L.append(table(["model / layer", "chosen", "measured ms per point (rows: ms)",
+                    "(b) auto pass s", "(b) batch %d pass s" % args.batch,
+                    "auto / batch %d" % args.batch, "auto / true floor", "goal",
+                    "met"], rows))
     L.append("")
     return L
 
@@ -763,7 +831,11 @@ def main(argv):
         log("warning: load average %.2f >= %g: the machine is busy"
             % (meta["load_start"][0], QUIET_LOAD))
 
+    global BATCH_CACHE
+    BATCH_CACHE = os.path.join(args.work, "batch-cache")
     runner = Runner(args, rsicam, floor, models, image)
+    if not args.no_auto:
+        meta["auto_batch"] = prime_auto_batch(args, runner)
     specs = plan(args)
     t0 = time.time()
     try:

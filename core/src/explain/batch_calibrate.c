@@ -9,7 +9,8 @@
  * it (the explainer's layers and score kinds, the model's precision and
  * threads) at each candidate batch, and the least time per point wins.
  * The answer is cached per model file, layers, precision, threads, input
- * size and CPU, so that only the first run on a machine pays for it.
+ * size, CPU and the RSICAM_EXECUTOR / RSICAM_HEAD settings, so that only
+ * the first run on a machine pays for it.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,8 +29,9 @@
  * AMD EPYC) had their best between 1 and 16 rows. */
 static const int64_t candidates[] = {1, 2, 4, 8, 16};
 #define N_CANDIDATES (int)(sizeof candidates / sizeof candidates[0])
-/* Timed rounds over the candidates, after a warm one. */
-#define ROUNDS 2
+/* Runs per candidate: warm ones, then timed ones. */
+#define WARM 2
+#define TIMED 2
 /* Per-point times within 3% count as equal (measuring noise). */
 #define TIE 0.03
 #define CACHE_FORMAT "rsicam batch calibration 1"
@@ -51,6 +53,13 @@ static void cpu_name(char *out, size_t n)
         }
     }
     fclose(f);
+}
+
+/* An environment setting as the key spells it: unset is "default". */
+static const char *env_or(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : "default";
 }
 
 /* Everything the cost per point depends on, as one line; NULL when the
@@ -76,12 +85,14 @@ static char *cache_key(const rsi_explainer *e)
     }
     fprintf(f,
             "%s|model %s|%lld bytes|mtime %lld.%09ld|precision %s|threads "
-            "%d|input %lldx%lld|score kinds %d|cpu %s|cores %ld|layers",
+            "%d|input %lldx%lld|score kinds %d|cpu %s|cores %ld|executor "
+            "%s|head %s|layers",
             CACHE_FORMAT, real, (long long)st.st_size,
             (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
             rsi_model_get_precision(e->model), rsi_torch_get_threads(),
             (long long)info->input_h, (long long)info->input_w, e->n_kinds, cpu,
-            sysconf(_SC_NPROCESSORS_ONLN));
+            sysconf(_SC_NPROCESSORS_ONLN), env_or("RSICAM_EXECUTOR"),
+            env_or("RSICAM_HEAD"));
     for (int l = 0; l < e->opt.n_layers; l++)
         fprintf(f, " %s", e->opt.layers[l]);
     free(real);
@@ -147,7 +158,7 @@ static void cache_store(const char *dir, const char *path, const char *key,
                         int64_t batch, const double *ms)
 {
     json_t *per_point = json_object();
-    for (int i = 0; i < N_CANDIDATES; i++) {
+    for (int i = 0; i < N_CANDIDATES && ms[i] >= 0; i++) {
         char rows[24];
         snprintf(rows, sizeof rows, "%lld", (long long)candidates[i]);
         json_object_set_new(per_point, rows, json_real(ms[i]));
@@ -199,23 +210,33 @@ done:
     return ms;
 }
 
-/* Each candidate's least time per point over ROUNDS, after one round that
- * warms every shape (the first runs build the frozen head, and the graph
- * executor profiles and optimises per shape); rounds interleave the
- * candidates, so that a machine whose load drifts shifts all of them.
- * Returns 0, or -1 with the error pending. */
+/* Each candidate's least time per point over TIMED runs, after WARM runs
+ * at its shape: the first run at a new shape is slow (the frozen head's
+ * oneDNN convolutions lay their weights out for it, and the graph
+ * executor profiles and optimises per shape), so the candidates are
+ * measured one after the other, never interleaved; the stream, which
+ * packs images into full forwards, changes shape about as rarely. Stops
+ * once a candidate costs half again the best (past the knee the cost per
+ * point only grows) and marks those not measured with -1. Returns 0, or
+ * -1 with the error pending. */
 static int measure(rsi_explainer *e, const rsi_tensor *x, double *ms)
 {
+    double least = -1;
     for (int i = 0; i < N_CANDIDATES; i++)
         ms[i] = -1;
-    for (int round = 0; round <= ROUNDS; round++)
-        for (int i = 0; i < N_CANDIDATES; i++) {
+    for (int i = 0; i < N_CANDIDATES; i++) {
+        for (int run = 0; run < WARM + TIMED; run++) {
             const double t = run_ms_per_point(e, x, candidates[i]);
             if (t < 0)
                 return -1;
-            if (round > 0 && (ms[i] < 0 || t < ms[i]))
+            if (run >= WARM && (ms[i] < 0 || t < ms[i]))
                 ms[i] = t;
         }
+        if (least < 0 || ms[i] < least)
+            least = ms[i];
+        else if (ms[i] > 1.5 * least)
+            break;
+    }
     return 0;
 }
 
@@ -225,10 +246,10 @@ static int64_t best_batch(const double *ms)
 {
     double least = ms[0];
     for (int i = 1; i < N_CANDIDATES; i++)
-        if (ms[i] < least)
+        if (ms[i] >= 0 && ms[i] < least)
             least = ms[i];
     for (int i = 0; i < N_CANDIDATES; i++)
-        if (ms[i] <= least * (1 + TIE))
+        if (ms[i] >= 0 && ms[i] <= least * (1 + TIE))
             return candidates[i];
     return candidates[0];
 }
@@ -266,7 +287,7 @@ int64_t ex_calibrated_batch(rsi_explainer *e, const rsi_tensor *x)
     if (e->trace.on) {
         fprintf(stderr, "rsicam: trace: batch auto: %lld; ms per point:",
                 (long long)batch);
-        for (int i = 0; ok && i < N_CANDIDATES; i++)
+        for (int i = 0; ok && i < N_CANDIDATES && ms[i] >= 0; i++)
             fprintf(stderr, " %lld: %.2f", (long long)candidates[i], ms[i]);
         fprintf(stderr, "%s%s\n", file ? "; cached in " : "", file ? file : "");
     }
