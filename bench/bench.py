@@ -91,7 +91,7 @@ def parse_args(argv):
                    help="batch sizes of the true floor (default 1,8,17)")
     p.add_argument("--no-head", action="store_true",
                    help="skip rsicam with RSICAM_HEAD=plain (the whole forward "
-                        "with gradients, no frozen head)")
+                        "with gradients, no frozen head) and RSICAM_HEAD=folded")
     p.add_argument("--ideas", action="store_true",
                    help="also measure: threads 1 vs --threads, --batch 8/16/32 "
                         "for rsicam and the floor (ResNet50), and "
@@ -362,6 +362,8 @@ def plan(args):
         if not args.no_head:
             add("%s:b:plain" % m, kind="rsicam", model=m, layer=layer,
                 env={"RSICAM_HEAD": "plain"})
+            add("%s:b:folded" % m, kind="rsicam", model=m, layer=layer,
+                env={"RSICAM_HEAD": "folded"})
         if not args.no_floors:
             for b in args.floor_batches:
                 for ex in EXECUTORS:
@@ -512,13 +514,17 @@ def report(args, res, extra, meta):
         rows = []
         for m in args.models:
             b, p = res["%s:b" % m], res["%s:b:plain" % m]
+            f = res["%s:b:folded" % m]
             rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), med(p, "pass"),
                          med(b, "pass"), med(b, "pass") / med(p, "pass"),
+                         med(f, "pass"), med(f, "pass") / med(b, "pass"),
                          mb(med(p, "rss_kb")), mb(med(b, "rss_kb"))])
         L.append("## The frozen head (b) against the whole forward with gradients")
         L.append("")
         L.append(table(["model / layer", "RSICAM_HEAD=plain pass s", "frozen pass s",
-                        "frozen / plain", "plain max RSS MB", "frozen max RSS MB"], rows))
+                        "frozen / plain", "RSICAM_HEAD=folded pass s",
+                        "folded / frozen", "plain max RSS MB", "frozen max RSS MB"],
+                       rows))
         L.append("")
 
     rows = []

@@ -9,8 +9,9 @@
 //           copied into whichever part needs it.
 // The head's values that the tail (or the result) reads become the
 // tail's inputs. Freezing the head turns the module attributes it reads
-// into constants; libtorch's frozen-graph passes then fold batch norm into
-// the convolutions (and, on a CPU in float32, move them to oneDNN).
+// into constants; libtorch's frozen-graph passes then (on a CPU in
+// float32) move its convolutions to oneDNN and, where asked, fold batch
+// norm into them.
 #include "split_head.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
@@ -149,10 +150,15 @@ std::vector<Node *> top_nodes(Graph &g)
 }
 
 // Destroys the nodes of part p, last first (so that each one's users, all
-// later, are gone before it).
+// later, are gone before it). parts is indexed by g's top-level nodes, so
+// g must not have gained any since the cut was made (a node added at the
+// end once read past parts' end, and now and then the head's output tuple
+// was destroyed in use).
 void drop(Graph &g, const std::vector<Part> &parts, Part p)
 {
     std::vector<Node *> nodes = top_nodes(g);
+    if (nodes.size() != parts.size())
+        throw std::logic_error("split_head: the graph changed after the cut");
     for (size_t i = nodes.size(); i-- > 0;)
         if (parts[i] == p)
             nodes[i]->destroy();
@@ -230,12 +236,12 @@ std::shared_ptr<Graph> make_head(Graph &g, const Cut &cut)
     std::shared_ptr<Graph> head = copy_of(g, cut, outs);
     while (!head->outputs().empty())
         head->eraseOutput(0);
+    drop(*head, cut.parts, Part::tail); // before the tuple: no new node yet
     {
         torch::jit::WithInsertPoint end(head->return_node());
         head->registerOutput(
             head->insertNode(head->createTuple(outs))->output());
     }
-    drop(*head, cut.parts, Part::tail);
     while (head->inputs().size() > 2)
         head->eraseInput(head->inputs().size() - 1);
     return head;
@@ -261,7 +267,8 @@ std::shared_ptr<Graph> make_tail(Graph &g, const Cut &cut)
 
 std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                                          torch::jit::Graph &exposed,
-                                         bool for_onednn, std::string &why)
+                                         bool for_onednn, bool fold,
+                                         std::string &why)
 {
     std::shared_ptr<Graph> g = exposed.copy();
     Cut cut = classify(*g);
@@ -276,7 +283,7 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
     if (!freeze_attributes(head, module, why))
         return nullptr;
     torch::jit::ConstantPropagation(head);
-    torch::jit::OptimizeFrozenGraph(head, /*optimize_numerics=*/true);
+    torch::jit::OptimizeFrozenGraph(head, /*optimize_numerics=*/fold);
     if (for_onednn) {
         torch::jit::FuseFrozenConvAddRelu(head);
         torch::jit::ConvertFrozenOpsToMKLDNN(head);

@@ -21,9 +21,10 @@ namespace rsicam
 // that the tail reads (for ResNet50 `layer4`, layer4's output; for
 // `layer4.2.conv3`, also the block's shortcut). No gradient flows through
 // the head, so it is frozen: the module's parameters become constants,
-// batch norm is folded into the convolutions before it, and with
-// for_onednn (a CPU in float32) its convolutions run in oneDNN's blocked
-// layouts with prepacked weights, as torch.jit.optimize_for_inference does.
+// with fold batch norm is folded into the convolutions before it (which
+// rounds differently: maps move in their last bits), and with for_onednn
+// (a CPU in float32) its convolutions run in oneDNN's blocked layouts with
+// prepacked weights, as torch.jit.optimize_for_inference does.
 // The tail is the rest of the graph, unchanged.
 struct SplitForward {
     std::unique_ptr<torch::jit::GraphFunction> head, tail;
@@ -35,7 +36,8 @@ struct SplitForward {
 // say): the whole exposed forward then runs as before.
 std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                                          torch::jit::Graph &exposed,
-                                         bool for_onednn, std::string &why);
+                                         bool for_onednn, bool fold,
+                                         std::string &why);
 
 // Runs a split forward: the head without gradient, then the tail.
 std::vector<c10::IValue> run_split(const SplitForward &split,
