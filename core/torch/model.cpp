@@ -118,8 +118,9 @@ model_from_module(torch::jit::Module module, const std::string &path,
 // compares them): frozen (the default: parameters as constants, oneDNN on
 // a CPU in float32, every operator as written, so the maps are the plain
 // forward's to the last bit), folded (also batch norm folded into the
-// convolutions: about 7% faster on ResNet50 `layer4` on a 2-core AMD EPYC,
-// but the sums round differently, completeness gaps moved by 4e-5) or
+// convolutions: no faster on ResNet50 `layer4`, 3% on VGG19 in bench/'s
+// 2026-12-02 run, but the sums round differently: test_parity found the
+// completeness gaps moved by 1.2e-4) or
 // plain (as written, the whole forward under autograd's recording).
 enum class HeadMode { plain, frozen, folded };
 
