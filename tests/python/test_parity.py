@@ -39,10 +39,34 @@ def run(*args):
     subprocess.run(args, check=True)
 
 
+# A given batch: --batch auto measures per model, head mode and machine, and
+# the batch moves a map's last float bits (the kernels block by rows), so
+# the frozen head and the plain forward must run the same batch to be
+# compared to rounding (on a CI machine, whose two measurements may have
+# chosen different batches, the gaps moved by 1.3e-6).
+BATCH = ("--batch", "8")
+
+
 def explain(model, layers, out, steps, extra=()):
     run(RSICAM, "explain", "--model", model, "--image", image(), "--layer",
         layers, "--steps", str(steps), "--out", out, "--threads", "2",
-        "--quiet", *extra)
+        "--quiet", *BATCH, *extra)
+
+
+def gap_bound(r):
+    """How far the frozen head may move a record's completeness gap
+    (ig_sum - d) / d, d = score_image - score_baseline: the issue's 1e-6,
+    or where that is finer than float32 can resolve, four float32 roundings
+    of each quantity the gap is made of. On a softmax record whose layer
+    does not complete (layer4.2.conv3: gap 0.94, d 0.10, scores 0.48 and
+    0.38) one rounding of the scores alone moves the gap by 1.9e-6; batch
+    norm folding, which this guards against, moved gaps by 1.2e-4."""
+    eps = 2.0 ** -23
+    si, sb, ig = r["score_image"], r["score_baseline"], r["ig_sum"]
+    d = abs(si - sb)
+    gap = abs(r["completeness_rel"])
+    rounding = eps * (abs(ig) + (1 + gap) * (abs(si) + abs(sb))) / d
+    return max(1e-6, 4 * rounding)
 
 
 def image():
@@ -106,7 +130,7 @@ class Parity(unittest.TestCase):
         subprocess.run(
             [RSICAM, "explain", "--model", model, "--image", image(),
              "--layer", layers, "--steps", str(STEPS), "--out", plain,
-             "--threads", "2", "--quiet", "--method", "rsi,gradcam",
+             "--threads", "2", "--quiet", *BATCH, "--method", "rsi,gradcam",
              "--variant", "relu,guided,plain", "--score", "softmax,logit"],
             env=env, check=True)
         worst = 1.0
@@ -123,12 +147,13 @@ class Parity(unittest.TestCase):
         with open(os.path.join(ref, "reference.jsonl")) as f:
             reference = {(r["layer"], r["score"]): r
                          for r in map(json.loads, f)}
-        moved = allowed = 0.0
+        moved = allowed = worst_share = 0.0
         for r, s in zip(results(plain), results(got)):
             if "completeness_rel" not in r:
                 continue
-            moved = max(moved, abs(r["completeness_rel"] -
-                                   s["completeness_rel"]))
+            m = abs(r["completeness_rel"] - s["completeness_rel"])
+            moved = max(moved, m)
+            worst_share = max(worst_share, m / gap_bound(r))
             # the plain forward's own distance from the reference, as a
             # share of the score change the gap is measured against
             x = reference[(r["layer"], r["score"])]
@@ -138,9 +163,10 @@ class Parity(unittest.TestCase):
                           abs(r["score_image"] - r["score_baseline"]))
         print(f"frozen head vs plain, {os.path.basename(model)}: min cam "
               f"correlation {worst:.7f}; completeness gaps moved by at most "
-              f"{moved:.2e}, the plain forward's scores are {allowed:.2e} "
-              f"from the reference's (both relative to the score change)")
-        self.assertLessEqual(moved, 1e-6)
+              f"{moved:.2e} ({worst_share:.2f} of the bound), the plain "
+              f"forward's scores are {allowed:.2e} from the reference's "
+              f"(both relative to the score change)")
+        self.assertLessEqual(worst_share, 1.0)
 
     def check_completeness(self, model, got50):
         def gap(out):
