@@ -2,11 +2,13 @@
 """rsicam.explain at run time: Ctrl-C during a long explain raises
 KeyboardInterrupt promptly (no image started after the signal), keeps the maps of the images done and leaves
 no file behind; 200 calls leak no memory (RSS stable within 5%); other
-Python threads run while it computes (the GIL is released).
+Python threads run while it computes (the GIL is released); OpenBLAS's
+workers sleep soon after a call.
 
 Run: tools/rsicam-python tests/python/test_python_runtime.py
 """
 import _thread
+import ctypes
 import json
 import os
 import shutil
@@ -182,6 +184,16 @@ class RuntimeTest(unittest.TestCase):
         print(f"explain {end - start:.2f} s: the other thread ran "
               f"{len(inside)} times, longest gap {max(gaps) * 1e3:.0f} ms")
         self.assertGreater(len(inside), (end - start) / 0.005 * 0.3)
+
+    def test_openblas_workers_sleep_soon(self):
+        # OpenBLAS, loaded privately with the extension, is found by name
+        # (core/torch/threads.cpp): its workers must not spin for 0.1 s
+        # after each Linear layer while libtorch's threads need the cores
+        user = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+        rsicam.explain(CNN, sample(0), **KW)
+        timeout = ctypes.CDLL("libopenblas.so.0").openblas_thread_timeout()
+        self.assertEqual(timeout, 4 if user is None else timeout)
+        self.assertEqual(os.environ.get("OPENBLAS_THREAD_TIMEOUT"), user)
 
 
 if __name__ == "__main__":
