@@ -52,8 +52,8 @@ static void quiet_openblas_workers(void)
 {
     if (getenv("OPENBLAS_THREAD_TIMEOUT"))
         return;
-    auto read_env = reinterpret_cast<void (*)(void)>(
-        openblas_symbol("openblas_read_env"));
+    auto read_env =
+        reinterpret_cast<void (*)(void)>(openblas_symbol("openblas_read_env"));
     auto stop_workers = reinterpret_cast<int (*)(void)>(
         openblas_symbol("blas_thread_shutdown_"));
     if (!read_env || !stop_workers)
