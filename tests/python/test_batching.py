@@ -122,10 +122,11 @@ class Batching(unittest.TestCase):
         self.assertEqual(sum(p for p, _, _ in split), 8 * (STEPS + 1))
         self.assertTrue(any(i == 2 for _, i, _ in split), split)
 
-    def auto(self, name, cache, *extra):
+    def auto(self, name, cache, *extra, env=None):
         _, recs, fw, err = explain(name, None, "--method", "rsi", *extra,
                                    images=IMAGES[:2],
-                                   env={"RSICAM_CACHE_DIR": cache})
+                                   env={"RSICAM_CACHE_DIR": cache,
+                                        **(env or {})})
         self.assertTrue(all(r["status"] == "ok" for r in recs), recs)
         # every point ran, in forwards of at most the batch chosen
         self.assertEqual(sum(p for p, _, _ in fw), 2 * (STEPS + 1))
@@ -170,6 +171,27 @@ class Batching(unittest.TestCase):
         fw, said = self.auto("auto-eight", cache)
         self.assertEqual([p for p, _, _ in fw], [8, 8, 6])
         self.assertTrue(said.endswith(f"8, from {file}"), said)
+
+    def test_auto_batch_keyed_by_openblas_timeout(self):
+        # OpenBLAS's spinning workers changed which batch is fastest
+        # (core/torch/threads.cpp): a user's OPENBLAS_THREAD_TIMEOUT gets a
+        # measurement of its own
+        cache = os.path.join(TMP, "cache-blas")
+        shutil.rmtree(cache, ignore_errors=True)
+        _, said = self.auto("auto-blas", cache)
+        _, spun = self.auto("auto-blas-spun", cache,
+                            env={"OPENBLAS_THREAD_TIMEOUT": "28"})
+        self.assertIn("ms per point", spun)  # measured, not read
+        files = [s.rsplit("cached in ", 1)[1] for s in (said, spun)]
+        self.assertNotEqual(files[0], files[1])
+        self.assertEqual(sorted(os.listdir(cache)),
+                         sorted(map(os.path.basename, files)))
+        with open(files[1]) as f:
+            self.assertIn("|openblas timeout 28|", json.load(f)["key"])
+        _, again = self.auto("auto-blas-again", cache)
+        self.assertEqual(again, f"rsicam: trace: batch auto: "
+                                f"{said.split()[4].rstrip(';')}, from "
+                                f"{files[0]}")
 
     def test_auto_batch_leaves_files_not_its_own(self):
         cache = os.path.join(TMP, "cache-foreign")
