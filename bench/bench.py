@@ -633,7 +633,8 @@ def report(args, res, extra, meta):
             one = med(res["%s:single" % m], "pass")
             rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), (ex - c) / c, (gr - ex) / c,
                          one / c, (bp - gr - one) / c, (bp - c) / c,
-                         (second_image(res, m) - bp) / c])
+                         (second_image(res, m) -
+                          med(res[default_b(res, m)], "pass")) / c])
         L.append("Overhead over the cold floor, as fractions of it (exposed includes "
                  "rsicam's batch-of-one probe of the layer's shape; single = one cold "
                  "batch-of-one no-grad forward in its own process, the class-picking "
