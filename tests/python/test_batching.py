@@ -188,9 +188,9 @@ class Batching(unittest.TestCase):
                          sorted(map(os.path.basename, files)))
         with open(files[1]) as f:
             self.assertIn("|openblas timeout 28|", json.load(f)["key"])
+        batch = re.search(r"batch auto: (\d+);", said).group(1)
         _, again = self.auto("auto-blas-again", cache)
-        self.assertEqual(again, f"rsicam: trace: batch auto: "
-                                f"{said.split()[4].rstrip(';')}, from "
+        self.assertEqual(again, f"rsicam: trace: batch auto: {batch}, from "
                                 f"{files[0]}")
 
     def test_auto_batch_leaves_files_not_its_own(self):

@@ -44,19 +44,18 @@ START_TEST(a_users_timeout_stands)
 }
 END_TEST
 
+/* BLAS's Fortran sgemm: C = alpha A B + beta C, column-major. */
+typedef void sgemm_fn(const char *, const char *, const int *, const int *,
+                      const int *, const float *, const float *, const int *,
+                      const float *, const int *, const float *, float *,
+                      const int *);
+
 START_TEST(blas_still_computes_after_the_restart)
 {
     unsetenv("OPENBLAS_THREAD_TIMEOUT");
     ck_assert_int_eq(rsi_torch_set_threads(2), 0);
     /* the workers were stopped; the next call must start them again */
-    void (*sgemm)(const char *, const char *, const int *, const int *,
-                  const int *, const float *, const float *, const int *,
-                  const float *, const int *, const float *, float *,
-                  const int *) =
-        (void (*)(const char *, const char *, const int *, const int *,
-                  const int *, const float *, const float *, const int *,
-                  const float *, const int *, const float *, float *,
-                  const int *))dlsym(RTLD_DEFAULT, "sgemm_");
+    sgemm_fn *sgemm = (sgemm_fn *)dlsym(RTLD_DEFAULT, "sgemm_");
     ck_assert_ptr_nonnull(sgemm);
     enum { N = 256 };
     static float a[N * N], b[N * N], c[N * N];

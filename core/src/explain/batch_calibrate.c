@@ -10,8 +10,7 @@
  * threads) at each candidate batch, and the least time per point wins.
  * The answer is cached per model file, layers, precision, threads, input
  * size, CPU and the RSICAM_EXECUTOR / RSICAM_HEAD / OPENBLAS_THREAD_TIMEOUT
- * settings, so that only
- * the first run on a machine pays for it.
+ * settings, so that only the first run on a machine pays for it.
  */
 #include <inttypes.h>
 #include <stdio.h>
