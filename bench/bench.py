@@ -92,7 +92,8 @@ def parse_args(argv):
                    help="batch sizes of the true floor (default 1,8,17)")
     p.add_argument("--no-head", action="store_true",
                    help="skip rsicam with RSICAM_HEAD=plain (the whole forward "
-                        "with gradients, no frozen head) and RSICAM_HEAD=folded")
+                        "with gradients, no frozen head), RSICAM_HEAD=folded "
+                        "and RSICAM_SMALL_PAGES=1")
     p.add_argument("--ideas", action="store_true",
                    help="also measure: threads 1 vs --threads, --batch 8/16/32 "
                         "for rsicam and the floor (ResNet50), and "
@@ -319,8 +320,11 @@ class Runner:
              "--passes", "2"], spec["threads"],
             # as librsicam and floor.c run it: OpenBLAS's workers sleep
             # after a Linear layer instead of spinning for 0.1 s on the
-            # cores the convolutions need (core/torch/threads.cpp)
-            env_extra={"OPENBLAS_THREAD_TIMEOUT": "4"})
+            # cores the convolutions need (core/torch/threads.cpp), and
+            # large blocks sit in huge pages (core/torch/huge_pages.cpp;
+            # glibc's own setting, without the reuse of freed blocks)
+            env_extra={"OPENBLAS_THREAD_TIMEOUT": "4",
+                       "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"})
         j = last_json(out)
         return {"pass": j["pass_seconds"][0], "warm": j["pass_seconds"][1],
                 "load": j["load_seconds"], "wall": wall, "rss_kb": rss}
@@ -365,6 +369,8 @@ def plan(args):
                 env={"RSICAM_HEAD": "plain"})
             add("%s:b:folded" % m, kind="rsicam", model=m, layer=layer,
                 env={"RSICAM_HEAD": "folded"})
+            add("%s:b:small-pages" % m, kind="rsicam", model=m, layer=layer,
+                env={"RSICAM_SMALL_PAGES": "1"})
         if not args.no_floors:
             for b in args.floor_batches:
                 for ex in EXECUTORS:
@@ -526,6 +532,19 @@ def report(args, res, extra, meta):
         L.append(table(["model / layer", "RSICAM_HEAD=plain pass s", "frozen pass s",
                         "frozen / plain", "RSICAM_HEAD=folded pass s",
                         "folded / frozen", "plain max RSS MB", "frozen max RSS MB"],
+                       rows))
+        L.append("")
+        rows = []
+        for m in args.models:
+            b, sp = res["%s:b" % m], res["%s:b:small-pages" % m]
+            rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), med(sp, "pass"),
+                         med(b, "pass"), med(b, "pass") / med(sp, "pass"),
+                         mb(med(sp, "rss_kb")), mb(med(b, "rss_kb"))])
+        L.append("## Huge pages (b) against libtorch's allocator "
+                 "(RSICAM_SMALL_PAGES=1)")
+        L.append("")
+        L.append(table(["model / layer", "small pages pass s", "huge pages pass s",
+                        "huge / small", "small max RSS MB", "huge max RSS MB"],
                        rows))
         L.append("")
 

@@ -131,7 +131,8 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    if (rsi_torch_set_threads((int)threads) < 0)
+    if (rsi_torch_use_huge_pages() < 0 ||
+        rsi_torch_set_threads((int)threads) < 0)
         return die("threads");
     if (executor && rsi_torch_set_executor(executor) < 0)
         return die("executor");

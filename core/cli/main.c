@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "rsicam/model.h"
 
 static void usage(FILE *out)
 {
@@ -25,6 +26,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* the process is rsicam's own: its large tensors may sit in huge
+     * pages, kept for reuse (rsi_torch_use_huge_pages) */
+    if (rsi_torch_use_huge_pages() < 0)
+        return cli_fail();
     const char *cmd = argv[1];
     if (strcmp(cmd, "explain") == 0)
         return cli_explain(argc - 1, argv + 1);

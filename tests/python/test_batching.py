@@ -172,24 +172,34 @@ class Batching(unittest.TestCase):
         self.assertEqual([p for p, _, _ in fw], [8, 8, 6])
         self.assertTrue(said.endswith(f"8, from {file}"), said)
 
-    def test_auto_batch_keyed_by_openblas_timeout(self):
-        # OpenBLAS's spinning workers changed which batch is fastest
-        # (core/torch/threads.cpp): a user's OPENBLAS_THREAD_TIMEOUT gets a
-        # measurement of its own
-        cache = os.path.join(TMP, "cache-blas")
+    def test_auto_batch_keyed_by_settings(self):
+        # settings that changed which batch is fastest get a measurement of
+        # their own: OpenBLAS's spinning workers (core/torch/threads.cpp)
+        # cost batch 1 most, small pages (core/torch/huge_pages.cpp) larger
+        # batches
+        for name, env, said_in_key in (
+                ("blas", {"OPENBLAS_THREAD_TIMEOUT": "28"},
+                 "|openblas timeout 28|"),
+                ("pages", {"RSICAM_SMALL_PAGES": "1"}, "|huge pages 0|")):
+            with self.subTest(name):
+                self.keyed_by(name, env, said_in_key)
+
+    def keyed_by(self, name, env, said_in_key):
+        cache = os.path.join(TMP, "cache-" + name)
         shutil.rmtree(cache, ignore_errors=True)
-        _, said = self.auto("auto-blas", cache)
-        _, spun = self.auto("auto-blas-spun", cache,
-                            env={"OPENBLAS_THREAD_TIMEOUT": "28"})
-        self.assertIn("ms per point", spun)  # measured, not read
-        files = [s.rsplit("cached in ", 1)[1] for s in (said, spun)]
+        _, said = self.auto("auto-" + name, cache)
+        _, other = self.auto("auto-%s-set" % name, cache, env=env)
+        self.assertIn("ms per point", other)  # measured, not read
+        files = [s.rsplit("cached in ", 1)[1] for s in (said, other)]
         self.assertNotEqual(files[0], files[1])
         self.assertEqual(sorted(os.listdir(cache)),
                          sorted(map(os.path.basename, files)))
         with open(files[1]) as f:
-            self.assertIn("|openblas timeout 28|", json.load(f)["key"])
+            self.assertIn(said_in_key, json.load(f)["key"])
+        with open(files[0]) as f:
+            self.assertNotIn(said_in_key, json.load(f)["key"])
         batch = re.search(r"batch auto: (\d+);", said).group(1)
-        _, again = self.auto("auto-blas-again", cache)
+        _, again = self.auto("auto-%s-again" % name, cache)
         self.assertEqual(again, f"rsicam: trace: batch auto: {batch}, from "
                                 f"{files[0]}")
 

@@ -206,6 +206,18 @@ RSI_API rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t);
 /* Sets libtorch's intra-op threads (n <= 0: every available core). */
 RSI_API int rsi_torch_set_threads(int n);
 RSI_API int rsi_torch_get_threads(void);
+/* From the next allocation on, for the whole process: libtorch's CPU
+ * tensors of 1 MiB and more get mappings of their own, advised as 2 MiB
+ * pages, and are kept for reuse once freed (at most as many bytes as were
+ * ever live at once); smaller ones stay with libtorch's allocator. On a
+ * virtual machine this saves most of a run's page faults (README,
+ * "Performance"). The command (every subcommand) and bench/ call it; the
+ * Python module does not (it would change the allocator of the user's
+ * whole torch session). RSICAM_SMALL_PAGES set to anything but "" leaves
+ * libtorch's allocator alone. Returns 0, or -1 if libtorch refused. */
+RSI_API int rsi_torch_use_huge_pages(void);
+/* 1 while rsi_torch_use_huge_pages() is in force, else 0. */
+RSI_API int rsi_torch_huge_pages(void);
 /* Chooses how TorchScript graphs run, for the whole process: "profiling"
  * (libtorch's default), "legacy" or "simple" (no graph optimisation);
  * bench/ measures which is fastest. Returns 0, or -1 (a usage error) for

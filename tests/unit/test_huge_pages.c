@@ -1,0 +1,129 @@
+/* rsi_torch_use_huge_pages: large tensors in huge pages, kept for reuse.
+ *
+ * A 64 MiB tensor is made, freed and made again. With rsicam's allocator
+ * the second one reuses the first block, so filling it touches no new
+ * page; with libtorch's own (RSICAM_SMALL_PAGES), glibc maps a block that
+ * large afresh each time, and filling it faults in every 4 KiB page again
+ * (the contrast shows that the fault count can tell the two apart). Each
+ * test runs in its own forked process (Check's default), so each installs
+ * the allocator, or not, for the first time. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "rsicam/model.h"
+#include "rsicam/tensor.h"
+#include "testkit.h"
+
+enum { FLOATS = 16 << 20 }; /* 64 MiB */
+
+static long minor_faults(void)
+{
+    struct rusage u;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &u), 0);
+    return u.ru_minflt;
+}
+
+/* A 64 MiB tensor of value, every page written. */
+static rsi_tensor *filled(double value)
+{
+    const int64_t shape[1] = {FLOATS};
+    rsi_tensor *t = rsi_tensor_full(shape, 1, value);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+
+/* The minor faults that making and filling the second of two tensors
+ * (the first freed) costs; checks the second's values. */
+static long faults_of_second_tensor(void)
+{
+    rsi_tensor_free(filled(1.0));
+    const long before = minor_faults();
+    rsi_tensor *t = filled(2.0);
+    const long faults = minor_faults() - before;
+    float last;
+    rsi_tensor *tail = rsi_tensor_narrow(t, 0, FLOATS - 1, 1);
+    ck_assert_int_eq(rsi_tensor_to_floats(tail, &last, 1), 0);
+    ck_assert_float_eq(last, 2.0f);
+    rsi_tensor_free(tail);
+    rsi_tensor_free(t);
+    return faults;
+}
+
+START_TEST(a_freed_block_is_reused)
+{
+    unsetenv("RSICAM_SMALL_PAGES");
+    ck_assert_int_eq(rsi_torch_use_huge_pages(), 0);
+    ck_assert_int_eq(rsi_torch_huge_pages(), 1);
+    const long faults = faults_of_second_tensor();
+    ck_assert_msg(faults < 256, "%ld faults filling a reused block", faults);
+}
+END_TEST
+
+START_TEST(small_pages_when_asked)
+{
+    setenv("RSICAM_SMALL_PAGES", "1", 1);
+    ck_assert_int_eq(rsi_torch_use_huge_pages(), 0);
+    ck_assert_int_eq(rsi_torch_huge_pages(), 0);
+    const long faults = faults_of_second_tensor();
+    ck_assert_msg(faults > FLOATS / 1024 / 2,
+                  "%ld faults: glibc reused the block after all", faults);
+}
+END_TEST
+
+/* The kernel's AnonHugePages for this process, in KiB. */
+static long anon_huge_kb(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    ck_assert_int_ge(kb, 0);
+    return kb;
+}
+
+/* Whether the kernel grants huge pages to a program that asks. */
+static int huge_pages_on_offer(void)
+{
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    char mode[128] = "";
+    if (f) {
+        if (!fgets(mode, sizeof mode, f))
+            mode[0] = 0;
+        fclose(f);
+    }
+    return strstr(mode, "[always]") || strstr(mode, "[madvise]");
+}
+
+START_TEST(large_blocks_sit_in_huge_pages)
+{
+    if (!huge_pages_on_offer())
+        return; /* nothing to ask for: the allocator still caches */
+    unsetenv("RSICAM_SMALL_PAGES");
+    ck_assert_int_eq(rsi_torch_use_huge_pages(), 0);
+    const long before = anon_huge_kb();
+    rsi_tensor *t = filled(1.0);
+    const long gained = anon_huge_kb() - before;
+    /* the kernel may lack free 2 MiB frames for some: half will do */
+    ck_assert_msg(gained >= FLOATS * 4 / 1024 / 2,
+                  "%ld KiB of 65536 in huge pages", gained);
+    rsi_tensor_free(t);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("huge_pages");
+    TCase *tc = tcase_create("allocator");
+    tcase_add_test(tc, a_freed_block_is_reused);
+    tcase_add_test(tc, small_pages_when_asked);
+    tcase_add_test(tc, large_blocks_sit_in_huge_pages);
+    suite_add_tcase(s, tc);
+    return tk_run(s);
+}
