@@ -15,10 +15,12 @@
 // unmapped, as long as what is mapped stays within the peak of what was
 // live (BlockCache). Smaller blocks go to libtorch's own allocator. Blocks
 // are reported to libtorch's memory profiler as its allocator reports
-// them. Measured (ResNet50 `layer4`, 51 points, 2-core AMD EPYC VM, three
-// runs each): batch 8 2.78 s a pass against 3.45 s with small pages,
-// 84,000-90,000 faults against 190,000-233,000, max RSS 511 MB against
-// 584-623 MB; batch 1 2.94 s against 3.10 s.
+// them. Measured (ResNet50 `layer4`, 51 points, 2-core AMD EPYC VM, two
+// runs each, pass seconds / page faults / max RSS MB), huge against small
+// pages: batch 1 2.53-2.56 / 54,000 / 435 against 2.64-2.82 / 102,000 /
+// 441; batch 8 2.16-2.28 / 61,000 / 546 against 2.62-3.34 / 152,000-
+// 237,000 / 572-614; batch 16 2.28-2.30 / 64,000 / 678 against 5.63-6.10 /
+// 560,000-607,000 / 717-751. The same maps, bit for bit.
 #include "shim.h"
 
 #include "rsicam/model.h"
@@ -29,6 +31,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <malloc.h>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -82,10 +85,10 @@ class BlockCache
 {
   public:
     // A block of at least n bytes: the smallest kept one that holds them,
-    // if at most twice their size, else a new mapping. (Kept blocks at
-    // most a quarter larger missed often at batch 8, where the backward's
-    // buffers differ from the forward's: 91,000-100,000 faults, and no
-    // faster than small pages.)
+    // else a new mapping. (Kept blocks at most a quarter or twice larger
+    // than asked missed too often: at batch 8 the backward's buffers
+    // differ from the forward's, and a plain forward at batch 1 reorders
+    // each weight into a buffer of its own size, freed right after.)
     void *take(size_t n)
     {
         const size_t len = round_up(n, small_page);
@@ -93,7 +96,7 @@ class BlockCache
         auto it = free_.lower_bound(len);
         size_t got = len;
         void *p = nullptr;
-        if (it != free_.end() && it->first <= 2 * len) {
+        if (it != free_.end()) {
             got = it->first;
             p = it->second;
             free_.erase(it);
@@ -194,6 +197,13 @@ int rsi_torch_use_huge_pages(void)
             if (!base->raw_deleter()) // release() could not free its blocks
                 return;
             cache = new BlockCache; // as long as the blocks it hands out
+            // glibc raises these itself once large blocks it mapped are
+            // freed, which no longer happens: left at 128 KiB, every
+            // block up to 1 MiB was mapped afresh and the heap's top
+            // trimmed and faulted in again (ResNet50 at batch 1: 2,500
+            // brk calls, 307,000 faults, twice the time)
+            mallopt(M_MMAP_THRESHOLD, (int)large_block);
+            mallopt(M_TRIM_THRESHOLD, 64 << 20);
             static HugePageAllocator allocator;
             // priority 1: above libtorch's own (0)
             c10::SetAllocator(c10::DeviceType::CPU, &allocator, 1);

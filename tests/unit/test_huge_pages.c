@@ -62,6 +62,29 @@ START_TEST(a_freed_block_is_reused)
 }
 END_TEST
 
+/* Blocks under 1 MiB stay with glibc, whose heap must keep them: glibc
+ * raises its mmap threshold only when a large block it mapped is freed,
+ * which rsicam's allocator no longer lets happen. */
+START_TEST(smaller_blocks_are_reused_too)
+{
+    unsetenv("RSICAM_SMALL_PAGES");
+    ck_assert_int_eq(rsi_torch_use_huge_pages(), 0);
+    const int64_t shape[1] = {128 << 10}; /* 512 KiB */
+    rsi_tensor_free(rsi_tensor_full(shape, 1, 1.0));
+    const long before = minor_faults();
+    for (int i = 0; i < 20; i++) {
+        rsi_tensor *t = rsi_tensor_full(shape, 1, (double)i);
+        ck_assert_ptr_nonnull(t);
+        rsi_tensor_free(t);
+    }
+    const long faults = minor_faults() - before;
+    /* mapped afresh each time, the 20 fault 20 x 128 times (measured:
+     * 2,580 without rsicam's glibc settings, 769 with them) */
+    ck_assert_msg(faults < 20 * 128 / 2, "%ld faults for 20 blocks of 512 KiB",
+                  faults);
+}
+END_TEST
+
 START_TEST(small_pages_when_asked)
 {
     setenv("RSICAM_SMALL_PAGES", "1", 1);
@@ -122,6 +145,7 @@ int main(void)
     Suite *s = suite_create("huge_pages");
     TCase *tc = tcase_create("allocator");
     tcase_add_test(tc, a_freed_block_is_reused);
+    tcase_add_test(tc, smaller_blocks_are_reused_too);
     tcase_add_test(tc, small_pages_when_asked);
     tcase_add_test(tc, large_blocks_sit_in_huge_pages);
     suite_add_tcase(s, tc);
