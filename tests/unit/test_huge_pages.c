@@ -26,29 +26,33 @@ static long minor_faults(void)
     return u.ru_minflt;
 }
 
-/* A 64 MiB tensor of value, every page written. */
-static rsi_tensor *filled(double value)
+/* A tensor of n floats of value, every page written. */
+static rsi_tensor *filled(int64_t n, double value)
 {
-    const int64_t shape[1] = {FLOATS};
+    const int64_t shape[1] = {n};
     rsi_tensor *t = rsi_tensor_full(shape, 1, value);
     ck_assert_ptr_nonnull(t);
     return t;
 }
 
-/* The minor faults that making and filling the second of two tensors
- * (the first freed) costs; checks the second's values. */
-static long faults_of_second_tensor(void)
+/* The minor faults that making and filling `times` tensors of n floats,
+ * one after another (each freed before the next, and one made and freed
+ * before counting), cost; checks each one's last value. */
+static long faults_of_refills(int64_t n, int times)
 {
-    rsi_tensor_free(filled(1.0));
-    const long before = minor_faults();
-    rsi_tensor *t = filled(2.0);
-    const long faults = minor_faults() - before;
-    float last;
-    rsi_tensor *tail = rsi_tensor_narrow(t, 0, FLOATS - 1, 1);
-    ck_assert_int_eq(rsi_tensor_to_floats(tail, &last, 1), 0);
-    ck_assert_float_eq(last, 2.0f);
-    rsi_tensor_free(tail);
-    rsi_tensor_free(t);
+    rsi_tensor_free(filled(n, -1.0));
+    long faults = 0;
+    for (int i = 0; i < times; i++) {
+        const long at = minor_faults();
+        rsi_tensor *t = filled(n, (double)i);
+        faults += minor_faults() - at;
+        float last;
+        rsi_tensor *tail = rsi_tensor_narrow(t, 0, n - 1, 1);
+        ck_assert_int_eq(rsi_tensor_to_floats(tail, &last, 1), 0);
+        ck_assert_float_eq(last, (float)i);
+        rsi_tensor_free(tail);
+        rsi_tensor_free(t);
+    }
     return faults;
 }
 
@@ -57,7 +61,7 @@ START_TEST(a_freed_block_is_reused)
     unsetenv("RSICAM_SMALL_PAGES");
     ck_assert_int_eq(rsi_torch_use_huge_pages(), 0);
     ck_assert_int_eq(rsi_torch_huge_pages(), 1);
-    const long faults = faults_of_second_tensor();
+    const long faults = faults_of_refills(FLOATS, 1);
     ck_assert_msg(faults < 256, "%ld faults filling a reused block", faults);
 }
 END_TEST
@@ -69,17 +73,9 @@ START_TEST(smaller_blocks_are_reused_too)
 {
     unsetenv("RSICAM_SMALL_PAGES");
     ck_assert_int_eq(rsi_torch_use_huge_pages(), 0);
-    const int64_t shape[1] = {128 << 10}; /* 512 KiB */
-    rsi_tensor_free(rsi_tensor_full(shape, 1, 1.0));
-    const long before = minor_faults();
-    for (int i = 0; i < 20; i++) {
-        rsi_tensor *t = rsi_tensor_full(shape, 1, (double)i);
-        ck_assert_ptr_nonnull(t);
-        rsi_tensor_free(t);
-    }
-    const long faults = minor_faults() - before;
+    const long faults = faults_of_refills(128 << 10, 20); /* 512 KiB */
     /* mapped afresh each time, the 20 fault 20 x 128 times (measured:
-     * 2,580 without rsicam's glibc settings, 769 with them) */
+     * 2,580 without rsicam's glibc settings, 768 with them) */
     ck_assert_msg(faults < 20 * 128 / 2, "%ld faults for 20 blocks of 512 KiB",
                   faults);
 }
@@ -90,7 +86,7 @@ START_TEST(small_pages_when_asked)
     setenv("RSICAM_SMALL_PAGES", "1", 1);
     ck_assert_int_eq(rsi_torch_use_huge_pages(), 0);
     ck_assert_int_eq(rsi_torch_huge_pages(), 0);
-    const long faults = faults_of_second_tensor();
+    const long faults = faults_of_refills(FLOATS, 1);
     ck_assert_msg(faults > FLOATS / 1024 / 2,
                   "%ld faults: glibc reused the block after all", faults);
 }
@@ -131,7 +127,7 @@ START_TEST(large_blocks_sit_in_huge_pages)
     unsetenv("RSICAM_SMALL_PAGES");
     ck_assert_int_eq(rsi_torch_use_huge_pages(), 0);
     const long before = anon_huge_kb();
-    rsi_tensor *t = filled(1.0);
+    rsi_tensor *t = filled(FLOATS, 1.0);
     const long gained = anon_huge_kb() - before;
     /* the kernel may lack free 2 MiB frames for some: half will do */
     ck_assert_msg(gained >= FLOATS * 4 / 1024 / 2,
