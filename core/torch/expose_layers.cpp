@@ -52,13 +52,32 @@ static bool leads_to(const std::string &path, const std::string &layer)
            layer[path.size()] == '.';
 }
 
-static void collect_calls(torch::jit::Block *block, std::vector<Node *> &out)
+// The method calls in block (with functions too: every call), in order.
+static void collect_calls(torch::jit::Block *block, std::vector<Node *> &out,
+                          bool functions = false)
 {
     for (Node *n : block->nodes()) {
-        if (n->kind() == c10::prim::CallMethod)
+        if (n->kind() == c10::prim::CallMethod ||
+            (functions && n->kind() == c10::prim::CallFunction))
             out.push_back(n);
         for (torch::jit::Block *b : n->blocks())
-            collect_calls(b, out);
+            collect_calls(b, out, functions);
+    }
+}
+
+// Inlines every call that can be. torch::jit::Inline puts in a callee's
+// optimised graph, which is itself inlined only while graph optimisation
+// is on; without it (the "simple" executor) each pass inlines one level,
+// so passes repeat until one leaves the calls as they were.
+static void inline_all(Graph &g)
+{
+    std::vector<Node *> calls, before;
+    collect_calls(g.block(), calls, true);
+    while (!calls.empty() && calls != before) {
+        torch::jit::Inline(g);
+        before = std::move(calls);
+        calls.clear();
+        collect_calls(g.block(), calls, true);
     }
 }
 
@@ -197,9 +216,10 @@ expose_layers(const torch::jit::Module &module,
     // aten::conv2d and the like, which both cast, a bf16 head is bf16 on
     // every device. The rewrite needs the convolutions in this graph, so
     // every remaining call is inlined (the graph executor would inline
-    // them anyway); with the global cuDNN flags at their defaults, as the
-    // trace recorded them, fp32 results do not change.
-    torch::jit::Inline(g);
+    // them anyway, and the frozen head can only be cut from a graph
+    // without calls); with the global cuDNN flags at their defaults, as
+    // the trace recorded them, fp32 results do not change.
+    inline_all(g);
     torch::jit::graph_rewrite_helper::replaceConvolutionWithAtenConv(graph);
     torch::jit::EliminateDeadCode(graph);
 

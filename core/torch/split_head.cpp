@@ -166,7 +166,7 @@ void drop(Graph &g, const std::vector<Part> &parts, Part p)
 
 // Turns attribute reads from self into constants; false (and why) when an
 // attribute cannot be one or self is used otherwise.
-bool freeze_attributes(const std::shared_ptr<Graph> &graph,
+bool freeze_attributes(std::shared_ptr<Graph> &graph,
                        const torch::jit::Module &module, std::string &why)
 {
     Graph &g = *graph;
@@ -207,6 +207,9 @@ bool freeze_attributes(const std::shared_ptr<Graph> &graph,
         return false;
     }
     g.eraseInput(0);
+    // with the attributes constant, branches such as batch norm's
+    // `if self.training:` (which counts batches in place) fall away
+    torch::jit::ConstantPropagation(graph);
     // an in-place operation on a parameter would change the constant
     torch::jit::AliasDb aliases(graph);
     for (Node *n : g.nodes())

@@ -99,8 +99,9 @@ def save(net, path):
                    _extra_files={"rsicam.json": json.dumps(meta)})
 
 
-def explain(model, layers, out, head, extra=()):
-    env = dict(os.environ, RSICAM_HEAD=head, RSICAM_DEBUG_GRAPH="1")
+def explain(model, layers, out, head, extra=(), env=None):
+    env = dict(os.environ, RSICAM_HEAD=head, RSICAM_DEBUG_GRAPH="1",
+               **(env or {}))
     args = [RSICAM, "explain", "--model", model, "--image", image(),
             "--layer", layers, "--steps", "24", "--out", out, "--quiet",
             # one batch for every head: --batch auto measures each head
@@ -194,6 +195,19 @@ class FrozenHead(unittest.TestCase):
         head = graph(err, "frozen head")
         self.assertNotIn("batch_norm", head)
         self.assertNotIn("mkldnn", head)
+
+    def test_head_is_frozen_under_every_executor(self):
+        # without graph optimisation ("simple") libtorch inlines one level
+        # of calls at a time; the nested blocks must still be inlined
+        net = os.path.join(TMP, "net.pt")
+        for executor in ("profiling", "legacy", "simple"):
+            with self.subTest(executor=executor):
+                err = explain(net, "blocks.2", os.path.join(TMP, executor),
+                              "frozen", env={"RSICAM_EXECUTOR": executor})
+                self.assertNotIn("the whole forward runs with gradients",
+                                 err)
+                self.assertIn("prim::mkldnn_convolution",
+                              graph(err, "frozen head"))
 
     def test_maps_as_plain(self):
         net = os.path.join(TMP, "net.pt")
