@@ -13,6 +13,7 @@
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/graph_rewrite_helper.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -52,33 +53,36 @@ static bool leads_to(const std::string &path, const std::string &layer)
            layer[path.size()] == '.';
 }
 
-// The method calls in block (with functions too: every call), in order.
-static void collect_calls(torch::jit::Block *block, std::vector<Node *> &out,
-                          bool functions = false)
+static void collect_calls(torch::jit::Block *block, std::vector<Node *> &out)
 {
     for (Node *n : block->nodes()) {
-        if (n->kind() == c10::prim::CallMethod ||
-            (functions && n->kind() == c10::prim::CallFunction))
+        if (n->kind() == c10::prim::CallMethod)
             out.push_back(n);
         for (torch::jit::Block *b : n->blocks())
-            collect_calls(b, out, functions);
+            collect_calls(b, out);
     }
 }
 
-// Inlines every call that can be. torch::jit::Inline puts in a callee's
-// optimised graph, which is itself inlined only while graph optimisation
-// is on; without it (the "simple" executor) each pass inlines one level,
-// so passes repeat until one leaves the calls as they were.
+// Inlines every call. torch::jit::Inline puts in each callee's optimised
+// graph, which libtorch prepares (inlined all the way down, peephole
+// passes: batch norm's input-rank check gone, so that it can be folded)
+// only while graph optimisation is on; without it (the "simple" executor)
+// a callee would arrive as written, its own calls left in. So the switch
+// is on for this one pass, and the graphs are those of libtorch's default.
 static void inline_all(Graph &g)
 {
-    std::vector<Node *> calls, before;
-    collect_calls(g.block(), calls, true);
-    while (!calls.empty() && calls != before) {
-        torch::jit::Inline(g);
-        before = std::move(calls);
-        calls.clear();
-        collect_calls(g.block(), calls, true);
-    }
+    struct OptimizeForThisPass {
+        const bool was = torch::jit::getGraphExecutorOptimize();
+        OptimizeForThisPass()
+        {
+            torch::jit::setGraphExecutorOptimize(true);
+        }
+        ~OptimizeForThisPass()
+        {
+            torch::jit::setGraphExecutorOptimize(was);
+        }
+    } on;
+    torch::jit::Inline(g);
 }
 
 // Where a layer's output is used: `shift` is the node computing A + delta
