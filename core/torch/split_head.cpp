@@ -285,7 +285,6 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
     std::shared_ptr<Graph> head = make_head(*g, cut);
     if (!freeze_attributes(head, module, why))
         return nullptr;
-    torch::jit::ConstantPropagation(head);
     torch::jit::OptimizeFrozenGraph(head, /*optimize_numerics=*/fold);
     if (for_onednn) {
         torch::jit::FuseFrozenConvAddRelu(head);
