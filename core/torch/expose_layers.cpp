@@ -10,15 +10,18 @@
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/constant_pooling.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/graph_rewrite_helper.h>
 #include <torch/csrc/jit/passes/inliner.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/csrc/jit/passes/peephole.h>
 
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace rsicam
 {
@@ -53,36 +56,66 @@ static bool leads_to(const std::string &path, const std::string &layer)
            layer[path.size()] == '.';
 }
 
-static void collect_calls(torch::jit::Block *block, std::vector<Node *> &out)
+// The method calls in block (with functions too: every call), in order.
+static void collect_calls(torch::jit::Block *block, std::vector<Node *> &out,
+                          bool functions = false)
 {
     for (Node *n : block->nodes()) {
-        if (n->kind() == c10::prim::CallMethod)
+        if (n->kind() == c10::prim::CallMethod ||
+            (functions && n->kind() == c10::prim::CallFunction))
             out.push_back(n);
         for (torch::jit::Block *b : n->blocks())
-            collect_calls(b, out);
+            collect_calls(b, out, functions);
     }
 }
 
-// Inlines every call. torch::jit::Inline puts in each callee's optimised
-// graph, which libtorch prepares (inlined all the way down, peephole
-// passes: batch norm's input-rank check gone, so that it can be folded)
-// only while graph optimisation is on; without it (the "simple" executor)
-// a callee would arrive as written, its own calls left in. So the switch
-// is on for this one pass, and the graphs are those of libtorch's default.
+// Callees' graphs as libtorch's graph optimisation prepares them: inlined
+// all the way down, then the peephole and constant passes (among them the
+// one that drops batch norm's input-rank check, so that a frozen head can
+// fold batch norm into the convolution before it). torch::jit::Inline would
+// take each callee's cached optimised graph instead, which is prepared only
+// if optimisation was on when the callee first ran: under the "simple"
+// executor, or after a forward made under it, calls would stay. Its autocast
+// pass is left out: it acts only while autocast is on, and rsicam turns
+// autocast on only around a run (precision.h). One graph per function.
+using Prepared =
+    std::unordered_map<torch::jit::GraphFunction *, std::shared_ptr<Graph>>;
+
+static void inline_calls(Graph &g, Prepared &prepared);
+
+static Graph *prepared_graph(torch::jit::GraphFunction *f, Prepared &prepared)
+{
+    std::shared_ptr<Graph> &slot = prepared[f];
+    if (!slot) {
+        std::shared_ptr<Graph> g = f->graph()->copy();
+        inline_calls(*g, prepared);
+        torch::jit::PeepholeOptimize(g, /*disable_shape_peepholes=*/true);
+        torch::jit::ConstantPropagationImmutableTypes(g);
+        torch::jit::ConstantPooling(g);
+        slot = std::move(g);
+    }
+    return slot.get();
+}
+
+// Inlines every call in g that can be, each callee prepared as above.
+static void inline_calls(Graph &g, Prepared &prepared)
+{
+    std::vector<Node *> calls;
+    collect_calls(g.block(), calls, /*functions=*/true);
+    for (Node *call : calls)
+        if (torch::jit::GraphFunction *callee =
+                torch::jit::tryToGraphFunction(call)) {
+            if (call->kind() == c10::prim::CallFunction)
+                call->removeInput(0); // the function itself
+            torch::jit::inlineCallTo(call, callee,
+                                     prepared_graph(callee, prepared));
+        }
+}
+
 static void inline_all(Graph &g)
 {
-    struct OptimizeForThisPass {
-        const bool was = torch::jit::getGraphExecutorOptimize();
-        OptimizeForThisPass()
-        {
-            torch::jit::setGraphExecutorOptimize(true);
-        }
-        ~OptimizeForThisPass()
-        {
-            torch::jit::setGraphExecutorOptimize(was);
-        }
-    } on;
-    torch::jit::Inline(g);
+    Prepared prepared;
+    inline_calls(g, prepared);
 }
 
 // Where a layer's output is used: `shift` is the node computing A + delta
