@@ -16,8 +16,8 @@
  *                 layer gradient through the tail (what rsicam's loop does,
  *                 without its Riemann-Stieltjes sums, image I/O and maps)
  *
- * --executor profiling|legacy|simple: how TorchScript runs the graphs
- * (rsi_torch_set_executor; default: whatever rsicam itself uses).
+ * --executor auto|profiling|legacy|simple: how TorchScript runs the graphs
+ * (rsi_torch_set_executor; default: auto, what rsicam itself uses).
  *
  * --steps 0 runs the image alone: one batch-of-one forward (with --mode
  * floor, what rsicam spends picking the class).
@@ -59,7 +59,7 @@ static void usage(FILE *f)
     fputs("usage: rsicam-bench-floor --model M.pt [--steps 50] [--batch 16] "
           "[--threads 2] [--size 224] [--passes 1]\n"
           "       [--mode floor|exposed|grad] [--layer PATH[,PATH...]]\n"
-          "       [--executor profiling|legacy|simple]\n",
+          "       [--executor auto|profiling|legacy|simple]\n",
           f);
 }
 
@@ -134,7 +134,7 @@ int main(int argc, char **argv)
     if (rsi_torch_use_huge_pages() < 0 ||
         rsi_torch_set_threads((int)threads) < 0)
         return die("threads");
-    if (executor && rsi_torch_set_executor(executor) < 0)
+    if (rsi_torch_set_executor(executor ? executor : "auto") < 0)
         return die("executor");
     double t0 = now_seconds();
     rsi_model *model = rsi_model_load(model_path);

@@ -30,6 +30,9 @@ int main(int argc, char **argv)
      * pages, kept for reuse (rsi_torch_use_huge_pages) */
     if (rsi_torch_use_huge_pages() < 0)
         return cli_fail();
+    /* and its graphs may run the way that is fastest for its device */
+    if (rsi_torch_set_executor("auto") < 0)
+        return cli_fail();
     const char *cmd = argv[1];
     if (strcmp(cmd, "explain") == 0)
         return cli_explain(argc - 1, argv + 1);

@@ -8,6 +8,15 @@
 // is the passes run over the graph and the bookkeeping per run. Which is
 // fastest depends on the machine and libtorch's version, so it is a
 // setting, measured by bench/ (bench/README.md: "the floor").
+//
+// "auto", the command's choice, picks per device as models are placed:
+// on a CPU "simple", since rsicam freezes and optimises the part before
+// the layers itself and the executors' passes found nothing more in the
+// rest, while their instrumented first runs cost the one cold pass that a
+// command makes (bench/results/2026-12-03-cpu-executors.md); on a GPU
+// libtorch's default, whose fusers only the profiling executor drives.
+// The choice is global to the process (libtorch's is), so the device of
+// the model placed last decides.
 #include "shim.h"
 
 #include <torch/csrc/jit/runtime/graph_executor.h>
@@ -34,6 +43,7 @@ const Executor executors[] = {
 };
 
 const Executor *current = nullptr;
+bool automatic = false; // "auto": chosen per device by use_default_executor
 
 const Executor *find(const char *name)
 {
@@ -56,11 +66,8 @@ void apply(const Executor &e)
 namespace rsicam
 {
 
-// libtorch's default stays unless a user chose: measured on this project's
-// 2-core AMD EPYC under heavy load (bench/README.md), the plain forward ran
-// faster under the legacy executor, but rsicam's own forward + layer
-// gradient did not clearly prefer any; RSICAM_EXECUTOR lets bench/ and
-// users compare them until a quiet measurement decides the default.
+// RSICAM_EXECUTOR, read once, wins; else under "auto" the device decides;
+// else libtorch's default (or an earlier rsi_torch_set_executor) stays.
 bool use_default_executor(const c10::Device &device) noexcept
 {
     static std::once_flag env_read;
@@ -81,7 +88,8 @@ bool use_default_executor(const c10::Device &device) noexcept
                             std::getenv("RSICAM_EXECUTOR"));
         return false;
     }
-    (void)device; // the default may come to depend on it (GPU fusion)
+    if (automatic && !std::getenv("RSICAM_EXECUTOR"))
+        apply(*find(device.is_cuda() ? "profiling" : "simple"));
     return true;
 }
 
@@ -91,15 +99,20 @@ extern "C" {
 
 int rsi_torch_set_executor(const char *name)
 {
+    if (name && std::strcmp(name, "auto") == 0) {
+        automatic = true; // applied as models are placed
+        return 0;
+    }
     const Executor *e = find(name);
     if (e)
         return rsicam::shim_call<int>(-1, "set the graph executor", [&] {
             apply(*e);
+            automatic = false;
             return 0;
         });
     rsi_error_class_set(
         RSI_ERR_USAGE,
-        "unknown graph executor '%s' (profiling, legacy or simple)",
+        "unknown graph executor '%s' (auto, profiling, legacy or simple)",
         name ? name : "(null)");
     return -1;
 }

@@ -219,9 +219,12 @@ RSI_API int rsi_torch_use_huge_pages(void);
 /* 1 while rsi_torch_use_huge_pages() is in force, else 0. */
 RSI_API int rsi_torch_huge_pages(void);
 /* Chooses how TorchScript graphs run, for the whole process: "profiling"
- * (libtorch's default), "legacy" or "simple" (no graph optimisation);
- * bench/ measures which is fastest. Returns 0, or -1 (a usage error) for
- * an unknown name. rsi_torch_executor() names the one in force. */
+ * (libtorch's default), "legacy", "simple" (no graph optimisation) or
+ * "auto" (the command's choice: from then on each model placed on a CPU
+ * makes it "simple", on a GPU "profiling"; RSICAM_EXECUTOR, where set,
+ * wins); bench/ measures which is fastest. Returns 0, or -1 (a usage
+ * error) for an unknown name. rsi_torch_executor() names the one in
+ * force. */
 RSI_API int rsi_torch_set_executor(const char *name);
 RSI_API const char *rsi_torch_executor(void);
 

@@ -9,10 +9,10 @@
  * it (the explainer's layers and score kinds, the model's precision and
  * threads) at each candidate batch, and the least time per point wins.
  * The answer is cached per model file, layers, precision, threads, input
- * size, CPU, the RSICAM_EXECUTOR / RSICAM_HEAD / OPENBLAS_THREAD_TIMEOUT
- * settings and whether large blocks sit in huge pages (which changes how
- * much larger batches cost), so that only the first run on a machine pays
- * for it.
+ * size, CPU, the graph executor in force, the RSICAM_HEAD /
+ * OPENBLAS_THREAD_TIMEOUT settings and whether large blocks sit in huge
+ * pages (which changes how much larger batches cost), so that only the
+ * first run on a machine pays for it.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,8 +39,10 @@ static const int64_t candidates[] = {1, 2, 4, 8, 16};
 /* 2: measured with OpenBLAS's workers asleep (core/torch/threads.cpp);
  * format 1's measurements had them spinning, which cost batch 1 most.
  * 3: keyed by huge pages (core/torch/huge_pages.cpp); format 2's were
- * taken with small ones, which cost larger batches most. */
-#define CACHE_FORMAT "rsicam batch calibration 3"
+ * taken with small ones, which cost larger batches most.
+ * 4: keyed by the executor in force, which the command now chooses per
+ * device; format 3's named only RSICAM_EXECUTOR. */
+#define CACHE_FORMAT "rsicam batch calibration 4"
 
 /* The first "model name" of /proc/cpuinfo, or "unknown cpu". */
 static void cpu_name(char *out, size_t n)
@@ -97,7 +99,7 @@ static char *cache_key(const rsi_explainer *e)
             (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
             rsi_model_get_precision(e->model), rsi_torch_get_threads(),
             (long long)info->input_h, (long long)info->input_w, e->n_kinds, cpu,
-            sysconf(_SC_NPROCESSORS_ONLN), env_or("RSICAM_EXECUTOR"),
+            sysconf(_SC_NPROCESSORS_ONLN), rsi_torch_executor(),
             env_or("RSICAM_HEAD"), env_or("OPENBLAS_THREAD_TIMEOUT"),
             rsi_torch_huge_pages());
     for (int l = 0; l < e->opt.n_layers; l++)
