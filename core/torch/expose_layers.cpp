@@ -6,6 +6,7 @@
 // from any call's receiver, and a layer is exposed by inlining the calls
 // that lead to it until its own call sits in the top graph.
 #include "expose_layers.h"
+#include "layer_delta.h"
 #include "precision.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
@@ -119,14 +120,14 @@ static void inline_all(Graph &g)
 }
 
 // Where a layer's output is used: `shift` is the node computing A + delta
-// that every later use reads; A there is end_autocast(output), so that the
-// network after the first layer runs in float32 (precision.h). It is inserted
-// as soon as the layer's output is known, because inlining further calls can
-// replace that output value (a Sequential's output is its last child's) but
-// never the node reading it.
+// (layer_delta.h) that every later use reads; A there is end_autocast(output),
+// so that the network after the first layer runs in float32 (precision.h). It
+// is inserted as soon as the layer's output is known, because inlining further
+// calls can replace that output value (a Sequential's output is its last
+// child's) but never the node reading it.
 struct Site {
     Node *shift = nullptr;
-    Value *delta = nullptr;
+    int64_t index = 0; // the layer's place in the list: its delta's slot
     int calls = 0;
     bool nested = false;
     bool not_tensor = false;
@@ -142,7 +143,8 @@ static void record(Site &site, Value *output, Node *at, Graph &g)
     torch::jit::WithInsertPoint guard(output->node()->next());
     Value *full =
         g.insert(c10::Symbol::fromQualString(end_autocast_op), {output});
-    Value *shifted = g.insert(c10::aten::add, {full, site.delta});
+    Value *shifted =
+        g.insert(c10::Symbol::fromQualString(add_delta_op), {full, site.index});
     output->replaceAllUsesWith(shifted);
     full->node()->replaceInput(0, output);
     site.shift = shifted->node();
@@ -196,12 +198,10 @@ expose_layers(const torch::jit::Module &module,
 {
     auto graph = module.get_method("forward").graph()->copy();
     Graph &g = *graph;
-    // forward(self, x, delta_1..n), in the order of the layers.
+    // forward(self, x); the deltas are slotted in the order of the layers
     std::vector<Site> sites(layers.size());
-    for (size_t i = 0; i < layers.size(); i++) {
-        sites[i].delta = g.addInput("delta_" + std::to_string(i));
-        sites[i].delta->setType(c10::TensorType::get());
-    }
+    for (size_t i = 0; i < layers.size(); i++)
+        sites[i].index = (int64_t)i;
     inline_towards(g, layers, sites);
 
     // The layers' own calls, left as calls.

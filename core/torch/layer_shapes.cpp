@@ -29,8 +29,6 @@ int rsi_model_layer_shapes(rsi_model *m, int64_t h, int64_t w, int64_t *dims,
         const auto options = torch::TensorOptions().device(m->device);
         torch::jit::Stack stack{m->module._ivalue(),
                                 torch::zeros({1, 3, h, w}, options)};
-        for (size_t k = 0; k < paths.size(); k++)
-            stack.emplace_back(torch::zeros({}, options));
         fn->run(stack);
         auto outputs = stack.back().toTupleRef().elements();
         for (size_t i = 0; i < m->module_paths.size(); i++) {

@@ -1,5 +1,6 @@
 // rsicam — model services (model.h): TorchScript classifiers.
 #include "expose_layers.h"
+#include "layer_delta.h"
 #include "model_impl.h"
 #include "precision.h"
 #include "shim.h"
@@ -199,7 +200,6 @@ int rsi_model_set_device(rsi_model *m, const char *device)
         c10::Device d = rsicam::parse_device(device);
         m->module.to(d);
         m->device = d;
-        m->act_shapes.clear();
         rsicam::forget_split(m);
         return 0;
     });
@@ -272,7 +272,6 @@ int rsi_model_select_layers(rsi_model *m, const char *const *layers, int n)
     int rc = shim_call<int>(-1, "cannot expose layers", [&] {
         m->exposed = rsicam::expose_layers(m->module, paths);
         m->layers = wanted;
-        m->act_shapes.clear();
         rsicam::forget_split(m);
         return 0;
     });
@@ -347,52 +346,40 @@ void forget_split(rsi_model *m)
     m->split_tried = false;
 }
 
-// The exposed forward on x with the given deltas; returns (logits, acts).
-static std::vector<at::Tensor> run_exposed(rsi_model *m, const at::Tensor &x,
-                                           const std::vector<at::Tensor> &d)
+// One run of the exposed forward: (logits, A_1..A_n) and the deltas D_i
+// that every later use of A_i added (layer_delta.h), requiring grad.
+struct Exposed {
+    std::vector<at::Tensor> out, deltas;
+};
+
+static Exposed run_exposed(rsi_model *m, const at::Tensor &x)
 {
+    DeltaCapture capture(m->layers.size());
     std::vector<c10::IValue> elements;
     if (const SplitForward *split = split_for(m)) {
-        elements = run_split(*split, m->module, x, d);
+        elements = run_split(*split, m->module, x);
     } else {
         torch::jit::Stack stack{m->module._ivalue(), x};
-        for (const auto &t : d)
-            stack.emplace_back(t);
         m->exposed->run(stack);
         elements = stack.back().toTupleRef().elements().vec();
     }
-    std::vector<at::Tensor> out;
-    out.push_back(as_logits(elements[0], x.size(0), m->path));
-    for (size_t i = 1; i < elements.size(); i++)
-        out.push_back(elements[i].toTensor());
-    return out;
-}
-
-// Each layer's activation shape (without batch) for inputs of x's size,
-// found once per size by a batch-of-one run with scalar zero deltas.
-static const std::vector<std::vector<int64_t>> &
-activation_shapes(rsi_model *m, const at::Tensor &x)
-{
-    auto key = std::make_pair(x.size(2), x.size(3));
-    auto it = m->act_shapes.find(key);
-    if (it != m->act_shapes.end())
-        return it->second;
-    torch::NoGradGuard no_grad;
-    std::vector<at::Tensor> zeros(m->layers.size(),
-                                  torch::zeros({}, x.options()));
-    auto out = run_exposed(m, x.narrow(0, 0, 1), zeros);
-    std::vector<std::vector<int64_t>> shapes;
-    for (size_t i = 0; i < m->layers.size(); i++) {
-        auto sizes = out[i + 1].sizes().vec();
-        if (sizes.size() != 4)
-            throw std::runtime_error(
-                "layer '" + m->layers[i] + "' outputs shape " +
-                c10::str(out[i + 1].sizes()) +
-                ", expected 4-D [N, channels, height, width]");
-        sizes.erase(sizes.begin());
-        shapes.push_back(sizes);
+    Exposed e;
+    e.out.push_back(as_logits(elements[0], x.size(0), m->path));
+    for (size_t i = 1; i < elements.size(); i++) {
+        const at::Tensor a = elements[i].toTensor();
+        if (a.dim() != 4)
+            throw std::runtime_error("layer '" + m->layers[i - 1] +
+                                     "' outputs shape " + c10::str(a.sizes()) +
+                                     ", expected 4-D [N, channels, height, "
+                                     "width]");
+        e.out.push_back(a);
     }
-    return m->act_shapes[key] = shapes;
+    e.deltas = std::move(capture.deltas());
+    for (size_t l = 0; l < e.deltas.size(); l++)
+        if (torch::GradMode::is_enabled() && !e.deltas[l].defined())
+            throw std::logic_error("layer '" + m->layers[l] +
+                                   "' did not run: it has no gradient");
+    return e;
 }
 
 // A host tensor for indices or flags bound for device: pinned for a GPU,
@@ -460,17 +447,27 @@ static at::Tensor rows_finite(const at::Tensor &logits,
     return ok.to(torch::kFloat);
 }
 
-// The exposed forward of x with deltas, the head in the model's precision
-// except for the rows in exact (increasing), which run in float32: one
-// forward for each set of rows, their outputs put back in x's order
-// (differentiably: the deltas' gradients find their rows).
-static std::vector<at::Tensor> forward(rsi_model *m, const at::Tensor &x,
-                                       const std::vector<at::Tensor> &deltas,
-                                       const std::vector<int64_t> &exact)
+// The exposed forward of x: its outputs in x's row order, and each
+// forward's deltas, whose gradients back puts in that order too.
+struct Forward {
+    std::vector<at::Tensor> out;                // logits, A_1..A_n
+    std::vector<std::vector<at::Tensor>> parts; // each forward's D_1..D_n
+    at::Tensor back; // row r of x is row back[r] of the forwards' rows
+};
+
+// The exposed forward of x, the head in the model's precision except for
+// the rows in exact (increasing), which run in float32: one forward for
+// each set of rows, their outputs put back in x's order.
+static Forward forward(rsi_model *m, const at::Tensor &x,
+                       const std::vector<int64_t> &exact)
 {
+    Forward f;
     if (exact.empty() || m->head_precision == c10::kFloat) {
         AutocastScope head(m->device.type(), m->head_precision);
-        return run_exposed(m, x, deltas);
+        Exposed e = run_exposed(m, x);
+        f.out = std::move(e.out);
+        f.parts.push_back(std::move(e.deltas));
+        return f;
     }
     const int64_t b = x.size(0), n_exact = (int64_t)exact.size();
     at::Tensor order = host_for(x.device(), torch::kLong, b),
@@ -483,28 +480,51 @@ static std::vector<at::Tensor> forward(rsi_model *m, const at::Tensor &x,
         o[at] = r;
         w[r] = at;
     }
-    const at::Tensor order_d = on_device(order, x.device()),
-                     back_d = on_device(back, x.device());
-    auto rows = [&](int64_t from, int64_t n, std::vector<at::Tensor> &d) {
-        const at::Tensor i = order_d.narrow(0, from, n);
-        for (const auto &t : deltas)
-            d.push_back(t.index_select(0, i));
-        return x.index_select(0, i);
+    const at::Tensor order_d = on_device(order, x.device());
+    auto rows = [&](int64_t from, int64_t n) {
+        return x.index_select(0, order_d.narrow(0, from, n));
     };
-    std::vector<at::Tensor> low_out, exact_out, low_d, exact_d;
+    std::vector<Exposed> runs;
     if (b > n_exact) {
         AutocastScope head(m->device.type(), m->head_precision);
-        const at::Tensor in = rows(0, b - n_exact, low_d);
-        low_out = run_exposed(m, in, low_d);
+        runs.push_back(run_exposed(m, rows(0, b - n_exact)));
     }
-    const at::Tensor in = rows(b - n_exact, n_exact, exact_d);
-    exact_out = run_exposed(m, in, exact_d);
-    if (low_out.empty())
-        return exact_out;
+    runs.push_back(run_exposed(m, rows(b - n_exact, n_exact)));
+    f.back = on_device(back, x.device());
+    for (size_t i = 0; i < runs[0].out.size(); i++) {
+        std::vector<at::Tensor> all;
+        for (const Exposed &e : runs)
+            all.push_back(e.out[i]);
+        f.out.push_back(torch::cat(all).index_select(0, f.back));
+    }
+    for (Exposed &e : runs)
+        f.parts.push_back(std::move(e.deltas));
+    return f;
+}
+
+// d score / d A_l for every layer l, in x's row order.
+static std::vector<at::Tensor>
+layer_grads(const Forward &f, const at::Tensor &score, bool retain_graph)
+{
+    std::vector<at::Tensor> deltas;
+    for (const auto &part : f.parts)
+        deltas.insert(deltas.end(), part.begin(), part.end());
+    auto grads = torch::autograd::grad({score.sum()}, deltas, {}, retain_graph,
+                                       /*create_graph=*/false,
+                                       /*allow_unused=*/true);
+    const size_t nl = f.parts[0].size();
     std::vector<at::Tensor> out;
-    for (size_t i = 0; i < exact_out.size(); i++)
-        out.push_back(
-            torch::cat({low_out[i], exact_out[i]}).index_select(0, back_d));
+    for (size_t l = 0; l < nl; l++) {
+        std::vector<at::Tensor> rows;
+        for (size_t p = 0; p < f.parts.size(); p++) {
+            const at::Tensor &g = grads[p * nl + l];
+            rows.push_back(g.defined() ? g
+                                       : torch::zeros_like(deltas[p * nl + l]));
+        }
+        out.push_back(f.back.defined()
+                          ? torch::cat(rows).index_select(0, f.back)
+                          : rows[0]);
+    }
     return out;
 }
 
@@ -531,13 +551,6 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
         throw std::invalid_argument("the parts hold " +
                                     std::to_string(leads + body) +
                                     " rows, the input " + std::to_string(b));
-    const auto &shapes = activation_shapes(m, x);
-    std::vector<at::Tensor> deltas;
-    for (const auto &s : shapes) {
-        std::vector<int64_t> sizes{b};
-        sizes.insert(sizes.end(), s.begin(), s.end());
-        deltas.push_back(torch::zeros(sizes, x.options()).requires_grad_());
-    }
     std::vector<int64_t> exact; // increasing
     for (int p = 0, row = (int)leads; p < n_parts;
          row += (int)parts[p++].rows) {
@@ -549,7 +562,8 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
             exact.push_back(row + part.rows - 1);
     }
     torch::AutoGradMode grad_mode(true);
-    std::vector<at::Tensor> out = forward(m, x.detach(), deltas, exact);
+    const Forward f = forward(m, x.detach(), exact);
+    const std::vector<at::Tensor> &out = f.out;
     int slots = 0;
     for (int p = 0, lead_row = 0, row = (int)leads; p < n_parts; p++) {
         rsi_run_part &part = parts[p];
@@ -578,14 +592,9 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
     std::vector<at::Tensor> checked;
     for (int t = 0; t < slots; t++) {
         at::Tensor score = row_scores(logits, parts, n_parts, t);
-        auto grads = torch::autograd::grad({score.sum()}, deltas, {},
-                                           /*retain_graph=*/t + 1 < slots,
-                                           /*create_graph=*/false,
-                                           /*allow_unused=*/true);
+        const auto grads = layer_grads(f, score, t + 1 < slots);
         for (size_t l = 0; l < nl; l++) {
-            at::Tensor g =
-                grads[l].defined() ? grads[l] : torch::zeros_like(deltas[l]);
-            checked.push_back(g.narrow(0, leads, body));
+            checked.push_back(grads[l].narrow(0, leads, body));
             res->grads[t * nl + l] = wrap(checked.back());
         }
         res->scores[t] = wrap(score.detach());

@@ -32,9 +32,6 @@ struct rsi_model {
     // run for the model's device and precision, dropped when they change
     std::unique_ptr<rsicam::SplitForward> split;
     bool split_tried = false;
-    // Per input size (H, W): each layer's activation shape without batch.
-    std::map<std::pair<int64_t, int64_t>, std::vector<std::vector<int64_t>>>
-        act_shapes;
     ~rsi_model()
     {
         rsi_model_info_release(&info);

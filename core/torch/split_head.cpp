@@ -13,6 +13,7 @@
 // float32) move its convolutions to oneDNN and, where asked, fold batch
 // norm into them.
 #include "split_head.h"
+#include "layer_delta.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/alias_analysis.h>
@@ -86,16 +87,16 @@ struct Cut {
     std::vector<Value *> frontier; // head values the tail reads
 };
 
-// Classifies g's nodes (inputs self, x, deltas) and finds the frontier.
+// Classifies g's nodes (inputs self, x) and finds the frontier. The deltas
+// enter at the rsicam::add_delta nodes (layer_delta.h).
 Cut classify(Graph &g)
 {
+    const c10::Symbol add_delta = c10::Symbol::fromQualString(add_delta_op);
     std::unordered_set<const Value *> from_x{g.inputs()[1]}, from_delta;
-    for (size_t i = 2; i < g.inputs().size(); i++)
-        from_delta.insert(g.inputs()[i]);
     Cut cut;
     std::unordered_map<const Node *, Part> part_of;
     for (Node *n : g.nodes()) {
-        bool delta = false, x = false;
+        bool delta = n->kind() == add_delta, x = false;
         for_each_read(n, [&](Value *v) {
             delta = delta || from_delta.count(v);
             x = x || from_x.count(v);
@@ -232,7 +233,7 @@ std::shared_ptr<Graph> copy_of(Graph &g, const Cut &cut,
     return copy;
 }
 
-// head(self, x, deltas) -> (frontier) from a copy of g.
+// head(self, x) -> (frontier) from a copy of g.
 std::shared_ptr<Graph> make_head(Graph &g, const Cut &cut)
 {
     std::vector<Value *> outs;
@@ -245,12 +246,10 @@ std::shared_ptr<Graph> make_head(Graph &g, const Cut &cut)
         head->registerOutput(
             head->insertNode(head->createTuple(outs))->output());
     }
-    while (head->inputs().size() > 2)
-        head->eraseInput(head->inputs().size() - 1);
     return head;
 }
 
-// tail(self, frontier, deltas) -> (logits, A...) from a copy of g.
+// tail(self, frontier) -> (logits, A...) from a copy of g.
 std::shared_ptr<Graph> make_tail(Graph &g, const Cut &cut)
 {
     std::vector<Value *> inner;
@@ -307,8 +306,7 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
 
 std::vector<c10::IValue> run_split(const SplitForward &split,
                                    const torch::jit::Module &module,
-                                   const at::Tensor &x,
-                                   const std::vector<at::Tensor> &deltas)
+                                   const at::Tensor &x)
 {
     torch::jit::Stack stack{x};
     {
@@ -321,8 +319,6 @@ std::vector<c10::IValue> run_split(const SplitForward &split,
     stack.emplace_back(module._ivalue());
     for (auto &f : frontier)
         stack.push_back(std::move(f));
-    for (const auto &d : deltas)
-        stack.emplace_back(d);
     split.tail->run(stack);
     return stack.back().toTupleRef().elements().vec();
 }

@@ -15,7 +15,7 @@ namespace rsicam
 // The exposed forward (expose_layers.h) as two graphs:
 //
 //   head(x) -> (F_1, ..., F_k)
-//   tail(self, F_1, ..., F_k, delta_1, ..., delta_n) -> (logits, A_1..A_n)
+//   tail(self, F_1, ..., F_k) -> (logits, A_1..A_n)
 //
 // The head is every node that no delta reaches; F are the head's values
 // that the tail reads (for ResNet50 `layer4`, layer4's output; for
@@ -30,7 +30,7 @@ struct SplitForward {
     std::unique_ptr<torch::jit::GraphFunction> head, tail;
 };
 
-// Cuts exposed (a graph of self, x, delta_1..n) for module, whose
+// Cuts exposed (a graph of self and x) for module, whose
 // parameters already live where the head will run. Returns nullptr and
 // says why when the cut is not possible (the head changes module state,
 // say): the whole exposed forward then runs as before.
@@ -42,8 +42,7 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
 // Runs a split forward: the head without gradient, then the tail.
 std::vector<c10::IValue> run_split(const SplitForward &split,
                                    const torch::jit::Module &module,
-                                   const at::Tensor &x,
-                                   const std::vector<at::Tensor> &deltas);
+                                   const at::Tensor &x);
 
 } // namespace rsicam
 
