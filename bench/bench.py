@@ -382,8 +382,6 @@ def plan(args):
             add("%s:grad" % m, kind="floor", mode="grad", model=m, layer=layer)
             add("%s:b:warm" % m, kind="rsicam", model=m, layer=layer, warm=True,
                 batch=args.batch if args.no_auto else "auto")
-            add("%s:single" % m, kind="floor", mode="floor", model=m, layer=layer,
-                steps=0, batch=1)
     if "resnet50" in args.models:
         if not args.no_four:
             add("resnet50:b4", kind="rsicam", model="resnet50", layer=FOUR_LAYERS)
@@ -622,8 +620,8 @@ def report(args, res, extra, meta):
                  "(`rsicam-bench-floor --mode exposed`: `rsi_model_run`, no target); grad = "
                  "the same plus the softmax-score backward through the tail (`--mode grad`, "
                  "one target); rsicam pass = (b) = grad + Riemann-Stieltjes sums + image read "
-                 "+ the class-picking forward (batch 1) + the layer-shape probe (batch 1) + "
-                 "finiteness checks. Warm: floor = the second pass in the floor's process; "
+                 "+ baseline + finiteness checks (the classes come from the first "
+                 "forward, whose first row is the image). Warm: floor = the second pass in the floor's process; "
                  "rsicam = what a second image adds: a two-image `rsicam explain` command "
                  "(same pixels, other name) less the one-image command, medians of whole "
                  "commands (the second image's own record would count the forwards it "
@@ -649,19 +647,16 @@ def report(args, res, extra, meta):
             ex = med(res["%s:exposed" % m], "pass")
             gr = med(res["%s:grad" % m], "pass")
             bp = med(res["%s:b" % m], "pass")
-            one = med(res["%s:single" % m], "pass")
             rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), (ex - c) / c, (gr - ex) / c,
-                         one / c, (bp - gr - one) / c, (bp - c) / c,
+                         (bp - gr) / c, (bp - c) / c,
                          (second_image(res, m) -
                           med(res[default_b(res, m)], "pass")) / c])
         L.append("Overhead over the cold floor, as fractions of it (exposed includes "
-                 "rsicam's batch-of-one probe of the layer's shape; single = one cold "
-                 "batch-of-one no-grad forward in its own process, the class-picking "
-                 "forward's stand-in):")
+                 "cutting and freezing the head):")
         L.append("")
-        L.append(table(["model / layer", "exposed - floor (grad mode, exposing graph, probe)",
-                        "grad - exposed (backward)", "single (class-picking forward)",
-                        "pass - grad - single (sums, I/O, checks)", "total (b)/(c) - 1",
+        L.append(table(["model / layer", "exposed - floor (exposing graph, frozen head)",
+                        "grad - exposed (backward)",
+                        "pass - grad (sums, I/O, baseline, checks)", "total (b)/(c) - 1",
                         "warm - cold rsicam"], rows))
         L.append("")
 

@@ -19,8 +19,7 @@
  * --executor auto|profiling|legacy|simple: how TorchScript runs the graphs
  * (rsi_torch_set_executor; default: auto, what rsicam itself uses).
  *
- * --steps 0 runs the image alone: one batch-of-one forward (with --mode
- * floor, what rsicam spends picking the class).
+ * --steps 0 runs the image alone: one batch-of-one forward.
  *
  * Building each batch's input tensor is outside the timed region. Every
  * pass is timed separately: the first one in a process is "cold" (it
