@@ -92,6 +92,12 @@ RSI_API int rsi_tensor_sum_all(const rsi_tensor *t, double *out);
 RSI_API int rsi_tensor_min_max(const rsi_tensor *t, double *min, double *max);
 /* 1 when every element is finite. */
 RSI_API int rsi_tensor_all_finite(const rsi_tensor *t);
+/* The Riemann-Stieltjes engine's sum, in one pass where it can be:
+ * *acc += 0.5 * sum over b of (f(g[b + 1]) + f(g[b])) * d[b], for float64
+ * g [B + 1, ...] and d [B, ...], f = relu when relu != 0, else the
+ * identity; *acc (float64, of g's shape less dim 0) is made when NULL. */
+RSI_API int rsi_tensor_trapezoids_add(rsi_tensor **acc, const rsi_tensor *g,
+                                      const rsi_tensor *d, int relu);
 
 /* Images ([N, C, H, W]). */
 /* Bilinear resize, half-pixel centres (align_corners = false). */

@@ -48,15 +48,13 @@ static rsi_tensor *with_previous(const rsi_tensor *previous,
     return all;
 }
 
-/* t[1:] - t[:-1] (sign = -1) or t[1:] + t[:-1] (sign = +1) along dim 0. */
-static rsi_tensor *pairwise(const rsi_tensor *t, int sign)
+/* t[1:] - t[:-1] along dim 0: the increments between consecutive points. */
+static rsi_tensor *increments(const rsi_tensor *t)
 {
     int64_t n = rsi_tensor_size(t, 0);
     rsi_tensor *hi = rsi_tensor_narrow(t, 0, 1, n - 1);
     rsi_tensor *lo = rsi_tensor_narrow(t, 0, 0, n - 1);
-    rsi_tensor *out = NULL;
-    if (hi && lo)
-        out = sign < 0 ? rsi_tensor_sub(hi, lo) : rsi_tensor_add(hi, lo);
+    rsi_tensor *out = hi && lo ? rsi_tensor_sub(hi, lo) : NULL;
     rsi_tensor_free(hi);
     rsi_tensor_free(lo);
     return out;
@@ -94,34 +92,10 @@ int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
     if (!all)
         return -1;
     if (rsi_tensor_size(all, 0) >= 2)
-        layer->delta = pairwise(all, -1);
+        layer->delta = increments(all);
     int failed = rsi_tensor_size(all, 0) >= 2 && !layer->delta;
     rsi_tensor_free(all);
     return failed ? -1 : 0;
-}
-
-/* acc += 0.5 * sum_0(pairsum(g) * delta); the first call creates acc. */
-static int add_trapezoids(rsi_tensor **acc, const rsi_tensor *g_all,
-                          const rsi_tensor *delta)
-{
-    rsi_tensor *gsum = pairwise(g_all, +1);
-    rsi_tensor *prod = gsum ? rsi_tensor_mul(gsum, delta) : NULL;
-    rsi_tensor *part = prod ? rsi_tensor_sum_dim(prod, 0, 0) : NULL;
-    rsi_tensor *half = part ? rsi_tensor_scale(part, 0.5) : NULL;
-    int rc = -1;
-    if (half) {
-        if (!*acc) {
-            *acc = rsi_tensor_clone(half);
-            rc = *acc ? 0 : -1;
-        } else {
-            rc = rsi_tensor_add_(*acc, half);
-        }
-    }
-    rsi_tensor_free(gsum);
-    rsi_tensor_free(prod);
-    rsi_tensor_free(part);
-    rsi_tensor_free(half);
-    return rc;
 }
 
 int rsi_rs_sum_add(rsi_rs_sum *sum, const rsi_rs_layer *layer,
@@ -132,12 +106,11 @@ int rsi_rs_sum_add(rsi_rs_sum *sum, const rsi_rs_layer *layer,
         return -1;
     int rc = 0;
     if (layer->delta) {
-        rc = add_trapezoids(&sum->ig, g_all, layer->delta);
-        if (rc == 0 && sum->want_relu) {
-            rsi_tensor *r = rsi_tensor_relu(g_all);
-            rc = r ? add_trapezoids(&sum->ig_relu, r, layer->delta) : -1;
-            rsi_tensor_free(r);
-        }
+        /* acc += 0.5 * sum_b (g_b+1 + g_b) * delta_b, with relu(g) too */
+        rc = rsi_tensor_trapezoids_add(&sum->ig, g_all, layer->delta, 0);
+        if (rc == 0 && sum->want_relu)
+            rc = rsi_tensor_trapezoids_add(&sum->ig_relu, g_all, layer->delta,
+                                           1);
     }
     rsi_tensor_free(sum->last_grad);
     sum->last_grad = rc == 0 ? last_row(grads) : NULL;
