@@ -16,9 +16,58 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 using rsicam::shim_call;
 using rsicam::unwrap;
+
+// The sequence [prev; batch] of a path's points: prev the previous batch's
+// last point (float64, one row) or nothing, batch this batch's rows
+// (float32 or float64). Read in place, converted to float64 on the fly.
+struct Points {
+    const at::Tensor *prev;
+    const at::Tensor &batch;
+
+    int64_t rows() const
+    {
+        return batch.size(0) + (prev ? 1 : 0);
+    }
+    // the whole sequence in float64, for the composed path
+    at::Tensor joined() const
+    {
+        const at::Tensor b = batch.to(at::kDouble);
+        return prev ? at::cat({*prev, b}) : b;
+    }
+    bool fits_cpu_loop() const
+    {
+        const auto t = batch.scalar_type();
+        return batch.device().is_cpu() && batch.is_contiguous() &&
+               (t == at::kFloat || t == at::kDouble) &&
+               (!prev || (prev->device().is_cpu() && prev->is_contiguous() &&
+                          prev->scalar_type() == at::kDouble));
+    }
+};
+
+// Point r, element i of [prev; batch] on a CPU, in float64.
+template <typename T> struct CpuPoints {
+    const double *prev;
+    const T *batch;
+    int64_t n; // elements per point
+
+    double at(int64_t r, int64_t i) const
+    {
+        if (prev)
+            return r == 0 ? prev[i] : (double)batch[(r - 1) * n + i];
+        return (double)batch[r * n + i];
+    }
+};
+
+template <typename T> static CpuPoints<T> cpu_points(const Points &p, int64_t n)
+{
+    return {p.prev ? p.prev->data_ptr<double>() : nullptr,
+            p.batch.data_ptr<T>(), n};
+}
 
 // relu as torch computes it in float64: NaN passes through
 static inline double rectified(double x)
@@ -26,22 +75,34 @@ static inline double rectified(double x)
     return x > 0.0 || std::isnan(x) ? x : 0.0;
 }
 
-template <bool Relu>
-static void add_on_cpu(double *acc, const double *g, const double *d,
-                       int64_t rows, int64_t n)
+// Chunks of elements small enough that a row of each stays in cache.
+static const int64_t grain = 2048;
+
+template <bool Relu, typename T>
+static void add_on_cpu(double *acc, const CpuPoints<T> &g, const double *d,
+                       int64_t rows)
 {
-    // chunks small enough that a row of each stays in cache
-    at::parallel_for(0, n, 2048, [&](int64_t lo, int64_t hi) {
+    at::parallel_for(0, g.n, grain, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; i++) {
-            double prev = Relu ? rectified(g[i]) : g[i], sum = 0.0;
+            double prev = Relu ? rectified(g.at(0, i)) : g.at(0, i), sum = 0.0;
             for (int64_t b = 0; b < rows; b++) {
                 const double next =
-                    Relu ? rectified(g[(b + 1) * n + i]) : g[(b + 1) * n + i];
-                sum += (next + prev) * d[b * n + i];
+                    Relu ? rectified(g.at(b + 1, i)) : g.at(b + 1, i);
+                sum += (next + prev) * d[b * g.n + i];
                 prev = next;
             }
             acc[i] += 0.5 * sum;
         }
+    });
+}
+
+template <typename T>
+static void increments_on_cpu(double *out, const CpuPoints<T> &a, int64_t rows)
+{
+    at::parallel_for(0, a.n, grain, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; i++)
+            for (int64_t b = 0; b < rows; b++)
+                out[b * a.n + i] = a.at(b + 1, i) - a.at(b, i);
     });
 }
 
@@ -51,35 +112,97 @@ static bool fits_cpu_loop(const at::Tensor &t)
            t.is_contiguous();
 }
 
-int rsi_tensor_trapezoids_add(rsi_tensor **acc, const rsi_tensor *grads,
-                              const rsi_tensor *deltas, int relu)
+static const at::Tensor *optional(const rsi_tensor *t)
+{
+    return t ? &rsicam::unwrap(t) : nullptr;
+}
+
+// Throws unless prev (where given) is one row of batch's point shape.
+static void check_points(const Points &p, const char *what)
+{
+    const at::Tensor &b = p.batch;
+    if (b.dim() < 1 ||
+        (p.prev && (p.prev->dim() != b.dim() || p.prev->size(0) != 1 ||
+                    p.prev->sizes().slice(1) != b.sizes().slice(1))))
+        throw std::invalid_argument(
+            std::string(what) + ": a previous point of shape " +
+            (p.prev ? c10::str(p.prev->sizes()) : std::string("(none)")) +
+            " for a batch of shape " + c10::str(b.sizes()));
+}
+
+rsi_tensor *rsi_tensor_increments(const rsi_tensor *prev,
+                                  const rsi_tensor *batch)
+{
+    return shim_call<rsi_tensor *>(nullptr, "tensor increments", [&] {
+        const Points a{optional(prev), unwrap(batch)};
+        check_points(a, "increments");
+        const int64_t rows = a.rows() - 1;
+        if (rows < 1)
+            throw std::invalid_argument("increments need two points");
+        std::vector<int64_t> shape = a.batch.sizes().vec();
+        shape[0] = rows;
+        if (!a.fits_cpu_loop()) {
+            const at::Tensor all = a.joined();
+            return rsicam::wrap(all.narrow(0, 1, rows) -
+                                all.narrow(0, 0, rows));
+        }
+        at::Tensor out = at::empty(shape, a.batch.options().dtype(at::kDouble));
+        const int64_t n = out[0].numel();
+        if (a.batch.scalar_type() == at::kFloat)
+            increments_on_cpu(out.data_ptr<double>(), cpu_points<float>(a, n),
+                              rows);
+        else
+            increments_on_cpu(out.data_ptr<double>(), cpu_points<double>(a, n),
+                              rows);
+        return rsicam::wrap(out);
+    });
+}
+
+int rsi_tensor_trapezoids_add(rsi_tensor **acc, const rsi_tensor *prev,
+                              const rsi_tensor *grads, const rsi_tensor *deltas,
+                              int relu)
 {
     return shim_call<int>(-1, "tensor trapezoids", [&] {
         if (!acc)
             throw std::invalid_argument("NULL accumulator");
-        const at::Tensor &g = unwrap(grads), &d = unwrap(deltas);
+        const Points g{optional(prev), unwrap(grads)};
+        check_points(g, "trapezoids");
+        const at::Tensor &d = unwrap(deltas);
         const int64_t rows = d.dim() > 0 ? d.size(0) : 0;
-        if (g.dim() < 1 || g.dim() != d.dim() || g.size(0) != rows + 1 ||
-            g.sizes().slice(1) != d.sizes().slice(1) ||
-            g.scalar_type() != at::kDouble || d.scalar_type() != at::kDouble)
+        if (g.rows() != rows + 1 ||
+            g.batch.sizes().slice(1) != d.sizes().slice(1) ||
+            d.scalar_type() != at::kDouble)
             throw std::invalid_argument(
-                "trapezoids need float64 gradients [B + 1, ...] and "
+                "trapezoids need B + 1 gradient points for float64 "
                 "increments [B, ...], got " +
-                c10::str(g.sizes()) + " and " + c10::str(d.sizes()));
+                std::to_string(g.rows()) + " of shape " +
+                c10::str(g.batch.sizes().slice(1)) + " and " +
+                c10::str(d.sizes()) + " " +
+                std::string(c10::toString(d.scalar_type())));
         if (!*acc)
-            *acc = rsicam::wrap(at::zeros(g.sizes().slice(1), g.options()));
+            *acc = rsicam::wrap(at::zeros(d.sizes().slice(1), d.options()));
         at::Tensor &sum = (*acc)->t;
-        if (sum.sizes() != g.sizes().slice(1))
+        if (sum.sizes() != d.sizes().slice(1))
             throw std::invalid_argument("trapezoids: accumulator of shape " +
                                         c10::str(sum.sizes()) + " for " +
-                                        c10::str(g.sizes()));
-        if (fits_cpu_loop(g) && fits_cpu_loop(d) && fits_cpu_loop(sum)) {
-            const auto add = relu ? add_on_cpu<true> : add_on_cpu<false>;
-            add(sum.data_ptr<double>(), g.data_ptr<double>(),
-                d.data_ptr<double>(), rows, sum.numel());
+                                        c10::str(d.sizes()));
+        if (g.fits_cpu_loop() && fits_cpu_loop(d) && fits_cpu_loop(sum)) {
+            const int64_t n = sum.numel();
+            double *out = sum.data_ptr<double>();
+            const double *dp = d.data_ptr<double>();
+            const bool f32 = g.batch.scalar_type() == at::kFloat;
+            if (f32 && relu)
+                add_on_cpu<true>(out, cpu_points<float>(g, n), dp, rows);
+            else if (f32)
+                add_on_cpu<false>(out, cpu_points<float>(g, n), dp, rows);
+            else if (relu)
+                add_on_cpu<true>(out, cpu_points<double>(g, n), dp, rows);
+            else
+                add_on_cpu<false>(out, cpu_points<double>(g, n), dp, rows);
             return 0;
         }
-        const at::Tensor f = relu ? torch::relu(g) : g;
+        const at::Tensor all = g.joined();
+        const at::Tensor f = relu ? torch::relu(all) : all;
         sum.add_((f.narrow(0, 1, rows) + f.narrow(0, 0, rows))
                      .mul(d)
                      .sum(0)

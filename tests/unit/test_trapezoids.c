@@ -1,10 +1,12 @@
-/* rsi_tensor_trapezoids_add, the engine's one-pass sum, against the sum
- * computed here in long double: within the rounding of a float64 sum of
- * B terms (the terms themselves are exact: sums and products of floats),
- * at every batch size rsicam runs and one more, with and without relu, on
- * the CPU loop and on the composed path that other layouts take; the
- * tensor operations it replaces are held to the same bound. Shapes that
- * do not pair up are a clear error. */
+/* rsi_tensor_trapezoids_add, the engine's one-pass sum (and its
+ * rsi_tensor_increments, exact), against the sum computed here in long
+ * double: within the rounding of a float64 sum of B terms (the terms
+ * themselves are exact: sums and products of floats), at every batch size
+ * rsicam runs and one more, with and without relu, on the CPU loop
+ * (points in float64, or a float64 previous point and a float32 batch, as
+ * the engine passes them) and on the composed path that other layouts
+ * take; the tensor operations it replaces are held to the same bound.
+ * Shapes that do not pair up are a clear error. */
 #include <check.h>
 #include <float.h>
 #include <math.h>
@@ -47,6 +49,25 @@ static rsi_tensor *as_doubles(const float *v, int64_t rows, int64_t channels)
     rsi_tensor_free(f);
     rsi_tensor_free(d);
     return out;
+}
+
+/* The points of v as the engine passes them: with split, the first row
+ * alone in float64 (*prev) and the others in float32, else all rows in
+ * float64 and no *prev. */
+static rsi_tensor *as_points(const float *v, int64_t rows, int64_t channels,
+                             int split, rsi_tensor **prev)
+{
+    rsi_tensor *all = as_doubles(v, rows, channels);
+    *prev = NULL;
+    if (!split)
+        return all;
+    *prev = rsi_tensor_narrow(all, 0, 0, 1);
+    rsi_tensor *rest = rsi_tensor_narrow(all, 0, 1, rows - 1);
+    rsi_tensor *batch = rsi_tensor_to_dtype(rest, RSI_FLOAT32);
+    ck_assert_ptr_nonnull(batch);
+    rsi_tensor_free(rest);
+    rsi_tensor_free(all);
+    return batch;
 }
 
 /* t[1:] + t[:-1] along dim 0 */
@@ -101,7 +122,7 @@ static double rectified(double x)
 }
 
 /* Two batches added on, as the engine adds one per forward. */
-static void compare(int64_t rows, int relu, int strided)
+static void compare(int64_t rows, int relu, int strided, int split)
 {
     const int64_t channels = strided ? 2 * K : K;
     const int64_t plane = channels * H * W;
@@ -112,9 +133,24 @@ static void compare(int64_t rows, int relu, int strided)
         float *gv = random_floats(rows + 1, channels, 2 * batch + 1),
               *dv = random_floats(rows, channels, 2 * batch + 2);
         rsi_tensor *g = as_doubles(gv, rows + 1, channels),
-                   *d = as_doubles(dv, rows, channels);
-        ck_assert_int_eq(rsi_tensor_trapezoids_add(&fused, g, d, relu), 0);
+                   *d = as_doubles(dv, rows, channels), *prev;
+        rsi_tensor *points = as_points(gv, rows + 1, channels, split, &prev);
+        ck_assert_int_eq(
+            rsi_tensor_trapezoids_add(&fused, prev, points, d, relu), 0);
         composed(&want, g, d, relu);
+        /* the increments of the same points: differences of floats, exact
+         * in float64 */
+        rsi_tensor *inc = rsi_tensor_increments(prev, points);
+        ck_assert_ptr_nonnull(inc);
+        ck_assert_int_eq(rsi_tensor_size(inc, 0), rows);
+        for (int64_t b = 0; b < rows; b++)
+            for (int64_t i = 0; i < UNIT; i++)
+                ck_assert(element(inc, b * UNIT + i) ==
+                          (double)gv[(b + 1) * plane + i] -
+                              (double)gv[b * plane + i]);
+        rsi_tensor_free(inc);
+        rsi_tensor_free(prev);
+        rsi_tensor_free(points);
         for (int64_t i = 0; i < UNIT; i++)
             for (int64_t b = 0; b < rows; b++) {
                 double lo = gv[b * plane + i], hi = gv[(b + 1) * plane + i];
@@ -159,7 +195,8 @@ START_TEST(the_trapezoid_sums)
     for (int64_t rows = 1; rows <= 17; rows++)
         for (int relu = 0; relu < 2; relu++)
             for (int strided = 0; strided < 2; strided++)
-                compare(rows, relu, strided);
+                for (int split = 0; split < 2; split++)
+                    compare(rows, relu, strided, split);
 }
 END_TEST
 
@@ -171,15 +208,22 @@ START_TEST(shapes_that_do_not_pair_up)
     free(dv);
     rsi_tensor *acc = NULL;
     /* B + 1 gradients for B increments: 4 and 4 do not pair */
-    ck_assert_int_eq(rsi_tensor_trapezoids_add(&acc, g, d, 0), -1);
+    ck_assert_int_eq(rsi_tensor_trapezoids_add(&acc, NULL, g, d, 0), -1);
     ck_assert_ptr_null(acc);
     ck_assert_ptr_nonnull(strstr(rsi_error_message(), "[4, 5, 7, 3]"));
     rsi_error_clear();
-    rsi_tensor *f = rsi_tensor_to_dtype(g, RSI_FLOAT32),
-               *d3 = rsi_tensor_narrow(d, 0, 0, 3);
-    ck_assert_int_eq(rsi_tensor_trapezoids_add(&acc, f, d3, 0), -1);
+    /* increments in float32 */
+    rsi_tensor *f = rsi_tensor_to_dtype(d, RSI_FLOAT32),
+               *d3 = rsi_tensor_narrow(f, 0, 0, 3);
+    ck_assert_int_eq(rsi_tensor_trapezoids_add(&acc, NULL, g, d3, 0), -1);
     ck_assert_ptr_nonnull(strstr(rsi_error_message(), "float64"));
     rsi_error_clear();
+    /* a previous point of another shape */
+    rsi_tensor *two = rsi_tensor_narrow(g, 0, 0, 2);
+    ck_assert_ptr_null(rsi_tensor_increments(two, g));
+    ck_assert_ptr_nonnull(strstr(rsi_error_message(), "previous point"));
+    rsi_error_clear();
+    rsi_tensor_free(two);
     rsi_tensor_free(g);
     rsi_tensor_free(d);
     rsi_tensor_free(f);

@@ -32,34 +32,6 @@ void rsi_rs_sum_release(rsi_rs_sum *sum)
     *sum = (rsi_rs_sum){0};
 }
 
-/* The batch in float64 with the previous batch's last point in front of
- * it, so that consecutive pairs span batches. Increments and products are
- * formed in float64: A_i - A_{i-1} loses digits in float32 when steps are
- * many and activations large. */
-static rsi_tensor *with_previous(const rsi_tensor *previous,
-                                 const rsi_tensor *batch)
-{
-    rsi_tensor *b64 = rsi_tensor_to_dtype(batch, RSI_FLOAT64);
-    if (!previous || !b64)
-        return b64;
-    const rsi_tensor *parts[2] = {previous, b64};
-    rsi_tensor *all = rsi_tensor_cat(parts, 2, 0);
-    rsi_tensor_free(b64);
-    return all;
-}
-
-/* t[1:] - t[:-1] along dim 0: the increments between consecutive points. */
-static rsi_tensor *increments(const rsi_tensor *t)
-{
-    int64_t n = rsi_tensor_size(t, 0);
-    rsi_tensor *hi = rsi_tensor_narrow(t, 0, 1, n - 1);
-    rsi_tensor *lo = rsi_tensor_narrow(t, 0, 0, n - 1);
-    rsi_tensor *out = hi && lo ? rsi_tensor_sub(hi, lo) : NULL;
-    rsi_tensor_free(hi);
-    rsi_tensor_free(lo);
-    return out;
-}
-
 /* A copy of one row, so that the batch it came from can be freed. */
 static rsi_tensor *row_copy(const rsi_tensor *t, int64_t row)
 {
@@ -88,33 +60,28 @@ int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
     layer->delta = NULL;
     if (!layer->first_act && !(layer->first_act = row_copy(acts, 0)))
         return -1;
-    rsi_tensor *all = with_previous(layer->last_act, acts);
-    if (!all)
+    /* in float64: A_i - A_{i-1} loses digits in float32 when steps are
+     * many and activations large */
+    if (rsi_tensor_size(acts, 0) + (layer->last_act ? 1 : 0) >= 2 &&
+        !(layer->delta = rsi_tensor_increments(layer->last_act, acts)))
         return -1;
-    if (rsi_tensor_size(all, 0) >= 2)
-        layer->delta = increments(all);
-    int failed = rsi_tensor_size(all, 0) >= 2 && !layer->delta;
-    rsi_tensor_free(all);
-    return failed ? -1 : 0;
+    return 0;
 }
 
 int rsi_rs_sum_add(rsi_rs_sum *sum, const rsi_rs_layer *layer,
                    const rsi_tensor *grads)
 {
-    rsi_tensor *g_all = with_previous(sum->last_grad, grads);
-    if (!g_all)
-        return -1;
     int rc = 0;
     if (layer->delta) {
         /* acc += 0.5 * sum_b (g_b+1 + g_b) * delta_b, with relu(g) too */
-        rc = rsi_tensor_trapezoids_add(&sum->ig, g_all, layer->delta, 0);
+        rc = rsi_tensor_trapezoids_add(&sum->ig, sum->last_grad, grads,
+                                       layer->delta, 0);
         if (rc == 0 && sum->want_relu)
-            rc = rsi_tensor_trapezoids_add(&sum->ig_relu, g_all, layer->delta,
-                                           1);
+            rc = rsi_tensor_trapezoids_add(&sum->ig_relu, sum->last_grad, grads,
+                                           layer->delta, 1);
     }
     rsi_tensor_free(sum->last_grad);
     sum->last_grad = rc == 0 ? last_row(grads) : NULL;
-    rsi_tensor_free(g_all);
     return rc == 0 && sum->last_grad ? 0 : -1;
 }
 
