@@ -1,15 +1,18 @@
-// rsicam — the Riemann-Stieltjes engine's inner sum in one pass
-// (rsi_tensor_trapezoids_add, tensor.h).
+// rsicam — the Riemann-Stieltjes engine's passes over a batch of path
+// points in one pass each (rsi_tensor_increments, rsi_tensor_trapezoids_add;
+// tensor.h).
 //
-// Composed of tensor operations, the sum writes and reads back pair sums
-// and products the size of a whole batch of activations in float64 (and a
-// rectified copy of the gradients for the second sum): on a CPU, for a
-// layer as large as ResNet50's layer2, memory traffic, not arithmetic.
-// Here each element's terms are summed in a register, in order (b = 0, 1,
-// ...), and added on: the same sum within float64's rounding (the
-// composition's reduction groups the terms its own way;
-// tests/unit/test_trapezoids.c holds both to a long double reference).
-// Other devices and layouts keep the composition.
+// Composed of tensor operations, they copied each batch to float64 behind
+// the previous point, then wrote and read back pair sums and products the
+// size of the whole batch (and a rectified copy of the gradients for the
+// second sum): on a CPU, for a layer as large as ResNet50's layer2, memory
+// traffic, not arithmetic. Here the points are read as they come and
+// converted as they are read; each element's terms are summed in a
+// register, in order (b = 0, 1, ...), and added on: the same sum within
+// float64's rounding (the composition's reduction groups the terms its own
+// way; tests/unit/test_trapezoids.c holds both to a long double
+// reference), and the same increments to the bit. Other devices and
+// layouts keep the composition.
 #include "shim.h"
 
 #include <ATen/Parallel.h>
@@ -21,6 +24,13 @@
 
 using rsicam::shim_call;
 using rsicam::unwrap;
+
+// A float64 tensor that the CPU loops can read in place.
+static bool fits_cpu_loop(const at::Tensor &t)
+{
+    return t.device().is_cpu() && t.scalar_type() == at::kDouble &&
+           t.is_contiguous();
+}
 
 // The sequence [prev; batch] of a path's points: prev the previous batch's
 // last point (float64, one row) or nothing, batch this batch's rows
@@ -39,13 +49,13 @@ struct Points {
         const at::Tensor b = batch.to(at::kDouble);
         return prev ? at::cat({*prev, b}) : b;
     }
-    bool fits_cpu_loop() const
+    // whether the CPU loops can read the points in place
+    bool cpu_loop_can_read() const
     {
         const auto t = batch.scalar_type();
         return batch.device().is_cpu() && batch.is_contiguous() &&
                (t == at::kFloat || t == at::kDouble) &&
-               (!prev || (prev->device().is_cpu() && prev->is_contiguous() &&
-                          prev->scalar_type() == at::kDouble));
+               (!prev || fits_cpu_loop(*prev));
     }
 };
 
@@ -63,10 +73,15 @@ template <typename T> struct CpuPoints {
     }
 };
 
-template <typename T> static CpuPoints<T> cpu_points(const Points &p, int64_t n)
+// f(CpuPoints<T>) for the batch's type T, float or double.
+template <typename F>
+static void on_cpu_points(const Points &p, int64_t n, F &&f)
 {
-    return {p.prev ? p.prev->data_ptr<double>() : nullptr,
-            p.batch.data_ptr<T>(), n};
+    const double *prev = p.prev ? p.prev->data_ptr<double>() : nullptr;
+    if (p.batch.scalar_type() == at::kFloat)
+        f(CpuPoints<float>{prev, p.batch.data_ptr<float>(), n});
+    else
+        f(CpuPoints<double>{prev, p.batch.data_ptr<double>(), n});
 }
 
 // relu as torch computes it in float64: NaN passes through
@@ -106,12 +121,6 @@ static void increments_on_cpu(double *out, const CpuPoints<T> &a, int64_t rows)
     });
 }
 
-static bool fits_cpu_loop(const at::Tensor &t)
-{
-    return t.device().is_cpu() && t.scalar_type() == at::kDouble &&
-           t.is_contiguous();
-}
-
 static const at::Tensor *optional(const rsi_tensor *t)
 {
     return t ? &rsicam::unwrap(t) : nullptr;
@@ -139,21 +148,17 @@ rsi_tensor *rsi_tensor_increments(const rsi_tensor *prev,
         const int64_t rows = a.rows() - 1;
         if (rows < 1)
             throw std::invalid_argument("increments need two points");
-        std::vector<int64_t> shape = a.batch.sizes().vec();
-        shape[0] = rows;
-        if (!a.fits_cpu_loop()) {
+        if (!a.cpu_loop_can_read()) {
             const at::Tensor all = a.joined();
             return rsicam::wrap(all.narrow(0, 1, rows) -
                                 all.narrow(0, 0, rows));
         }
+        std::vector<int64_t> shape = a.batch.sizes().vec();
+        shape[0] = rows;
         at::Tensor out = at::empty(shape, a.batch.options().dtype(at::kDouble));
-        const int64_t n = out[0].numel();
-        if (a.batch.scalar_type() == at::kFloat)
-            increments_on_cpu(out.data_ptr<double>(), cpu_points<float>(a, n),
-                              rows);
-        else
-            increments_on_cpu(out.data_ptr<double>(), cpu_points<double>(a, n),
-                              rows);
+        on_cpu_points(a, out[0].numel(), [&](const auto &points) {
+            increments_on_cpu(out.data_ptr<double>(), points, rows);
+        });
         return rsicam::wrap(out);
     });
 }
@@ -186,19 +191,15 @@ int rsi_tensor_trapezoids_add(rsi_tensor **acc, const rsi_tensor *prev,
             throw std::invalid_argument("trapezoids: accumulator of shape " +
                                         c10::str(sum.sizes()) + " for " +
                                         c10::str(d.sizes()));
-        if (g.fits_cpu_loop() && fits_cpu_loop(d) && fits_cpu_loop(sum)) {
-            const int64_t n = sum.numel();
+        if (g.cpu_loop_can_read() && fits_cpu_loop(d) && fits_cpu_loop(sum)) {
             double *out = sum.data_ptr<double>();
             const double *dp = d.data_ptr<double>();
-            const bool f32 = g.batch.scalar_type() == at::kFloat;
-            if (f32 && relu)
-                add_on_cpu<true>(out, cpu_points<float>(g, n), dp, rows);
-            else if (f32)
-                add_on_cpu<false>(out, cpu_points<float>(g, n), dp, rows);
-            else if (relu)
-                add_on_cpu<true>(out, cpu_points<double>(g, n), dp, rows);
-            else
-                add_on_cpu<false>(out, cpu_points<double>(g, n), dp, rows);
+            on_cpu_points(g, sum.numel(), [&](const auto &points) {
+                if (relu)
+                    add_on_cpu<true>(out, points, dp, rows);
+                else
+                    add_on_cpu<false>(out, points, dp, rows);
+            });
             return 0;
         }
         const at::Tensor all = g.joined();
