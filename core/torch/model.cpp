@@ -3,6 +3,7 @@
 #include "layer_delta.h"
 #include "model_impl.h"
 #include "precision.h"
+#include "rows_finite.h"
 #include "shim.h"
 #include "split_head.h"
 
@@ -437,16 +438,6 @@ static at::Tensor row_scores(const at::Tensor &logits,
                         probs);
 }
 
-// 1 per row whose values are all finite, else 0 (float).
-static at::Tensor rows_finite(const at::Tensor &logits,
-                              const std::vector<at::Tensor> &others)
-{
-    at::Tensor ok = torch::isfinite(logits).all(1);
-    for (const auto &t : others)
-        ok = ok.logical_and(torch::isfinite(t).flatten(1).all(1));
-    return ok.to(torch::kFloat);
-}
-
 // The exposed forward of x: its outputs in x's row order, and each
 // forward's deltas, whose gradients back puts in that order too.
 struct Forward {
@@ -607,7 +598,8 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
     // The input too: oneDNN's ReLU in a frozen head maps NaN to 0, so a
     // non-finite input row need not reach the logits to be wrong.
     checked.push_back(x.narrow(0, leads, body));
-    res->finite = wrap(rows_finite(logits.detach(), checked));
+    checked.push_back(logits.detach());
+    res->finite = wrap(rows_finite(checked));
     res->full_precision_rows =
         m->head_precision == c10::kFloat ? 0 : (int64_t)exact.size();
     return slots;

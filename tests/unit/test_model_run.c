@@ -54,22 +54,26 @@ static rsi_model *model(void)
     return m;
 }
 
-/* rows random inputs; row nan_row (if >= 0) holds a NaN */
-static rsi_tensor *input_rows(int rows, int nan_row)
+/* rows random inputs; row nan_row (if >= 0) holds a NaN near its start,
+ * row inf_row (if >= 0) minus infinity as its last value */
+static rsi_tensor *input_rows(int rows, int nan_row, int inf_row)
 {
     static float x[ROWS * 3 * SIDE * SIDE];
+    const size_t row = 3 * SIDE * SIDE;
     srand(11);
     for (size_t i = 0; i < sizeof x / sizeof *x; i++)
         x[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
     if (nan_row >= 0)
-        x[(size_t)nan_row * 3 * SIDE * SIDE + 7] = NAN;
+        x[(size_t)nan_row * row + 7] = NAN;
+    if (inf_row >= 0)
+        x[(size_t)inf_row * row + row - 1] = -INFINITY;
     const int64_t shape[4] = {rows, 3, SIDE, SIDE};
     return rsi_tensor_from_floats(x, shape, 4);
 }
 
 static rsi_tensor *input(void)
 {
-    return input_rows(3, -1);
+    return input_rows(3, -1, -1);
 }
 
 /* One part over all of x: lead row or not, targets chosen. */
@@ -217,7 +221,7 @@ static rsi_tensor *rows_of(const rsi_tensor *t, int64_t first, int64_t n)
 START_TEST(parts_get_their_own_targets)
 {
     run_fixture f;
-    fixture_open(&f, input_rows(ROWS, -1));
+    fixture_open(&f, input_rows(ROWS, -1, -1));
     rsi_target chosen[4],
         given[1] = {{.class_index = 3, .kind = RSI_SCORE_SOFTMAX}};
     seen s = {0};
@@ -256,17 +260,18 @@ START_TEST(parts_get_their_own_targets)
 }
 END_TEST
 
-/* A NaN in one input row marks that row, and only it, as not finite. */
+/* A NaN in one input row, or an infinity as another's last value, marks
+ * those rows, and only them, as not finite. */
 START_TEST(rows_say_whether_they_are_finite)
 {
     run_fixture f;
-    fixture_open(&f, input_rows(ROWS, 2));
+    fixture_open(&f, input_rows(ROWS, 2, 3));
     const rsi_target t = {.class_index = 1, .kind = RSI_SCORE_LOGIT};
     ck_assert_int_eq(rsi_model_run(f.m, f.x, &t, 1, &f.res), 0);
     float finite[ROWS];
     ck_assert_int_eq(rsi_tensor_to_floats(f.res.finite, finite, ROWS), 0);
     for (int r = 0; r < ROWS; r++)
-        ck_assert_float_eq(finite[r], r == 2 ? 0.0f : 1.0f);
+        ck_assert_float_eq(finite[r], r == 2 || r == 3 ? 0.0f : 1.0f);
     rsi_forward_result_release(&f.res, 1, 1);
     fixture_close(&f);
 }

@@ -92,19 +92,20 @@ RSI_API int rsi_tensor_sum_all(const rsi_tensor *t, double *out);
 RSI_API int rsi_tensor_min_max(const rsi_tensor *t, double *min, double *max);
 /* 1 when every element is finite. */
 RSI_API int rsi_tensor_all_finite(const rsi_tensor *t);
-/* The Riemann-Stieltjes engine's passes over a batch of path points, each
- * one pass where it can be. The points are [prev; batch]: prev, where not
- * NULL, the previous batch's last point (float64 [1, ...]), then batch
- * (float32 or float64 [B, ...]).
- * Increments: x[r + 1] - x[r] of the points, float64.
- * Trapezoids: *acc += 0.5 * sum over r of (f(g[r + 1]) + f(g[r])) * d[r],
- * g the points, d float64 increments (one fewer), f = relu when relu != 0,
- * else the identity; *acc (float64, a point's shape) is made when NULL. */
-RSI_API rsi_tensor *rsi_tensor_increments(const rsi_tensor *prev,
-                                          const rsi_tensor *batch);
-RSI_API int rsi_tensor_trapezoids_add(rsi_tensor **acc, const rsi_tensor *prev,
-                                      const rsi_tensor *g, const rsi_tensor *d,
-                                      int relu);
+/* The Riemann-Stieltjes engine's pass over a batch of path points, in one
+ * pass where it can be. Gradients g and activations a come as the points
+ * [prev; batch]: prev, where not NULL (for both or neither), the previous
+ * batch's last point (float64 [1, ...]), then the batch (float32 or
+ * float64 [B, ...], the same shape for both); two points at least.
+ *     *sum      += 0.5 * sum over r of (g[r + 1] + g[r]) * (a[r + 1] - a[r])
+ *     *sum_relu += the same with relu(g)          (unless sum_relu is NULL)
+ * all in float64, the increments too; each sum (float64, a point's shape)
+ * is made when NULL. */
+RSI_API int rsi_tensor_trapezoids_add(rsi_tensor **sum, rsi_tensor **sum_relu,
+                                      const rsi_tensor *g_prev,
+                                      const rsi_tensor *g,
+                                      const rsi_tensor *a_prev,
+                                      const rsi_tensor *a);
 
 /* Images ([N, C, H, W]). */
 /* Bilinear resize, half-pixel centres (align_corners = false). */

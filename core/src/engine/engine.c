@@ -14,7 +14,6 @@ void rsi_rs_layer_release(rsi_rs_layer *layer)
 {
     rsi_tensor_free(layer->first_act);
     rsi_tensor_free(layer->last_act);
-    rsi_tensor_free(layer->delta);
     *layer = (rsi_rs_layer){0};
 }
 
@@ -56,14 +55,8 @@ int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
         rsi_error("engine: activations must be [B, K, h, w]");
         return -1;
     }
-    rsi_tensor_free(layer->delta);
-    layer->delta = NULL;
+    layer->acts = acts;
     if (!layer->first_act && !(layer->first_act = row_copy(acts, 0)))
-        return -1;
-    /* in float64: A_i - A_{i-1} loses digits in float32 when steps are
-     * many and activations large */
-    if (rsi_tensor_size(acts, 0) + (layer->last_act ? 1 : 0) >= 2 &&
-        !(layer->delta = rsi_tensor_increments(layer->last_act, acts)))
         return -1;
     return 0;
 }
@@ -72,14 +65,16 @@ int rsi_rs_sum_add(rsi_rs_sum *sum, const rsi_rs_layer *layer,
                    const rsi_tensor *grads)
 {
     int rc = 0;
-    if (layer->delta) {
-        /* acc += 0.5 * sum_b (g_b+1 + g_b) * delta_b, with relu(g) too */
-        rc = rsi_tensor_trapezoids_add(&sum->ig, sum->last_grad, grads,
-                                       layer->delta, 0);
-        if (rc == 0 && sum->want_relu)
-            rc = rsi_tensor_trapezoids_add(&sum->ig_relu, sum->last_grad, grads,
-                                           layer->delta, 1);
+    if (!layer->acts) {
+        rsi_error("engine: a sum added outside a layer's batch");
+        return -1;
     }
+    /* the increments in float64: A_i - A_{i-1} loses digits in float32
+     * when steps are many and activations large */
+    if (rsi_tensor_size(grads, 0) + (sum->last_grad ? 1 : 0) >= 2)
+        rc = rsi_tensor_trapezoids_add(
+            &sum->ig, sum->want_relu ? &sum->ig_relu : NULL, sum->last_grad,
+            grads, layer->last_act, layer->acts);
     rsi_tensor_free(sum->last_grad);
     sum->last_grad = rc == 0 ? last_row(grads) : NULL;
     return rc == 0 && sum->last_grad ? 0 : -1;
@@ -87,6 +82,7 @@ int rsi_rs_sum_add(rsi_rs_sum *sum, const rsi_rs_layer *layer,
 
 int rsi_rs_layer_end_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
 {
+    layer->acts = NULL;
     rsi_tensor_free(layer->last_act);
     layer->last_act = last_row(acts);
     layer->points += rsi_tensor_size(acts, 0);

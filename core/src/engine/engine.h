@@ -22,10 +22,10 @@
 #include "rsicam/tensor.h"
 
 typedef struct rsi_rs_layer {
-    rsi_tensor *first_act; /* A_0 [1, K, h, w] */
-    rsi_tensor *last_act;  /* the latest point's A [1, K, h, w], float64 */
-    rsi_tensor *delta;     /* this batch's increments A_i - A_{i-1} */
-    int64_t points;        /* points seen so far */
+    rsi_tensor *first_act;  /* A_0 [1, K, h, w] */
+    rsi_tensor *last_act;   /* the latest point's A [1, K, h, w], float64 */
+    const rsi_tensor *acts; /* this batch's A, borrowed from begin to end */
+    int64_t points;         /* points seen so far */
 } rsi_rs_layer;
 
 typedef struct rsi_rs_sum {
@@ -40,11 +40,12 @@ void rsi_rs_layer_release(rsi_rs_layer *layer);
 void rsi_rs_sum_init(rsi_rs_sum *sum, int want_relu);
 void rsi_rs_sum_release(rsi_rs_sum *sum);
 
-/* Takes the next batch of activations [B, K, h, w] for a layer: computes
- * the batch's increments (including the one from the previous batch's last
- * point). Call before rsi_rs_sum_add() for the same batch. */
+/* Takes the next batch of activations [B, K, h, w] for a layer, which must
+ * live until rsi_rs_layer_end_batch(). Call before rsi_rs_sum_add() for the
+ * same batch. */
 int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts);
-/* Adds the batch's trapezoids for one target's gradients [B, K, h, w]. */
+/* Adds the batch's trapezoids for one target's gradients [B, K, h, w]
+ * (with the previous batch's last point: one pass over both batches). */
 int rsi_rs_sum_add(rsi_rs_sum *sum, const rsi_rs_layer *layer,
                    const rsi_tensor *grads);
 /* Ends the batch: remembers its last activation. */
