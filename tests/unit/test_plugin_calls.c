@@ -270,27 +270,38 @@ START_TEST(random_same_across_batch_cuts)
 END_TEST
 
 /* tensor_lerp gives the points the linear path always gave: b + a (x -
- * b) row by row in float32, and exact ends. */
+ * b) row by row in float32, and exact ends (a baseline of 333.3 makes
+ * b + (x - b) round away from x); ends of more than one row are refused. */
 START_TEST(lerp_matches_axpby)
 {
-    rsi_tensor *x = image();
-    rsi_tensor *b = rsi_tensor_full_like(x, -0.3);
-    rsi_tensor *d = rsi_tensor_sub(x, b);
-    const double alpha[4] = {0.0, 1.0 / 3.0, 0.7, 1.0};
-    rsi_tensor *all = rsi_host()->tensor_lerp(b, x, alpha, 4);
-    for (int k = 0; k < 4; k++) {
-        rsi_tensor *row = rsi_tensor_narrow(all, 0, k, 1);
-        rsi_tensor *want = k == 0   ? rsi_tensor_clone(b)
-                           : k == 3 ? rsi_tensor_clone(x)
-                                    : rsi_tensor_axpby(1.0, b, alpha[k], d);
-        ck_assert_msg(max_abs_diff(row, want) == 0, "row %d", k);
-        rsi_tensor_free(row);
-        rsi_tensor_free(want);
+    const double baselines[2] = {-0.3, 1000.0 / 3.0};
+    const double alpha[5] = {0.0, 1.0 / 3.0, 0.7, 1.0, 1e-7};
+    for (int i = 0; i < 2; i++) {
+        rsi_tensor *x = image();
+        rsi_tensor *b = rsi_tensor_full_like(x, baselines[i]);
+        rsi_tensor *d = rsi_tensor_sub(x, b);
+        rsi_tensor *all = rsi_host()->tensor_lerp(b, x, alpha, 5);
+        ck_assert_ptr_nonnull(all);
+        for (int k = 0; k < 5; k++) {
+            rsi_tensor *row = rsi_tensor_narrow(all, 0, k, 1);
+            rsi_tensor *want = k == 0   ? rsi_tensor_clone(b)
+                               : k == 3 ? rsi_tensor_clone(x)
+                                        : rsi_tensor_axpby(1.0, b, alpha[k], d);
+            ck_assert_msg(max_abs_diff(row, want) == 0, "baseline %g, row %d",
+                          baselines[i], k);
+            rsi_tensor_free(row);
+            rsi_tensor_free(want);
+        }
+        /* ends of several rows: the plugin's mistake, named with shapes */
+        ck_assert_ptr_null(rsi_host()->tensor_lerp(all, all, alpha, 5));
+        ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_PLUGIN);
+        ck_assert_ptr_nonnull(strstr(rsi_error_message(), "[5, 3, "));
+        rsi_error_clear();
+        rsi_tensor_free(all);
+        rsi_tensor_free(d);
+        rsi_tensor_free(b);
+        rsi_tensor_free(x);
     }
-    rsi_tensor_free(all);
-    rsi_tensor_free(d);
-    rsi_tensor_free(b);
-    rsi_tensor_free(x);
 }
 END_TEST
 

@@ -69,6 +69,11 @@ RSI_API rsi_tensor *rsi_tensor_scale(const rsi_tensor *a, double s);
 /* alpha * a + beta * b: the one primitive behind interpolating paths. */
 RSI_API rsi_tensor *rsi_tensor_axpby(double alpha, const rsi_tensor *a,
                                      double beta, const rsi_tensor *b);
+/* The n rows a + alpha[k] (b - a), k < n, for a and b of one row each
+ * [1, ...]: row k is rsi_tensor_axpby(1, a, alpha[k], b - a) to the bit,
+ * a itself where alpha[k] is 0 and b where it is 1. */
+RSI_API rsi_tensor *rsi_tensor_lerp(const rsi_tensor *a, const rsi_tensor *b,
+                                    const double *alpha, int64_t n);
 RSI_API rsi_tensor *rsi_tensor_relu(const rsi_tensor *a);
 /* 1 where a > 0, else 0 (same dtype as a). */
 RSI_API rsi_tensor *rsi_tensor_positive(const rsi_tensor *a);

@@ -102,36 +102,9 @@ rsi_tensor *rsi_host_random(const rsi_context *ctx, rsi_random_kind kind,
 rsi_tensor *rsi_host_lerp(const rsi_tensor *a, const rsi_tensor *b,
                           const double *alpha, int64_t n)
 {
-    if (n < 1 || !alpha || rsi_tensor_ndim(a) < 1 ||
-        rsi_tensor_size(a, 0) != 1) {
-        rsi_error_class_set(RSI_ERR_PLUGIN,
-                            "tensor_lerp(): needs one row a [1, ...] and at "
-                            "least one position (got %lld)",
-                            (long long)n);
-        return NULL;
-    }
-    rsi_tensor *d = rsi_tensor_sub(b, a);
-    rsi_tensor **rows = d ? calloc((size_t)n, sizeof *rows) : NULL;
-    int ok = rows != NULL;
-    /* Row by row, as a + alpha (b - a) in the tensors' own precision; the
-     * ends are copies, not 1 * a + 0 * d up to rounding. */
-    for (int64_t k = 0; ok && k < n; k++) {
-        rows[k] = alpha[k] == 0.0   ? rsi_tensor_clone(a)
-                  : alpha[k] == 1.0 ? rsi_tensor_clone(b)
-                                    : rsi_tensor_axpby(1.0, a, alpha[k], d);
-        ok = rows[k] != NULL;
-    }
-    rsi_tensor *out = NULL;
-    if (ok)
-        out = n == 1
-                  ? rsi_tensor_clone(rows[0])
-                  : rsi_tensor_cat((const rsi_tensor *const *)rows, (int)n, 0);
-    for (int64_t k = 0; rows && k < n; k++)
-        rsi_tensor_free(rows[k]);
-    free(rows);
-    rsi_tensor_free(d);
-    if (d && !rows)
-        rsi_error("out of memory");
+    rsi_tensor *out = rsi_tensor_lerp(a, b, alpha, n);
+    if (!out)
+        rsi_error_reclass(RSI_ERR_PLUGIN);
     return out;
 }
 
