@@ -1,9 +1,12 @@
 /* rsicam — RSI-Grad-CAM heatmaps for TorchScript and ONNX image
  * classifiers. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "rsicam/error.h"
 #include "rsicam/model.h"
 
 static void usage(FILE *out)
@@ -20,7 +23,37 @@ static void usage(FILE *out)
                  "  version   print the version\n");
 }
 
+static int run_command(int argc, char **argv);
+
+/* Ends the process once the command is done: its files are closed, its
+ * threads joined and only standard output may still be buffered. Left to
+ * exit(), libtorch's static destructors deregister its operators one by
+ * one and every block is freed, for memory the kernel takes back anyway:
+ * 0.47 s of a 3.2 s ResNet50 `layer4` command on the 2-core AMD EPYC VM
+ * (strace: from the lock file's removal to exit_group). Sanitizer builds
+ * exit as usual, so that the leak check still runs. A standard output
+ * that cannot be written is the command's failure. */
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "rsicam: cannot write standard output: %s\n",
+                strerror(errno));
+        if (rc == 0)
+            rc = RSI_ERR_OUTPUT;
+    }
+#if !defined(__SANITIZE_ADDRESS__)
+    fflush(stderr);
+    _exit(rc);
+#endif
+    return rc;
+}
+
 int main(int argc, char **argv)
+{
+    return finish(run_command(argc, argv));
+}
+
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);

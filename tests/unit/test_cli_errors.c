@@ -162,7 +162,8 @@ static const struct bad_model {
     {"missing.pt", "", "no such file"},
     {"garbage.pt", "", "not a TorchScript"},
     {"state_dict.pt", "", "not a TorchScript"},
-    {"bad_meta.pt", "", "\"mean\" is not 3 numbers in [-1e6, 1e6] in rsicam.json"},
+    {"bad_meta.pt", "",
+     "\"mean\" is not 3 numbers in [-1e6, 1e6] in rsicam.json"},
     {"tiny.pt", "--layer features.9", "nearest module paths: features"},
 };
 enum { N_BAD_MODELS = sizeof bad_models / sizeof bad_models[0] };
@@ -432,6 +433,19 @@ START_TEST(results_on_full_device)
 }
 END_TEST
 
+/* Standard output that cannot be written fails the command, whichever
+ * prints to it (exit 0 before: the buffer was lost at exit). */
+START_TEST(stdout_on_full_device)
+{
+    char *out = NULL;
+    int rc = tk_sh(&out, "'%s' version 2>&1 >/dev/full", tk_rsicam());
+    ck_assert_int_eq(rc, 6);
+    ck_assert_ptr_nonnull(strstr(out, "cannot write standard output"));
+    ck_assert_ptr_nonnull(strstr(out, "No space left on device"));
+    free(out);
+}
+END_TEST
+
 /* ---- Plugins ------------------------------------------------------------ */
 
 /* A broken plugin is skipped with a warning naming its file; asking for
@@ -550,6 +564,7 @@ static Suite *cli_errors_suite(void)
     tcase_add_test(tc, out_read_only);
     tcase_add_test(tc, out_disk_full);
     tcase_add_test(tc, results_on_full_device);
+    tcase_add_test(tc, stdout_on_full_device);
     tc = cases[4].tc;
     tcase_add_loop_test(tc, broken_plugin, 0, N_BROKEN);
     tcase_add_test(tc, duplicate_plugin);
