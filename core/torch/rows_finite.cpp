@@ -9,6 +9,7 @@
 // has them all set) and or-ed, which vectorises; other types and devices
 // keep the tensor operations.
 #include "rows_finite.h"
+#include "shim.h"
 
 #include <ATen/Parallel.h>
 
@@ -44,12 +45,6 @@ bool row_finite(const at::Tensor &t, int64_t r)
         t.data_ptr<double>() + r * n, n);
 }
 
-bool cpu_loop_can_read(const at::Tensor &t)
-{
-    return t.device().is_cpu() && t.dim() >= 1 && t.is_contiguous() &&
-           (t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble);
-}
-
 } // namespace
 
 at::Tensor rows_finite(const std::vector<at::Tensor> &ts)
@@ -65,7 +60,7 @@ at::Tensor rows_finite(const std::vector<at::Tensor> &ts)
         if (cpu_loop_can_read(t))
             here.push_back(&t);
         else
-            composed.push_back(at::isfinite(t).reshape({rows, -1}).all(1));
+            composed.push_back(at::isfinite(t).flatten(1).all(1));
     }
     at::Tensor ok;
     if (!here.empty()) {

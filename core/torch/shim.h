@@ -54,6 +54,16 @@ inline const at::Tensor &unwrap(const rsi_tensor *t)
     return t->t;
 }
 
+// Whether rsicam's own CPU loops (trapezoids.cpp, rows_finite.cpp) can
+// read t in place: float32 or float64, in host memory, row after row.
+// Anything else takes tensor operations.
+inline bool cpu_loop_can_read(const at::Tensor &t)
+{
+    const auto type = t.scalar_type();
+    return t.device().is_cpu() && t.is_contiguous() &&
+           (type == at::kFloat || type == at::kDouble);
+}
+
 // Sets the graph executor rsicam uses for a model on device unless one was
 // chosen (rsi_torch_set_executor, RSICAM_EXECUTOR): see executor.cpp. On
 // failure (a bad RSICAM_EXECUTOR) the error is pending; returns false.

@@ -33,8 +33,7 @@ namespace
 // A float64 tensor that the CPU loop can read and write in place.
 bool fits_cpu_loop(const at::Tensor &t)
 {
-    return t.device().is_cpu() && t.scalar_type() == at::kDouble &&
-           t.is_contiguous();
+    return rsicam::cpu_loop_can_read(t) && t.scalar_type() == at::kDouble;
 }
 
 // The sequence [prev; batch] of a path's points: prev the previous batch's
@@ -57,9 +56,7 @@ struct Points {
     // whether the CPU loop can read the points in place
     bool cpu_loop_can_read() const
     {
-        const auto t = batch.scalar_type();
-        return batch.device().is_cpu() && batch.is_contiguous() &&
-               (t == at::kFloat || t == at::kDouble) &&
+        return rsicam::cpu_loop_can_read(batch) &&
                (!prev || fits_cpu_loop(*prev));
     }
 };
