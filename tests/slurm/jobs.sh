@@ -82,6 +82,33 @@ partly_done() {
         grep -Eq '"state": *"(running|interrupted)"' "$1/run.json"
 }
 
+# hold_part_way DIR: waits (polling every 0.05 s) for the first record of
+# the shard writing DIR, then stops its rsicam with SIGSTOP, so the fault
+# injected next finds the shard mid-run however fast its units are (a
+# shard of the slow walk takes under a second here). Slurm wakes stopped
+# tasks with SIGCONT before it sends SIGTERM (scancel, a node set DOWN);
+# release_shard DIR wakes it anyway. Fails when the shard ended first.
+hold_part_way() {
+    local limit=$((SECONDS + 120))
+    ((limit < deadline)) || limit=$deadline
+    until (($(records_in "$1") > 0)); do
+        if ((SECONDS >= limit)); then
+            note "gave up waiting for the first record in $1"
+            return 1
+        fi
+        sleep 0.05
+    done
+    pkill -STOP -f -- "$(shard_pattern "$1")" && partly_done "$1" ||
+        { note "the shard writing $1 ended before it could be held"; return 1; }
+}
+
+release_shard() { pkill -CONT -f -- "$(shard_pattern "$1")" || true; }
+
+# The rsicam of the shard writing DIR, as pkill -f matches its command
+# line (examples/slurm/rsicam-array.sh passes output=OUT/shards/K, OUT
+# made absolute).
+shard_pattern() { printf 'output=([^ ]*/)?%s( |$)' "$1"; }
+
 # The count of units the shard's last run skipped (found recorded).
 units_skipped() {
     sed -nE 's/.*"skipped": *([0-9]+).*/\1/p' "$1/run.json" 2>/dev/null

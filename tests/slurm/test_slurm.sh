@@ -73,9 +73,11 @@ experiment=(examples/experiments/quickstart.yaml "images=[samples.csv]"
 array_sh=$src/examples/slurm/rsicam-array.sh
 export RSICAM_SHARDS=4 RSICAM_CPUS=1
 
-# The fault scenarios need shards that run long enough to be caught
-# mid-run on a quiet machine (the fast walk's shards take 1-2 s there):
-# ten times the steps.
+# The fault scenarios catch a shard after its first record and hold it
+# there (hold_part_way); ten times the steps leave the poll a window of
+# about half a second between a shard's first record and its end. Waiting
+# for Slurm to act alone was a race: the kill reached a shard of 0.9 s
+# after it had finished (CI, 2026-12-03).
 slow_experiment=("${experiment[@]:0:2}" "steps=[80, 170]")
 single=single
 "$RSICAM_BIN" run "${experiment[@]}" threads=1 output=single --quiet &&
@@ -136,9 +138,10 @@ merged_equal out-a
 note "-- 3. a shard cancelled mid-run, resubmitted"
 experiment=("${slow_experiment[@]}") single=single-slow
 submit out-b &&
-    wait_for 120 "shard 2's first records" partly_done out-b/shards/2 &&
+    hold_part_way out-b/shards/2 &&
     scancel "${array}_2"
 wait_for 180 "the other shards" queue_empty
+release_shard out-b/shards/2
 check "shard 2 stopped part way ($(records_in out-b/shards/2) records)" \
     partly_done out-b/shards/2
 check "shard 2 cancelled" task_state "$array" 2 CANCELLED
@@ -153,12 +156,13 @@ merged_equal out-b
 
 note "-- 4. the node goes down mid-run and comes back"
 submit out-c &&
-    wait_for 120 "shard 1's first records" partly_done out-c/shards/1 &&
+    hold_part_way out-c/shards/1 &&
     scontrol update nodename="$node" state=down reason="rsicam test"
 check "node $node is down" node_down
 sleep 3
 check "nothing runs on the down node" [ -z "$(queue_running)" ]
 check "shard 1 stopped part way" partly_done out-c/shards/1
+release_shard out-c/shards/1
 check "shard 1 requeued" task_state "$array" 1 PENDING
 scontrol update nodename="$node" state=resume
 # Slurm holds a requeued job for two minutes before it may start again;
