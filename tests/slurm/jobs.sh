@@ -98,8 +98,10 @@ hold_part_way() {
         fi
         sleep 0.05
     done
-    pkill -STOP -f -- "$(shard_pattern "$1")" && partly_done "$1" ||
-        { note "the shard writing $1 ended before it could be held"; return 1; }
+    if ! pkill -STOP -f -- "$(shard_pattern "$1")" || ! partly_done "$1"; then
+        note "the shard writing $1 ended before it could be held"
+        return 1
+    fi
 }
 
 release_shard() { pkill -CONT -f -- "$(shard_pattern "$1")" || true; }
