@@ -145,6 +145,21 @@ int rsi_tensor_same_device(const rsi_tensor *a, const rsi_tensor *b)
     });
 }
 
+int rsi_tensor_same_bits(const rsi_tensor *a, const rsi_tensor *b)
+{
+    return shim_call<int>(-1, "tensor bits", [&] {
+        const auto &x = unwrap(a), &y = unwrap(b);
+        if (x.sizes() != y.sizes() || x.scalar_type() != y.scalar_type() ||
+            x.device() != y.device())
+            return 0;
+        // as bytes: at::equal compares values, where -0 == 0 and NaN != NaN
+        const auto bytes = [](const at::Tensor &t) {
+            return t.contiguous().reshape({-1}).view(at::kByte);
+        };
+        return at::equal(bytes(x), bytes(y)) ? 1 : 0;
+    });
+}
+
 const char *rsi_tensor_describe(const rsi_tensor *t, char *buf, size_t n)
 {
     if (n == 0)

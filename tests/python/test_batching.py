@@ -4,10 +4,12 @@ With fixed steps the path points of the queued images form one stream cut
 into forwards of --batch points. On the shipped classifier and eight
 committed samples:
   - the maps and records do not depend on how the stream is cut: one image
-    per forward (batch = m + 1), forwards that split images (batch 4) and
-    forwards that hold five images (batch 64) give the same maps, also
-    under --precision bf16, where each path's first and last point run in
-    float32 wherever the cut puts them;
+    per forward (batch = m: the image's own row, which chooses its classes,
+    and its first m points; the last point, the image itself, takes no row
+    of its own), forwards that split images (batch m + 1, 4) and forwards
+    that hold five images (batch 64) give the same maps, also under
+    --precision bf16, where each path's first and last point run in
+    float32 wherever the cut puts them (and the image is a row besides);
   - the trace shows forwards holding several images, and fewer forwards;
   - Grad-CAM alone puts all eight images in one forward;
   - `--batch auto` on the CPU measures the first image at 1, 2, 4, ...
@@ -34,8 +36,9 @@ TMP = os.path.join(os.environ.get("RSICAM_TEST_TMP", "/tmp/rsicam-test"),
 MODEL = os.path.join(ROOT, "examples", "models", "fmnist_cnn.pt")
 IMAGES = sorted(glob.glob(os.path.join(ROOT, "examples", "samples", "*.png")))[:8]
 STEPS = 10
-TRACE = re.compile(r"trace: forward: (\d+) points of (\d+) image\(s\), "
-                   r"(\d+) in float32")
+# (points, images' own rows, images, rows in float32) per forward
+TRACE = re.compile(r"trace: forward: (\d+) points and (\d+) image row\(s\) "
+                   r"of (\d+) image\(s\), (\d+) in float32")
 
 
 def explain(name, batch, *extra, images=IMAGES, ok=True, env=None):
@@ -69,7 +72,7 @@ class Batching(unittest.TestCase):
     def setUpClass(cls):
         os.makedirs(TMP, exist_ok=True)
         cls.runs = {b: explain("b%d" % b, b, "--method", "rsi,gradcam")
-                    for b in (STEPS + 1, 4, 64)}
+                    for b in (STEPS, STEPS + 1, 4, 64)}
 
     def assert_same_maps(self, ref, other):
         (out_a, recs_a), (out_b, recs_b) = ref, other
@@ -89,9 +92,9 @@ class Batching(unittest.TestCase):
                                        delta=1e-5 * max(1.0, abs(ra["ig_sum"])))
 
     def test_maps_do_not_depend_on_the_cut(self):
-        ref = self.runs[STEPS + 1][:2]
+        ref = self.runs[STEPS][:2]
         self.assertEqual(len(ref[1]), 8 * 2 * 4)  # 2 scores x (3 rsi + gradcam)
-        for b in (4, 64):
+        for b in (STEPS + 1, 4, 64):
             self.assert_same_maps(ref, self.runs[b][:2])
 
     def test_bf16_maps_do_not_depend_on_the_cut(self):
@@ -102,25 +105,31 @@ class Batching(unittest.TestCase):
             self.assert_same_maps(runs[STEPS + 1][:2], runs[b][:2])
         for b, (_, _, forwards, _) in runs.items():
             # each image's baseline and image, wherever the cut falls
-            self.assertEqual(sum(f for _, _, f in forwards), 2 * 8, b)
-        self.assertTrue(all(f == 0 for _, _, f in self.runs[4][2]))
+            self.assertEqual(sum(f for _, _, _, f in forwards), 2 * 8, b)
+            # the image is a row besides its m + 1 points, only looked at
+            self.assertEqual(sum(p for p, _, _, _ in forwards), 8 * (STEPS + 1))
+            self.assertEqual(sum(r for _, r, _, _ in forwards), 8)
+        self.assertTrue(all(f == 0 for _, _, _, f in self.runs[4][2]))
 
     def test_forwards_hold_several_images(self):
-        one = self.runs[STEPS + 1][2]
+        one = self.runs[STEPS][2]
         many = self.runs[64][2]
-        # one image per forward: its m + 1 points (the image rides in front)
+        # one image per forward at batch m: its own row and its first m
+        # points; its last point, the image, is that row (had it run, the
+        # 8 images' 88 points would take 9 forwards of 10)
         self.assertEqual(len(one), 8)
-        self.assertTrue(all(p == STEPS + 1 and i == 1 for p, i, _ in one),
-                        one)
+        self.assertTrue(all(p == STEPS and r == 1 and i == 1
+                            for p, r, i, _ in one), one)
         # 88 points in forwards of at most 64: 2 forwards, up to 6 images
-        self.assertEqual(sum(p for p, _, _ in many), 8 * (STEPS + 1))
+        self.assertEqual(sum(p for p, _, _, _ in many), 8 * STEPS)
+        self.assertEqual(sum(r for _, r, _, _ in many), 8)
         self.assertEqual(len(many), 2, many)
-        self.assertTrue(all(p <= 64 for p, _, _ in many))
-        self.assertGreaterEqual(max(i for _, i, _ in many), 5)
+        self.assertTrue(all(p <= 64 for p, _, _, _ in many))
+        self.assertGreaterEqual(max(i for _, _, i, _ in many), 5)
         # batch 4 splits images across forwards
         split = self.runs[4][2]
-        self.assertEqual(sum(p for p, _, _ in split), 8 * (STEPS + 1))
-        self.assertTrue(any(i == 2 for _, i, _ in split), split)
+        self.assertEqual(sum(p for p, _, _, _ in split), 8 * STEPS)
+        self.assertTrue(any(i == 2 for _, _, i, _ in split), split)
 
     def auto(self, name, cache, *extra, env=None):
         _, recs, fw, err = explain(name, None, "--method", "rsi", *extra,
@@ -128,8 +137,10 @@ class Batching(unittest.TestCase):
                                    env={"RSICAM_CACHE_DIR": cache,
                                         **(env or {})})
         self.assertTrue(all(r["status"] == "ok" for r in recs), recs)
-        # every point ran, in forwards of at most the batch chosen
-        self.assertEqual(sum(p for p, _, _ in fw), 2 * (STEPS + 1))
+        # every point ran (the last as the image's own row), in forwards
+        # of at most the batch chosen
+        self.assertEqual(sum(p for p, _, _, _ in fw), 2 * STEPS)
+        self.assertEqual(sum(r for _, r, _, _ in fw), 2)
         said = [l for l in err.splitlines() if "batch auto" in l]
         self.assertEqual(len(said), 1, err)
         return fw, said[0]
@@ -153,7 +164,7 @@ class Batching(unittest.TestCase):
             self.assertLessEqual(float(times[str(batch)]), best * 1.03 + 0.01)
             if len(tried) < 5:
                 self.assertGreater(float(times[str(tried[-1])]), 1.5 * best)
-            self.assertTrue(all(p <= batch for p, _, _ in fw), fw)
+            self.assertTrue(all(p <= batch for p, _, _, _ in fw), fw)
             self.assertEqual(os.listdir(cache), [os.path.basename(file)])
             with open(file) as f:
                 stored = json.load(f)
@@ -164,12 +175,12 @@ class Batching(unittest.TestCase):
         fw, said = self.auto("auto-again", cache)
         self.assertEqual(said, f"rsicam: trace: batch auto: {batch}, from "
                                f"{file}")
-        # what the file says is what runs: 8 points, 8 + 8 + 6
+        # what the file says is what runs: 8 points, 8 + 8 + 4
         stored["batch"] = 8
         with open(file, "w") as f:
             json.dump(stored, f)
         fw, said = self.auto("auto-eight", cache)
-        self.assertEqual([p for p, _, _ in fw], [8, 8, 6])
+        self.assertEqual([p for p, _, _, _ in fw], [8, 8, 4])
         self.assertTrue(said.endswith(f"8, from {file}"), said)
 
     def test_auto_batch_keyed_by_settings(self):
@@ -233,13 +244,15 @@ class Batching(unittest.TestCase):
         _, _, fw, err = explain("given", 8, "--method", "rsi",
                                 images=IMAGES[:2],
                                 env={"RSICAM_CACHE_DIR": cache})
-        self.assertEqual([p for p, _, _ in fw], [8, 8, 6])
+        # the second image starts in the slot its first image's last point
+        # left: that point is the image's own row, run in the first forward
+        self.assertEqual([(p, r) for p, r, _, _ in fw], [(8, 1), (8, 1), (4, 0)])
         self.assertNotIn("batch auto", err)
         self.assertFalse(os.path.exists(cache))
 
     def test_gradcam_alone_in_one_forward(self):
         out, recs, fw, _ = explain("gradcam-8", 8, "--method", "gradcam")
-        self.assertEqual(fw, [(8, 8, 0)])
+        self.assertEqual(fw, [(8, 0, 8, 0)])
         out1, recs1, fw1, _ = explain("gradcam-1", 1, "--method", "gradcam")
         self.assertEqual(len(fw1), 8)
         self.assert_same_maps((out1, recs1), (out, recs))

@@ -2,7 +2,8 @@
  * every check on a path's answer catches its fault in one line that
  * names the plugin; a parameter the plugin never declared is an error,
  * not a crash; adaptive steps ask a path only for new positions; the
- * seeded random numbers do not depend on how positions are batched. */
+ * seeded random numbers do not depend on how positions are batched; a
+ * path's last point is known to be the image only bit for bit. */
 
 #include <check.h>
 #include <math.h>
@@ -305,6 +306,36 @@ START_TEST(lerp_matches_axpby)
 }
 END_TEST
 
+/* The stream drops a path's last point when it is the image bit for bit
+ * (the image's own row stands in for it): values equal are not enough. */
+START_TEST(same_bits_is_bit_for_bit)
+{
+    const int64_t shape[2] = {2, 3}, other[2] = {3, 2};
+    rsi_tensor *zero = rsi_tensor_full(shape, 2, 0.0);
+    rsi_tensor *negative_zero = rsi_tensor_full(shape, 2, -0.0);
+    rsi_tensor *nan = rsi_tensor_full(shape, 2, NAN);
+    rsi_tensor *nan_copy = rsi_tensor_clone(nan);
+    rsi_tensor *reshaped = rsi_tensor_full(other, 2, 0.0);
+    rsi_tensor *wide = rsi_tensor_to_dtype(zero, RSI_FLOAT64);
+    ck_assert_int_eq(rsi_tensor_same_bits(zero, zero), 1);
+    ck_assert_int_eq(rsi_tensor_same_bits(zero, negative_zero), 0);
+    ck_assert_int_eq(rsi_tensor_same_bits(nan, nan_copy), 1);
+    ck_assert_int_eq(rsi_tensor_same_bits(zero, reshaped), 0);
+    ck_assert_int_eq(rsi_tensor_same_bits(zero, wide), 0);
+    /* the linear path's last point is its image */
+    rsi_tensor *x = image();
+    rsi_tensor *b = rsi_tensor_full_like(x, 1000.0 / 3.0);
+    const double alpha[2] = {0.5, 1.0};
+    rsi_tensor *both = rsi_host()->tensor_lerp(b, x, alpha, 2);
+    rsi_tensor *last = rsi_tensor_narrow(both, 0, 1, 1);
+    ck_assert_int_eq(rsi_tensor_same_bits(last, x), 1);
+    rsi_tensor *tensors[] = {
+        zero, negative_zero, nan, nan_copy, reshaped, wide, x, b, both, last};
+    for (size_t i = 0; i < sizeof tensors / sizeof *tensors; i++)
+        rsi_tensor_free(tensors[i]);
+}
+END_TEST
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -368,6 +399,7 @@ static Suite *calls_suite(void)
     tcase_add_test(t, pixel_space_baseline);
     tcase_add_test(t, random_same_across_batch_cuts);
     tcase_add_test(t, lerp_matches_axpby);
+    tcase_add_test(t, same_bits_is_bit_for_bit);
     tcase_add_test(t, adaptive_asks_only_new_positions);
     suite_add_tcase(s, t);
     return s;

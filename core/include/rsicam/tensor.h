@@ -53,6 +53,10 @@ RSI_API rsi_tensor *rsi_tensor_to_like(const rsi_tensor *t,
 RSI_API int rsi_tensor_dtype(const rsi_tensor *t);
 /* 1 when a and b are on the same device, 0 when not, -1 on error. */
 RSI_API int rsi_tensor_same_device(const rsi_tensor *a, const rsi_tensor *b);
+/* 1 when a and b have the same shape, dtype and device and their elements
+ * the same bits (so -0 differs from 0, and a NaN equals itself), 0 when
+ * not, -1 on error. */
+RSI_API int rsi_tensor_same_bits(const rsi_tensor *a, const rsi_tensor *b);
 /* "[1, 3, 32, 32] Float on cpu" into buf (for messages); returns buf. */
 RSI_API const char *rsi_tensor_describe(const rsi_tensor *t, char *buf,
                                         size_t n);

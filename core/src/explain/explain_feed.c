@@ -6,6 +6,7 @@
  * calls back up to them.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "explain_impl.h"
 
@@ -109,9 +110,115 @@ static int check_finite(const float *finite, int64_t rows)
     return 0;
 }
 
+/* Views of rows [off, off + rows) of a run's result: the layers'
+ * activations [nl], then their gradients per target [nt * nl]; NULL with
+ * an error pending. */
+static rsi_tensor **row_views(const rsi_forward_result *res, int nl, int nt,
+                              int64_t off, int64_t rows)
+{
+    rsi_tensor **views = calloc((size_t)(nl + nl * nt), sizeof *views);
+    if (!views) {
+        rsi_error("out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < nl + nl * nt; i++) {
+        const rsi_tensor *all = i < nl ? res->acts[i] : res->grads[i - nl];
+        if (!(views[i] = rsi_tensor_narrow(all, 0, off, rows))) {
+            for (int j = 0; j < i; j++)
+                rsi_tensor_free(views[j]);
+            free(views);
+            return NULL;
+        }
+    }
+    return views;
+}
+
+static void views_free(rsi_tensor **views, int n)
+{
+    for (int i = 0; views && i < n; i++)
+        rsi_tensor_free(views[i]);
+    free(views);
+}
+
+void ex_image_row_release(image_row *r)
+{
+    views_free(r->views, r->n_views);
+    *r = (image_row){0};
+}
+
+/* Feeds consecutive points to the pass's sums: acts[l] and grads[t * nl +
+ * l] hold one row per point. */
+static int sum_points(pass *p, rsi_tensor *const *acts,
+                      rsi_tensor *const *grads)
+{
+    const int nl = p->n_layers;
+    int rc = 0;
+    for (int l = 0; rc == 0 && l < nl; l++) {
+        rsi_rs_layer *layer = &p->layers[l];
+        rc = rsi_rs_layer_begin_batch(layer, acts[l]);
+        for (int t = 0; rc == 0 && t < p->n_targets; t++)
+            rc = rsi_rs_sum_add(&p->sums[t * nl + l], layer, grads[t * nl + l]);
+        if (rc == 0)
+            rc = rsi_rs_layer_end_batch(layer, acts[l]);
+    }
+    return rc;
+}
+
+/* Keeps row off of a run's result, the image's, as copies: the views
+ * would hold the whole forward's tensors until the path ends. */
+static int keep_image_row(pass *p, image_row *r, const rsi_forward_result *res,
+                          int64_t off, float *const *scores)
+{
+    const int nl = p->n_layers, n = nl + nl * p->n_targets;
+    rsi_tensor **views = row_views(res, nl, p->n_targets, off, 1);
+    if (!views)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        rsi_tensor *copy = rsi_tensor_clone(views[i]);
+        rsi_tensor_free(views[i]);
+        if (!(views[i] = copy)) {
+            views_free(views, n);
+            return -1;
+        }
+    }
+    views_free(r->views, r->n_views); /* none before, in the stream */
+    r->views = views;
+    r->n_views = n;
+    for (int t = 0; t < p->n_targets; t++)
+        r->scores[t] = scores[t][off];
+    return 0;
+}
+
+/* The kept image row as the path's last point. */
+static int feed_image_row(pass *p, image_row *r)
+{
+    int rc = sum_points(p, r->views, r->views + p->n_layers);
+    for (int t = 0; rc == 0 && t < p->n_targets; t++)
+        p->score_last[t] = r->scores[t];
+    p->points++;
+    ex_image_row_release(r);
+    return rc;
+}
+
+void ex_feed_image_row(flight *fl)
+{
+    if (feed_image_row(&fl->p, &fl->image) < 0)
+        ex_flight_fail(fl);
+}
+
+int ex_keeps_image_row(const rsi_explainer *e)
+{
+    /* under a reduced-precision head the parts' float32 rows are their
+     * first and last: the path's ends, which the image row would shift */
+    return ex_walks_path(e) && !ex_adaptive(e) &&
+           strcmp(rsi_model_get_precision(e->model), "fp32") == 0;
+}
+
 /* Feeds rows [off, off + rows) of a run's result, the flight's points, to
  * its sums, or, with a store, keeps them there; the scores at the path's
- * ends come from its first and last points unless refining. */
+ * ends come from its first and last points unless refining. A part that
+ * starts with the image's own row keeps it (image_row); one that ends
+ * the path without its last point is followed by the kept row. */
 static int feed_part(rsi_explainer *e, flight *fl,
                      const rsi_forward_result *res, int64_t off, int64_t rows,
                      const float *finite, float *const *scores,
@@ -119,38 +226,32 @@ static int feed_part(rsi_explainer *e, flight *fl,
 {
     pass *p = &fl->p;
     const int nl = e->opt.n_layers, nt = p->n_targets;
-    /* the rows' views: the layers' activations, then their gradients */
-    rsi_tensor **views = calloc((size_t)(nl + nl * nt), sizeof *views);
+    int rc = check_finite(finite + off, rows);
+    if (rc == 0 && fl->image.kept_here) {
+        fl->image.kept_here = 0;
+        rc = keep_image_row(p, &fl->image, res, off, scores);
+        off++;
+        rows--;
+    }
+    rsi_tensor **views = rc == 0 ? row_views(res, nl, nt, off, rows) : NULL;
+    rc = views ? rc : -1;
     rsi_tensor **acts = views, **grads = views ? views + nl : NULL;
-    int made = 0, rc = views ? check_finite(finite + off, rows)
-                             : (rsi_error("out of memory"), -1);
-    for (int l = 0; rc == 0 && l < nl; l++, made++)
-        rc = (acts[l] = rsi_tensor_narrow(res->acts[l], 0, off, rows)) ? 0 : -1;
-    for (int i = 0; rc == 0 && i < nl * nt; i++, made++)
-        rc = (grads[i] = rsi_tensor_narrow(res->grads[i], 0, off, rows)) ? 0
-                                                                         : -1;
     /* a store starts with its first batch: only then are the targets known */
     if (rc == 0 && store && !store->acts)
         rc = rsi_rs_store_init(store, nl, nt);
     if (rc == 0 && store)
         rc = rsi_rs_store_append(store, acts, grads);
-    for (int l = 0; rc == 0 && !store && l < nl; l++) {
-        rsi_rs_layer *layer = &p->layers[l];
-        rc = rsi_rs_layer_begin_batch(layer, acts[l]);
-        for (int t = 0; rc == 0 && t < nt; t++)
-            rc = rsi_rs_sum_add(&p->sums[t * nl + l], layer, grads[t * nl + l]);
-        if (rc == 0)
-            rc = rsi_rs_layer_end_batch(layer, acts[l]);
-    }
+    if (rc == 0 && !store)
+        rc = sum_points(p, acts, grads);
     for (int t = 0; rc == 0 && !refining && t < nt; t++) {
         if (p->points == 0)
             p->score_first[t] = scores[t][off];
         p->score_last[t] = scores[t][off + rows - 1];
     }
     p->points += rows;
-    for (int i = 0; i < made; i++)
-        rsi_tensor_free(views[i]);
-    free(views);
+    views_free(views, nl + nl * nt);
+    if (rc == 0 && fl->image.stands_last && fl->exhausted)
+        rc = feed_image_row(p, &fl->image);
     return rc;
 }
 
@@ -201,7 +302,13 @@ int ex_run_and_feed(rsi_explainer *e, const rsi_tensor *x, rsi_run_part *parts,
     /* one wait for the device, then copies of what is already there */
     int rc = finite && host ? rsi_tensor_to_floats(res.finite, finite, rows)
                             : (rsi_error("out of memory"), -1);
-    ex_trace_forward(&e->trace, e->forwards, rows, n, res.full_precision_rows);
+    int image_rows = 0, kept = 0; /* leads are not among the rows */
+    for (int i = 0; i < n; i++) {
+        kept += owners[i]->image.kept_here;
+        image_rows += parts[i].lead || owners[i]->image.kept_here;
+    }
+    ex_trace_forward(&e->trace, e->forwards, rows - kept, image_rows, n,
+                     res.full_precision_rows);
     for (int t = 0; rc == 0 && !refining && t < slots; t++)
         rc = rsi_tensor_to_floats(scores[t], score_rows[t] = host + t * rows,
                                   rows);

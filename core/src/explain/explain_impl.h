@@ -56,6 +56,23 @@ typedef struct pass {
     int64_t steps;                                   /* the path's steps m */
 } pass;
 
+/* The image's own row. Its logits choose the targets, so it runs first,
+ * in its image's first forward; on the stream (a float32 head, fixed
+ * steps) it is also differentiated there and kept, and when the path's
+ * last point turns out to be the image, bit for bit (the linear path's
+ * is), that point takes no row of a later forward: the kept row is fed
+ * in its place. Otherwise the image is a lead row (rsi_run_part.lead),
+ * only looked at. */
+typedef struct image_row {
+    int kept_here;   /* this forward's part starts with the image's row */
+    int stands_last; /* the path's last point was dropped for the kept row */
+    /* one row each: activations [n_layers], then gradients per target
+     * [n_targets * n_layers] (NULL until kept) */
+    rsi_tensor **views;
+    int n_views;
+    double scores[RSI_EXPLAIN_MAX_CLASSES * 2];
+} image_row;
+
 /* A map's files, to be written. */
 typedef struct ex_map_file {
     char *stem;
@@ -92,10 +109,11 @@ typedef struct flight {
     rsi_tensor *baseline;
     rsi_context ctx;    /* the run's facts that plugins see */
     rsi_path_call path; /* the open path while it has points to give */
-    int64_t forwards;   /* forwards that carried its points */
-    int exhausted;      /* every point given (and, once fed, summed) */
-    int finished;       /* nothing more to run: maps to write, or failed */
-    int failed;         /* error says why */
+    image_row image;
+    int64_t forwards; /* forwards that carried its points */
+    int exhausted;    /* every point given (and, once fed, summed) */
+    int finished;     /* nothing more to run: maps to write, or failed */
+    int failed;       /* error says why */
     rsi_kept_error error;
     double start, t_read, t_baseline;
     int maps_made; /* its maps and records exist, its files are written */
@@ -207,6 +225,12 @@ void ex_flight_fail(flight *fl);
  * failed with its error). */
 int ex_run_and_feed(rsi_explainer *e, const rsi_tensor *x, rsi_run_part *parts,
                     flight **owners, int n, rsi_rs_store *store, int refining);
+/* Whether the stream runs the image as a row of its own (image_row). */
+int ex_keeps_image_row(const rsi_explainer *e);
+/* Feeds the kept image row as the path's last point, when no row of a
+ * forward is left to carry it; the flight fails on error. */
+void ex_feed_image_row(flight *fl);
+void ex_image_row_release(image_row *r);
 
 /* Runs one batch of the flight's path points (all of the batch's rows
  * are its points) and feeds every sum, or, with a store, keeps the points
@@ -251,10 +275,11 @@ void ex_files_release(ex_files *files);
 /* CLOCK_MONOTONIC in seconds. */
 double ex_now(void);
 void ex_trace_init(ex_trace *t);
-/* A forward of rows points of images images has ended (forwards: how
- * many so far); the first one starts the profile. */
-void ex_trace_forward(ex_trace *t, int64_t forwards, int64_t rows, int images,
-                      int64_t full_precision_rows);
+/* A forward of rows path points and image_rows images' own rows
+ * (image_row), of images images, has ended (forwards: how many so far);
+ * the first one starts the profile. */
+void ex_trace_forward(ex_trace *t, int64_t forwards, int64_t rows,
+                      int image_rows, int images, int64_t full_precision_rows);
 /* An image's phases: read, baseline, walk (ending at end). */
 void ex_trace_image(const ex_trace *t, const flight *fl, double end);
 /* The files of image, written while the next forward ran from start to

@@ -19,6 +19,7 @@ void ex_flight_free(flight *fl)
     if (!fl)
         return;
     rsi_call_path_close(&fl->path);
+    ex_image_row_release(&fl->image);
     ex_files_release(&fl->files); /* waits for its writer */
     ex_pass_release(&fl->p);
     rsi_image_release(&fl->img);
@@ -231,25 +232,51 @@ static int next_points(rsi_explainer *e, flight *fl, int64_t max,
     return rc;
 }
 
+/* The path's last point, the last row of *piece, leaves the forward when
+ * it is the image bit for bit: the image's kept row (image_row) stands in
+ * for it. 1 when it left (*piece is then NULL if it was its only row), 0
+ * when it stays, -1 with an error pending. */
+static int drop_image_point(flight *fl, rsi_tensor **piece)
+{
+    const int64_t n = rsi_tensor_size(*piece, 0);
+    rsi_tensor *last = rsi_tensor_narrow(*piece, 0, n - 1, 1);
+    const int same = last ? rsi_tensor_same_bits(last, fl->x) : -1;
+    rsi_tensor_free(last);
+    if (same != 1)
+        return same;
+    rsi_tensor *rest = n > 1 ? rsi_tensor_narrow(*piece, 0, 0, n - 1) : NULL;
+    if (n > 1 && !rest)
+        return -1;
+    rsi_tensor_free(*piece);
+    *piece = rest;
+    fl->image.stands_last = 1;
+    return 1;
+}
+
 /* One forward of up to opt.batch points: the oldest flights' next points
  * in order, starting queued images while there is room (one image's only
- * with opt.image_per_forward). Flights whose points have all been summed
- * then end their walk. */
+ * with opt.image_per_forward). An image that starts brings its own row
+ * besides (image_row), ahead of its points or, as a lead, ahead of all
+ * parts. Flights whose points have all been summed then end their walk. */
 int ex_stream_batch(rsi_explainer *e)
 {
     const int64_t cap = e->opt.batch;
-    /* each part and each piece has at least one row */
+    const int keeps = ex_keeps_image_row(e);
+    /* each part and each piece has at least one row, and a part at most
+     * one image row besides */
+    rsi_tensor **leads = calloc((size_t)cap, sizeof *leads); /* borrowed */
     rsi_tensor **pieces = calloc((size_t)(2 * cap), sizeof *pieces);
     rsi_run_part *parts = calloc((size_t)cap, sizeof *parts);
     flight **owners = calloc((size_t)cap, sizeof *owners);
-    if (!pieces || !parts || !owners) {
+    if (!leads || !pieces || !parts || !owners) {
+        free(leads);
         free(pieces);
         free(parts);
         free(owners);
         rsi_error("out of memory");
         return -1;
     }
-    int64_t n_pieces = cap, n_parts = 0, n_leads = 0;
+    int64_t n_pieces = 0, n_parts = 0, n_leads = 0;
     int rc = 0;
     int64_t budget = cap;
     for (int i = 0; budget > 0; i++) {
@@ -260,9 +287,14 @@ int ex_stream_batch(rsi_explainer *e)
             break;
         }
         flight *fl = e->flights[i];
-        int64_t got = 0;
         const int64_t first_piece = n_pieces;
         const int starts = fl->path.given == 0;
+        const int own_row = ex_walks_path(e) && !fl->p.chosen &&
+                            !fl->finished && !fl->exhausted;
+        if (keeps && own_row &&
+            !(pieces[n_pieces++] = rsi_tensor_narrow(fl->x, 0, 0, 1)))
+            ex_flight_fail(fl);
+        int64_t got = 0;
         while (budget > 0 && !fl->exhausted && !fl->finished) {
             rsi_tensor *t = NULL;
             int r = next_points(e, fl, budget, &t);
@@ -275,18 +307,34 @@ int ex_stream_batch(rsi_explainer *e)
             got += b;
             budget -= b;
         }
-        if (fl->failed) { /* its points go nowhere */
+        /* the kept row must exist by the time the last point is fed:
+         * run earlier, or in this forward ahead of at least one point */
+        if (keeps && fl->exhausted && !fl->failed && got > 0 &&
+            (fl->image.views || got > 1)) {
+            const int dropped = drop_image_point(fl, &pieces[n_pieces - 1]);
+            if (dropped < 0)
+                ex_flight_fail(fl);
+            if (dropped == 1) {
+                got--;
+                budget++;
+                if (!pieces[n_pieces - 1])
+                    n_pieces--;
+            }
+            if (dropped == 1 && got == 0) /* its points were all summed */
+                ex_feed_image_row(fl);
+        }
+        if (fl->failed || got == 0) { /* its points go nowhere */
             while (n_pieces > first_piece)
                 rsi_tensor_free(pieces[--n_pieces]);
             budget += got;
-        } else if (got > 0) {
-            const int lead = ex_walks_path(e) && !fl->p.chosen;
-            if (lead) /* leads go first, pieces after cap */
-                pieces[n_leads++] = fl->x;
+        } else {
+            if (own_row && !keeps) /* leads go first */
+                leads[n_leads++] = fl->x;
+            fl->image.kept_here = own_row && keeps;
             /* the path's ends, baseline and image, in full precision */
             parts[n_parts] =
-                (rsi_run_part){.rows = got,
-                               .lead = lead,
+                (rsi_run_part){.rows = got + fl->image.kept_here,
+                               .lead = own_row && !keeps,
                                .full_precision_first = starts,
                                .full_precision_last = fl->exhausted};
             owners[n_parts++] = fl;
@@ -294,12 +342,12 @@ int ex_stream_batch(rsi_explainer *e)
     }
     if (rc == 0 && n_parts > 0) {
         /* the leads (borrowed) then the pieces, into one input */
-        const int64_t k = n_leads + n_pieces - cap;
+        const int64_t k = n_leads + n_pieces;
         const rsi_tensor **in = malloc((size_t)k * sizeof *in);
         for (int64_t i = 0; in && i < n_leads; i++)
-            in[i] = pieces[i];
-        for (int64_t i = cap; in && i < n_pieces; i++)
-            in[n_leads + i - cap] = pieces[i];
+            in[i] = leads[i];
+        for (int64_t i = 0; in && i < n_pieces; i++)
+            in[n_leads + i] = pieces[i];
         rsi_tensor *x = in && k > 1 ? rsi_tensor_cat(in, (int)k, 0) : NULL;
         if (!in || (k > 1 && !x)) {
             if (!in)
@@ -313,11 +361,12 @@ int ex_stream_batch(rsi_explainer *e)
         rsi_tensor_free(x);
         free(in);
     }
-    for (int64_t i = cap; i < n_pieces; i++)
+    for (int64_t i = 0; i < n_pieces; i++)
         rsi_tensor_free(pieces[i]);
     for (int i = 0; i < e->n_flights; i++)
         if (e->flights[i]->exhausted)
             ex_flight_walked(e, e->flights[i]);
+    free(leads);
     free(pieces);
     free(parts);
     free(owners);

@@ -32,8 +32,8 @@ static void profile_failed(const char *file)
     rsi_error_clear();
 }
 
-void ex_trace_forward(ex_trace *t, int64_t forwards, int64_t rows, int images,
-                      int64_t full_precision_rows)
+void ex_trace_forward(ex_trace *t, int64_t forwards, int64_t rows,
+                      int image_rows, int images, int64_t full_precision_rows)
 {
     const double end = ex_now();
     /* after the first, the time since the last forward ended: this one's
@@ -41,9 +41,10 @@ void ex_trace_forward(ex_trace *t, int64_t forwards, int64_t rows, int images,
      * alone */
     if (t->on) {
         fprintf(stderr,
-                "rsicam: trace: forward: %lld points of %d image(s), %lld in "
-                "float32",
-                (long long)rows, images, (long long)full_precision_rows);
+                "rsicam: trace: forward: %lld points and %d image row(s) of "
+                "%d image(s), %lld in float32",
+                (long long)rows, image_rows, images,
+                (long long)full_precision_rows);
         if (forwards > 1)
             fprintf(stderr, ", %.1f ms after the last",
                     1e3 * (end - t->last_forward_end));
