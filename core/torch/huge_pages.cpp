@@ -13,14 +13,21 @@
 // where asked; elsewhere the advice fails and small pages serve), and a
 // freed block is kept for a later request it holds instead of being
 // unmapped, as long as what is mapped stays within the peak of what was
-// live (BlockCache). Smaller blocks go to libtorch's own allocator. Blocks
-// are reported to libtorch's memory profiler as its allocator reports
-// them. Measured (ResNet50 `layer4`, 51 points, 2-core AMD EPYC VM, two
-// runs each, pass seconds / page faults / max RSS MB), huge against small
-// pages: batch 1 2.53-2.56 / 54,000 / 435 against 2.64-2.82 / 102,000 /
-// 441; batch 8 2.16-2.28 / 61,000 / 546 against 2.62-3.34 / 152,000-
-// 237,000 / 572-614; batch 16 2.28-2.30 / 64,000 / 678 against 5.63-6.10 /
-// 560,000-607,000 / 717-751. The same maps, bit for bit.
+// live (BlockCache). Blocks from 128 KiB get the same in small pages, in
+// a cache of their own (so that they never take a large block's place):
+// left to glibc, a freed one was reused or not by chance of the heap's
+// layout (libtorch asks posix_memalign, whose request is a little larger
+// than the chunk freed, so a freed block next to a live small object
+// stayed a hole and the heap grew: 12 of 20 refills of 512 KiB faulted
+// in afresh in one build of test_huge_pages, none in another). Smaller
+// blocks go to libtorch's own allocator. Blocks are reported to
+// libtorch's memory profiler as its allocator reports them. Measured (ResNet50
+// `layer4`, 51 points, 2-core AMD EPYC VM, two runs each, pass seconds / page
+// faults / max RSS MB), huge against small pages: batch 1 2.53-2.56 / 54,000 /
+// 435 against 2.64-2.82 / 102,000 / 441; batch 8 2.16-2.28 / 61,000 / 546
+// against 2.62-3.34 / 152,000- 237,000 / 572-614; batch 16 2.28-2.30 / 64,000 /
+// 678 against 5.63-6.10 / 560,000-607,000 / 717-751. The same maps, bit for
+// bit.
 #include "shim.h"
 
 #include "rsicam/model.h"
@@ -47,18 +54,25 @@ namespace
 constexpr size_t huge_page = size_t(2) << 20;
 constexpr size_t small_page = 4096;
 constexpr size_t large_block = size_t(1) << 20;
+constexpr size_t medium_block = size_t(128) << 10;
 
 size_t round_up(size_t n, size_t to)
 {
     return (n + to - 1) / to * to;
 }
 
-// A fresh mapping of len bytes (whole small pages) that starts at a huge
-// page boundary, advised huge; nullptr when the system has no memory for
-// it. The kernel backs only whole aligned 2 MiB extents with huge pages,
-// so a block's last part takes small ones and no memory is wasted.
-void *map_block(size_t len)
+// A fresh mapping of len bytes (whole small pages); nullptr when the
+// system has no memory for it. A huge one starts at a huge page boundary,
+// advised huge: the kernel backs only whole aligned 2 MiB extents with
+// huge pages, so a block's last part takes small ones and no memory is
+// wasted.
+void *map_block(size_t len, bool huge)
 {
+    if (!huge) {
+        void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? nullptr : p;
+    }
     const size_t span = len + huge_page;
     void *p = mmap(nullptr, span, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -84,6 +98,8 @@ void *map_block(size_t len)
 class BlockCache
 {
   public:
+    explicit BlockCache(bool huge) : huge_(huge) {}
+
     // A block of at least n bytes: the smallest kept one that holds them,
     // else a new mapping. (Kept blocks at most a quarter or twice larger
     // than asked missed too often: at batch 8 the backward's buffers
@@ -104,7 +120,7 @@ class BlockCache
         } else {
             while (!free_.empty() && live_bytes_ + kept_ + len > peak_)
                 unmap_largest_kept();
-            if (!(p = map_block(len)))
+            if (!(p = map_block(len, huge_)))
                 return nullptr;
         }
         live_[p] = got;
@@ -137,18 +153,19 @@ class BlockCache
         free_.erase(last);
     }
 
+    const bool huge_; // blocks mapped in huge pages
     std::mutex mutex_;
     std::unordered_map<void *, size_t> live_; // block -> mapped length
     std::multimap<size_t, void *> free_;      // mapped length -> kept block
     size_t live_bytes_ = 0, peak_ = 0, kept_ = 0;
 };
 
-BlockCache *cache;
+BlockCache *large, *medium; // blocks of at least large_block, medium_block
 c10::Allocator *base;
 
 void release(void *p)
 {
-    if (cache->give_back(p)) {
+    if (large->give_back(p) || medium->give_back(p)) {
         c10::profiledCPUMemoryReporter().Delete(p);
         return;
     }
@@ -160,9 +177,9 @@ class HugePageAllocator final : public c10::Allocator
   public:
     c10::DataPtr allocate(size_t n) const override
     {
-        if (n < large_block)
+        if (n < medium_block)
             return base->allocate(n);
-        void *p = cache->take(n);
+        void *p = (n < large_block ? medium : large)->take(n);
         if (!p) {
             c10::profiledCPUMemoryReporter().OutOfMemory(n);
             throw std::runtime_error("out of memory: cannot map " +
@@ -196,12 +213,15 @@ int rsi_torch_use_huge_pages(void)
             base = c10::GetCPUAllocator();
             if (!base->raw_deleter()) // release() could not free its blocks
                 return;
-            cache = new BlockCache; // as long as the blocks it hands out
+            // as long as the blocks they hand out
+            large = new BlockCache(true);
+            medium = new BlockCache(false);
             // glibc raises these itself once large blocks it mapped are
             // freed, which no longer happens: left at 128 KiB, every
-            // block up to 1 MiB was mapped afresh and the heap's top
-            // trimmed and faulted in again (ResNet50 at batch 1: 2,500
-            // brk calls, 307,000 faults, twice the time)
+            // block up to 1 MiB (libtorch's, before the medium cache;
+            // other libraries' still) was mapped afresh and the heap's
+            // top trimmed and faulted in again (ResNet50 at batch 1:
+            // 2,500 brk calls, 307,000 faults, twice the time)
             mallopt(M_MMAP_THRESHOLD, (int)large_block);
             mallopt(M_TRIM_THRESHOLD, 64 << 20);
             static HugePageAllocator allocator;
@@ -214,7 +234,7 @@ int rsi_torch_use_huge_pages(void)
 
 int rsi_torch_huge_pages(void)
 {
-    return rsicam::cache != nullptr;
+    return rsicam::large != nullptr;
 }
 
 } // extern "C"
