@@ -232,23 +232,27 @@ static int next_points(rsi_explainer *e, flight *fl, int64_t max,
     return rc;
 }
 
-/* The path's last point, the last row of *piece, leaves the forward when
- * it is the image bit for bit: the image's kept row (image_row) stands in
- * for it. 1 when it left (*piece is then NULL if it was its only row), 0
- * when it stays, -1 with an error pending. */
-static int drop_image_point(flight *fl, rsi_tensor **piece)
+/* The path's last point, the last row of the last of the n pieces, leaves
+ * the forward when it is the image bit for bit: the image's kept row
+ * (image_row) stands in for it. 1 when it left (with its piece, if that
+ * was its only row: *n then counts one piece less), 0 when it stays, -1
+ * with an error pending. */
+static int drop_image_point(flight *fl, rsi_tensor **pieces, int64_t *n)
 {
-    const int64_t n = rsi_tensor_size(*piece, 0);
-    rsi_tensor *last = rsi_tensor_narrow(*piece, 0, n - 1, 1);
+    rsi_tensor **piece = &pieces[*n - 1];
+    const int64_t rows = rsi_tensor_size(*piece, 0);
+    rsi_tensor *last = rsi_tensor_narrow(*piece, 0, rows - 1, 1);
     const int same = last ? rsi_tensor_same_bits(last, fl->x) : -1;
     rsi_tensor_free(last);
     if (same != 1)
         return same;
-    rsi_tensor *rest = n > 1 ? rsi_tensor_narrow(*piece, 0, 0, n - 1) : NULL;
-    if (n > 1 && !rest)
+    rsi_tensor *rest =
+        rows > 1 ? rsi_tensor_narrow(*piece, 0, 0, rows - 1) : NULL;
+    if (rows > 1 && !rest)
         return -1;
     rsi_tensor_free(*piece);
     *piece = rest;
+    *n -= rest == NULL;
     fl->image.stands_last = 1;
     return 1;
 }
@@ -291,8 +295,8 @@ int ex_stream_batch(rsi_explainer *e)
         const int starts = fl->path.given == 0;
         const int own_row = ex_walks_path(e) && !fl->p.chosen &&
                             !fl->finished && !fl->exhausted;
-        if (keeps && own_row &&
-            !(pieces[n_pieces++] = rsi_tensor_narrow(fl->x, 0, 0, 1)))
+        const int lead = own_row && !keeps, kept = own_row && keeps;
+        if (kept && !(pieces[n_pieces++] = rsi_tensor_narrow(fl->x, 0, 0, 1)))
             ex_flight_fail(fl);
         int64_t got = 0;
         while (budget > 0 && !fl->exhausted && !fl->finished) {
@@ -311,30 +315,28 @@ int ex_stream_batch(rsi_explainer *e)
          * run earlier, or in this forward ahead of at least one point */
         if (keeps && fl->exhausted && !fl->failed && got > 0 &&
             (fl->image.views || got > 1)) {
-            const int dropped = drop_image_point(fl, &pieces[n_pieces - 1]);
-            if (dropped < 0)
+            const int dropped = drop_image_point(fl, pieces, &n_pieces);
+            if (dropped < 0) {
                 ex_flight_fail(fl);
-            if (dropped == 1) {
+            } else if (dropped) {
                 got--;
                 budget++;
-                if (!pieces[n_pieces - 1])
-                    n_pieces--;
+                if (got == 0) /* its points were all summed */
+                    ex_feed_image_row(fl);
             }
-            if (dropped == 1 && got == 0) /* its points were all summed */
-                ex_feed_image_row(fl);
         }
         if (fl->failed || got == 0) { /* its points go nowhere */
             while (n_pieces > first_piece)
                 rsi_tensor_free(pieces[--n_pieces]);
             budget += got;
         } else {
-            if (own_row && !keeps) /* leads go first */
+            if (lead) /* leads go first */
                 leads[n_leads++] = fl->x;
-            fl->image.kept_here = own_row && keeps;
+            fl->image.kept_here = kept;
             /* the path's ends, baseline and image, in full precision */
             parts[n_parts] =
                 (rsi_run_part){.rows = got + fl->image.kept_here,
-                               .lead = own_row && !keeps,
+                               .lead = lead,
                                .full_precision_first = starts,
                                .full_precision_last = fl->exhausted};
             owners[n_parts++] = fl;
