@@ -10,14 +10,16 @@ plus peak memory (max RSS) of each, rsicam's peak memory at many steps vs
 50, four layers in one run vs one, and optionally the issue's "ideas to
 measure" (threads, batch size, torch.jit.freeze). Everything is reported as
 medians and ratios measured within one run. Markdown on stdout; with --save
-also bench/results/<date>-cpu.md (and the raw runs as .json), with
---save TAG bench/results/<date>-cpu-TAG.md.
+also bench/results/<date>-cpu-<commit>.md (and the raw runs as .json), with
+--save TAG bench/results/<date>-cpu-<commit>-TAG.md; an existing result is
+never overwritten (the run stops before it starts instead).
 """
 import argparse
 import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -110,8 +112,8 @@ def parse_args(argv):
                    help="a line for the report's header (what was built, why)")
     p.add_argument("--save", nargs="?", const="", default=None,
                    metavar="TAG",
-                   help="write bench/results/<date>-cpu.md and .json "
-                        "(<date>-cpu-TAG.* with a TAG)")
+                   help="write bench/results/<date>-cpu-<commit>.md and .json "
+                        "(<date>-cpu-<commit>-TAG.* with a TAG)")
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.reps, args.mem_steps = 16, 1, 64
@@ -827,15 +829,44 @@ def auto_batch_report(args, res, meta):
     return L
 
 
-def git_commit():
+def git_head():
+    """The checkout's short commit, and whether core/ differs from it."""
     try:
         out = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "core"],
                                capture_output=True, text=True).stdout.strip()
-        return out + (" (core/ modified)" if dirty else "")
+        return out, bool(dirty)
     except (OSError, subprocess.CalledProcessError):
-        return "?"
+        return "", False
+
+
+def git_commit():
+    head, dirty = git_head()
+    return (head or "?") + (" (core/ modified)" if dirty else "")
+
+
+def results_stem(tag):
+    """bench/results/<date>-cpu-<commit>[-modified][-TAG], without suffix.
+
+    The commit is in the name so that two runs on one day (before and after
+    a change) each keep their file; a stem already taken is refused.
+    """
+    if tag and not re.fullmatch(r"[A-Za-z0-9._-]+", tag):
+        sys.exit("bench: --save '%s': a TAG is letters, digits, '.', '_' "
+                 "and '-'" % tag)
+    head, dirty = git_head()
+    parts = [datetime.date.today().isoformat(), "cpu", head or "nocommit"]
+    if dirty:
+        parts.append("modified")
+    if tag:
+        parts.append(tag)
+    stem = os.path.join(BENCH, "results", "-".join(parts))
+    for suffix in (".md", ".json"):
+        if os.path.exists(stem + suffix):
+            sys.exit("bench: %s%s exists: rsicam never overwrites a result; "
+                     "pass --save with another TAG" % (stem, suffix))
+    return stem
 
 
 def machine_meta(args, rsicam):
@@ -860,6 +891,8 @@ def machine_meta(args, rsicam):
 
 def main(argv):
     args = parse_args(argv)
+    # Known before the first run, so that a taken name costs no minutes.
+    stem = results_stem(args.save) if args.save is not None else None
     os.makedirs(args.work, exist_ok=True)
     rsicam, floor = ensure_built(args.build)
     models = ensure_models(args.work, args.models)
@@ -910,16 +943,19 @@ def main(argv):
     text = report(args, res, extra, meta)
     text += "\n(benchmark took %.1f minutes)\n" % meta["minutes"]
     print(text)
-    if args.save is not None:
-        out_dir = os.path.join(BENCH, "results")
-        os.makedirs(out_dir, exist_ok=True)
-        stem = os.path.join(out_dir, datetime.date.today().isoformat() + "-cpu" +
-                            ("-" + args.save if args.save else ""))
-        with open(stem + ".md", "w") as f:
-            f.write(text)
-        with open(stem + ".json", "w") as f:
-            json.dump({"meta": meta, "args": {k: v for k, v in vars(args).items()},
-                       "runs": res, "extra": extra}, f, indent=1)
+    if stem is not None:
+        os.makedirs(os.path.dirname(stem), exist_ok=True)
+        raw = {"meta": meta, "args": {k: v for k, v in vars(args).items()},
+               "runs": res, "extra": extra}
+        try:
+            # "x": a file that appeared while the benchmark ran is not replaced.
+            with open(stem + ".json", "x") as f:
+                json.dump(raw, f, indent=1)
+            with open(stem + ".md", "x") as f:
+                f.write(text)
+        except FileExistsError as e:
+            sys.exit("bench: %s appeared while the benchmark ran: not replaced; "
+                     "the report is printed above" % e.filename)
         log("wrote %s.md and %s.json" % (stem, stem))
     return 0
 
