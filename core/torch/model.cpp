@@ -542,16 +542,26 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
         throw std::invalid_argument("the parts hold " +
                                     std::to_string(leads + body) +
                                     " rows, the input " + std::to_string(b));
-    std::vector<int64_t> exact; // increasing
-    for (int p = 0, row = (int)leads; p < n_parts;
-         row += (int)parts[p++].rows) {
+    std::vector<int64_t> exact;
+    for (int64_t p = 0, row = leads; p < n_parts; row += parts[p++].rows) {
         const rsi_run_part &part = parts[p];
-        if (part.full_precision_first && part.rows > 0)
-            exact.push_back(row);
-        if (part.full_precision_last &&
-            part.rows > (part.full_precision_first ? 1 : 0))
-            exact.push_back(row + part.rows - 1);
+        if (part.n_full_precision < 0 ||
+            part.n_full_precision > RSI_RUN_PART_MAX_FULL_PRECISION)
+            throw std::invalid_argument("a part asks for " +
+                                        std::to_string(part.n_full_precision) +
+                                        " rows in full precision");
+        for (int i = 0; i < part.n_full_precision; i++) {
+            const int64_t at = part.full_precision_at[i];
+            if (at < 0 || at >= part.rows)
+                throw std::invalid_argument(
+                    "row " + std::to_string(at) +
+                    " asked for in full precision is outside its part of " +
+                    std::to_string(part.rows) + " rows");
+            exact.push_back(row + at);
+        }
     }
+    std::sort(exact.begin(), exact.end()); // forward() wants them increasing
+    exact.erase(std::unique(exact.begin(), exact.end()), exact.end());
     torch::AutoGradMode grad_mode(true);
     const Forward f = forward(m, x.detach(), exact);
     const std::vector<at::Tensor> &out = f.out;

@@ -8,8 +8,8 @@ committed samples:
     and its first m points; the last point, the image itself, takes no row
     of its own), forwards that split images (batch m + 1, 4) and forwards
     that hold five images (batch 64) give the same maps, also under
-    --precision bf16, where each path's first and last point run in
-    float32 wherever the cut puts them (and the image is a row besides);
+    --precision bf16, where each path's first point and the image's own
+    row (its last point) run in float32 wherever the cut puts them;
   - the trace shows forwards holding several images, and fewer forwards;
   - Grad-CAM alone puts all eight images in one forward;
   - `--batch auto` on the CPU measures the first image at 1, 2, 4, ...
@@ -104,12 +104,19 @@ class Batching(unittest.TestCase):
         for b in (4, 64):
             self.assert_same_maps(runs[STEPS + 1][:2], runs[b][:2])
         for b, (_, _, forwards, _) in runs.items():
-            # each image's baseline and image, wherever the cut falls
+            # each image's baseline and own row, wherever the cut falls
             self.assertEqual(sum(f for _, _, _, f in forwards), 2 * 8, b)
-            # the image is a row besides its m + 1 points, only looked at
-            self.assertEqual(sum(p for p, _, _, _ in forwards), 8 * (STEPS + 1))
+            # the image's row stands for its last point, as in float32
+            self.assertEqual(sum(p for p, _, _, _ in forwards), 8 * STEPS)
             self.assertEqual(sum(r for _, r, _, _ in forwards), 8)
         self.assertTrue(all(f == 0 for _, _, _, f in self.runs[4][2]))
+        # the classes and their probability come from the image's row, in
+        # float32: the probability is the softmax score at the image
+        recs = [r for r in runs[4][1] if r["score"] == "softmax"]
+        self.assertEqual(len(recs), 8 * 3)
+        for r in recs:
+            self.assertAlmostEqual(r["probability"], r["score_image"],
+                                   delta=1e-6, msg=r["cam"])
 
     def test_forwards_hold_several_images(self):
         one = self.runs[STEPS][2]

@@ -44,12 +44,9 @@ static double not_bf16(const float *v, int64_t n)
 
 #define SHIPPED "examples/models/fmnist_cnn.pt"
 
-/* Rows in full precision (rsi_run_part): the first, the last. */
-enum { ENDS_FIRST = 1, ENDS_LAST = 2 };
-
-/* model: a file's path; ends: ENDS_ flags */
+/* model: a file's path; exact: bit r asks for row r in full precision */
 static void run_model(const char *model, const char *precision,
-                      const char *layer, int ends, run_out *o)
+                      const char *layer, unsigned exact, run_out *o)
 {
     rsi_model *m = rsi_model_load(model);
     ck_assert_msg(m, "%s", rsi_error_message());
@@ -64,11 +61,10 @@ static void run_model(const char *model, const char *precision,
     rsi_target target = {.class_index = 3, .kind = RSI_SCORE_LOGIT};
     rsi_tensor *acts[1], *grads[1], *scores[1];
     rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
-    rsi_run_part all = {.rows = B,
-                        .targets = &target,
-                        .n_targets = 1,
-                        .full_precision_first = (ends & ENDS_FIRST) != 0,
-                        .full_precision_last = (ends & ENDS_LAST) != 0};
+    rsi_run_part all = {.rows = B, .targets = &target, .n_targets = 1};
+    for (int r = 0; r < B; r++)
+        if (exact & 1u << r)
+            all.full_precision_at[all.n_full_precision++] = r;
     ck_assert_msg(rsi_model_run_parts(m, t, &all, 1, 1, &res) == 1, "%s",
                   rsi_error_message());
     o->n_act = rsi_tensor_numel(acts[0]);
@@ -124,22 +120,20 @@ START_TEST(bf16_head_float32_tail)
 }
 END_TEST
 
-/* With full_precision_first / _last the first / last row (the baseline /
- * the image) is the float32 run's, activations and gradients, while the
- * other rows stay bfloat16. */
-START_TEST(path_ends_in_full_precision)
+/* The rows in full_precision_at (every subset of the three: the path's
+ * ends, the image's own row in front) are the float32 run's, activations
+ * and gradients, while the other rows stay bfloat16. */
+START_TEST(chosen_rows_in_full_precision)
 {
     run_out hi;
     run_layer("fp32", "features.10", &hi);
     const int64_t row_a = hi.n_act / B, row_g = hi.n_grad / B;
-    for (int ends = ENDS_FIRST; ends <= (ENDS_FIRST | ENDS_LAST); ends++) {
+    for (unsigned exact = 1; exact < 1u << B; exact++) {
         run_out mixed;
-        run_model(tk_source(SHIPPED), "bf16", "features.10", ends, &mixed);
+        run_model(tk_source(SHIPPED), "bf16", "features.10", exact, &mixed);
         for (int r = 0; r < B; r++) {
             const float *a = mixed.act + r * row_a, *g = mixed.grad + r * row_g;
-            const int exact = (r == 0 && (ends & ENDS_FIRST)) ||
-                              (r == B - 1 && (ends & ENDS_LAST));
-            if (exact) {
+            if (exact & 1u << r) {
                 ck_assert_double_gt(not_bf16(a, row_a), 0.5);
                 ck_assert_double_lt(rel_sq(a, hi.act + r * row_a, row_a),
                                     1e-10);
@@ -153,6 +147,59 @@ START_TEST(path_ends_in_full_precision)
         run_free(&mixed);
     }
     run_free(&hi);
+}
+END_TEST
+
+/* A row named twice runs once; a row outside the part, or more rows than
+ * a part may name, is refused with the model named. */
+START_TEST(full_precision_rows_checked)
+{
+    rsi_model *m = rsi_model_load(tk_source(SHIPPED));
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(rsi_model_set_precision(m, "bf16"), 0);
+    const char *layer = "features.10";
+    ck_assert_int_eq(rsi_model_select_layers(m, &layer, 1), 0);
+    const int64_t shape[4] = {B, 3, SIDE, SIDE};
+    rsi_tensor *x = rsi_tensor_full(shape, 4, 0.5);
+    ck_assert_ptr_nonnull(x);
+    rsi_target target = {.class_index = 3, .kind = RSI_SCORE_LOGIT};
+    rsi_tensor *acts[1], *grads[1], *scores[1];
+    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
+    rsi_run_part twice = {.rows = B,
+                          .targets = &target,
+                          .n_targets = 1,
+                          .full_precision_at = {2, 0, 2},
+                          .n_full_precision = 3};
+    ck_assert_msg(rsi_model_run_parts(m, x, &twice, 1, 1, &res) == 1, "%s",
+                  rsi_error_message());
+    ck_assert_int_eq(res.full_precision_rows, 2);
+    rsi_forward_result_release(&res, 1, 1);
+    const rsi_run_part bad[] = {
+        {.rows = B,
+         .targets = &target,
+         .n_targets = 1,
+         .full_precision_at = {B},
+         .n_full_precision = 1},
+        {.rows = B,
+         .targets = &target,
+         .n_targets = 1,
+         .full_precision_at = {-1},
+         .n_full_precision = 1},
+        {.rows = B,
+         .targets = &target,
+         .n_targets = 1,
+         .n_full_precision = RSI_RUN_PART_MAX_FULL_PRECISION + 1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rsi_run_part part = bad[i];
+        ck_assert_int_eq(rsi_model_run_parts(m, x, &part, 1, 1, &res), -1);
+        ck_assert_msg(strstr(rsi_error_message(), "full precision"), "%s",
+                      rsi_error_message());
+        ck_assert_ptr_nonnull(strstr(rsi_error_message(), "fmnist_cnn.pt"));
+        rsi_error_clear();
+    }
+    rsi_tensor_free(x);
+    rsi_model_free(m);
 }
 END_TEST
 
@@ -202,7 +249,8 @@ int main(void)
     Suite *s = suite_create("precision");
     TCase *tc = tcase_create("precision");
     tcase_add_test(tc, bf16_head_float32_tail);
-    tcase_add_test(tc, path_ends_in_full_precision);
+    tcase_add_test(tc, chosen_rows_in_full_precision);
+    tcase_add_test(tc, full_precision_rows_checked);
     tcase_add_test(tc, bad_precision_is_a_usage_error);
     suite_add_tcase(s, tc);
     TCase *traced = tcase_create("traced");

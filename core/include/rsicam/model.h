@@ -61,7 +61,7 @@ typedef struct rsi_forward_result {
      * waits for the device once */
     rsi_tensor *finite;
     /* of the rows (lead rows aside), those that ran in float32 under a
-     * reduced-precision head (rsi_run_part's full_precision_); else 0 */
+     * reduced-precision head (rsi_run_part.full_precision_at); else 0 */
     int64_t full_precision_rows;
 } rsi_forward_result;
 
@@ -112,6 +112,9 @@ RSI_API int rsi_model_run(rsi_model *m, const rsi_tensor *x,
 typedef int (*rsi_target_chooser)(void *user, const rsi_tensor *logits,
                                   rsi_target *targets, int max);
 
+/* The most rows of one part that can be asked for in float32. */
+#define RSI_RUN_PART_MAX_FULL_PRECISION 3
+
 /* Rows of one run that belong together (one image's path points), with
  * their own targets: several images can share one forward. */
 typedef struct rsi_run_part {
@@ -127,17 +130,18 @@ typedef struct rsi_run_part {
      * so that the point that decides the classes (the image) rides along
      * with the first batch of its path instead of costing a forward. */
     int lead;
-    /* With a reduced-precision head (rsi_model_set_precision), the part's
-     * last row runs in float32: the last point of a path, the image,
-     * whose activations weight the map and whose gradient is Grad-CAM's. */
-    int full_precision_last;
-    /* ... and its first row: the first point of a path, the baseline. By
-     * summation by parts, an error e_i in A_i moves the Riemann-Stieltjes
-     * sum by e_i (G_{i-1} - G_{i+1}) / 2 between the ends, where the
-     * gradient changes little from point to point, but by e_0 (G_0 + G_1)
-     * / 2 and e_m (G_{m-1} + G_m) / 2 at the ends: a path's rounding error
-     * is mostly its end points'. */
-    int full_precision_first;
+    /* With a reduced-precision head (rsi_model_set_precision), these rows
+     * of the part (0: its first row, lead aside; any order, a row named
+     * twice runs once) run in float32: a path's first point (the
+     * baseline), its last (the image, whose activations weight the map and
+     * whose gradient is Grad-CAM's) and the image's own row where it stands
+     * for the last. By summation by parts, an error e_i in A_i moves the
+     * Riemann-Stieltjes sum by e_i (G_{i-1} - G_{i+1}) / 2 between the
+     * ends, where the gradient changes little from point to point, but by
+     * e_0 (G_0 + G_1) / 2 and e_m (G_{m-1} + G_m) / 2 at the ends: a path's
+     * rounding error is mostly its end points'. */
+    int64_t full_precision_at[RSI_RUN_PART_MAX_FULL_PRECISION];
+    int n_full_precision;
 } rsi_run_part;
 
 /* rsi_model_run over parts: x holds first one lead row per part that has

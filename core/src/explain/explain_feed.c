@@ -6,7 +6,6 @@
  * calls back up to them.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "explain_impl.h"
 
@@ -208,10 +207,9 @@ void ex_feed_image_row(flight *fl)
 
 int ex_keeps_image_row(const rsi_explainer *e)
 {
-    /* under a reduced-precision head the parts' float32 rows are their
-     * first and last: the path's ends, which the image row would shift */
-    return ex_walks_path(e) && !ex_adaptive(e) &&
-           strcmp(rsi_model_get_precision(e->model), "fp32") == 0;
+    /* the adaptive walk feeds its points through ex_feed_batch, image
+     * first as a lead row */
+    return ex_walks_path(e) && !ex_adaptive(e);
 }
 
 /* Feeds rows [off, off + rows) of a run's result, the flight's points, to
@@ -338,10 +336,11 @@ int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
     rsi_tensor *joined = lead ? rsi_tensor_cat(both, 2, 0) : NULL;
     if (lead && !joined)
         return -1;
-    rsi_run_part part = {.rows = rsi_tensor_size(batch, 0),
-                         .lead = lead,
-                         .full_precision_first = first,
-                         .full_precision_last = last};
+    rsi_run_part part = {.rows = rsi_tensor_size(batch, 0), .lead = lead};
+    if (first)
+        part.full_precision_at[part.n_full_precision++] = 0;
+    if (last)
+        part.full_precision_at[part.n_full_precision++] = part.rows - 1;
     ex_run_and_feed(e, lead ? joined : batch, &part, &fl, 1, store, refining);
     rsi_tensor_free(joined);
     return fl->failed ? -1 : 0; /* the flight keeps its error */

@@ -57,12 +57,12 @@ typedef struct pass {
 } pass;
 
 /* The image's own row. Its logits choose the targets, so it runs first,
- * in its image's first forward; on the stream (a float32 head, fixed
- * steps) it is also differentiated there and kept, and when the path's
- * last point turns out to be the image, bit for bit (the linear path's
- * is), that point takes no row of a later forward: the kept row is fed
- * in its place. Otherwise the image is a lead row (rsi_run_part.lead),
- * only looked at. */
+ * in its image's first forward; on the stream (fixed steps) it is also
+ * differentiated there (in float32 under a reduced-precision head) and
+ * kept, and when the path's last point turns out to be the image, bit for
+ * bit (the linear path's is), that point takes no row of a later forward:
+ * the kept row is fed in its place. Otherwise the image is a lead row
+ * (rsi_run_part.lead), only looked at. */
 typedef struct image_row {
     int kept_here;   /* this forward's part starts with the image's row */
     int stands_last; /* the path's last point was dropped for the kept row */

@@ -257,6 +257,21 @@ static int drop_image_point(flight *fl, rsi_tensor **pieces, int64_t *n)
     return 1;
 }
 
+/* Under a reduced-precision head, a part's rows that run in float32: the
+ * image's kept row (it may stand for the path's last point), the path's
+ * first point (starts) and its last unless the kept row stands for it. */
+static void full_precision_ends(rsi_run_part *part, const flight *fl,
+                                int starts)
+{
+    const int kept = fl->image.kept_here;
+    if (kept)
+        part->full_precision_at[part->n_full_precision++] = 0;
+    if (starts)
+        part->full_precision_at[part->n_full_precision++] = kept;
+    if (fl->exhausted && !fl->image.stands_last)
+        part->full_precision_at[part->n_full_precision++] = part->rows - 1;
+}
+
 /* One forward of up to opt.batch points: the oldest flights' next points
  * in order, starting queued images while there is room (one image's only
  * with opt.image_per_forward). An image that starts brings its own row
@@ -333,12 +348,8 @@ int ex_stream_batch(rsi_explainer *e)
             if (lead) /* leads go first */
                 leads[n_leads++] = fl->x;
             fl->image.kept_here = kept;
-            /* the path's ends, baseline and image, in full precision */
-            parts[n_parts] =
-                (rsi_run_part){.rows = got + fl->image.kept_here,
-                               .lead = lead,
-                               .full_precision_first = starts,
-                               .full_precision_last = fl->exhausted};
+            parts[n_parts] = (rsi_run_part){.rows = got + kept, .lead = lead};
+            full_precision_ends(&parts[n_parts], fl, starts);
             owners[n_parts++] = fl;
         }
     }
