@@ -72,7 +72,7 @@ class Batching(unittest.TestCase):
     def setUpClass(cls):
         os.makedirs(TMP, exist_ok=True)
         cls.runs = {b: explain("b%d" % b, b, "--method", "rsi,gradcam")
-                    for b in (STEPS, STEPS + 1, 4, 64)}
+                    for b in (STEPS, STEPS + 1, 4, 64, 4 * STEPS)}
 
     def assert_same_maps(self, ref, other):
         (out_a, recs_a), (out_b, recs_b) = ref, other
@@ -94,7 +94,7 @@ class Batching(unittest.TestCase):
     def test_maps_do_not_depend_on_the_cut(self):
         ref = self.runs[STEPS][:2]
         self.assertEqual(len(ref[1]), 8 * 2 * 4)  # 2 scores x (3 rsi + gradcam)
-        for b in (STEPS + 1, 4, 64):
+        for b in (STEPS + 1, 4, 64, 4 * STEPS):
             self.assert_same_maps(ref, self.runs[b][:2])
 
     def test_bf16_maps_do_not_depend_on_the_cut(self):
@@ -133,6 +133,9 @@ class Batching(unittest.TestCase):
         self.assertEqual(len(many), 2, many)
         self.assertTrue(all(p <= 64 for p, _, _, _ in many))
         self.assertGreaterEqual(max(i for _, _, i, _ in many), 5)
+        # batch 4 m (a GPU's auto) holds four whole images a forward
+        four = self.runs[4 * STEPS][2]
+        self.assertEqual(four, [(4 * STEPS, 4, 4, 0)] * 2, four)
         # batch 4 splits images across forwards
         split = self.runs[4][2]
         self.assertEqual(sum(p for p, _, _, _ in split), 8 * STEPS)

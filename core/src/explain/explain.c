@@ -17,13 +17,15 @@
  * machine's best (batch_calibrate.c); 8 beat 16 and 32 on 2 cores of an
  * Intel CPU with AVX-512 (the CPU benchmark's ideas). On an H200 (run 7), four
  * images per forward came within 7% of eight on ResNet50 and beat it by 9% on
- * VGG19, with half the memory; adaptive refinements add up to a power of two of
- * points at a time. */
+ * VGG19, with half the memory: four images' m + 1 rows each, which are now m
+ * points and the image's own row (besides the points; it stands for the last
+ * point of a path that ends at the image, as the linear path does). Adaptive
+ * refinements add up to a power of two of points at a time. */
 int64_t rsi_explain_auto_batch(int on_gpu, const rsi_explain_options *opt)
 {
     if (!on_gpu)
         return 8;
-    return opt->tol > 0 ? 64 : 4 * (opt->steps + 1);
+    return opt->tol > 0 ? 64 : 4 * opt->steps;
 }
 
 rsi_explainer *rsi_explainer_new(rsi_model *model,
