@@ -6,6 +6,9 @@ On the shipped classifier and a few committed samples:
     across refinements);
   - its maps agree with 256-step maps (cam correlation >= 0.999);
   - a tighter tolerance uses more steps in all; --max-steps caps them;
+  - under bf16 each path's ends run once, in float32, and the image's own
+    row (which chooses the classes) stands for the last point: an image's
+    points less one go through the model besides that row;
   - a path with its own points (sequence) and --tol without --steps auto
     are refused with a usage error.
 """
@@ -82,13 +85,23 @@ class AdaptiveSteps(unittest.TestCase):
 
     def test_bf16_runs_each_path_end_once_in_float32(self):
         # refining adds mid points only: the ends, run once, stay float32
-        proc = explain(os.path.join(TMP, "bf16"), "--steps", "auto",
+        out = os.path.join(TMP, "bf16")
+        proc = explain(out, "--steps", "auto",
                        "--tol", "0.05", "--precision", "bf16", check=False,
                        env=dict(os.environ, RSICAM_TRACE="1"))
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        full = re.findall(r"trace: forward: .*, (\d+) in float32", proc.stderr)
-        self.assertGreater(len(full), len(IMAGES))
-        self.assertEqual(sum(map(int, full)), 2 * len(IMAGES))
+        runs = [tuple(map(int, f)) for f in re.findall(
+            r"trace: forward: (\d+) points and (\d+) image row\(s\) .*, "
+            r"(\d+) in float32", proc.stderr)]
+        self.assertGreater(len(runs), len(IMAGES))
+        self.assertEqual(sum(f for _, _, f in runs), 2 * len(IMAGES))
+        # the image's row is its path's last point
+        with open(os.path.join(out, "results.jsonl")) as f:
+            points = {r["image"]: r["points"] for r in map(json.loads, f)}
+        self.assertEqual(len(points), len(IMAGES))
+        self.assertEqual(sum(r for _, r, _ in runs), len(IMAGES))
+        self.assertEqual(sum(p for p, _, _ in runs),
+                         sum(points.values()) - len(IMAGES))
 
     def test_experiment_config(self):
         out = os.path.join(TMP, "xp")

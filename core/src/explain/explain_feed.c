@@ -188,10 +188,13 @@ static int keep_image_row(pass *p, image_row *r, const rsi_forward_result *res,
     return 0;
 }
 
-/* The kept image row as the path's last point. */
-static int feed_image_row(pass *p, image_row *r)
+/* The kept image row as the path's last point: into the sums, or with a
+ * store, after the points kept there. */
+static int feed_image_row(pass *p, image_row *r, rsi_rs_store *store)
 {
-    int rc = sum_points(p, r->views, r->views + p->n_layers);
+    rsi_tensor **acts = r->views, **grads = r->views + p->n_layers;
+    int rc = store ? rsi_rs_store_append(store, acts, grads)
+                   : sum_points(p, acts, grads);
     for (int t = 0; rc == 0 && t < p->n_targets; t++)
         p->score_last[t] = r->scores[t];
     p->points++;
@@ -199,17 +202,36 @@ static int feed_image_row(pass *p, image_row *r)
     return rc;
 }
 
-void ex_feed_image_row(flight *fl)
+int ex_feed_image_row(flight *fl, rsi_rs_store *store)
 {
-    if (feed_image_row(&fl->p, &fl->image) < 0)
-        ex_flight_fail(fl);
+    return feed_image_row(&fl->p, &fl->image, store);
 }
 
-int ex_keeps_image_row(const rsi_explainer *e)
+int ex_drop_image_point(flight *fl, const rsi_tensor *points, rsi_tensor **rest)
 {
-    /* the adaptive walk feeds its points through ex_feed_batch, image
-     * first as a lead row */
-    return ex_walks_path(e) && !ex_adaptive(e);
+    const int64_t rows = rsi_tensor_size(points, 0);
+    rsi_tensor *last = rsi_tensor_narrow(points, 0, rows - 1, 1);
+    const int same = last ? rsi_tensor_same_bits(last, fl->x) : -1;
+    rsi_tensor_free(last);
+    *rest = NULL;
+    if (same != 1)
+        return same;
+    if (rows > 1 && !(*rest = rsi_tensor_narrow(points, 0, 0, rows - 1)))
+        return -1;
+    fl->image.stands_last = 1;
+    return 1;
+}
+
+void ex_full_precision_rows(rsi_run_part *part, const flight *fl, int starts)
+{
+    const int kept = fl->image.kept_here;
+    part->n_full_precision = 0;
+    if (kept)
+        part->full_precision_at[part->n_full_precision++] = 0;
+    if (starts)
+        part->full_precision_at[part->n_full_precision++] = kept;
+    if (fl->exhausted && !fl->image.stands_last)
+        part->full_precision_at[part->n_full_precision++] = part->rows - 1;
 }
 
 /* Feeds rows [off, off + rows) of a run's result, the flight's points, to
@@ -249,7 +271,7 @@ static int feed_part(rsi_explainer *e, flight *fl,
     p->points += rows;
     views_free(views, nl + nl * nt);
     if (rc == 0 && fl->image.stands_last && fl->exhausted)
-        rc = feed_image_row(p, &fl->image);
+        rc = feed_image_row(p, &fl->image, store);
     return rc;
 }
 
@@ -330,18 +352,38 @@ int ex_run_and_feed(rsi_explainer *e, const rsi_tensor *x, rsi_run_part *parts,
 int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
                   rsi_rs_store *store, int refining, int first, int last)
 {
-    /* the image in front until its logits have chosen the targets */
-    const int lead = !fl->p.chosen;
-    const rsi_tensor *both[2] = {fl->x, batch};
-    rsi_tensor *joined = lead ? rsi_tensor_cat(both, 2, 0) : NULL;
-    if (lead && !joined)
+    /* the image's own row in front until its logits have chosen the
+     * targets; when the path ends at the image, that row is its last point */
+    const int kept = !fl->p.chosen;
+    const int64_t given = rsi_tensor_size(batch, 0);
+    rsi_tensor *rest = NULL;
+    /* the kept row must exist by the time the last point is fed: run
+     * earlier, or in this forward ahead of at least one point */
+    const int dropped = last && (kept ? given > 1 : fl->image.views != NULL)
+                            ? ex_drop_image_point(fl, batch, &rest)
+                            : 0;
+    if (dropped < 0)
         return -1;
-    rsi_run_part part = {.rows = rsi_tensor_size(batch, 0), .lead = lead};
-    if (first)
-        part.full_precision_at[part.n_full_precision++] = 0;
-    if (last)
-        part.full_precision_at[part.n_full_precision++] = part.rows - 1;
-    ex_run_and_feed(e, lead ? joined : batch, &part, &fl, 1, store, refining);
+    const int64_t rows = given - dropped;
+    fl->exhausted = last;
+    if (rows == 0 && !kept) { /* the path's other points were all fed */
+        int rc = ex_feed_image_row(fl, store);
+        rsi_tensor_free(rest);
+        return rc;
+    }
+    const rsi_tensor *points = dropped ? rest : batch;
+    const rsi_tensor *both[2] = {fl->x, points};
+    rsi_tensor *joined = kept && rows > 0 ? rsi_tensor_cat(both, 2, 0) : NULL;
+    if (kept && rows > 0 && !joined) {
+        rsi_tensor_free(rest);
+        return -1;
+    }
+    fl->image.kept_here = kept;
+    rsi_run_part part = {.rows = rows + kept};
+    ex_full_precision_rows(&part, fl, first);
+    const rsi_tensor *x = !kept ? points : rows > 0 ? joined : fl->x;
+    ex_run_and_feed(e, x, &part, &fl, 1, store, refining);
     rsi_tensor_free(joined);
+    rsi_tensor_free(rest);
     return fl->failed ? -1 : 0; /* the flight keeps its error */
 }

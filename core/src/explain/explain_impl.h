@@ -57,12 +57,12 @@ typedef struct pass {
 } pass;
 
 /* The image's own row. Its logits choose the targets, so it runs first,
- * in its image's first forward; on the stream (fixed steps) it is also
- * differentiated there (in float32 under a reduced-precision head) and
- * kept, and when the path's last point turns out to be the image, bit for
- * bit (the linear path's is), that point takes no row of a later forward:
- * the kept row is fed in its place. Otherwise the image is a lead row
- * (rsi_run_part.lead), only looked at. */
+ * in its image's first forward, where it is also differentiated (in
+ * float32 under a reduced-precision head) and kept; when the path's last
+ * point turns out to be the image, bit for bit (the linear path's is),
+ * that point takes no row of a later forward: the kept row is fed in its
+ * place (otherwise it only chose the targets). The stream and the
+ * adaptive walk (ex_feed_batch) both keep it. */
 typedef struct image_row {
     int kept_here;   /* this forward's part starts with the image's row */
     int stands_last; /* the path's last point was dropped for the kept row */
@@ -225,18 +225,29 @@ void ex_flight_fail(flight *fl);
  * failed with its error). */
 int ex_run_and_feed(rsi_explainer *e, const rsi_tensor *x, rsi_run_part *parts,
                     flight **owners, int n, rsi_rs_store *store, int refining);
-/* Whether the stream runs the image as a row of its own (image_row). */
-int ex_keeps_image_row(const rsi_explainer *e);
-/* Feeds the kept image row as the path's last point, when no row of a
- * forward is left to carry it; the flight fails on error. */
-void ex_feed_image_row(flight *fl);
+/* Feeds the kept image row as the path's last point (into the sums, or
+ * with a store, after the points there), when no row of a forward is left
+ * to carry it; -1 with an error pending. */
+int ex_feed_image_row(flight *fl, rsi_rs_store *store);
 void ex_image_row_release(image_row *r);
+/* Whether the last row of points, the path's last point, is the image bit
+ * for bit: then the kept image row stands for it (image_row.stands_last),
+ * *rest receives the rows before it (NULL when there are none) and 1 is
+ * returned; 0 when it is not (*rest NULL), -1 with an error pending. */
+int ex_drop_image_point(flight *fl, const rsi_tensor *points,
+                        rsi_tensor **rest);
+/* The rows of a part (its rows set, image.kept_here and exhausted known)
+ * that run in float32 under a reduced-precision head: the image's kept
+ * row (it may stand for the path's last point), the path's first point
+ * (starts) and its last unless the kept row stands for it. */
+void ex_full_precision_rows(rsi_run_part *part, const flight *fl, int starts);
 
 /* Runs one batch of the flight's path points (all of the batch's rows
- * are its points) and feeds every sum, or, with a store, keeps the points
- * there; refining: mid points, which leave the end scores alone; first,
- * last: the batch starts with the path's first point, ends with its last
- * (both run in full precision under a reduced-precision head). */
+ * are its points; until the targets are chosen, the image's own row runs
+ * ahead of them and is kept, as on the stream) and feeds every sum, or,
+ * with a store, keeps the points there; refining: mid points, which leave
+ * the end scores alone; first, last: the batch starts with the path's
+ * first point, ends with its last. */
 int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
                   rsi_rs_store *store, int refining, int first, int last);
 

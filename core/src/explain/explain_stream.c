@@ -233,69 +233,41 @@ static int next_points(rsi_explainer *e, flight *fl, int64_t max,
 }
 
 /* The path's last point, the last row of the last of the n pieces, leaves
- * the forward when it is the image bit for bit: the image's kept row
- * (image_row) stands in for it. 1 when it left (with its piece, if that
- * was its only row: *n then counts one piece less), 0 when it stays, -1
- * with an error pending. */
+ * the forward when it is the image bit for bit (ex_drop_image_point), with
+ * its piece if that was its only row: *n then counts one piece less. */
 static int drop_image_point(flight *fl, rsi_tensor **pieces, int64_t *n)
 {
-    rsi_tensor **piece = &pieces[*n - 1];
-    const int64_t rows = rsi_tensor_size(*piece, 0);
-    rsi_tensor *last = rsi_tensor_narrow(*piece, 0, rows - 1, 1);
-    const int same = last ? rsi_tensor_same_bits(last, fl->x) : -1;
-    rsi_tensor_free(last);
-    if (same != 1)
-        return same;
-    rsi_tensor *rest =
-        rows > 1 ? rsi_tensor_narrow(*piece, 0, 0, rows - 1) : NULL;
-    if (rows > 1 && !rest)
-        return -1;
-    rsi_tensor_free(*piece);
-    *piece = rest;
-    *n -= rest == NULL;
-    fl->image.stands_last = 1;
-    return 1;
-}
-
-/* Under a reduced-precision head, a part's rows that run in float32: the
- * image's kept row (it may stand for the path's last point), the path's
- * first point (starts) and its last unless the kept row stands for it. */
-static void full_precision_ends(rsi_run_part *part, const flight *fl,
-                                int starts)
-{
-    const int kept = fl->image.kept_here;
-    if (kept)
-        part->full_precision_at[part->n_full_precision++] = 0;
-    if (starts)
-        part->full_precision_at[part->n_full_precision++] = kept;
-    if (fl->exhausted && !fl->image.stands_last)
-        part->full_precision_at[part->n_full_precision++] = part->rows - 1;
+    rsi_tensor **piece = &pieces[*n - 1], *rest;
+    const int dropped = ex_drop_image_point(fl, *piece, &rest);
+    if (dropped == 1) {
+        rsi_tensor_free(*piece);
+        *piece = rest;
+        *n -= rest == NULL;
+    }
+    return dropped;
 }
 
 /* One forward of up to opt.batch points: the oldest flights' next points
  * in order, starting queued images while there is room (one image's only
  * with opt.image_per_forward). An image that starts brings its own row
- * besides (image_row), ahead of its points or, as a lead, ahead of all
- * parts. Flights whose points have all been summed then end their walk. */
+ * besides (image_row), ahead of its points. Flights whose points have all
+ * been summed then end their walk. */
 int ex_stream_batch(rsi_explainer *e)
 {
     const int64_t cap = e->opt.batch;
-    const int keeps = ex_keeps_image_row(e);
     /* each part and each piece has at least one row, and a part at most
      * one image row besides */
-    rsi_tensor **leads = calloc((size_t)cap, sizeof *leads); /* borrowed */
     rsi_tensor **pieces = calloc((size_t)(2 * cap), sizeof *pieces);
     rsi_run_part *parts = calloc((size_t)cap, sizeof *parts);
     flight **owners = calloc((size_t)cap, sizeof *owners);
-    if (!leads || !pieces || !parts || !owners) {
-        free(leads);
+    if (!pieces || !parts || !owners) {
         free(pieces);
         free(parts);
         free(owners);
         rsi_error("out of memory");
         return -1;
     }
-    int64_t n_pieces = 0, n_parts = 0, n_leads = 0;
+    int64_t n_pieces = 0, n_parts = 0;
     int rc = 0;
     int64_t budget = cap;
     for (int i = 0; budget > 0; i++) {
@@ -308,9 +280,8 @@ int ex_stream_batch(rsi_explainer *e)
         flight *fl = e->flights[i];
         const int64_t first_piece = n_pieces;
         const int starts = fl->path.given == 0;
-        const int own_row = ex_walks_path(e) && !fl->p.chosen &&
-                            !fl->finished && !fl->exhausted;
-        const int lead = own_row && !keeps, kept = own_row && keeps;
+        const int kept = ex_walks_path(e) && !fl->p.chosen && !fl->finished &&
+                         !fl->exhausted;
         if (kept && !(pieces[n_pieces++] = rsi_tensor_narrow(fl->x, 0, 0, 1)))
             ex_flight_fail(fl);
         int64_t got = 0;
@@ -328,16 +299,16 @@ int ex_stream_batch(rsi_explainer *e)
         }
         /* the kept row must exist by the time the last point is fed:
          * run earlier, or in this forward ahead of at least one point */
-        if (keeps && fl->exhausted && !fl->failed && got > 0 &&
-            (fl->image.views || got > 1)) {
+        if (fl->exhausted && !fl->failed && got > 0 &&
+            (kept ? got > 1 : fl->image.views != NULL)) {
             const int dropped = drop_image_point(fl, pieces, &n_pieces);
             if (dropped < 0) {
                 ex_flight_fail(fl);
             } else if (dropped) {
                 got--;
                 budget++;
-                if (got == 0) /* its points were all summed */
-                    ex_feed_image_row(fl);
+                if (got == 0 && ex_feed_image_row(fl, NULL) < 0)
+                    ex_flight_fail(fl); /* its other points were all summed */
             }
         }
         if (fl->failed || got == 0) { /* its points go nowhere */
@@ -345,41 +316,32 @@ int ex_stream_batch(rsi_explainer *e)
                 rsi_tensor_free(pieces[--n_pieces]);
             budget += got;
         } else {
-            if (lead) /* leads go first */
-                leads[n_leads++] = fl->x;
             fl->image.kept_here = kept;
-            parts[n_parts] = (rsi_run_part){.rows = got + kept, .lead = lead};
-            full_precision_ends(&parts[n_parts], fl, starts);
+            parts[n_parts] = (rsi_run_part){.rows = got + kept};
+            ex_full_precision_rows(&parts[n_parts], fl, starts);
             owners[n_parts++] = fl;
         }
     }
     if (rc == 0 && n_parts > 0) {
-        /* the leads (borrowed) then the pieces, into one input */
-        const int64_t k = n_leads + n_pieces;
-        const rsi_tensor **in = malloc((size_t)k * sizeof *in);
-        for (int64_t i = 0; in && i < n_leads; i++)
-            in[i] = leads[i];
-        for (int64_t i = 0; in && i < n_pieces; i++)
-            in[n_leads + i] = pieces[i];
-        rsi_tensor *x = in && k > 1 ? rsi_tensor_cat(in, (int)k, 0) : NULL;
-        if (!in || (k > 1 && !x)) {
-            if (!in)
-                rsi_error("out of memory");
+        /* the pieces, into one input */
+        rsi_tensor *x = n_pieces > 1
+                            ? rsi_tensor_cat((const rsi_tensor *const *)pieces,
+                                             (int)n_pieces, 0)
+                            : NULL;
+        if (n_pieces > 1 && !x) {
             for (int64_t i = 0; i < n_parts; i++)
                 ex_flight_fail(owners[i]);
         } else {
-            ex_run_and_feed(e, x ? x : in[0], parts, owners, (int)n_parts, NULL,
-                            0);
+            ex_run_and_feed(e, x ? x : pieces[0], parts, owners, (int)n_parts,
+                            NULL, 0);
         }
         rsi_tensor_free(x);
-        free(in);
     }
     for (int64_t i = 0; i < n_pieces; i++)
         rsi_tensor_free(pieces[i]);
     for (int i = 0; i < e->n_flights; i++)
         if (e->flights[i]->exhausted)
             ex_flight_walked(e, e->flights[i]);
-    free(leads);
     free(pieces);
     free(parts);
     free(owners);
