@@ -528,22 +528,20 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
         throw std::runtime_error("no layers selected");
     if (x.dim() != 4)
         throw std::invalid_argument("input must be [N, C, H, W]");
-    int64_t leads = 0, body = 0;
+    int64_t b = 0;
     for (int p = 0; p < n_parts; p++) {
-        if (parts[p].rows < 0 || (parts[p].lead && !parts[p].choose) ||
-            (!parts[p].lead && parts[p].choose && parts[p].rows < 1))
-            throw std::invalid_argument("a part needs rows, and a lead row "
-                                        "a chooser");
-        leads += parts[p].lead != 0;
-        body += parts[p].rows;
+        if (parts[p].rows < 0 || (parts[p].choose && parts[p].rows < 1))
+            throw std::invalid_argument("a part needs rows, and one that "
+                                        "chooses its targets a row to "
+                                        "choose from");
+        b += parts[p].rows;
     }
-    const int64_t b = x.size(0);
-    if (n_parts < 1 || leads + body != b)
-        throw std::invalid_argument("the parts hold " +
-                                    std::to_string(leads + body) +
-                                    " rows, the input " + std::to_string(b));
+    if (n_parts < 1 || b != x.size(0))
+        throw std::invalid_argument("the parts hold " + std::to_string(b) +
+                                    " rows, the input " +
+                                    std::to_string(x.size(0)));
     std::vector<int64_t> exact;
-    for (int64_t p = 0, row = leads; p < n_parts; row += parts[p++].rows) {
+    for (int64_t p = 0, row = 0; p < n_parts; row += parts[p++].rows) {
         const rsi_run_part &part = parts[p];
         if (part.n_full_precision < 0 ||
             part.n_full_precision > RSI_RUN_PART_MAX_FULL_PRECISION)
@@ -566,11 +564,10 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
     const Forward f = forward(m, x.detach(), exact);
     const std::vector<at::Tensor> &out = f.out;
     int slots = 0;
-    for (int p = 0, lead_row = 0, row = (int)leads; p < n_parts; p++) {
+    for (int p = 0, row = 0; p < n_parts; p++) {
         rsi_run_part &part = parts[p];
         if (part.choose) {
-            const int64_t at = part.lead ? lead_row++ : row;
-            rsi_tensor first{out[0].narrow(0, at, 1).detach()};
+            rsi_tensor first{out[0].narrow(0, row, 1).detach()};
             part.n_targets =
                 part.choose(part.user, &first, part.targets, max_targets);
             if (part.n_targets < 0 || part.n_targets > max_targets) {
@@ -587,27 +584,26 @@ static int run(rsi_model *m, const rsi_tensor *xh, rsi_run_part *parts,
         if (slots > 0 && parts[p].n_targets < 1 && parts[p].rows > 0)
             throw std::invalid_argument("a part without targets beside "
                                         "parts with some");
-    // the rows differentiated and returned
-    const at::Tensor logits = out[0].narrow(0, leads, body);
+    const at::Tensor &logits = out[0];
     const size_t nl = m->layers.size();
     std::vector<at::Tensor> checked;
     for (int t = 0; t < slots; t++) {
         at::Tensor score = row_scores(logits, parts, n_parts, t);
         const auto grads = layer_grads(f, score, t + 1 < slots);
         for (size_t l = 0; l < nl; l++) {
-            checked.push_back(grads[l].narrow(0, leads, body));
+            checked.push_back(grads[l]);
             res->grads[t * nl + l] = wrap(checked.back());
         }
         res->scores[t] = wrap(score.detach());
     }
     for (size_t l = 0; l < nl; l++) {
-        checked.push_back(out[l + 1].detach().narrow(0, leads, body));
+        checked.push_back(out[l + 1].detach());
         res->acts[l] = wrap(checked.back());
     }
     res->logits = wrap(logits.detach());
     // The input too: oneDNN's ReLU in a frozen head maps NaN to 0, so a
     // non-finite input row need not reach the logits to be wrong.
-    checked.push_back(x.narrow(0, leads, body));
+    checked.push_back(x);
     checked.push_back(logits.detach());
     res->finite = wrap(rows_finite(checked));
     res->full_precision_rows =

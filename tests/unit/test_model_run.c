@@ -1,9 +1,8 @@
 /* rsi_model_run_parts: the targets chosen from a part's first row's logits
- * between the forward and the backward; with a lead row, that row is only
- * looked at. The result must equal rsi_model_run over the other rows with
- * the chosen targets, a chooser's own error must reach the caller as it
- * was raised, several parts in one run must each get their own targets,
- * and each row must say whether it is finite. */
+ * between the forward and the backward. The result must equal
+ * rsi_model_run over the same rows with the chosen targets, a chooser's own
+ * error must reach the caller as it was raised, several parts in one run must
+ * each get their own targets, and each row must say whether it is finite. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -76,15 +75,14 @@ static rsi_tensor *input(void)
     return input_rows(3, -1, -1);
 }
 
-/* One part over all of x: lead row or not, targets chosen. */
-static int run_choosing(rsi_model *m, const rsi_tensor *x, int lead, seen *s,
+/* One part over all of x, its targets chosen. */
+static int run_choosing(rsi_model *m, const rsi_tensor *x, seen *s,
                         rsi_target *targets, int *n, rsi_forward_result *res)
 {
-    rsi_run_part part = {.rows = rsi_tensor_size(x, 0) - lead,
+    rsi_run_part part = {.rows = rsi_tensor_size(x, 0),
                          .targets = targets,
                          .choose = choose,
-                         .user = s,
-                         .lead = lead};
+                         .user = s};
     *n = 0;
     int slots = rsi_model_run_parts(m, x, &part, 1, 4, res);
     *n = slots < 0 ? 0 : part.n_targets;
@@ -132,14 +130,14 @@ static void fixture_close(run_fixture *f)
     rsi_model_free(f->m);
 }
 
-START_TEST(lead_row_chooses_and_is_left_out)
+START_TEST(first_row_chooses)
 {
     run_fixture f;
     fixture_open(&f, input());
     rsi_target targets[4];
     seen s = {0};
     int n = 0;
-    ck_assert_msg(run_choosing(f.m, f.x, 1, &s, targets, &n, &f.res) == 0, "%s",
+    ck_assert_msg(run_choosing(f.m, f.x, &s, targets, &n, &f.res) == 0, "%s",
                   rsi_error_message());
     ck_assert_int_eq(s.calls, 1);
     ck_assert_int_eq(n, 2);
@@ -150,15 +148,14 @@ START_TEST(lead_row_chooses_and_is_left_out)
     ck_assert_int_eq(rsi_tensor_to_floats(logits0, want, CLASSES), 0);
     for (int c = 0; c < CLASSES; c++)
         ck_assert_float_eq_tol(s.logits[c], want[c], 1e-4);
-    /* rows 1.. only, as a plain run over them with the same targets */
-    ck_assert_int_eq(rsi_tensor_size(f.acts[0], 0), 3 - 1);
-    ck_assert_int_eq(rsi_tensor_size(f.grads[1], 0), 3 - 1);
-    ck_assert_int_eq(rsi_tensor_size(f.res.logits, 0), 3 - 1);
-    rsi_tensor *rest = rsi_tensor_narrow(f.x, 0, 1, 3 - 1);
+    /* every row, row 0 too, as a plain run with the same targets */
+    ck_assert_int_eq(rsi_tensor_size(f.acts[0], 0), 3);
+    ck_assert_int_eq(rsi_tensor_size(f.grads[1], 0), 3);
+    ck_assert_int_eq(rsi_tensor_size(f.res.logits, 0), 3);
     rsi_tensor *acts2[1], *grads2[2], *scores2[2];
     rsi_forward_result plain = {
         .acts = acts2, .grads = grads2, .scores = scores2};
-    ck_assert_int_eq(rsi_model_run(f.m, rest, targets, 2, &plain), 0);
+    ck_assert_int_eq(rsi_model_run(f.m, f.x, targets, 2, &plain), 0);
     assert_close(f.acts[0], acts2[0]);
     for (int t = 0; t < 2; t++) {
         assert_close(f.grads[t], grads2[t]);
@@ -166,24 +163,8 @@ START_TEST(lead_row_chooses_and_is_left_out)
     }
     rsi_forward_result_release(&f.res, 1, n);
     rsi_forward_result_release(&plain, 1, 2);
-    rsi_tensor *owned[] = {row0, logits0, rest};
-    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
-        rsi_tensor_free(owned[i]);
-    fixture_close(&f);
-}
-END_TEST
-
-START_TEST(without_lead_the_row_is_kept)
-{
-    run_fixture f;
-    fixture_open(&f, input());
-    rsi_target targets[4];
-    seen s = {0};
-    int n = 0;
-    ck_assert_int_eq(run_choosing(f.m, f.x, 0, &s, targets, &n, &f.res), 0);
-    ck_assert_int_eq(rsi_tensor_size(f.acts[0], 0), 3);
-    ck_assert_int_eq(rsi_tensor_size(f.scores[0], 0), 3);
-    rsi_forward_result_release(&f.res, 1, n);
+    rsi_tensor_free(row0);
+    rsi_tensor_free(logits0);
     fixture_close(&f);
 }
 END_TEST
@@ -195,7 +176,7 @@ START_TEST(chooser_error_stands)
     rsi_target targets[4];
     seen s = {.fail = 1};
     int n = -1;
-    ck_assert_int_eq(run_choosing(f.m, f.x, 1, &s, targets, &n, &f.res), -1);
+    ck_assert_int_eq(run_choosing(f.m, f.x, &s, targets, &n, &f.res), -1);
     ck_assert_int_eq(n, 0);
     ck_assert_str_eq(rsi_error_message(), "the chooser says no");
     ck_assert_int_eq(rsi_error_get_class(), RSI_ERR_USAGE);
@@ -214,10 +195,10 @@ static rsi_tensor *rows_of(const rsi_tensor *t, int64_t first, int64_t n)
     return v;
 }
 
-/* x = [lead of part 0, part 0's 2 rows, part 1's 2 rows]: part 0 chooses
- * two targets from its lead row, part 1 brings one; each part's rows must
- * come out as a plain run over them with its own targets, part 1
- * repeating its one target in the second slot. */
+/* x = [part 0's 3 rows, part 1's 2 rows]: part 0 chooses two targets from
+ * its first row, part 1 brings one; each part's rows must come out as a
+ * plain run over them with its own targets, part 1 repeating its one
+ * target in the second slot. */
 START_TEST(parts_get_their_own_targets)
 {
     run_fixture f;
@@ -226,26 +207,27 @@ START_TEST(parts_get_their_own_targets)
         given[1] = {{.class_index = 3, .kind = RSI_SCORE_SOFTMAX}};
     seen s = {0};
     rsi_run_part parts[2] = {
-        {.rows = 2, .targets = chosen, .choose = choose, .user = &s, .lead = 1},
+        {.rows = 3, .targets = chosen, .choose = choose, .user = &s},
         {.rows = 2, .targets = given, .n_targets = 1}};
     ck_assert_msg(rsi_model_run_parts(f.m, f.x, parts, 2, 4, &f.res) == 2, "%s",
                   rsi_error_message());
     ck_assert_int_eq(parts[0].n_targets, 2);
-    ck_assert_int_eq(rsi_tensor_size(f.acts[0], 0), 4);
+    ck_assert_int_eq(rsi_tensor_size(f.acts[0], 0), ROWS);
     rsi_tensor *acts1[1], *grads1[2], *scores1[2];
     rsi_forward_result plain = {
         .acts = acts1, .grads = grads1, .scores = scores1};
     for (int part = 0; part < 2; part++) {
-        rsi_tensor *in = rows_of(f.x, 1 + 2 * part, 2);
+        const int64_t first = part == 0 ? 0 : 3, rows = part == 0 ? 3 : 2;
+        rsi_tensor *in = rows_of(f.x, first, rows);
         const rsi_target *t = part == 0 ? chosen : given;
         const int nt = part == 0 ? 2 : 1;
         ck_assert_int_eq(rsi_model_run(f.m, in, t, nt, &plain), 0);
-        rsi_tensor *a = rows_of(f.acts[0], 2 * part, 2);
+        rsi_tensor *a = rows_of(f.acts[0], first, rows);
         assert_close(a, acts1[0]);
         for (int slot = 0; slot < 2; slot++) {
             const int own = slot < nt ? slot : nt - 1;
-            rsi_tensor *g = rows_of(f.grads[slot], 2 * part, 2);
-            rsi_tensor *sc = rows_of(f.scores[slot], 2 * part, 2);
+            rsi_tensor *g = rows_of(f.grads[slot], first, rows);
+            rsi_tensor *sc = rows_of(f.scores[slot], first, rows);
             assert_close(g, grads1[own]);
             assert_close(sc, scores1[own]);
             rsi_tensor_free(g);
@@ -295,8 +277,7 @@ int main(void)
 {
     Suite *s = suite_create("model_run");
     TCase *tc = tcase_create("choosing");
-    tcase_add_test(tc, lead_row_chooses_and_is_left_out);
-    tcase_add_test(tc, without_lead_the_row_is_kept);
+    tcase_add_test(tc, first_row_chooses);
     tcase_add_test(tc, chooser_error_stands);
     tcase_add_test(tc, parts_get_their_own_targets);
     tcase_add_test(tc, rows_say_whether_they_are_finite);

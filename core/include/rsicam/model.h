@@ -60,7 +60,7 @@ typedef struct rsi_forward_result {
      * all finite, else 0; one tensor, so that a caller checking every row
      * waits for the device once */
     rsi_tensor *finite;
-    /* of the rows (lead rows aside), those that ran in float32 under a
+    /* of the rows, those that ran in float32 under a
      * reduced-precision head (rsi_run_part.full_precision_at); else 0 */
     int64_t full_precision_rows;
 } rsi_forward_result;
@@ -118,21 +118,18 @@ typedef int (*rsi_target_chooser)(void *user, const rsi_tensor *logits,
 /* Rows of one run that belong together (one image's path points), with
  * their own targets: several images can share one forward. */
 typedef struct rsi_run_part {
-    int64_t rows; /* the part's rows in x, after the lead rows */
+    int64_t rows; /* the part's rows in x */
     /* Given targets (choose NULL), or chosen between the forward and the
-     * backward by choose(user, ...) from the logits of the part's lead row
-     * (lead) or of its first row; n_targets then receives the count. */
+     * backward by choose(user, ...) from the logits of the part's first
+     * row (an image's own row, run ahead of its path's points); n_targets
+     * then receives the count. */
     rsi_target *targets; /* with choose: room for max_targets */
     int n_targets;
     rsi_target_chooser choose;
     void *user;
-    /* A lead row is only looked at: neither differentiated nor returned,
-     * so that the point that decides the classes (the image) rides along
-     * with the first batch of its path instead of costing a forward. */
-    int lead;
     /* With a reduced-precision head (rsi_model_set_precision), these rows
-     * of the part (0: its first row, lead aside; any order, a row named
-     * twice runs once) run in float32: a path's first point (the
+     * of the part (0: its first row; any order, a row named twice runs
+     * once) run in float32: a path's first point (the
      * baseline), its last (the image, whose activations weight the map and
      * whose gradient is Grad-CAM's) and the image's own row where it stands
      * for the last. By summation by parts, an error e_i in A_i moves the
@@ -144,13 +141,11 @@ typedef struct rsi_run_part {
     int n_full_precision;
 } rsi_run_part;
 
-/* rsi_model_run over parts: x holds first one lead row per part that has
- * one, in part order, then every part's rows in part order. out holds the
- * parts' rows (no lead row), in order; for target t each row's gradient
- * and score are its part's target t, and a part with fewer targets than
- * another repeats its last. Returns the targets per row (the most of any
- * part; out's arrays must hold max_targets), or -1: a chooser's error
- * stands as it was raised. */
+/* rsi_model_run over parts: x holds every part's rows in part order, and
+ * so does out; for target t each row's gradient and score are its part's
+ * target t, and a part with fewer targets than another repeats its last.
+ * Returns the targets per row (the most of any part; out's arrays must
+ * hold max_targets), or -1: a chooser's error stands as it was raised. */
 RSI_API int rsi_model_run_parts(rsi_model *m, const rsi_tensor *x,
                                 rsi_run_part *parts, int n_parts,
                                 int max_targets, rsi_forward_result *out);

@@ -322,12 +322,10 @@ int ex_run_and_feed(rsi_explainer *e, const rsi_tensor *x, rsi_run_part *parts,
     /* one wait for the device, then copies of what is already there */
     int rc = finite && host ? rsi_tensor_to_floats(res.finite, finite, rows)
                             : (rsi_error("out of memory"), -1);
-    int image_rows = 0, kept = 0; /* leads are not among the rows */
-    for (int i = 0; i < n; i++) {
-        kept += owners[i]->image.kept_here;
-        image_rows += parts[i].lead || owners[i]->image.kept_here;
-    }
-    ex_trace_forward(&e->trace, e->forwards, rows - kept, image_rows, n,
+    int image_rows = 0;
+    for (int i = 0; i < n; i++)
+        image_rows += owners[i]->image.kept_here;
+    ex_trace_forward(&e->trace, e->forwards, rows - image_rows, image_rows, n,
                      res.full_precision_rows);
     for (int t = 0; rc == 0 && !refining && t < slots; t++)
         rc = rsi_tensor_to_floats(scores[t], score_rows[t] = host + t * rows,
