@@ -41,12 +41,14 @@ static void image_stem(const char *path, char *out, size_t n)
 }
 
 /* How many images' points a forward holds whole (0: one image's points
- * span forwards). */
+ * span forwards). An image's path takes m points of a forward's batch: its
+ * own row, which stands for the last point of a path that ends at the
+ * image, comes besides. */
 int64_t ex_images_per_forward(const rsi_explainer *e)
 {
     const int64_t n =
         e->opt.batch /
-        (ex_walks_path(e) && !ex_adaptive(e) ? e->opt.steps + 1 : 1);
+        (ex_walks_path(e) && !ex_adaptive(e) ? e->opt.steps : 1);
     return e->opt.image_per_forward && n > 1 ? 1 : n;
 }
 
