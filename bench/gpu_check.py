@@ -216,17 +216,18 @@ def published(args, arch, model, layer, image):
 
 
 def rsicam_stream(args, model, layer, images, work, precision, per_forward):
-    """rsicam over all images with per_forward images' m + 1 points per
-    forward, every output written: seconds per image at the stream's pace
-    once started (rsicam's trace: from the end of the first forward to the
-    end of the last, over the points between, times m + 1; process start,
-    model load and device start-up drop out), and the median milliseconds
-    an image's files kept it waiting after the next forward. The trace is
-    kept in OUT."""
+    """rsicam over all images with per_forward images a forward (each
+    image's m points; its own row, besides, stands for its last point),
+    every output written: seconds per image at the stream's pace once
+    started (rsicam's trace: from the end of the first forward to the end
+    of the last, over the points between, whose time includes the image
+    rows', times m; process start, model load and device start-up drop
+    out), and the median milliseconds an image's files kept it waiting
+    after the next forward. The trace is kept in OUT."""
     tag = "%s-%s-x%d" % (os.path.basename(model), precision, per_forward)
     _, trace = explain(args, model, layer, images,
                        os.path.join(work, "timing", tag), args.device, precision,
-                       ["--batch", str(per_forward * (args.steps + 1))])
+                       ["--batch", str(per_forward * args.steps)])
     with open(os.path.join(args.out, "trace-%s.txt" % tag), "w") as f:
         f.write(trace)
     pace = re.findall(r"stream: .* ([0-9.]+) ms per point", trace)
@@ -241,8 +242,8 @@ def rsicam_stream(args, model, layer, images, work, precision, per_forward):
     shares = [float(ms) / int(points) for points, ms in re.findall(
         r"forward: (\d+) points .*, ([0-9.]+) ms after the last", trace)]
     steady = statistics.median(shares) if shares else float("nan")
-    return (1e-3 * float(pace[-1]) * (args.steps + 1), wait,
-            1e-3 * steady * (args.steps + 1))
+    return (1e-3 * float(pace[-1]) * args.steps, wait,
+            1e-3 * steady * args.steps)
 
 
 def copies(image, n, work):
@@ -293,7 +294,7 @@ def profile(args, models, image, work):
         path = os.path.join(args.out, "profile-%s.json" % tag)
         _, trace = explain(args, models["resnet50"], "layer4", images,
                            os.path.join(work, "profile", tag), args.device,
-                           prec, ["--batch", str(8 * (args.steps + 1))],
+                           prec, ["--batch", str(8 * args.steps)],
                            env={"RSICAM_PROFILE": path})
         with open(os.path.join(args.out, "trace-profile-%s.txt" % tag), "w") as f:
             f.write(trace)
