@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--batch", default="8")
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     args = ap.parse_args()
@@ -77,7 +78,8 @@ def main():
                     cmd = [binary or os.path.join(args.build, "rsicam"),
                            "explain", "--model", model, "--image", image,
                            "--layer", layers, "--steps", str(args.steps),
-                           "--batch", args.batch, "--threads",
+                           "--batch", args.batch, "--precision",
+                           args.precision, "--threads",
                            str(args.threads), "--out", out, "--quiet"]
                     p = subprocess.run(cmd, env=dict(base_env, **env),
                                        capture_output=True, text=True)
