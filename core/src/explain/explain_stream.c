@@ -47,8 +47,7 @@ static void image_stem(const char *path, char *out, size_t n)
 int64_t ex_images_per_forward(const rsi_explainer *e)
 {
     const int64_t n =
-        e->opt.batch /
-        (ex_walks_path(e) && !ex_adaptive(e) ? e->opt.steps : 1);
+        e->opt.batch / (ex_walks_path(e) && !ex_adaptive(e) ? e->opt.steps : 1);
     return e->opt.image_per_forward && n > 1 ? 1 : n;
 }
 
