@@ -369,18 +369,18 @@ int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
         rsi_tensor_free(rest);
         return rc;
     }
+    /* rows > 0 here: a kept row's batch keeps a point (above) */
     const rsi_tensor *points = dropped ? rest : batch;
     const rsi_tensor *both[2] = {fl->x, points};
-    rsi_tensor *joined = kept && rows > 0 ? rsi_tensor_cat(both, 2, 0) : NULL;
-    if (kept && rows > 0 && !joined) {
+    rsi_tensor *joined = kept ? rsi_tensor_cat(both, 2, 0) : NULL;
+    if (kept && !joined) {
         rsi_tensor_free(rest);
         return -1;
     }
     fl->image.kept_here = kept;
     rsi_run_part part = {.rows = rows + kept};
     ex_full_precision_rows(&part, fl, first);
-    const rsi_tensor *x = !kept ? points : rows > 0 ? joined : fl->x;
-    ex_run_and_feed(e, x, &part, &fl, 1, store, refining);
+    ex_run_and_feed(e, kept ? joined : points, &part, &fl, 1, store, refining);
     rsi_tensor_free(joined);
     rsi_tensor_free(rest);
     return fl->failed ? -1 : 0; /* the flight keeps its error */
