@@ -60,8 +60,8 @@ typedef struct rsi_forward_result {
      * all finite, else 0; one tensor, so that a caller checking every row
      * waits for the device once */
     rsi_tensor *finite;
-    /* of the rows, those that ran in float32 under a
-     * reduced-precision head (rsi_run_part.full_precision_at); else 0 */
+    /* of the rows, those that ran in float32 under a reduced-precision
+     * head (rsi_run_part.full_precision_at); else 0 */
     int64_t full_precision_rows;
 } rsi_forward_result;
 
@@ -129,14 +129,14 @@ typedef struct rsi_run_part {
     void *user;
     /* With a reduced-precision head (rsi_model_set_precision), these rows
      * of the part (0: its first row; any order, a row named twice runs
-     * once) run in float32: a path's first point (the
-     * baseline), its last (the image, whose activations weight the map and
-     * whose gradient is Grad-CAM's) and the image's own row where it stands
-     * for the last. By summation by parts, an error e_i in A_i moves the
-     * Riemann-Stieltjes sum by e_i (G_{i-1} - G_{i+1}) / 2 between the
-     * ends, where the gradient changes little from point to point, but by
-     * e_0 (G_0 + G_1) / 2 and e_m (G_{m-1} + G_m) / 2 at the ends: a path's
-     * rounding error is mostly its end points'. */
+     * once) run in float32: a path's first point (the baseline), its last
+     * (the image, whose activations weight the map and whose gradient is
+     * Grad-CAM's) and the image's own row where it stands for the last. By
+     * summation by parts, an error e_i in A_i moves the Riemann-Stieltjes sum
+     * by e_i (G_{i-1} - G_{i+1}) / 2 between the ends, where the gradient
+     * changes little from point to point, but by e_0 (G_0 + G_1) / 2 and e_m
+     * (G_{m-1} + G_m) / 2 at the ends: a path's rounding error is mostly its
+     * end points'. */
     int64_t full_precision_at[RSI_RUN_PART_MAX_FULL_PRECISION];
     int n_full_precision;
 } rsi_run_part;

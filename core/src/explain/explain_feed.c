@@ -188,10 +188,10 @@ static int keep_image_row(pass *p, image_row *r, const rsi_forward_result *res,
     return 0;
 }
 
-/* The kept image row as the path's last point: into the sums, or with a
- * store, after the points kept there. */
-static int feed_image_row(pass *p, image_row *r, rsi_rs_store *store)
+int ex_feed_image_row(flight *fl, rsi_rs_store *store)
 {
+    pass *p = &fl->p;
+    image_row *r = &fl->image;
     rsi_tensor **acts = r->views, **grads = r->views + p->n_layers;
     int rc = store ? rsi_rs_store_append(store, acts, grads)
                    : sum_points(p, acts, grads);
@@ -202,18 +202,18 @@ static int feed_image_row(pass *p, image_row *r, rsi_rs_store *store)
     return rc;
 }
 
-int ex_feed_image_row(flight *fl, rsi_rs_store *store)
+int ex_drop_image_point(flight *fl, int kept, int64_t points_here,
+                        const rsi_tensor *points, rsi_tensor **rest)
 {
-    return feed_image_row(&fl->p, &fl->image, store);
-}
-
-int ex_drop_image_point(flight *fl, const rsi_tensor *points, rsi_tensor **rest)
-{
+    *rest = NULL;
+    /* the kept row must exist by the time the last point is fed: run
+     * earlier, or in this forward ahead of at least one point */
+    if (kept ? points_here < 2 : fl->image.views == NULL)
+        return 0;
     const int64_t rows = rsi_tensor_size(points, 0);
     rsi_tensor *last = rsi_tensor_narrow(points, 0, rows - 1, 1);
     const int same = last ? rsi_tensor_same_bits(last, fl->x) : -1;
     rsi_tensor_free(last);
-    *rest = NULL;
     if (same != 1)
         return same;
     if (rows > 1 && !(*rest = rsi_tensor_narrow(points, 0, 0, rows - 1)))
@@ -271,7 +271,7 @@ static int feed_part(rsi_explainer *e, flight *fl,
     p->points += rows;
     views_free(views, nl + nl * nt);
     if (rc == 0 && fl->image.stands_last && fl->exhausted)
-        rc = feed_image_row(p, &fl->image, store);
+        rc = ex_feed_image_row(fl, store);
     return rc;
 }
 
@@ -355,11 +355,8 @@ int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
     const int kept = !fl->p.chosen;
     const int64_t given = rsi_tensor_size(batch, 0);
     rsi_tensor *rest = NULL;
-    /* the kept row must exist by the time the last point is fed: run
-     * earlier, or in this forward ahead of at least one point */
-    const int dropped = last && (kept ? given > 1 : fl->image.views != NULL)
-                            ? ex_drop_image_point(fl, batch, &rest)
-                            : 0;
+    const int dropped =
+        last ? ex_drop_image_point(fl, kept, given, batch, &rest) : 0;
     if (dropped < 0)
         return -1;
     const int64_t rows = given - dropped;
@@ -369,7 +366,7 @@ int ex_feed_batch(rsi_explainer *e, flight *fl, const rsi_tensor *batch,
         rsi_tensor_free(rest);
         return rc;
     }
-    /* rows > 0 here: a kept row's batch keeps a point (above) */
+    /* rows > 0 here: ex_drop_image_point leaves a kept row a point */
     const rsi_tensor *points = dropped ? rest : batch;
     const rsi_tensor *both[2] = {fl->x, points};
     rsi_tensor *joined = kept ? rsi_tensor_cat(both, 2, 0) : NULL;

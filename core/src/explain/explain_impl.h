@@ -233,9 +233,12 @@ void ex_image_row_release(image_row *r);
 /* Whether the last row of points, the path's last point, is the image bit
  * for bit: then the kept image row stands for it (image_row.stands_last),
  * *rest receives the rows before it (NULL when there are none) and 1 is
- * returned; 0 when it is not (*rest NULL), -1 with an error pending. */
-int ex_drop_image_point(flight *fl, const rsi_tensor *points,
-                        rsi_tensor **rest);
+ * returned; 0 when it is not or when the kept row would not exist by the
+ * time the last point is fed (kept: the row runs in this forward, ahead
+ * of the flight's points_here points, of which at least one must stay;
+ * otherwise it must have run before); -1 with an error pending. */
+int ex_drop_image_point(flight *fl, int kept, int64_t points_here,
+                        const rsi_tensor *points, rsi_tensor **rest);
 /* The rows of a part (its rows set, image.kept_here and exhausted known)
  * that run in float32 under a reduced-precision head: the image's kept
  * row (it may stand for the path's last point), the path's first point

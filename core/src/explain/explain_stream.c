@@ -233,13 +233,15 @@ static int next_points(rsi_explainer *e, flight *fl, int64_t max,
     return rc;
 }
 
-/* The path's last point, the last row of the last of the n pieces, leaves
- * the forward when it is the image bit for bit (ex_drop_image_point), with
- * its piece if that was its only row: *n then counts one piece less. */
-static int drop_image_point(flight *fl, rsi_tensor **pieces, int64_t *n)
+/* The path's last point, the last row of the last of the n pieces (got
+ * points in all, kept: the image's row runs ahead of them), leaves the
+ * forward when it is the image bit for bit (ex_drop_image_point), with its
+ * piece if that was its only row: *n then counts one piece less. */
+static int drop_image_point(flight *fl, int kept, int64_t got,
+                            rsi_tensor **pieces, int64_t *n)
 {
     rsi_tensor **piece = &pieces[*n - 1], *rest;
-    const int dropped = ex_drop_image_point(fl, *piece, &rest);
+    const int dropped = ex_drop_image_point(fl, kept, got, *piece, &rest);
     if (dropped == 1) {
         rsi_tensor_free(*piece);
         *piece = rest;
@@ -298,11 +300,9 @@ int ex_stream_batch(rsi_explainer *e)
             got += b;
             budget -= b;
         }
-        /* the kept row must exist by the time the last point is fed:
-         * run earlier, or in this forward ahead of at least one point */
-        if (fl->exhausted && !fl->failed && got > 0 &&
-            (kept ? got > 1 : fl->image.views != NULL)) {
-            const int dropped = drop_image_point(fl, pieces, &n_pieces);
+        if (fl->exhausted && !fl->failed && got > 0) {
+            const int dropped =
+                drop_image_point(fl, kept, got, pieces, &n_pieces);
             if (dropped < 0) {
                 ex_flight_fail(fl);
             } else if (dropped) {
