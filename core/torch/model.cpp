@@ -10,6 +10,8 @@
 #include <torch/script.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -328,6 +330,7 @@ static const SplitForward *split_for(rsi_model *m)
     m->split_tried = true;
     std::string why;
     const bool onednn = m->device.is_cpu() && m->head_precision == c10::kFloat;
+    const auto start = std::chrono::steady_clock::now();
     try {
         m->split = split_head(m->module, *m->exposed->graph(), onednn,
                               mode == HeadMode::folded, why);
@@ -338,6 +341,12 @@ static const SplitForward *split_for(rsi_model *m)
     if (!m->split)
         std::cerr << "rsicam: model '" << m->path << "': " << why
                   << "; the whole forward runs with gradients\n";
+    else if (std::getenv("RSICAM_TRACE")) // a one-time cost of the first run
+        std::fprintf(stderr, "rsicam: trace: head frozen%s in %.1f ms\n",
+                     onednn ? " and its convolutions prepacked" : "",
+                     std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - start)
+                         .count());
     return m->split.get();
 }
 

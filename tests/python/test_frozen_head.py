@@ -27,6 +27,7 @@ Here, on a small residual network with batch norm built at test time
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,6 +98,9 @@ def save(net, path):
     meta = {"input_size": [SIZE, SIZE], "mean": [0.5] * 3, "std": [0.25] * 3}
     torch.jit.save(torch.jit.script(net), path,
                    _extra_files={"rsicam.json": json.dumps(meta)})
+
+
+TRACE = {"RSICAM_TRACE": "1"}
 
 
 def explain(model, layers, out, head, extra=(), env=None):
@@ -177,7 +181,11 @@ class FrozenHead(unittest.TestCase):
     def test_head_is_frozen(self):
         net = os.path.join(TMP, "net.pt")
         err = explain(net, "blocks.2", os.path.join(TMP, "structure"),
-                      "frozen")
+                      "frozen", env=TRACE)
+        # its one-time cost, once, in the trace
+        self.assertEqual(len(re.findall(
+            r"rsicam: trace: head frozen and its convolutions prepacked in "
+            r"[\d.]+ ms\n", err)), 1, err)
         head, tail = graph(err, "frozen head"), graph(err, "tail")
         self.assertIn("batch_norm", head)  # every operator as written
         self.assertIn("prim::mkldnn_convolution", head)
@@ -191,7 +199,10 @@ class FrozenHead(unittest.TestCase):
         self.assertNotIn("batch_norm", head)
         self.assertIn("prim::mkldnn_convolution", head)
         err = explain(net, "blocks.2", os.path.join(TMP, "structure16"),
-                      "folded", ("--precision", "bf16"))
+                      "folded", ("--precision", "bf16"), env=TRACE)
+        # no oneDNN conversion under bf16
+        self.assertEqual(len(re.findall(
+            r"rsicam: trace: head frozen in [\d.]+ ms\n", err)), 1, err)
         head = graph(err, "frozen head")
         self.assertNotIn("batch_norm", head)
         self.assertNotIn("mkldnn", head)
@@ -244,8 +255,9 @@ class FrozenHead(unittest.TestCase):
         model = os.path.join(TMP, "counting.pt")
         frozen = os.path.join(TMP, "counting-frozen")
         plain = os.path.join(TMP, "counting-plain")
-        err = explain(model, "net.blocks.1", frozen, "frozen")
+        err = explain(model, "net.blocks.1", frozen, "frozen", env=TRACE)
         self.assertIn("the whole forward runs with gradients", err)
+        self.assertNotIn("head frozen", err)
         self.assertIn("prim::SetAttr", err)
         self.assertNotIn("rsicam: frozen head:", err)
         explain(model, "net.blocks.1", plain, "plain")
