@@ -253,6 +253,31 @@ def last_json(text):
     raise RunFailed("no JSON line in output:\n" + text[-2000:])
 
 
+def explain_once(rsicam, model, layers, images, spec, work, env=None):
+    """Runs `rsicam explain` (the binary rsicam) once, in a fresh process,
+    with spec's steps, batch, threads and precision, its outputs in a
+    scratch folder under work that is removed after; returns
+    (results.jsonl's records, wall seconds, max RSS kB). bench/run and
+    bench/interleave.py both time rsicam through here."""
+    out_dir = tempfile.mkdtemp(prefix="rsicam-", dir=work)
+    try:
+        _, wall, rss = timed(
+            [rsicam, "explain", "--model", model, "--layer", layers] +
+            [arg for image in images for arg in ("--image", image)] +
+            ["--out", out_dir, "--steps", str(spec["steps"]),
+             "--batch", str(spec["batch"]), "--threads", str(spec["threads"]),
+             "--precision", spec.get("precision", "fp32"), "--quiet"],
+            spec["threads"], env_extra=env)
+        with open(os.path.join(out_dir, "results.jsonl")) as f:
+            recs = [json.loads(line) for line in f if line.strip()]
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    bad = [r for r in recs if r.get("status") == "failed"]
+    if bad or not recs:
+        raise RunFailed("rsicam failed: %s" % (bad[0] if bad else "no records"))
+    return recs, wall, rss
+
+
 class Runner:
     def __init__(self, args, rsicam, floor, models, image):
         self.args, self.rsicam, self.floor = args, rsicam, floor
@@ -275,25 +300,10 @@ class Runner:
         """One `rsicam explain`; with spec["warm"], on the image and then a
         copy of it in the same command (second_image() takes the difference
         of the whole commands)."""
-        out_dir = tempfile.mkdtemp(prefix="rsicam-", dir=self.args.work)
-        images = ["--image", self.image]
-        if spec.get("warm"):
-            images += ["--image", self.image_copy]
-        try:
-            _, wall, rss = timed(
-                [self.rsicam, "explain", "--model", self.models[spec["model"]],
-                 "--layer", spec["layer"]] + images + ["--out", out_dir,
-                 "--steps", str(spec["steps"]), "--batch", str(spec["batch"]),
-                 "--threads", str(spec["threads"]), "--precision",
-                 spec.get("precision", "fp32"), "--quiet"], spec["threads"],
-                env_extra=spec.get("env"))
-            with open(os.path.join(out_dir, "results.jsonl")) as f:
-                recs = [json.loads(line) for line in f if line.strip()]
-        finally:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        bad = [r for r in recs if r.get("status") == "failed"]
-        if bad or not recs:
-            raise RunFailed("rsicam failed: %s" % (bad[0] if bad else "no records"))
+        images = [self.image] + ([self.image_copy] if spec.get("warm") else [])
+        recs, wall, rss = explain_once(
+            self.rsicam, self.models[spec["model"]], spec["layer"], images,
+            spec, self.args.work, spec.get("env"))
         return {"pass": recs[0]["seconds"], "wall": wall, "rss_kb": rss,
                 "class": recs[0].get("class"), "maps": len(recs)}
 

@@ -14,13 +14,13 @@ SETTING is ENV=VALUE (an environment variable for that run) or bin=PATH
 Models and the image come from bench/run's work folder (BUILD/bench-work).
 """
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
+
+import bench  # bench/bench.py: one `rsicam explain`, timed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -63,9 +63,11 @@ def main():
         if not os.path.exists(path):
             sys.exit("interleave: %s is missing: run bench/run once to "
                      "export the models and the image" % path)
-    base_env = dict(os.environ)
-    base_env.setdefault("RSICAM_PLUGIN_PATH",
-                        os.path.join(args.build, "plugins"))
+    base_env = {}
+    if "RSICAM_PLUGIN_PATH" not in os.environ:
+        base_env["RSICAM_PLUGIN_PATH"] = os.path.join(args.build, "plugins")
+    spec = {"steps": args.steps, "batch": args.batch,
+            "threads": args.threads, "precision": args.precision}
     layer_sets = args.layers or ["layer4"]
     passes = {}
     scratch = tempfile.mkdtemp(prefix="rsicam-interleave-")
@@ -73,21 +75,15 @@ def main():
         for rep in range(1, args.reps + 1):
             for name, env, binary in args.variants:
                 for layers in layer_sets:
-                    out = os.path.join(scratch, "out")
-                    shutil.rmtree(out, ignore_errors=True)
-                    cmd = [binary or os.path.join(args.build, "rsicam"),
-                           "explain", "--model", model, "--image", image,
-                           "--layer", layers, "--steps", str(args.steps),
-                           "--batch", args.batch, "--precision",
-                           args.precision, "--threads",
-                           str(args.threads), "--out", out, "--quiet"]
-                    p = subprocess.run(cmd, env=dict(base_env, **env),
-                                       capture_output=True, text=True)
-                    if p.returncode != 0:
-                        sys.exit("interleave: %s failed:\n%s" %
-                                 (" ".join(cmd), p.stderr))
-                    with open(os.path.join(out, "results.jsonl")) as f:
-                        s = json.loads(f.readline())["seconds"]
+                    try:
+                        recs, _, _ = bench.explain_once(
+                            binary or os.path.join(args.build, "rsicam"),
+                            model, layers, [image], spec, scratch,
+                            dict(base_env, **env))
+                    except bench.RunFailed as e:
+                        sys.exit("interleave: variant %s, layers %s: %s" %
+                                 (name, layers, e))
+                    s = recs[0]["seconds"]
                     passes.setdefault((name, layers), []).append(s)
                     print("%d %s %s %.3f" % (rep, name, layers, s),
                           flush=True)
