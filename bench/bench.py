@@ -225,7 +225,8 @@ BATCH_CACHE = None  # set by main(): WORK/batch-cache
 
 
 def timed(cmd, threads, cwd=None, env_extra=None):
-    """Runs cmd under /usr/bin/time; returns (stdout, wall seconds, max RSS kB)."""
+    """Runs cmd under /usr/bin/time; returns (stdout, wall seconds, max RSS
+    kB, stderr)."""
     env = dict(os.environ)
     env.update(env_extra or {})
     if BATCH_CACHE:  # --batch auto's measurements: the bench's own
@@ -243,7 +244,7 @@ def timed(cmd, threads, cwd=None, env_extra=None):
         raise RunFailed("exit %d: %s\n%s" % (proc.returncode, " ".join(cmd),
                                             proc.stderr[-3000:]))
     rss = int(fields[-1]) if fields else -1
-    return proc.stdout, wall, rss
+    return proc.stdout, wall, rss, proc.stderr
 
 
 def last_json(text):
@@ -253,21 +254,26 @@ def last_json(text):
     raise RunFailed("no JSON line in output:\n" + text[-2000:])
 
 
+# RSICAM_TRACE's line for the head's one-time freezing (core/torch/model.cpp)
+FREEZE_TRACE = re.compile(r"^rsicam: trace: head frozen.* in ([\d.]+) ms$", re.M)
+
+
 def explain_once(rsicam, model, layers, images, spec, work, env=None):
     """Runs `rsicam explain` (the binary rsicam) once, in a fresh process,
     with spec's steps, batch, threads and precision, its outputs in a
     scratch folder under work that is removed after; returns
-    (results.jsonl's records, wall seconds, max RSS kB). bench/run and
-    bench/interleave.py both time rsicam through here."""
+    (results.jsonl's records, wall seconds, max RSS kB, seconds spent
+    freezing the head or None). bench/run and bench/interleave.py both time
+    rsicam through here."""
     out_dir = tempfile.mkdtemp(prefix="rsicam-", dir=work)
     try:
-        _, wall, rss = timed(
+        _, wall, rss, err = timed(
             [rsicam, "explain", "--model", model, "--layer", layers] +
             [arg for image in images for arg in ("--image", image)] +
             ["--out", out_dir, "--steps", str(spec["steps"]),
              "--batch", str(spec["batch"]), "--threads", str(spec["threads"]),
              "--precision", spec.get("precision", "fp32"), "--quiet"],
-            spec["threads"], env_extra=env)
+            spec["threads"], env_extra=dict(env or {}, RSICAM_TRACE="1"))
         with open(os.path.join(out_dir, "results.jsonl")) as f:
             recs = [json.loads(line) for line in f if line.strip()]
     finally:
@@ -275,7 +281,8 @@ def explain_once(rsicam, model, layers, images, spec, work, env=None):
     bad = [r for r in recs if r.get("status") == "failed"]
     if bad or not recs:
         raise RunFailed("rsicam failed: %s" % (bad[0] if bad else "no records"))
-    return recs, wall, rss
+    frozen = FREEZE_TRACE.findall(err)
+    return recs, wall, rss, float(frozen[0]) / 1e3 if frozen else None
 
 
 class Runner:
@@ -287,7 +294,7 @@ class Runner:
         shutil.copyfile(image, self.image_copy)
 
     def published(self, spec):
-        out, wall, rss = timed(
+        out, wall, rss, _ = timed(
             [PYTHON, os.path.join(BENCH, "published_loop.py"), "--arch", spec["model"],
              "--model", self.models[spec["model"]], "--layer", spec["layer"],
              "--image", self.image, "--steps", str(spec["steps"]),
@@ -301,11 +308,12 @@ class Runner:
         copy of it in the same command (second_image() takes the difference
         of the whole commands)."""
         images = [self.image] + ([self.image_copy] if spec.get("warm") else [])
-        recs, wall, rss = explain_once(
+        recs, wall, rss, freeze = explain_once(
             self.rsicam, self.models[spec["model"]], spec["layer"], images,
             spec, self.args.work, spec.get("env"))
         return {"pass": recs[0]["seconds"], "wall": wall, "rss_kb": rss,
-                "class": recs[0].get("class"), "maps": len(recs)}
+                "class": recs[0].get("class"), "maps": len(recs),
+                "freeze": freeze}
 
     def floor_run(self, spec):
         cmd = [self.floor, "--model", self.models[spec["model"]],
@@ -316,7 +324,7 @@ class Runner:
             cmd += ["--layer", spec["layer"]]
         if spec.get("executor"):
             cmd += ["--executor", spec["executor"]]
-        out, wall, rss = timed(cmd, spec["threads"])
+        out, wall, rss, _ = timed(cmd, spec["threads"])
         j = last_json(out)
         r = {"pass": j["pass_seconds"][0], "load": j["load_seconds"],
              "wall": wall, "rss_kb": rss}
@@ -325,7 +333,7 @@ class Runner:
         return r
 
     def eager_floor(self, spec):
-        out, wall, rss = timed(
+        out, wall, rss, _ = timed(
             [PYTHON, os.path.join(BENCH, "eager_floor.py"), "--arch", spec["model"],
              "--model", self.models[spec["model"]], "--steps", str(spec["steps"]),
              "--batch", str(spec["batch"]), "--threads", str(spec["threads"]),
@@ -780,18 +788,24 @@ def true_floor_report(args, res):
         goal = GOAL_B_OVER_TRUE_FLOOR[m]
         # warm against warm: a second image's cost, where the bench ran it
         w = second_image(res, m) if "%s:b:warm" % m in res else None
+        freeze = med(res[default_b(res, m)], "freeze")
         rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), best[m][0], best[m][1], b,
-                     b / best[m][0], "<= %.2f" % goal, verdict(b / best[m][0], goal),
+                     freeze, b / best[m][0], "<= %.2f" % goal,
+                     verdict(b / best[m][0], goal),
                      w, w / best[m][0] if w else None,
                      a / b, ">= %g" % GOAL_A_OVER_B, verdict(a / b, GOAL_A_OVER_B, le=False)])
     L.append(table(["model / layer", "true floor s", "won by", "(b) pass s",
+                    "of which freezing the head s",
                     "(b) / true floor", "goal", "met", "(b) second image s",
                     "second image / true floor", "(a)/(b)", "goal", "met"], rows))
     L.append("")
     L.append("(b) = rsicam at its default, --batch auto (batch %d where the bench ran "
              "without it); its pass is a fresh process's first image (cold), while the true "
              "floor may be a warm pass. A second image in the same command is rsicam's warm "
-             "figure: the two-image command less the one-image command." % args.batch)
+             "figure: the two-image command less the one-image command. Freezing the head "
+             "(RSICAM_TRACE: its parameters made constants, on a CPU in float32 its "
+             "convolutions' weights prepacked for oneDNN) is done once, in the first "
+             "image's first forward." % args.batch)
     L.append("")
     return L
 
@@ -940,7 +954,7 @@ def main(argv):
                             "pass_few": med(res["resnet50:b"], "pass")}
         if args.ideas and "resnet50" in args.models:
             log("freeze probe (Python)")
-            out, _, _ = timed([PYTHON, os.path.join(BENCH, "freeze_probe.py"),
+            out, _, _, _ = timed([PYTHON, os.path.join(BENCH, "freeze_probe.py"),
                                "--arch", "resnet50", "--model", models["resnet50"],
                                "--batch", str(args.batch), "--threads", str(args.threads),
                                "--reps", str(max(3, 2 * args.reps)), "--warmup", "2"],

@@ -76,7 +76,7 @@ def main():
             for name, env, binary in args.variants:
                 for layers in layer_sets:
                     try:
-                        recs, _, _ = bench.explain_once(
+                        recs, _, _, _ = bench.explain_once(
                             binary or os.path.join(args.build, "rsicam"),
                             model, layers, [image], spec, scratch,
                             dict(base_env, **env))
