@@ -16,10 +16,8 @@ Models and the image come from bench/run's work folder (BUILD/bench-work).
 """
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 
 import bench  # bench/bench.py: one `rsicam explain`, timed
 
@@ -71,25 +69,21 @@ def main():
             "threads": args.threads, "precision": args.precision}
     layer_sets = args.layers or ["layer4"]
     runs = {}  # (name, layers) -> [(pass, command), ...]
-    scratch = tempfile.mkdtemp(prefix="rsicam-interleave-")
-    try:
-        for rep in range(1, args.reps + 1):
-            for name, env, binary in args.variants:
-                for layers in layer_sets:
-                    try:
-                        recs, wall, _, _ = bench.explain_once(
-                            binary or os.path.join(args.build, "rsicam"),
-                            model, layers, [image], spec, scratch,
-                            dict(base_env, **env))
-                    except bench.RunFailed as e:
-                        sys.exit("interleave: variant %s, layers %s: %s" %
-                                 (name, layers, e))
-                    s = recs[0]["seconds"]
-                    runs.setdefault((name, layers), []).append((s, wall))
-                    print("%d %s %s %.3f %.3f" % (rep, name, layers, s, wall),
-                          flush=True)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    for rep in range(1, args.reps + 1):
+        for name, env, binary in args.variants:
+            for layers in layer_sets:
+                try:
+                    # its outputs in a folder of its own under work, removed
+                    recs, wall, _, _ = bench.explain_once(
+                        binary or os.path.join(args.build, "rsicam"), model,
+                        layers, [image], spec, work, dict(base_env, **env))
+                except bench.RunFailed as e:
+                    sys.exit("interleave: variant %s, layers %s: %s" %
+                             (name, layers, e))
+                s = recs[0]["seconds"]
+                runs.setdefault((name, layers), []).append((s, wall))
+                print("%d %s %s %.3f %.3f" % (rep, name, layers, s, wall),
+                      flush=True)
     # a change that moves work out of the pass (into start-up, say) shows
     # in the command and not in the pass
     print("\n| variant | layers | pass s (runs) | median | command s (runs) "
@@ -101,6 +95,7 @@ def main():
             statistics.median(p for p, _ in r),
             ", ".join("%.3f" % c for _, c in r),
             statistics.median(c for _, c in r)))
+
 
 if __name__ == "__main__":
     main()
