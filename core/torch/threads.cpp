@@ -24,6 +24,7 @@
 #include <mutex>
 #include <sched.h>
 #include <stdlib.h>
+#include <string>
 #include <unistd.h>
 
 #include "rsicam/model.h"
@@ -65,6 +66,30 @@ static void quiet_openblas_workers(void)
     unsetenv("OPENBLAS_THREAD_TIMEOUT");
 }
 
+// The count goes where libtorch looks for its default, OMP_NUM_THREADS,
+// rather than through at::set_num_threads: a count set that way is applied
+// again, by at::set_num_threads itself, on the first parallel operation of
+// every thread (the OpenMP workers, the image and map threads), and in
+// libtorch 1.13 each such call also empties oneDNN's cache of convolution
+// primitives (the next forward creates them anew) and replaces the thread
+// pool kept for QNNPACK, whose new worker spins for ~20 ms on a core that a
+// 2-core machine needs (perf, one 8-step ResNet50 `layer4` command: five
+// new workers, one at start-up and four while its one image ran; the
+// baseline's few operations took 28-31 ms against 14-18 without them,
+// three runs each). From the environment each thread takes the same count
+// with no such work. Where something in the process set a count through
+// at::set_num_threads before (torch.set_num_threads, in Python), that
+// count wins over the environment, so rsicam falls back to the same call.
+static void set_intraop_threads(int n)
+{
+    const std::string count = std::to_string(n);
+    setenv("OMP_NUM_THREADS", count.c_str(), 1);
+    setenv("MKL_NUM_THREADS", count.c_str(), 1); // read after, and wins
+    at::init_num_threads(); // this thread's count, from the environment
+    if (at::get_num_threads() != n)
+        at::set_num_threads(n);
+}
+
 extern "C" {
 
 int rsi_torch_set_threads(int n)
@@ -72,7 +97,7 @@ int rsi_torch_set_threads(int n)
     return rsicam::shim_call<int>(-1, "set threads", [&] {
         static std::once_flag blas_once;
         std::call_once(blas_once, quiet_openblas_workers);
-        at::set_num_threads(n > 0 ? n : available_cores());
+        set_intraop_threads(n > 0 ? n : available_cores());
         return 0;
     });
 }

@@ -1,17 +1,29 @@
-/* rsi_torch_set_threads: OpenBLAS's workers sleep soon after a call.
+/* rsi_torch_set_threads: OpenBLAS's workers sleep soon after a call, and
+ * every thread takes the count without libtorch's per-thread reset.
  *
  * OpenBLAS keeps its worker threads spinning for 2^OPENBLAS_THREAD_TIMEOUT
  * cycles after each call (28 unless told), which took the cores from
  * libtorch's OpenMP team (core/torch/threads.cpp). Setting the threads
  * sets the timeout to 4 unless the user set one, and leaves the
  * environment as it found it. OpenBLAS reports the timeout it read
- * through openblas_thread_timeout(). Each test runs in its own forked
- * process (Check's default), so each sees OpenBLAS as it started. */
+ * through openblas_thread_timeout().
+ *
+ * libtorch applies its thread count on each thread's first parallel
+ * operation; a count set through at::set_num_threads is applied by calling
+ * it again, which (libtorch 1.13) replaces the thread pool it keeps for
+ * QNNPACK: a new worker thread, spinning on a core, for every thread that
+ * rsicam or OpenMP starts. rsicam sets the count through the environment
+ * instead (core/torch/threads.cpp). Each test runs in its own forked
+ * process (Check's default), so each sees libtorch as it started. */
 #include <check.h>
+#include <dirent.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rsicam/model.h"
+#include "rsicam/tensor.h"
 #include "testkit.h"
 
 /* OpenBLAS's report of its timeout; the test fails without OpenBLAS,
@@ -71,6 +83,92 @@ START_TEST(blas_still_computes_after_the_restart)
 }
 END_TEST
 
+/* The ids of this process's threads, increasing; returns how many. */
+enum { MAX_TASKS = 256 };
+static int task_ids(long ids[MAX_TASKS])
+{
+    DIR *d = opendir("/proc/self/task");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.') {
+            ck_assert_int_lt(n, MAX_TASKS);
+            long id = strtol(e->d_name, NULL, 10);
+            int at = n++;
+            for (; at > 0 && ids[at - 1] > id; at--)
+                ids[at] = ids[at - 1];
+            ids[at] = id;
+        }
+    closedir(d);
+    return n;
+}
+
+/* A sum over a million elements: large enough that libtorch splits it
+ * over its threads. */
+static void parallel_sum(void)
+{
+    const int64_t shape[1] = {1 << 20};
+    rsi_tensor *t = rsi_tensor_full(shape, 1, 1.0);
+    ck_assert_ptr_nonnull(t);
+    double sum = 0;
+    ck_assert_int_eq(rsi_tensor_sum_all(t, &sum), 0);
+    ck_assert(sum == (double)(1 << 20));
+    rsi_tensor_free(t);
+}
+
+/* What a thread that rsicam starts sees on its first use of libtorch: the
+ * count, and the process's threads just before and after it asked. */
+typedef struct {
+    int threads;
+    long before[MAX_TASKS], after[MAX_TASKS];
+    int n_before, n_after;
+} first_use;
+
+static void *use_libtorch_first(void *arg)
+{
+    first_use *u = arg;
+    u->n_before = task_ids(u->before);
+    u->threads = rsi_torch_get_threads(); /* libtorch's per-thread setup */
+    u->n_after = task_ids(u->after);
+    parallel_sum();
+    return NULL;
+}
+
+static first_use on_a_new_thread(void)
+{
+    first_use u = {0};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, use_libtorch_first, &u), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    return u;
+}
+
+START_TEST(every_new_thread_takes_the_count)
+{
+    ck_assert_int_eq(rsi_torch_set_threads(3), 0);
+    ck_assert_int_eq(rsi_torch_get_threads(), 3);
+    ck_assert_int_eq(on_a_new_thread().threads, 3);
+    /* set again: the new count, on this thread and on new ones */
+    ck_assert_int_eq(rsi_torch_set_threads(2), 0);
+    ck_assert_int_eq(rsi_torch_get_threads(), 2);
+    ck_assert_int_eq(on_a_new_thread().threads, 2);
+    parallel_sum();
+}
+END_TEST
+
+START_TEST(a_new_threads_first_use_starts_and_stops_no_thread)
+{
+    ck_assert_int_eq(rsi_torch_set_threads(2), 0);
+    parallel_sum(); /* this thread's own setup and OpenMP team, done */
+    const first_use u = on_a_new_thread();
+    ck_assert_int_eq(u.threads, 2);
+    ck_assert_int_eq(u.n_after, u.n_before);
+    ck_assert_msg(memcmp(u.before, u.after, sizeof(long) * u.n_after) == 0,
+                  "a thread's first use of libtorch replaced a thread of "
+                  "the process (libtorch's QNNPACK pool)");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("threads");
@@ -79,5 +177,9 @@ int main(void)
     tcase_add_test(tc, a_users_timeout_stands);
     tcase_add_test(tc, blas_still_computes_after_the_restart);
     suite_add_tcase(s, tc);
+    TCase *intraop = tcase_create("intraop");
+    tcase_add_test(intraop, every_new_thread_takes_the_count);
+    tcase_add_test(intraop, a_new_threads_first_use_starts_and_stops_no_thread);
+    suite_add_tcase(s, intraop);
     return tk_run(s);
 }
