@@ -9,6 +9,7 @@
 #include "experiment.h"
 #include "explain.h"
 #include "fileio.h"
+#include "image.h"
 #include "map_kinds.h"
 #include "model_info.h"
 #include "numbers.h"
@@ -437,6 +438,7 @@ static int run(explain_args *a)
     char *baseline_params = NULL, *path_params = NULL;
     rsi_out claim = {.fd = -1};
     int rc = 0;
+    rsi_vips_init_ahead(); /* while the model loads, on the other core */
     if (rsi_torch_set_threads((int)a->threads) < 0 ||
         !(r = cli_registry((const char *const *)a->plugin_dirs.items,
                            a->plugin_dirs.n)))

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -471,6 +472,56 @@ START_TEST(to_rgb8_rounds_and_clamps)
 }
 END_TEST
 
+/* ---- Starting libvips ahead ------------------------------------------------
+ */
+
+static void setup_cold(void)
+{
+    tmp_dir = tk_scratch_open("image-cold"); /* and libvips not started */
+}
+
+static const uint8_t ppm_px[2 * 3 * 3] = {
+    0, 128, 255, 10, 20, 30, 1, 2, 3, 200, 100, 50, 0, 0, 0, 255, 255, 255};
+
+/* Reads the PPM and checks its pixels; the result is the thread's. */
+static void *read_ppm(void *path)
+{
+    rsi_image img;
+    if (rsi_image_read(path, 0, 0, &img) != 0)
+        return "read failed";
+    const char *wrong = img.width != 3 || img.height != 2 ? "size" : NULL;
+    for (int i = 0; !wrong && i < 18; i++)
+        if (fabsf(img.data[i] - ppm_px[i] / 255.0f) > 1e-6f)
+            wrong = "pixels";
+    rsi_image_release(&img);
+    return (void *)wrong;
+}
+
+/* libvips starting on its own thread while four others read at once: each
+ * waits for it and reads the same pixels. The image is written without
+ * libvips (a binary PPM), so that the test begins before it starts. */
+START_TEST(reads_wait_for_the_start_ahead)
+{
+    const char *p = tmp_path("px.ppm");
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "P6\n3 2\n255\n");
+    ck_assert_int_eq(fwrite(ppm_px, 1, sizeof ppm_px, f), sizeof ppm_px);
+    ck_assert_int_eq(fclose(f), 0);
+    rsi_vips_init_ahead();
+    rsi_vips_init_ahead(); /* once per process: this one does nothing */
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, read_ppm, (void *)p), 0);
+    for (int i = 0; i < 4; i++) {
+        void *wrong;
+        ck_assert_int_eq(pthread_join(t[i], &wrong), 0);
+        ck_assert_msg(wrong == NULL, "thread %d: %s", i, (char *)wrong);
+    }
+    ck_assert_int_eq(rsi_vips_init(), 0);
+}
+END_TEST
+
 static Suite *image_suite(void)
 {
     Suite *s = suite_create("image");
@@ -502,6 +553,11 @@ static Suite *image_suite(void)
     tcase_add_test(wr, png_write_round_trip);
     tcase_add_test(wr, to_rgb8_rounds_and_clamps);
     suite_add_tcase(s, wr);
+
+    TCase *ahead = tcase_create("start");
+    tcase_add_checked_fixture(ahead, setup_cold, teardown);
+    tcase_add_test(ahead, reads_wait_for_the_start_ahead);
+    suite_add_tcase(s, ahead);
     return s;
 }
 

@@ -47,6 +47,31 @@ static void vips_start(void)
     }
 }
 
+static void *vips_start_thread(void *unused)
+{
+    (void)unused;
+    pthread_once(&vips_once, vips_start);
+    return NULL;
+}
+
+/* At exit, no start-up left half done on the other thread. */
+static void vips_start_finished(void)
+{
+    pthread_once(&vips_once, vips_start);
+}
+
+void rsi_vips_init_ahead(void)
+{
+    static atomic_flag started = ATOMIC_FLAG_INIT;
+    if (atomic_flag_test_and_set(&started))
+        return;
+    pthread_t t;
+    if (atexit(vips_start_finished) == 0 &&
+        pthread_create(&t, NULL, vips_start_thread, NULL) == 0)
+        pthread_detach(t);
+    /* else rsi_vips_init starts it when first needed, as without this */
+}
+
 int rsi_vips_init(void)
 {
     pthread_once(&vips_once, vips_start);

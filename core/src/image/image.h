@@ -28,6 +28,12 @@ void rsi_image_release(rsi_image *img);
  * here calls it; call it directly only to use libvips elsewhere. */
 int rsi_vips_init(void);
 
+/* Starts libvips on a thread of its own (~30 ms, most of it loading its
+ * format modules), for a caller with other work to do before its first
+ * image, such as loading a model; rsi_vips_init, and so every function
+ * here, waits for it to finish. */
+void rsi_vips_init_ahead(void);
+
 /* Sets the largest width * height rsi_image_read accepts (n <= 0 restores
  * the default); the check happens before any pixel is decoded. Returns the
  * previous limit. */
