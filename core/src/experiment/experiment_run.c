@@ -15,6 +15,7 @@
 #include "config_emit.h"
 #include "experiment_internal.h"
 #include "fileio.h"
+#include "image.h"
 #include "path.h"
 #include "report_html.h"
 #include "results.h"
@@ -338,6 +339,7 @@ int rsi_experiment_run(rsi_experiment *xp, const rsi_run_options *ro,
     xp_signals signals;
     xp_signals_catch(&signals);
     char *summary = rsi_path_join(xp->output, RSI_SUMMARY_FILE);
+    rsi_vips_init_ahead(); /* while the models load */
     if (!summary || rsi_torch_set_threads(xp->threads) < 0 ||
         xp_state_open(&r.state, xp) < 0 ||
         write_resolved(xp->output, xp->resolved) < 0 ||
