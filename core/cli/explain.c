@@ -438,9 +438,12 @@ static int run(explain_args *a)
     char *baseline_params = NULL, *path_params = NULL;
     rsi_out claim = {.fd = -1};
     int rc = 0;
-    rsi_vips_init_ahead(); /* while the model loads, on the other core */
-    if (rsi_torch_set_threads((int)a->threads) < 0 ||
-        !(r = cli_registry((const char *const *)a->plugin_dirs.items,
+    if (rsi_torch_set_threads((int)a->threads) < 0)
+        goto fail;
+    /* libvips on the other core while the model loads: after the threads,
+     * whose setting writes the environment that its start-up reads */
+    rsi_vips_init_ahead();
+    if (!(r = cli_registry((const char *const *)a->plugin_dirs.items,
                            a->plugin_dirs.n)))
         goto fail;
     const rsi_plugin *baseline = rsi_plugin_open_spec(

@@ -80,11 +80,24 @@ static void quiet_openblas_workers(void)
 // with no such work. Where something in the process set a count through
 // at::set_num_threads before (torch.set_num_threads, in Python), that
 // count wins over the environment, so rsicam falls back to the same call.
+//
+// A process's environment must not change while another thread reads it
+// (getenv walks the array that setenv replaces: a command whose libvips
+// start-up thread read it meanwhile crashed in getenv), so the count is
+// written only where the environment does not hold it already, and
+// rsicam sets it before it starts threads of its own (model.h).
+static void set_env(const char *name, const std::string &value)
+{
+    const char *now = getenv(name);
+    if (!now || value != now)
+        setenv(name, value.c_str(), 1);
+}
+
 static void set_intraop_threads(int n)
 {
     const std::string count = std::to_string(n);
-    setenv("OMP_NUM_THREADS", count.c_str(), 1);
-    setenv("MKL_NUM_THREADS", count.c_str(), 1); // read after, and wins
+    set_env("OMP_NUM_THREADS", count);
+    set_env("MKL_NUM_THREADS", count); // read after, and wins
     at::init_num_threads(); // this thread's count, from the environment
     if (at::get_num_threads() != n)
         at::set_num_threads(n);

@@ -202,7 +202,10 @@ RSI_API int rsi_model_on_gpu(const rsi_model *m);
 /* A copy of t on the model's device. */
 RSI_API rsi_tensor *rsi_model_place(const rsi_model *m, const rsi_tensor *t);
 
-/* Sets libtorch's intra-op threads (n <= 0: every available core). */
+/* Sets libtorch's intra-op threads (n <= 0: every available core). It
+ * writes the count into this process's environment (OMP_NUM_THREADS and
+ * MKL_NUM_THREADS, where they differ), which no other thread may read
+ * meanwhile: call it before starting threads. */
 RSI_API int rsi_torch_set_threads(int n);
 RSI_API int rsi_torch_get_threads(void);
 /* From the next allocation on, for the whole process: libtorch's CPU

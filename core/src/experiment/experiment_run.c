@@ -339,9 +339,12 @@ int rsi_experiment_run(rsi_experiment *xp, const rsi_run_options *ro,
     xp_signals signals;
     xp_signals_catch(&signals);
     char *summary = rsi_path_join(xp->output, RSI_SUMMARY_FILE);
-    rsi_vips_init_ahead(); /* while the models load */
-    if (!summary || rsi_torch_set_threads(xp->threads) < 0 ||
-        xp_state_open(&r.state, xp) < 0 ||
+    if (!summary || rsi_torch_set_threads(xp->threads) < 0)
+        goto out;
+    /* while the models load; after the threads, which write the
+     * environment that its start-up reads */
+    rsi_vips_init_ahead();
+    if (xp_state_open(&r.state, xp) < 0 ||
         write_resolved(xp->output, xp->resolved) < 0 ||
         write_run_json(xp, ro, stats, "running") < 0 ||
         open_explainers(&r) < 0 || (ran = run_units(&r)) < 0)

@@ -31,7 +31,8 @@ int rsi_vips_init(void);
 /* Starts libvips on a thread of its own (~30 ms, most of it loading its
  * format modules), for a caller with other work to do before its first
  * image, such as loading a model; rsi_vips_init, and so every function
- * here, waits for it to finish. */
+ * here, waits for it to finish. Its thread reads the environment, which
+ * must not change meanwhile: call it after rsi_torch_set_threads. */
 void rsi_vips_init_ahead(void);
 
 /* Sets the largest width * height rsi_image_read accepts (n <= 0 restores
