@@ -116,10 +116,13 @@ static void truncate_to(const char *path, double fraction)
 /* ---- Reading
  * ----------------------------------------------------------------- */
 
+/* 3 x 2 RGB pixels, row by row, for the exact reads */
+static const uint8_t rgb_3x2[2 * 3 * 3] = {
+    0, 128, 255, 10, 20, 30, 1, 2, 3, 200, 100, 50, 0, 0, 0, 255, 255, 255};
+
 START_TEST(rgb8_png_exact)
 {
-    uint8_t px[2 * 3 * 3] = {0,   128, 255, 10, 20, 30, 1,   2,   3,
-                             200, 100, 50,  0,  0,  0,  255, 255, 255};
+    const uint8_t *px = rgb_3x2;
     const char *p = tmp_path("rgb.png");
     save(p, px, 3, 2, 3, VIPS_FORMAT_UCHAR, VIPS_INTERPRETATION_sRGB);
     rsi_image img;
@@ -480,9 +483,6 @@ static void setup_cold(void)
     tmp_dir = tk_scratch_open("image-cold"); /* and libvips not started */
 }
 
-static const uint8_t ppm_px[2 * 3 * 3] = {
-    0, 128, 255, 10, 20, 30, 1, 2, 3, 200, 100, 50, 0, 0, 0, 255, 255, 255};
-
 /* Reads the PPM and checks its pixels; the result is the thread's. */
 static void *read_ppm(void *path)
 {
@@ -491,7 +491,7 @@ static void *read_ppm(void *path)
         return "read failed";
     const char *wrong = img.width != 3 || img.height != 2 ? "size" : NULL;
     for (int i = 0; !wrong && i < 18; i++)
-        if (fabsf(img.data[i] - ppm_px[i] / 255.0f) > 1e-6f)
+        if (fabsf(img.data[i] - rgb_3x2[i] / 255.0f) > 1e-6f)
             wrong = "pixels";
     rsi_image_release(&img);
     return (void *)wrong;
@@ -506,7 +506,7 @@ START_TEST(reads_wait_for_the_start_ahead)
     FILE *f = fopen(p, "wb");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "P6\n3 2\n255\n");
-    ck_assert_int_eq(fwrite(ppm_px, 1, sizeof ppm_px, f), sizeof ppm_px);
+    ck_assert_int_eq(fwrite(rgb_3x2, 1, sizeof rgb_3x2, f), sizeof rgb_3x2);
     ck_assert_int_eq(fclose(f), 0);
     rsi_vips_init_ahead();
     rsi_vips_init_ahead(); /* once per process: this one does nothing */

@@ -4,8 +4,8 @@
  * OpenBLAS keeps its worker threads spinning for 2^OPENBLAS_THREAD_TIMEOUT
  * cycles after each call (28 unless told), which took the cores from
  * libtorch's OpenMP team (core/torch/threads.cpp). Setting the threads
- * sets the timeout to 4 unless the user set one, and leaves the
- * environment as it found it. OpenBLAS reports the timeout it read
+ * sets the timeout to 4 unless the user set one, and leaves
+ * OPENBLAS_THREAD_TIMEOUT as it found it. OpenBLAS reports the timeout it read
  * through openblas_thread_timeout().
  *
  * libtorch applies its thread count on each thread's first parallel

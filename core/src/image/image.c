@@ -47,17 +47,18 @@ static void vips_start(void)
     }
 }
 
+/* Starts libvips, or waits for the thread that does: the ahead thread's
+ * work, and at exit, so that none is left half done. */
+static void vips_start_once(void)
+{
+    pthread_once(&vips_once, vips_start);
+}
+
 static void *vips_start_thread(void *unused)
 {
     (void)unused;
-    pthread_once(&vips_once, vips_start);
+    vips_start_once();
     return NULL;
-}
-
-/* At exit, no start-up left half done on the other thread. */
-static void vips_start_finished(void)
-{
-    pthread_once(&vips_once, vips_start);
 }
 
 void rsi_vips_init_ahead(void)
@@ -66,7 +67,7 @@ void rsi_vips_init_ahead(void)
     if (atomic_flag_test_and_set(&started))
         return;
     pthread_t t;
-    if (atexit(vips_start_finished) == 0 &&
+    if (atexit(vips_start_once) == 0 &&
         pthread_create(&t, NULL, vips_start_thread, NULL) == 0)
         pthread_detach(t);
     /* else rsi_vips_init starts it when first needed, as without this */
@@ -74,7 +75,7 @@ void rsi_vips_init_ahead(void)
 
 int rsi_vips_init(void)
 {
-    pthread_once(&vips_once, vips_start);
+    vips_start_once();
     if (vips_init_failed) {
         rsi_error_class_set(RSI_ERR_INTERNAL, "cannot start libvips: %s",
                             vips_init_message);
