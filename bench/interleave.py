@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Times `rsicam explain` variants side by side, interleaved.
 
-Each repetition runs every (variant, layers) pair once, in the same order,
-so that a machine's drifting load touches all of them alike; the report is
-each run's pass (results.jsonl "seconds": image read to the sums, cold, a
-fresh process) and whole command (process start to exit), and their
-medians per pair. A variant is NAME[=SETTING...]:
+Each repetition runs every (variant, layers) pair once, the order rotated
+from one repetition to the next, so that a machine's drifting load touches
+all of them alike; the report is each run's pass (results.jsonl "seconds":
+image read to the sums, cold, a fresh process) and whole command (process
+start to exit), their medians per pair, and the median over repetitions of
+each pair's pass over the first pair's in the same repetition (the figure
+to read for a few percent). A variant is NAME[=SETTING...]:
 SETTING is ENV=VALUE (an environment variable for that run) or bin=PATH
 (another rsicam binary, e.g. a copy built from an earlier commit).
 
@@ -68,33 +70,39 @@ def main():
     spec = {"steps": args.steps, "batch": args.batch,
             "threads": args.threads, "precision": args.precision}
     layer_sets = args.layers or ["layer4"]
-    runs = {}  # (name, layers) -> [(pass, command), ...]
+    pairs = [(v, layers) for v in args.variants for layers in layer_sets]
+    runs = {}  # (name, layers) -> [(pass, command), ...], in repetition order
     for rep in range(1, args.reps + 1):
-        for name, env, binary in args.variants:
-            for layers in layer_sets:
-                try:
-                    # its outputs in a folder of its own under work, removed
-                    recs, wall, _, _ = bench.explain_once(
-                        binary or os.path.join(args.build, "rsicam"), model,
-                        layers, [image], spec, work, dict(base_env, **env))
-                except bench.RunFailed as e:
-                    sys.exit("interleave: variant %s, layers %s: %s" %
-                             (name, layers, e))
-                s = recs[0]["seconds"]
-                runs.setdefault((name, layers), []).append((s, wall))
-                print("%d %s %s %.3f %.3f" % (rep, name, layers, s, wall),
-                      flush=True)
+        k = (rep - 1) % len(pairs)  # rotated: no pair always runs first
+        for (name, env, binary), layers in pairs[k:] + pairs[:k]:
+            try:
+                # its outputs in a folder of its own under work, removed
+                recs, wall, _, _ = bench.explain_once(
+                    binary or os.path.join(args.build, "rsicam"), model,
+                    layers, [image], spec, work, dict(base_env, **env))
+            except bench.RunFailed as e:
+                sys.exit("interleave: variant %s, layers %s: %s" %
+                         (name, layers, e))
+            s = recs[0]["seconds"]
+            runs.setdefault((name, layers), []).append((s, wall))
+            print("%d %s %s %.3f %.3f" % (rep, name, layers, s, wall),
+                  flush=True)
     # a change that moves work out of the pass (into start-up, say) shows
-    # in the command and not in the pass
+    # in the command and not in the pass; against the first pair, the median of each repetition's own ratio:
+    # runs minutes apart meet different loads, one repetition's runs a
+    # similar one
+    first = runs[(pairs[0][0][0], pairs[0][1])]
     print("\n| variant | layers | pass s (runs) | median | command s (runs) "
-          "| median |")
-    print("| --- | --- | --- | --- | --- | --- |")
+          "| median | pass / first's, per repetition | median |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (name, layers), r in runs.items():
-        print("| %s | `%s` | %s | %.3f | %s | %.3f |" % (
+        ratios = [p / f for (p, _), (f, _) in zip(r, first)]
+        print("| %s | `%s` | %s | %.3f | %s | %.3f | %s | %.3f |" % (
             name, layers, ", ".join("%.3f" % p for p, _ in r),
             statistics.median(p for p, _ in r),
             ", ".join("%.3f" % c for _, c in r),
-            statistics.median(c for _, c in r)))
+            statistics.median(c for _, c in r),
+            ", ".join("%.3f" % q for q in ratios), statistics.median(ratios)))
 
 
 if __name__ == "__main__":
