@@ -86,6 +86,16 @@ static unsigned char *read_bytes(const char *path, size_t *n)
     return buf;
 }
 
+/* The file at path holds exactly text. */
+static void expect_contents(const char *path, const char *text)
+{
+    size_t n;
+    unsigned char *b = read_bytes(path, &n);
+    ck_assert_uint_eq(n, strlen(text));
+    ck_assert_int_eq(memcmp(b, text, n), 0);
+    free(b);
+}
+
 static int contains(const unsigned char *b, size_t n, const char *s)
 {
     size_t k = strlen(s);
@@ -487,11 +497,7 @@ START_TEST(atomic_write_and_replace)
     const char *p = tmp_path("a.txt");
     ck_assert_int_eq(rsi_write_file_atomic(p, "hello", 5), 0);
     ck_assert_int_eq(rsi_write_file_atomic(p, "bye", 3), 0);
-    size_t n;
-    unsigned char *b = read_bytes(p, &n);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_int_eq(memcmp(b, "bye", 3), 0);
-    free(b);
+    expect_contents(p, "bye");
     /* permissions follow the umask like any new file, not mkstemp's 0600 */
     struct stat st;
     ck_assert_int_eq(stat(p, &st), 0);
@@ -572,11 +578,7 @@ START_TEST(commit_failure_on_full_disk)
     rsi_error_clear();
     ck_assert_ptr_null(f.tmp_path);
 
-    size_t len;
-    unsigned char *b = read_bytes(p, &len);
-    ck_assert_uint_eq(len, 3);
-    ck_assert_int_eq(memcmp(b, "old", 3), 0);
-    free(b);
+    expect_contents(p, "old");
     expect_no_tmp_files();
 }
 END_TEST
@@ -587,6 +589,24 @@ START_TEST(commit_failure_on_rename)
     const char *p = tmp_path("isdir");
     ck_assert_int_eq(rsi_mkdir_p(p), 0);
     expect_failure(rsi_write_file_atomic(p, "x", 1), p, RSI_ERR_OUTPUT);
+    expect_no_tmp_files();
+}
+END_TEST
+
+/* commit_new places a new file, and where the name was taken after the
+ * open (by another writer, say) it fails and leaves that file alone. */
+START_TEST(commit_new_never_replaces)
+{
+    const char *p = tmp_path("new.txt");
+    rsi_atomic_file f;
+    ck_assert_int_eq(rsi_atomic_open(&f, p), 0);
+    fputs("first", f.fp);
+    ck_assert_int_eq(rsi_atomic_commit_new(&f), 0);
+
+    ck_assert_int_eq(rsi_atomic_open(&f, p), 0);
+    fputs("second", f.fp);
+    expect_failure(rsi_atomic_commit_new(&f), p, RSI_ERR_OUTPUT);
+    expect_contents(p, "first");
     expect_no_tmp_files();
 }
 END_TEST
@@ -685,6 +705,7 @@ static Suite *npy_suite(void)
     tcase_add_test(io, atomic_write_unwritable_places);
     tcase_add_test(io, commit_failure_on_full_disk);
     tcase_add_test(io, commit_failure_on_rename);
+    tcase_add_test(io, commit_new_never_replaces);
     tcase_add_test(io, abort_leaves_nothing);
     tcase_add_test(io, append_lines_never_interleave);
     tcase_add_test(io, mkdir_p_cases);

@@ -124,7 +124,23 @@ int rsi_atomic_open(rsi_atomic_file *f, const char *path)
     return 0;
 }
 
-int rsi_atomic_commit(rsi_atomic_file *f)
+/* The temporary file becomes f->path without replacing one already there:
+ * renameat2's RENAME_NOREPLACE where the file system has it, else a hard
+ * link (which never replaces) and the temporary name unlinked. */
+static int place_new(const rsi_atomic_file *f)
+{
+    if (renameat2(AT_FDCWD, f->tmp_path, AT_FDCWD, f->path, RENAME_NOREPLACE) ==
+        0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (link(f->tmp_path, f->path) != 0)
+        return -1;
+    unlink(f->tmp_path);
+    return 0;
+}
+
+static int commit(rsi_atomic_file *f, int replace)
 {
     if (!f->fp) {
         rsi_error_class_set(RSI_ERR_OUTPUT, "cannot write '%s': not open",
@@ -156,8 +172,8 @@ int rsi_atomic_commit(rsi_atomic_file *f)
     }
     if (fclose(fp) != 0)
         return fail(f, "close", errno);
-    if (rename(f->tmp_path, f->path) != 0)
-        return fail(f, "rename", errno);
+    if (replace ? rename(f->tmp_path, f->path) != 0 : place_new(f) != 0)
+        return fail(f, replace ? "rename" : "placing it", errno);
     rsi_temporary_gone();
 
     if (defer_sync) {
@@ -184,6 +200,16 @@ int rsi_atomic_commit(rsi_atomic_file *f)
     }
     release(f);
     return 0;
+}
+
+int rsi_atomic_commit(rsi_atomic_file *f)
+{
+    return commit(f, 1);
+}
+
+int rsi_atomic_commit_new(rsi_atomic_file *f)
+{
+    return commit(f, 0);
 }
 
 void rsi_atomic_abort(rsi_atomic_file *f)

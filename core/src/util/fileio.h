@@ -30,6 +30,9 @@ int rsi_atomic_open(rsi_atomic_file *f, const char *path);
  * reported late, e.g. ENOSPC at flush or close) the temporary file is
  * removed. f is released either way. */
 int rsi_atomic_commit(rsi_atomic_file *f);
+/* The same, except that it never replaces a file: where path exists (made
+ * since, say), it fails ("File exists") and removes the temporary file. */
+int rsi_atomic_commit_new(rsi_atomic_file *f);
 /* Closes and removes the temporary file; f is released. Safe on a zeroed or
  * already released f. */
 void rsi_atomic_abort(rsi_atomic_file *f);
