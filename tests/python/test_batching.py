@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import unittest
 
 import numpy as np
@@ -268,24 +269,48 @@ class Batching(unittest.TestCase):
         self.assert_same_maps((out1, recs1), (out, recs))
 
     def test_profile_from_the_first_forward_on(self):
-        # A libtorch with Kineto writes a Chrome trace; Debian's has none:
-        # then one line says so and the run is unchanged.
+        # Kineto writes the trace where libtorch has it; without it (Debian)
+        # rsicam writes the recorded operators in the same format.
         path = os.path.join(TMP, "profile.json")
         if os.path.exists(path):
             os.remove(path)
-        out, recs, _, err = explain("profiled", 64, "--method", "rsi,gradcam",
-                                    env={"RSICAM_PROFILE": path})
-        self.assert_same_maps(self.runs[64][:2], (out, recs))
+        out, recs, fw, err = explain("profiled", 4, "--method", "rsi,gradcam",
+                                     env={"RSICAM_PROFILE": path})
+        self.assert_same_maps(self.runs[4][:2], (out, recs))
+        self.assertNotIn("RSICAM_PROFILE", err)
+        with open(path) as f:
+            events = json.load(f)["traceEvents"]
+        ops = [e for e in events if e.get("cat") == "cpu_op"]
+        self.assertTrue(all(e["ph"] == "X" and e["dur"] >= 0 for e in ops))
+        # every forward after the first: its tail (the network after the
+        # frozen head), and the backward through it
+        tails = [e for e in ops if e["name"] == "rsicam_tail"]
+        self.assertEqual(len(tails), len(fw) - 1)
+        self.assertTrue(any(e["name"].startswith("autograd::engine::")
+                            for e in ops))
+        self.assertEqual(glob.glob(path + ".tmp.*"), [])
+        # from the end of the first forward: the later ones' operators
+        summary = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "bench", "trace_summary.py"),
+             path, "--forwards", str(len(fw) - 1)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(summary.returncode, 0, summary.stderr)
+        self.assertIn("aten::", summary.stdout)
+
+    def test_profile_never_replaces_a_file(self):
+        path = os.path.join(TMP, "someone-elses.json")
+        with open(path, "w") as f:
+            f.write("not rsicam's\n")
+        out, recs, _, err = explain("profile-refused", 4, "--method",
+                                    "rsi,gradcam", env={"RSICAM_PROFILE": path})
+        self.assert_same_maps(self.runs[4][:2], (out, recs))
         said = [l for l in err.splitlines() if "RSICAM_PROFILE" in l]
-        if os.path.exists(path):
-            self.assertEqual(said, [])
-            with open(path) as f:
-                names = {e.get("name") for e in json.load(f)["traceEvents"]}
-            self.assertTrue(any(str(n).startswith("aten::") for n in names))
-        else:
-            self.assertEqual(len(said), 1, err)
-            self.assertIn("'%s'" % path, said[0])
-            self.assertIn("Kineto", said[0])
+        self.assertEqual(len(said), 1, err)
+        self.assertIn("'%s'" % path, said[0])
+        self.assertIn("exists", said[0])
+        with open(path) as f:
+            self.assertEqual(f.read(), "not rsicam's\n")
+        self.assertEqual(glob.glob(path + ".tmp.*"), [])
 
     def test_unreadable_image_fails_alone(self):
         bad = os.path.join(TMP, "not-an-image.png")

@@ -231,9 +231,10 @@ RSI_API int rsi_torch_set_executor(const char *name);
 RSI_API const char *rsi_torch_executor(void);
 
 /* libtorch's profiler: records every operator the calling thread runs
- * and, on a GPU, every kernel and copy, until rsi_torch_profile_stop(),
- * which writes them as a Chrome trace (Perfetto, chrome://tracing) to
- * path. For finding where a run's time goes. */
+ * and, on a GPU with a libtorch built with Kineto, every kernel and copy,
+ * until rsi_torch_profile_stop(), which writes them as a Chrome trace
+ * (Perfetto, chrome://tracing) to path, replacing what is there (NULL:
+ * writes nothing). For finding where a run's time goes. */
 RSI_API int rsi_torch_profile_start(void);
 RSI_API int rsi_torch_profile_stop(const char *path);
 

@@ -5,9 +5,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "explain_impl.h"
+#include "fileio.h"
 #include "host_services.h"
 
 double ex_now(void)
@@ -30,6 +32,36 @@ static void profile_failed(const char *file)
     fprintf(stderr, "rsicam: RSICAM_PROFILE '%s': %s\n", file,
             rsi_error_message());
     rsi_error_clear();
+}
+
+/* Starts the profile unless its file exists: a file rsicam did not make
+ * is never replaced, so the recording would be for nothing. */
+static int profile_start(const char *file)
+{
+    struct stat st;
+    if (lstat(file, &st) == 0) {
+        rsi_error_class_set(RSI_ERR_OUTPUT,
+                            "it exists, and rsicam replaces no file: "
+                            "no profile recorded");
+        return -1;
+    }
+    return rsi_torch_profile_start();
+}
+
+/* libtorch writes the trace into a temporary file of rsicam's, which then
+ * takes the file's name if it is still free. */
+static int profile_stop(const char *file)
+{
+    rsi_atomic_file f;
+    if (rsi_atomic_open(&f, file) != 0) {
+        rsi_torch_profile_stop(NULL);
+        return -1;
+    }
+    if (rsi_torch_profile_stop(f.tmp_path) != 0) {
+        rsi_atomic_abort(&f);
+        return -1;
+    }
+    return rsi_atomic_commit_new(&f);
 }
 
 void ex_trace_forward(ex_trace *t, int64_t forwards, int64_t rows,
@@ -57,7 +89,7 @@ void ex_trace_forward(ex_trace *t, int64_t forwards, int64_t rows,
          * for start-up (cuDNN's tuning, the graph executor's profiling
          * runs) */
         t->first_forward_end = end;
-        if (t->profile_file && rsi_torch_profile_start() == 0)
+        if (t->profile_file && profile_start(t->profile_file) == 0)
             t->profiling = 1;
         else if (t->profile_file)
             profile_failed(t->profile_file);
@@ -88,7 +120,7 @@ void ex_trace_files(const ex_trace *t, const char *image, double start,
 
 void ex_trace_finish(ex_trace *t, int64_t forwards)
 {
-    if (t->profiling && rsi_torch_profile_stop(t->profile_file) < 0)
+    if (t->profiling && profile_stop(t->profile_file) < 0)
         profile_failed(t->profile_file);
     t->profiling = 0;
     /* the pace once started: process start, model load, device start-up
