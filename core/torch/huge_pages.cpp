@@ -153,7 +153,7 @@ class BlockCache
     // four layers at batch 8: a 3.2 MB and a 12.8 MB block a forward, the
     // batch norm and convolution backwards that first wrote them 2-3x
     // slower); with an eighth, no block was mapped after the second
-    // forward, for 0-2% more peak memory. (Moving a kept block's pages
+    // forward, for 1-4% more peak memory. (Moving a kept block's pages
     // into a larger new one with mremap, tried too, fed the churn: each
     // forward's 12.8 MB request turned a 9 MiB block that the next
     // forward wanted again into another 12.8 MB one.)
