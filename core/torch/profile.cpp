@@ -13,8 +13,8 @@
 #include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/cuda.h>
 
-#include <cstdio>
-#include <fstream>
+#include <jansson.h>
+
 #include <set>
 #include <string>
 
@@ -27,58 +27,43 @@ using torch::profiler::impl::ProfilerState;
 
 static bool recording;
 
-// s as a JSON string's contents
-static std::string json_escaped(const std::string &s)
-{
-    std::string out;
-    for (const unsigned char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += (char)c;
-        } else if (c < 0x20) {
-            char u[8];
-            std::snprintf(u, sizeof u, "\\u%04x", c);
-            out += u;
-        } else {
-            out += (char)c;
-        }
-    }
-    return out;
-}
-
 // The recorded operators as a Chrome trace of complete events, in the
 // fields Kineto writes for them (bench/trace_summary.py reads either).
 static void write_operators(const prof::ProfilerResult &result,
                             const char *path)
 {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << "{\"traceEvents\": [";
-    const char *sep = "\n";
+    json_t *events = json_array();
     for (const prof::KinetoEvent &e : result.events()) {
         if (e.deviceType() != c10::DeviceType::CPU)
             continue;
-        out << sep << "{\"ph\": \"X\", \"cat\": \"cpu_op\", \"name\": \""
-            << json_escaped(e.name())
-            << "\", \"pid\": 0, \"tid\": " << e.startThreadId()
-            << ", \"ts\": " << e.startUs() << ", \"dur\": " << e.durationUs();
-        if (e.hasShapes()) {
-            out << ", \"args\": {\"Input Dims\": [";
-            const char *shape_sep = "";
-            for (const auto &shape : e.shapes()) {
-                out << shape_sep << "[";
-                for (size_t i = 0; i < shape.size(); i++)
-                    out << (i ? ", " : "") << shape[i];
-                out << "]";
-                shape_sep = ", ";
-            }
-            out << "]}";
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}", "ph", "X",
+                               "cat", "cpu_op", "name", e.name().c_str(), "pid",
+                               0, "tid", (json_int_t)e.startThreadId(), "ts",
+                               (json_int_t)e.startUs(), "dur",
+                               (json_int_t)e.durationUs());
+        if (!ev) { // jansson takes UTF-8 names only
+            json_decref(events);
+            throw std::runtime_error("an operator's name is not UTF-8: '" +
+                                     e.name() + "'");
         }
-        out << "}";
-        sep = ",\n";
+        if (e.hasShapes()) {
+            json_t *dims = json_array();
+            for (const auto &shape : e.shapes()) {
+                json_t *sizes = json_array();
+                for (const int64_t n : shape)
+                    json_array_append_new(sizes, json_integer(n));
+                json_array_append_new(dims, sizes);
+            }
+            json_object_set_new(ev, "args",
+                                json_pack("{s:o}", "Input Dims", dims));
+        }
+        json_array_append_new(events, ev);
     }
-    out << "\n], \"displayTimeUnit\": \"ms\"}\n";
-    out.close();
-    if (!out)
+    json_t *trace =
+        json_pack("{s:o, s:s}", "traceEvents", events, "displayTimeUnit", "ms");
+    const int failed = !trace || json_dump_file(trace, path, JSON_COMPACT);
+    json_decref(trace);
+    if (failed)
         throw std::runtime_error(std::string("cannot write '") + path + "'");
 }
 
