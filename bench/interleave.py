@@ -88,9 +88,9 @@ def main():
             print("%d %s %s %.3f %.3f" % (rep, name, layers, s, wall),
                   flush=True)
     # a change that moves work out of the pass (into start-up, say) shows
-    # in the command and not in the pass; against the first pair, the median of each repetition's own ratio:
-    # runs minutes apart meet different loads, one repetition's runs a
-    # similar one
+    # in the command and not in the pass. Against the first pair, the
+    # median of each repetition's own ratio: runs minutes apart meet
+    # different loads, one repetition's runs a similar one
     first = runs[(pairs[0][0][0], pairs[0][1])]
     print("\n| variant | layers | pass s (runs) | median | command s (runs) "
           "| median | pass / first's, per repetition | median |")
