@@ -440,12 +440,15 @@ static int run(explain_args *a)
     int rc = 0;
     if (rsi_torch_set_threads((int)a->threads) < 0)
         goto fail;
-    /* libvips on the other core while the model loads: after the threads,
-     * whose setting writes the environment that its start-up reads */
-    rsi_vips_init_ahead();
     if (!(r = cli_registry((const char *const *)a->plugin_dirs.items,
                            a->plugin_dirs.n)))
         goto fail;
+    /* libvips on the other core while the model loads: after the threads,
+     * whose setting writes the environment that its start-up reads, and
+     * after the plugin scan, whose fork must not copy a thread's locks
+     * (libvips's start-up loads its modules: a scan forked meanwhile
+     * hung in dlopen on the loader's lock) */
+    rsi_vips_init_ahead();
     const rsi_plugin *baseline = rsi_plugin_open_spec(
         r, RSI_PLUGIN_BASELINE, a->baseline, &baseline_params);
     const rsi_plugin *path =

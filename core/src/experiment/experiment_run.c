@@ -342,7 +342,8 @@ int rsi_experiment_run(rsi_experiment *xp, const rsi_run_options *ro,
     if (!summary || rsi_torch_set_threads(xp->threads) < 0)
         goto out;
     /* while the models load; after the threads, which write the
-     * environment that its start-up reads */
+     * environment that its start-up reads, and after the plugin scan's
+     * forks (when the experiment was loaded), as rsi_vips_init_ahead asks */
     rsi_vips_init_ahead();
     if (xp_state_open(&r.state, xp) < 0 ||
         write_resolved(xp->output, xp->resolved) < 0 ||

@@ -32,7 +32,10 @@ int rsi_vips_init(void);
  * format modules), for a caller with other work to do before its first
  * image, such as loading a model; rsi_vips_init, and so every function
  * here, waits for it to finish. Its thread reads the environment, which
- * must not change meanwhile: call it after rsi_torch_set_threads. */
+ * must not change meanwhile: call it after rsi_torch_set_threads. And
+ * after plugin discovery, which forks (plugin_scan.c): a fork copies the
+ * locks this thread holds, such as the dynamic loader's while it loads
+ * the modules, and the copy waits on them for ever. */
 void rsi_vips_init_ahead(void);
 
 /* Sets the largest width * height rsi_image_read accepts (n <= 0 restores
