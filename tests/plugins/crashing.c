@@ -1,10 +1,13 @@
 /* Test baselines that crash the process that loads or calls them, one
  * way each (CRASH_* picks which; see CMakeLists.txt): in a constructor
- * (abort), in init (SIGSEGV), in the make entry point (SIGSEGV). The
- * loader must survive the first two with a warning naming the file, and
- * the third must end the run with one line naming the plugin. */
+ * (abort), in init (SIGSEGV), in the make entry point (SIGSEGV); or that
+ * never finish loading (HANG_CONSTRUCTOR: a constructor that waits for
+ * ever). The loader must survive the first two and the last with a
+ * warning naming the file, and the third must end the run with one line
+ * naming the plugin. */
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "rsicam/plugin.h"
 
@@ -12,6 +15,14 @@
 __attribute__((constructor)) static void crash_on_load(void)
 {
     abort();
+}
+#endif
+
+#ifdef HANG_CONSTRUCTOR
+__attribute__((constructor)) static void wait_on_load(void)
+{
+    for (;;)
+        pause();
 }
 #endif
 

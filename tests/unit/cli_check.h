@@ -7,6 +7,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* Exit codes (rsicam/error.h) */
+enum { USAGE = 2, INPUT = 3, MODEL = 4, PLUGIN = 5, OUTPUT = 6 };
+
 /* One run of the command. */
 typedef struct run {
     int rc;

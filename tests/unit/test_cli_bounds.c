@@ -18,9 +18,6 @@
 #include "cli_check.h"
 #include "testkit.h"
 
-/* Exit codes (rsicam/error.h) */
-enum { USAGE = 2, INPUT = 3, MODEL = 4 };
-
 /* Longer than any of these runs takes; `timeout` gives 124 past it, so a
  * hang fails the test instead of the suite. */
 #define LIMIT "60"

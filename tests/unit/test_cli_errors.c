@@ -24,9 +24,6 @@
 #include "cli_check.h"
 #include "testkit.h"
 
-/* Exit codes (rsicam/error.h) */
-enum { USAGE = 2, INPUT = 3, MODEL = 4, PLUGIN = 5, OUTPUT = 6 };
-
 /* Exit status of a shell script that found it cannot set up its case
  * (no mount namespace, say): the test is skipped with a note. */
 enum { CANNOT = 99 };

@@ -43,22 +43,23 @@ static char *warning_for(const char *text, const char *file)
     return line;
 }
 
-/* `rsicam plugins --plugin-path GROUP`: exits 0, lists the survivor and
- * the shipped plugins, and warns once about the crashing file. */
-static void expect_crash_skipped(const char *group, const char *file,
-                                 const char *signal)
+/* `ENV rsicam plugins --plugin-path GROUP`: exits 0, lists the survivor
+ * and the shipped plugins, and warns once about the bad file, in a line
+ * that holds why and detail. */
+static void expect_skipped(const char *env, const char *group, const char *file,
+                           const char *why, const char *detail)
 {
     run r;
-    sh_run(&r, group, "'%s' plugins --plugin-path '%s' 2>&1", tk_rsicam(),
-           tk_test_plugin(group));
+    sh_run(&r, group, "%s '%s' plugins --plugin-path '%s' 2>&1", env,
+           tk_rsicam(), tk_test_plugin(group));
     ck_assert_msg(r.rc == 0, "exit %d:\n%s", r.rc, r.text);
     ck_assert_msg(strstr(r.text, "  survivor 0.1.0 (license: MIT)\n"), "%s",
                   r.text);
     ck_assert_msg(strstr(r.text, "  zero "), "%s", r.text);
     ck_assert_msg(strstr(r.text, "Searched, in order"), "%s", r.text);
     char *line = warning_for(r.text, file);
-    ck_assert_msg(strstr(line, "crashed while loading"), "%s", line);
-    ck_assert_msg(strstr(line, signal), "'%s' lacks '%s'", line, signal);
+    ck_assert_msg(strstr(line, why), "'%s' lacks '%s'", line, why);
+    ck_assert_msg(strstr(line, detail), "'%s' lacks '%s'", line, detail);
     free(line);
     /* one warning for it, not one per restart */
     ck_assert_ptr_null(strstr(strstr(r.text, file) + 1, file));
@@ -67,15 +68,46 @@ static void expect_crash_skipped(const char *group, const char *file,
 
 START_TEST(constructor_abort_is_skipped)
 {
-    expect_crash_skipped("crash_ctor", "/crash_ctor/aborts/aborts.so",
-                         "signal 6 (SIGABRT)");
+    expect_skipped("", "crash_ctor", "/crash_ctor/aborts/aborts.so",
+                   "crashed while loading", "signal 6 (SIGABRT)");
 }
 END_TEST
 
 START_TEST(init_crash_is_skipped)
 {
-    expect_crash_skipped("crash_init", "/crash_init/segv_init/segv_init.so",
-                         "signal 11 (SIGSEGV)");
+    expect_skipped("", "crash_init", "/crash_init/segv_init/segv_init.so",
+                   "crashed while loading", "signal 11 (SIGSEGV)");
+}
+END_TEST
+
+/* A constructor that waits for ever costs its file, after the limit, and
+ * not the run. */
+START_TEST(constructor_that_never_returns_is_skipped)
+{
+    time_t t0 = time(NULL);
+    expect_skipped("RSICAM_PLUGIN_SCAN_TIMEOUT=1", "hang_ctor",
+                   "/hang_ctor/hangs/hangs.so", "still loading after 1 s",
+                   "stopped (RSICAM_PLUGIN_SCAN_TIMEOUT sets the limit)");
+    ck_assert_msg(time(NULL) - t0 < 60, "took %lds", (long)(time(NULL) - t0));
+}
+END_TEST
+
+START_TEST(bad_scan_timeout_is_refused)
+{
+    static const char *const bad[] = {"soon", "0", "-1", "1e9", "nan"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        run r;
+        sh_run(&r, "bad_timeout",
+               "RSICAM_PLUGIN_SCAN_TIMEOUT='%s' '%s' plugins", bad[i],
+               tk_rsicam());
+        char words[64];
+        snprintf(words, sizeof words, "got '%s'", bad[i]);
+        expect_error(&r, USAGE, 1,
+                     "RSICAM_PLUGIN_SCAN_TIMEOUT: expected "
+                     "seconds",
+                     words, NULL);
+        run_free(&r);
+    }
 }
 END_TEST
 
@@ -203,6 +235,8 @@ static Suite *plugin_crash_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, constructor_abort_is_skipped);
     tcase_add_test(tc, init_crash_is_skipped);
+    tcase_add_test(tc, constructor_that_never_returns_is_skipped);
+    tcase_add_test(tc, bad_scan_timeout_is_refused);
     tcase_add_test(tc, crash_in_entry_point_is_named);
     tcase_add_test(tc, foreign_libraries_do_not_end_the_run);
     tcase_add_test(tc, many_plugins_are_not_kept_mapped);

@@ -8,6 +8,8 @@
  * its warning line, then "done I". When the child dies, the last file it
  * began is the culprit: it is warned about, and a new child goes on after
  * it. This process never runs the code of a file it was not asked for.
+ * A child that says nothing for too long (a constructor that waits for
+ * ever) is stopped the same way, its file warned about and skipped.
  *
  * fork() without exec: the child is a copy of this process, so it knows
  * the plugins found so far (duplicates are decided as before) and has the
@@ -23,6 +25,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -286,24 +289,76 @@ static _Noreturn void child(rsi_registry *r, char *const *files, int from,
 
 /* ---- the parent --------------------------------------------------------- */
 
-/* Everything the child wrote, until it closed the pipe. */
-static int read_all(int fd, buf *in)
+/* How long the child may stay silent, in seconds: one file's dlopen and
+ * init say nothing until they end. Generous, since loading libtorch from
+ * a cold network disk takes tens of seconds; but finite, since a
+ * constructor may wait for ever (or, forked while another thread held
+ * the loader's lock, dlopen may), and rsicam must then go on without that
+ * file rather than wait with it. */
+#define SILENCE_DEFAULT_S 120.0
+#define SILENCE_ENV "RSICAM_PLUGIN_SCAN_TIMEOUT"
+
+/* The limit in seconds, from SILENCE_ENV when set; -1 (error set) when
+ * that is not a number of seconds. */
+static double silence_limit(void)
 {
+    const char *v = getenv(SILENCE_ENV);
+    if (!v || !*v)
+        return SILENCE_DEFAULT_S;
+    char *end;
+    errno = 0;
+    double s = strtod(v, &end);
+    if (errno || *end || !(s > 0 && s <= 86400)) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            SILENCE_ENV ": expected seconds in (0, 86400], "
+                                        "got '%s'",
+                            v);
+        return -1;
+    }
+    return s;
+}
+
+enum { READ_ENDED = 0, READ_FAILED = -1, READ_SILENT = 1 };
+
+/* Everything the child wrote, until it closed the pipe (READ_ENDED) or
+ * said nothing for limit_s seconds (READ_SILENT). */
+static int read_all(int fd, buf *in, double limit_s)
+{
+    const int limit_ms = (int)(limit_s * 1000); /* <= 86400000 */
     char chunk[65536];
     for (;;) {
-        ssize_t k = read(fd, chunk, sizeof chunk);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int ready = poll(&p, 1, limit_ms);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready == 0)
+            return READ_SILENT;
+        ssize_t k = ready < 0 ? -1 : read(fd, chunk, sizeof chunk);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return k == 0 && !in->failed ? 0 : -1;
+            return k == 0 && !in->failed ? READ_ENDED : READ_FAILED;
         put(in, chunk, (size_t)k);
     }
 }
 
+/* How a child ended: its wait status (-1: unknown), and the seconds of
+ * silence after which it was stopped (0: it ended by itself). */
+typedef struct child_end {
+    int status;
+    double silent_s;
+} child_end;
+
 /* How the child ended, for the culprit's warning. */
-static void warn_culprit(FILE *w, const char *path, int status)
+static void warn_culprit(FILE *w, const char *path, child_end end)
 {
-    if (status == -1) {
+    int status = end.status;
+    if (end.silent_s > 0) {
+        rsi_plugin_warn(w, NULL, path,
+                        "still loading after %g s, stopped (" SILENCE_ENV
+                        " sets the limit)",
+                        end.silent_s);
+    } else if (status == -1) {
         rsi_plugin_warn(w, NULL, path, "ended the process while loading");
     } else if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
@@ -320,7 +375,7 @@ static void warn_culprit(FILE *w, const char *path, int status)
 /* Applies what one child sent; returns the index to go on from: n when
  * it finished, after the culprit when it died, or -1 (error set). */
 static int apply(rsi_registry *r, char *const *files, int from, int n,
-                 const buf *in, int status, FILE *w, int *added)
+                 const buf *in, child_end end, FILE *w, int *added)
 {
     int pending = -1, next = from;
     for (size_t at = 0; at + HEADER <= in->n;) {
@@ -352,21 +407,21 @@ static int apply(rsi_registry *r, char *const *files, int from, int n,
         }
     }
     if (pending >= 0) {
-        warn_culprit(w, files[pending], status);
+        warn_culprit(w, files[pending], end);
         return pending + 1;
     }
     if (next > from)
         return next;
     rsi_error_class_set(RSI_ERR_INTERNAL,
                         "the plugin scanner ended before trying %s "
-                        "(status %d)",
-                        files[from], status);
+                        "(status %d, silent %g s)",
+                        files[from], end.status, end.silent_s);
     return -1;
 }
 
 /* One child from files[from]; returns where to go on from, or -1. */
 static int scan_from(rsi_registry *r, char *const *files, int from, int n,
-                     FILE *w, int *added)
+                     double limit_s, FILE *w, int *added)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -394,27 +449,35 @@ static int scan_from(rsi_registry *r, char *const *files, int from, int n,
         return -1;
     }
     buf in = {0};
-    int rc = read_all(fds[0], &in);
+    child_end end = {0, 0};
+    int rc = read_all(fds[0], &in, limit_s);
     close(fds[0]);
-    int status = 0, got;
-    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+    if (rc == READ_SILENT) {
+        kill(pid, SIGKILL);
+        end.silent_s = limit_s;
+    }
+    int got;
+    while ((got = waitpid(pid, &end.status, 0)) < 0 && errno == EINTR)
         ;
     if (got < 0)
-        status = -1; /* reaped elsewhere (SIGCHLD ignored): unknown */
+        end.status = -1; /* reaped elsewhere (SIGCHLD ignored): unknown */
     int next = -1;
-    if (rc != 0)
+    if (rc == READ_FAILED)
         rsi_error_class_set(RSI_ERR_INTERNAL, "out of memory loading plugins");
     else
-        next = apply(r, files, from, n, &in, status, w, added);
+        next = apply(r, files, from, n, &in, end, w, added);
     free(in.data);
     return next;
 }
 
 int rsi_scan_files(rsi_registry *r, char *const *files, int n, FILE *w)
 {
+    const double limit_s = silence_limit();
+    if (limit_s < 0)
+        return -1;
     int added = 0;
     for (int from = 0; from < n;) {
-        from = scan_from(r, files, from, n, w, &added);
+        from = scan_from(r, files, from, n, limit_s, w, &added);
         if (from < 0)
             return -1;
     }
