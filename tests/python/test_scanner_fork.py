@@ -74,9 +74,15 @@ class ScannerFork(unittest.TestCase):
         out = tmpdir("scanner_fork")
         log = os.path.join(out, "strace.txt")
         shutil.rmtree(os.path.join(out, "maps"), ignore_errors=True)
-        cmd = ["strace", "-f", "-q", "-o", log, "-e", "trace=execve,clone,clone3",
-               "-e", "signal=none", BIN, *args]
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        cmd = ["strace", "-f", "-q", "-o", log, "-e",
+               "trace=execve,clone,clone3", "-e", "signal=none", BIN, *args]
+        # OpenBLAS starts workers as it loads, before rsicam runs, one per
+        # core but one; rsicam joins them before the scan (threads.cpp),
+        # but strace may print a joined thread's end after the next fork:
+        # without them, every thread in the trace is rsicam's own.
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                           env=env)
         with open(log) as f:
             trace = f.read()
         if "Operation not permitted" in p.stderr and not trace:
