@@ -183,7 +183,9 @@ static void check_montage(const char *path, int rows, int cols)
     rsi_image_release(&img);
 }
 
-START_TEST(quickstart_runs_and_numbers_come_from_the_maps)
+/* Runs the quickstart on the first N_IMAGES samples into dir; returns its
+ * exit status, its output in *out. */
+static int run_quickstart(const char *dir, char **out)
 {
     /* the script's own override, so the test can run on other models */
     const char *models = getenv("RSICAM_QUICKSTART_MODELS");
@@ -192,19 +194,78 @@ START_TEST(quickstart_runs_and_numbers_come_from_the_maps)
              models && *models ? models : tk_source("examples/models"));
     ck_assert_msg(access(model, R_OK) == 0,
                   "%s is missing (tools/train_classifier.py makes it)", model);
-    char *out = NULL;
-    int rc = tk_sh(&out,
-                   "RSICAM_BIN=%s RSICAM_QUICKSTART_LIMIT=%d "
-                   "RSICAM_QUICKSTART_OUT=%s bash %s",
-                   tk_rsicam(), N_IMAGES, out_dir,
-                   tk_source("examples/quickstart/run"));
-    ck_assert_msg(rc == 0, "quickstart exited %d:\n%s", rc, out);
-    int relu_hits = check_csv(tk_path("localization.csv"));
-    check_table(out, relu_hits);
-    free(out);
+    return tk_sh(out,
+                 "RSICAM_BIN=%s RSICAM_QUICKSTART_LIMIT=%d "
+                 "RSICAM_QUICKSTART_OUT=%s bash %s",
+                 tk_rsicam(), N_IMAGES, dir,
+                 tk_source("examples/quickstart/run"));
+}
+
+START_TEST(quickstart_runs_and_numbers_come_from_the_maps)
+{
+    /* twice into one directory: the second run starts it afresh rather
+     * than counting the first run's maps again */
+    for (int run = 0; run < 2; run++) {
+        char *out = NULL;
+        int rc = run_quickstart(out_dir, &out);
+        ck_assert_msg(rc == 0, "quickstart run %d exited %d:\n%s", run + 1, rc,
+                      out);
+        int relu_hits = check_csv(tk_path("localization.csv"));
+        check_table(out, relu_hits);
+        free(out);
+    }
     /* input + rsi-relu softmax + gradcam softmax + gradcam logit */
     check_montage(tk_path("montage.png"), N_IMAGES, 4);
     check_montage(tk_path("montage_t20.png"), N_IMAGES, 4);
+}
+END_TEST
+
+/* Writes text to path, creating the file. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    ck_assert_msg(fp != NULL, "cannot write %s", path);
+    fputs(text, fp);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* Whether path holds exactly text. */
+static int holds(const char *path, const char *text)
+{
+    char buf[256] = {0};
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    return n == strlen(text) && memcmp(buf, text, n) == 0;
+}
+
+/* A directory the quickstart did not make is refused whole, and nothing
+ * in it (a folder named like the quickstart's own, a table) is touched. */
+START_TEST(quickstart_leaves_a_directory_it_did_not_make)
+{
+    char mine[4200], base[4300], notes[4400], table[4300];
+    snprintf(mine, sizeof mine, "%s", tk_path("mine"));
+    snprintf(base, sizeof base, "%s/base", mine);
+    snprintf(notes, sizeof notes, "%s/notes.txt", base);
+    snprintf(table, sizeof table, "%s/localization.txt", mine);
+    ck_assert_int_eq(tk_sh(NULL, "mkdir -p '%s'", base), 0);
+    write_text(notes, "my notes\n");
+    write_text(table, "my table\n");
+    char *out = NULL;
+    int rc = run_quickstart(mine, &out);
+    ck_assert_msg(rc == RSI_ERR_OUTPUT, "quickstart exited %d, not %d:\n%s", rc,
+                  RSI_ERR_OUTPUT, out);
+    ck_assert_msg(out && strstr(out, mine) && strchr(out, '\n') &&
+                      !strchr(strchr(out, '\n') + 1, '\n'),
+                  "not one line naming %s:\n%s", mine, out ? out : "");
+    free(out);
+    ck_assert_msg(holds(notes, "my notes\n"), "%s was changed", notes);
+    ck_assert_msg(holds(table, "my table\n"), "%s was changed", table);
+    char t20[4300];
+    snprintf(t20, sizeof t20, "%s/t20", mine);
+    ck_assert_msg(access(t20, F_OK) != 0, "%s was made", t20);
 }
 END_TEST
 
@@ -215,6 +276,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, quickstart_runs_and_numbers_come_from_the_maps);
+    tcase_add_test(tc, quickstart_leaves_a_directory_it_did_not_make);
     suite_add_tcase(s, tc);
     return tk_run(s);
 }
