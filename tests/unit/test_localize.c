@@ -161,17 +161,16 @@ static void teardown(void)
     tk_scratch_close();
 }
 
-static const char *write_text(const char *name, const char *text)
+static const char *write_scratch(const char *name, const char *text)
 {
     const char *p = tk_path(name);
-    ck_assert_msg(rsi_write_file_atomic(p, text, strlen(text)) == 0, "%s",
-                  rsi_error_message());
+    tk_write_text(p, text);
     return p;
 }
 
 START_TEST(samples_parse)
 {
-    const char *p = write_text(
+    const char *p = write_scratch(
         "list.csv", "\xEF\xBB\xBFimage,label,x0,y0,x1,y1,extra\r\n"
                     "a.png,3,1,2,3,4,foo\r\n"
                     "\r\n"
@@ -206,7 +205,7 @@ START_TEST(samples_parse)
     rsi_samples_free(&l); /* twice is fine */
 
     /* any column order; label and box optional */
-    p = write_text("min.csv", "note,image\nhello,x.png\n");
+    p = write_scratch("min.csv", "note,image\nhello,x.png\n");
     ck_assert_int_eq(rsi_samples_read(p, &l), 0);
     ck_assert_int_eq(l.n, 1);
     ck_assert_str_eq(l.items[0].image, tk_path("x.png"));
@@ -216,7 +215,7 @@ START_TEST(samples_parse)
     ck_assert_int_eq(rsi_samples_resolve_labels(&l, one, 1), 0);
     rsi_samples_free(&l);
 
-    p = write_text("names.csv", "image,label\nx.png,Sneaker\n");
+    p = write_scratch("names.csv", "image,label\nx.png,Sneaker\n");
     ck_assert_int_eq(rsi_samples_read(p, &l), 0);
     ck_assert_int_eq(rsi_samples_resolve_labels(&l, names, 2), -1);
     ck_assert(strstr(rsi_error_message(),
@@ -230,7 +229,7 @@ END_TEST
 static void expect_bad(const char *name, const char *text, const char *where,
                        const char *reason)
 {
-    const char *p = write_text(name, text);
+    const char *p = write_scratch(name, text);
     rsi_sample_list l;
     ck_assert_int_eq(rsi_samples_read(p, &l), -1);
     ck_assert_int_eq(l.n, 0);
@@ -316,10 +315,10 @@ static void make_results(void)
     write_png("a.png", 8, 8, 40);
     write_png("b.png", 8, 8, 200);
     write_png("c.png", 8, 8, 120);
-    write_text("list.csv", "image,label,x0,y0,x1,y1\n"
-                           "a.png,1,0,0,4,4\n"
-                           "b.png,c2,4,4,8,8\n"
-                           "c.png,0,,,,\n");
+    write_scratch("list.csv", "image,label,x0,y0,x1,y1\n"
+                              "a.png,1,0,0,4,4\n"
+                              "b.png,c2,4,4,8,8\n"
+                              "c.png,0,,,,\n");
     /* a: rsi hits (max at (1,1) in box px 0..1), gradcam misses */
     write_heat("res/a.rsi.heatmap.npy", 1, 1, 1);
     write_heat("res/a.gc.heatmap.npy", 3, 3, 1);
@@ -419,7 +418,7 @@ START_TEST(evaluate_select_and_errors)
     ck_assert_int_eq(rc, 2);
     free(out);
 
-    write_text("dup.csv", "image,label\na.png,1\n./a.png,2\n");
+    write_scratch("dup.csv", "image,label\na.png,1\n./a.png,2\n");
     rc = tk_sh(&out, "%s evaluate --results %s --samples %s", tk_rsicam(),
                tk_path("res"), tk_path("dup.csv"));
     ck_assert_int_eq(rc, 3);

@@ -68,37 +68,6 @@ static int rsicam(char **out, const char *fmt, const char *a, const char *b,
     return tk_sh(out, "cd '%s' && '%s' %s", fx, tk_rsicam(), args);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    char *s = NULL;
-    size_t cap = 0, used = 0, got;
-    do {
-        if (used + 4096 + 1 > cap) {
-            cap = 2 * (used + 4096 + 1);
-            s = realloc(s, cap);
-            ck_assert_ptr_nonnull(s);
-        }
-        got = fread(s + used, 1, 4096, fp);
-        used += got;
-    } while (got > 0);
-    fclose(fp);
-    s[used] = '\0';
-    if (n)
-        *n = used;
-    return s;
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    ck_assert_msg(fp != NULL, "cannot write %s", path);
-    fputs(text, fp);
-    fclose(fp);
-}
-
 /* Every line of dir/results.jsonl is a whole JSON object, ending in a
  * newline; returns them as an array. */
 static json_t *records(const char *dir)
@@ -106,7 +75,7 @@ static json_t *records(const char *dir)
     char path[4200];
     snprintf(path, sizeof path, "%s/results.jsonl", dir);
     size_t n;
-    char *text = slurp(path, &n);
+    char *text = tk_read_file(path, &n);
     ck_assert_msg(text != NULL, "no %s", path);
     ck_assert_msg(n == 0 || text[n - 1] == '\n', "%s: torn last line:\n%s",
                   path, text);
@@ -175,7 +144,7 @@ START_TEST(failed_rerun_keeps_earlier_maps)
     snprintf(heat, sizeof heat, "%s/img0.conv2.rsi-relu.softmax.heatmap.npy",
              dir);
     size_t n_before;
-    char *before = slurp(heat, &n_before);
+    char *before = tk_read_file(heat, &n_before);
     ck_assert_ptr_nonnull(before);
     /* 2 KiB: the cam (1.1 KB) fits, the heatmap (4.2 KB) does not */
     int rc = explain(&out, 2, dir, "img0.png");
@@ -185,7 +154,7 @@ START_TEST(failed_rerun_keeps_earlier_maps)
     ck_assert_int_eq(expect_ok_records_have_files(dir), 1);
     ck_assert_int_eq(count_status(dir, "failed"), 1);
     size_t n_after;
-    char *after = slurp(heat, &n_after);
+    char *after = tk_read_file(heat, &n_after);
     ck_assert_msg(after && n_after == n_before &&
                       memcmp(before, after, n_before) == 0,
                   "the earlier heatmap was changed or removed");
@@ -230,7 +199,7 @@ START_TEST(run_and_merge_keep_user_tmp_files)
         for (int i = 0; i < 2; i++) {
             char path[4400];
             snprintf(path, sizeof path, "%s/%s", dirs[d], files[i]);
-            char *text = slurp(path, NULL);
+            char *text = tk_read_file(path, NULL);
             ck_assert_msg(text && strcmp(text, "mine\n") == 0,
                           "%s was removed or changed", path);
             free(text);
@@ -290,7 +259,7 @@ START_TEST(torn_tail_is_repaired_not_glued)
     snprintf(path, sizeof path, "%s/results.jsonl", dir);
     char text[1024];
     snprintf(text, sizeof text, "%s{\"status\": \"ok\", \"ima", good_line);
-    write_text(path, text);
+    tk_write_text(path, text);
     int rc = explain(&out, 0, dir, "img0.png");
     ck_assert_msg(rc == 0, "exit %d:\n%s", rc, out);
     ck_assert_msg(strstr(out, "rsicam: warning:") && strstr(out, path) &&
@@ -323,12 +292,12 @@ START_TEST(short_append_is_undone)
         size += fprintf(fp, "%s", good_line);
     fclose(fp);
     size_t n_before;
-    char *before = slurp(path, &n_before);
+    char *before = tk_read_file(path, &n_before);
     int rc = explain(&out, 8, dir, "img0.png");
     ck_assert_msg(rc == OUTPUT, "exit %d:\n%s", rc, out);
     free(out);
     size_t n_after;
-    char *after = slurp(path, &n_after);
+    char *after = tk_read_file(path, &n_after);
     ck_assert_msg(n_after == n_before && memcmp(before, after, n_before) == 0,
                   "results.jsonl changed (%zu bytes, was %zu):\n%s", n_after,
                   n_before, after + (n_before < n_after ? n_before : 0));
@@ -413,7 +382,7 @@ START_TEST(merge_refuses_paths_leaving_the_output)
         ck_assert_msg(strstr(out, "rsicam: ") && strstr(out, "results.jsonl"),
                       "case %d: %s", i, out);
         free(out);
-        char *text = slurp(victim, NULL);
+        char *text = tk_read_file(victim, NULL);
         ck_assert_msg(text && strcmp(text, "precious\n") == 0,
                       "case %d: the victim was overwritten", i);
         free(text);

@@ -220,25 +220,13 @@ START_TEST(quickstart_runs_and_numbers_come_from_the_maps)
 }
 END_TEST
 
-/* Writes text to path, creating the file. */
-static void write_text(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    ck_assert_msg(fp != NULL, "cannot write %s", path);
-    fputs(text, fp);
-    ck_assert_int_eq(fclose(fp), 0);
-}
-
 /* Whether path holds exactly text. */
 static int holds(const char *path, const char *text)
 {
-    char buf[256] = {0};
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, fp);
-    fclose(fp);
-    return n == strlen(text) && memcmp(buf, text, n) == 0;
+    char *got = tk_read_file(path, NULL);
+    const int same = got && strcmp(got, text) == 0;
+    free(got);
+    return same;
 }
 
 /* A directory the quickstart did not make is refused whole, and nothing
@@ -251,8 +239,8 @@ START_TEST(quickstart_leaves_a_directory_it_did_not_make)
     snprintf(notes, sizeof notes, "%s/notes.txt", base);
     snprintf(table, sizeof table, "%s/localization.txt", mine);
     ck_assert_int_eq(tk_sh(NULL, "mkdir -p '%s'", base), 0);
-    write_text(notes, "my notes\n");
-    write_text(table, "my table\n");
+    tk_write_text(notes, "my notes\n");
+    tk_write_text(table, "my table\n");
     char *out = NULL;
     int rc = run_quickstart(mine, &out);
     ck_assert_msg(rc == RSI_ERR_OUTPUT, "quickstart exited %d, not %d:\n%s", rc,

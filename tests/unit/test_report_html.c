@@ -24,24 +24,12 @@ static void teardown(void)
     tk_scratch_close();
 }
 
-static void write_text(const char *path, const char *text)
+/* out/index.html, which must be there. */
+static char *index_page(void)
 {
-    ck_assert_msg(rsi_write_file_atomic(path, text, strlen(text)) == 0, "%s",
-                  rsi_error_message());
-}
-
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
+    char *page = tk_read_file(tk_path("out/index.html"), NULL);
+    ck_assert_msg(page != NULL, "cannot open %s", tk_path("out/index.html"));
+    return page;
 }
 
 static int count(const char *hay, const char *needle)
@@ -63,7 +51,7 @@ static char *report_page(const char *title)
 {
     ck_assert_msg(rsi_report_html_write(tk_path("out"), title) == 0, "%s",
                   rsi_error_message());
-    return read_all(tk_path("out/index.html"));
+    return index_page();
 }
 
 /* The part of page between the element with this id and its </table>. */
@@ -112,7 +100,7 @@ static const char results[] =
 START_TEST(settings_rows_and_means)
 {
     make_out();
-    write_text(tk_path("out/results.jsonl"), results);
+    tk_write_text(tk_path("out/results.jsonl"), results);
     char *page = report_page(NULL);
     ck_assert(strncmp(page, "<!DOCTYPE html>", 15) == 0);
     ck_assert(strstr(page, "<title>rsicam report</title>"));
@@ -171,7 +159,7 @@ END_TEST
 START_TEST(everything_escaped)
 {
     make_out();
-    write_text(tk_path("out/results.jsonl"), results);
+    tk_write_text(tk_path("out/results.jsonl"), results);
     char *page = report_page("<b>Run</b> & \"co\"");
     /* Only our own markup: the one script element, no <b> or <x>. */
     ck_assert_int_eq(count(page, "<script"), 1);
@@ -204,10 +192,11 @@ END_TEST
 START_TEST(summary_csv_table)
 {
     make_out();
-    write_text(tk_path("out/results.jsonl"), results);
-    write_text(tk_path("out/summary.csv"), "setting,\"note, quoted\",auc\r\n"
-                                           "relu,\"say \"\"<hi>\"\"\",0.5\r\n"
-                                           "gradcam,,1e-3\r\n");
+    tk_write_text(tk_path("out/results.jsonl"), results);
+    tk_write_text(tk_path("out/summary.csv"),
+                  "setting,\"note, quoted\",auc\r\n"
+                  "relu,\"say \"\"<hi>\"\"\",0.5\r\n"
+                  "gradcam,,1e-3\r\n");
     char *page = report_page(NULL);
     char *sum = table_of(page, "summary");
     ck_assert(strstr(sum, "<th tabindex=\"0\">setting</th>"
@@ -228,16 +217,17 @@ START_TEST(setting_names_and_atomic_write)
 {
     const char *dir = tk_path("out");
     ck_assert_int_eq(rsi_mkdir_p(dir), 0);
-    write_text(tk_path("out/results.jsonl"),
-               "{\"setting\":\"fast\",\"image\":\"i.png\",\"layer\":\"l\","
-               "\"method\":\"rsi\",\"variant\":\"plain\",\"score\":\"logit\","
-               "\"steps\":8,\"overlay\":\"i.png.l.png\"}\n"
-               "{\"setting\":\"slow\",\"image\":\"i.png\",\"layer\":\"l\","
-               "\"method\":\"rsi\",\"variant\":\"plain\",\"score\":\"logit\","
-               "\"steps\":8,\"overlay\":\"j.png\"}\n");
-    write_text(tk_path("out/index.html"), "old");
+    tk_write_text(
+        tk_path("out/results.jsonl"),
+        "{\"setting\":\"fast\",\"image\":\"i.png\",\"layer\":\"l\","
+        "\"method\":\"rsi\",\"variant\":\"plain\",\"score\":\"logit\","
+        "\"steps\":8,\"overlay\":\"i.png.l.png\"}\n"
+        "{\"setting\":\"slow\",\"image\":\"i.png\",\"layer\":\"l\","
+        "\"method\":\"rsi\",\"variant\":\"plain\",\"score\":\"logit\","
+        "\"steps\":8,\"overlay\":\"j.png\"}\n");
+    tk_write_text(tk_path("out/index.html"), "old");
     ck_assert_int_eq(rsi_report_html_write(dir, "t"), 0);
-    char *page = read_all(tk_path("out/index.html"));
+    char *page = index_page();
     char *set = table_of(page, "settings");
     ck_assert(strstr(set, ">setting</th>"));
     ck_assert(strstr(set, "<td>fast</td>"));
@@ -269,7 +259,7 @@ START_TEST(missing_results_fails)
     /* An unwritable directory: an output error, nothing left behind. */
     const char *ro = tk_path("ro");
     ck_assert_int_eq(rsi_mkdir_p(ro), 0);
-    write_text(tk_path("ro/results.jsonl"), results);
+    tk_write_text(tk_path("ro/results.jsonl"), results);
     chmod(ro, 0555);
     if (access(ro, W_OK) != 0) { /* root writes anyway: skip that part */
         ck_assert_int_eq(rsi_report_html_write(ro, NULL), -1);
@@ -367,8 +357,8 @@ END_TEST
 START_TEST(page_fits_the_window)
 {
     make_out();
-    write_text(tk_path("out/results.jsonl"), results);
-    write_text(tk_path("out/summary.csv"), "a,b\n1,2\n");
+    tk_write_text(tk_path("out/results.jsonl"), results);
+    tk_write_text(tk_path("out/summary.csv"), "a,b\n1,2\n");
     char *page = report_page(NULL);
     ck_assert(strstr(page, "body{") && strstr(page, "max-width:1400px"));
     ck_assert(strstr(page, "overflow-wrap:anywhere"));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "regular_file.h"
 #include "rsicam/error.h"
 
 static char scratch[1024];
@@ -36,6 +37,26 @@ static int remove_entry(const char *p, const struct stat *st, int flag,
 void tk_rm_rf(const char *dir)
 {
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void tk_write_text(const char *path, const char *text)
+{
+    ck_assert_msg(rsi_write_file_atomic(path, text, strlen(text)) == 0, "%s",
+                  rsi_error_message());
+}
+
+char *tk_read_file(const char *path, size_t *n)
+{
+    /* what tests read is theirs or rsicam's output: the bound only keeps
+     * a runaway file from exhausting memory */
+    char *text = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    if (rsi_read_regular(path, (size_t)1 << 30, &text, &len, &why) < 0)
+        return NULL;
+    if (n)
+        *n = len;
+    return text;
 }
 
 void tk_scratch_close(void)

@@ -4,6 +4,7 @@
 #define RSICAM_TESTKIT_H
 
 #include <check.h>
+#include <stddef.h>
 
 /* Creates $RSICAM_TEST_TMP/<suite>.<pid> (fails the test when it cannot);
  * returns its path. */
@@ -25,6 +26,12 @@ const char *tk_fixture(const char *name);
 const char *tk_test_plugin(const char *rel);
 /* Removes a directory tree (no error when it does not exist). */
 void tk_rm_rf(const char *dir);
+/* Writes text to path whole, replacing what was there (fails the test when
+ * it cannot). */
+void tk_write_text(const char *path, const char *text);
+/* The whole of path, NUL-terminated (malloc'd), its length in *n (n may be
+ * NULL); NULL when it is not a regular file that can be read. */
+char *tk_read_file(const char *path, size_t *n);
 
 /* Runs a shell command line; stdout+stderr go to *output (malloc'd, may be
  * NULL). Returns the exit status (or 128 + signal). */
