@@ -76,6 +76,12 @@ def parse_args(argv):
                         "layer4, against --steps (default 1000; 0 skips)")
     p.add_argument("--no-four", action="store_true",
                    help="skip four layers vs one (ResNet50)")
+    p.add_argument("--four-pairs", type=int, default=4,
+                   help="after the interleaved loop, this many more runs of "
+                        "the four layers and of the shallowest alone, one "
+                        "after the other, the order alternating (default 4; "
+                        "their ratio is a few percent, the machine's spread "
+                        "per run about ten)")
     p.add_argument("--no-auto", action="store_true",
                    help="skip rsicam with --batch auto (measured and cached "
                         "once before the timed runs)")
@@ -104,7 +110,7 @@ def parse_args(argv):
                    help="batch sizes for --ideas (default 8,16,32)")
     p.add_argument("--quick", action="store_true",
                    help="development settings: --steps 16 --reps 1 "
-                        "--mem-steps 64, ResNet50 only (overrides those)")
+                        "--mem-steps 64 --four-pairs 0, ResNet50 only (overrides those)")
     p.add_argument("--wait-quiet", type=float, default=0,
                    help="wait up to this many seconds for the 1-minute load "
                         "average to fall below %g before starting" % QUIET_LOAD)
@@ -117,6 +123,7 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.reps, args.mem_steps = 16, 1, 64
+        args.four_pairs = 0
         args.models = "resnet50"
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in args.models:
@@ -128,6 +135,8 @@ def parse_args(argv):
         args.floor_batches = [args.batch]
     if args.reps < 1 or args.threads < 1 or args.steps < 1 or args.batch < 1:
         p.error("--reps, --threads, --steps and --batch must be >= 1")
+    if args.four_pairs < 0:
+        p.error("--four-pairs must be >= 0")
     args.build = os.path.abspath(args.build)
     args.work = os.path.abspath(args.work or os.path.join(args.build, "bench-work"))
     return args
@@ -439,6 +448,21 @@ def run_all(args, runner, specs):
     return results
 
 
+def run_four_pairs(args, runner, specs, results):
+    """More side-by-side runs of the four layers and the shallowest alone,
+    appended to their keys in pairs (the report pairs them by index)."""
+    pair = [s for s in specs if s["key"] in ("resnet50:b:shallow", "resnet50:b4")]
+    if len(pair) != 2:
+        return
+    for i in range(args.four_pairs):
+        for s in (pair if i % 2 == 0 else pair[::-1]):
+            r = runner.run(s)
+            results[s["key"]].append(r)
+            log("[pair %d/%d] %-18s pass %.3fs wall %.2fs rss %d MB"
+                % (i + 1, args.four_pairs, s["key"], r["pass"], r["wall"],
+                   r["rss_kb"] // 1024))
+
+
 # --- report -----------------------------------------------------------------
 
 def med(runs, field):
@@ -616,8 +640,9 @@ def report(args, res, extra, meta):
         low = res["resnet50:b:shallow"]
         r = med(four, "pass") / med(low, "pass")
         rd = med(four, "pass") / med(one, "pass")
-        # the two run one after the other in every repetition: each
-        # repetition's own ratio meets one load, a ratio of medians several
+        # the two run one after the other in every repetition and in the
+        # extra pairs: each pair's own ratio meets one load, a ratio of
+        # medians several
         paired = statistics.median(f["pass"] / s["pass"] for f, s in zip(four, low))
         L.append("## Four layers in one run vs the shallowest alone (ResNet50)")
         L.append("")
@@ -630,10 +655,13 @@ def report(args, res, extra, meta):
         L.append("")
         L.append("The head is frozen up to the shallowest layer, so four layers cost what "
                  "that layer alone costs: ratio four / `%s` (pass) **%.3f** (goal <= %.2f: "
-                 "%s); the median of each repetition's own ratio (the two run side by "
-                 "side): %.3f; four / `layer4`: %.3f"
+                 "%s); the median of each pair's own ratio (the two run side by "
+                 "side): %.3f; %d pairs (%d interleaved repetitions, then %d "
+                 "more pairs); four / `layer4`: %.3f"
                  % (SHALLOWEST_OF_FOUR, r, GOAL_FOUR_OVER_SHALLOWEST,
-                    verdict(r, GOAL_FOUR_OVER_SHALLOWEST), paired, rd))
+                    verdict(r, GOAL_FOUR_OVER_SHALLOWEST), paired,
+                    min(len(four), len(low)), args.reps,
+                    min(len(four), len(low)) - args.reps, rd))
         L.append("")
 
     if not args.no_breakdown:
@@ -947,6 +975,7 @@ def main(argv):
     t0 = time.time()
     try:
         res = run_all(args, runner, specs)
+        run_four_pairs(args, runner, specs, res)
         extra = {}
         if args.mem_steps and "resnet50" in args.models:
             log("peak memory run: rsicam --steps %d (ResNet50 layer4)" % args.mem_steps)
