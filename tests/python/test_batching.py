@@ -142,6 +142,37 @@ class Batching(unittest.TestCase):
         self.assertEqual(sum(p for p, _, _, _ in split), 8 * STEPS)
         self.assertTrue(any(i == 2 for _, _, i, _ in split), split)
 
+    def test_stream_ends_without_a_short_forward(self):
+        # one image, 10 steps, 3 points a forward: its row and 3 points,
+        # then 7 rows left (the 11th point is the image, its row). Once
+        # they are known the forwards take one point more where a short
+        # last forward would otherwise run: 4 and 3, not 3, 3 and 1
+        one = IMAGES[:1]
+        out, recs, fw, _ = explain("end3", 3, images=one)
+        self.assertEqual([(p, r) for p, r, _, _ in fw], [(3, 1), (4, 0), (3, 0)])
+        ref = explain("end-whole", STEPS, images=one)
+        self.assertEqual([(p, r) for p, r, _, _ in ref[2]], [(STEPS, 1)])
+        self.assertEqual(len(recs), 2 * 3)
+        self.assert_same_maps(ref[:2], (out, recs))
+        # rows that divide evenly keep the batch: 10 = 5 + 5
+        fw = explain("end5", 5, images=one)[2]
+        self.assertEqual([(p, r) for p, r, _, _ in fw], [(5, 1), (5, 0)])
+        # an experiment gives each image forwards of its own: the same cut
+        # for each of them
+        out = os.path.join(TMP, "end-run")
+        shutil.rmtree(out, ignore_errors=True)
+        cfg = os.path.join(TMP, "end-run.yaml")
+        with open(cfg, "w") as f:
+            f.write("model: %s\nimages: [%s]\nsteps: [%d]\nbatch: 3\n"
+                    "output: %s\n" % (MODEL, ", ".join(IMAGES[:2]), STEPS, out))
+        proc = subprocess.run([RSICAM, "run", cfg, "--quiet"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=dict(os.environ, RSICAM_TRACE="1"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        fw = [tuple(map(int, f)) for f in TRACE.findall(proc.stderr)]
+        self.assertEqual([(p, r) for p, r, _, _ in fw],
+                         [(3, 1), (4, 0), (3, 0)] * 2, proc.stderr)
+
     def auto(self, name, cache, *extra, env=None):
         _, recs, fw, err = explain(name, None, "--method", "rsi", *extra,
                                    images=IMAGES[:2],
@@ -149,7 +180,7 @@ class Batching(unittest.TestCase):
                                         **(env or {})})
         self.assertTrue(all(r["status"] == "ok" for r in recs), recs)
         # every point ran (the last as the image's own row), in forwards
-        # of at most the batch chosen
+        # of at most the batch chosen (one more at the stream's end)
         self.assertEqual(sum(p for p, _, _, _ in fw), 2 * STEPS)
         self.assertEqual(sum(r for _, r, _, _ in fw), 2)
         said = [l for l in err.splitlines() if "batch auto" in l]
@@ -175,7 +206,7 @@ class Batching(unittest.TestCase):
             self.assertLessEqual(float(times[str(batch)]), best * 1.03 + 0.01)
             if len(tried) < 5:
                 self.assertGreater(float(times[str(tried[-1])]), 1.5 * best)
-            self.assertTrue(all(p <= batch for p, _, _, _ in fw), fw)
+            self.assertTrue(all(p <= batch + 1 for p, _, _, _ in fw), fw)
             self.assertEqual(os.listdir(cache), [os.path.basename(file)])
             with open(file) as f:
                 stored = json.load(f)

@@ -74,7 +74,9 @@ typedef struct rsi_explain_options {
      * intervals used. */
     double tol;
     int64_t max_steps;
-    int64_t batch; /* path points per forward; 0: rsi_explain_auto_batch */
+    int64_t batch; /* path points per forward (one more in the last
+                      forwards, rather than a short one at the end);
+                      0: rsi_explain_auto_batch */
     const rsi_plugin *baseline;
     const char *baseline_params; /* "k=v,..." or NULL */
     const rsi_plugin *path;

@@ -250,14 +250,53 @@ static int drop_image_point(flight *fl, int kept, int64_t got,
     return dropped;
 }
 
-/* One forward of up to opt.batch points: the oldest flights' next points
+/* The points the next forward takes: opt.batch, except at the end of a
+ * stream, or with opt.image_per_forward of each image's walk. Once every
+ * image that the forward may serve has run its own row (and, in a shared
+ * stream, every queued image has started), the rows left are known: each
+ * path's points but its last, the image, which its row stands for. Rather
+ * than end on a short forward of a few rows, a new input shape whose
+ * kernels oneDNN makes afresh, the last forwards then take one point more
+ * each, as many as that short forward would have held: never more rows
+ * than a forward that starts an image (its points and its row). Where a
+ * path's last point turns out not to be the image, the forwards are only
+ * cut less well. */
+static int64_t forward_points(const rsi_explainer *e)
+{
+    const int64_t cap = e->opt.batch;
+    const int alone = e->opt.image_per_forward;
+    if (!ex_walks_path(e) || (!alone && e->head + e->n_flights < e->n_queued))
+        return cap;
+    int64_t points = 0, rows = 0;
+    for (int i = 0; i < e->n_flights; i++) {
+        const flight *fl = e->flights[i];
+        if (fl->finished || fl->exhausted)
+            continue;
+        if (!fl->p.chosen || !fl->path.plugin || fl->path.total < 1)
+            return cap; /* its own row is still to run */
+        const int64_t left = fl->path.total - fl->path.given;
+        points += left;
+        rows += left - 1;
+        if (alone)
+            break; /* the forward serves this image only */
+    }
+    if (points == 0)
+        return cap;
+    if (rows <= cap + 1) /* the rest in one forward; the image's point, if
+                            it does not fit, is then dropped without one */
+        return points < cap + 1 ? points : cap + 1;
+    const int64_t forwards = rows / cap, short_by = rows % cap;
+    return short_by > 0 && short_by <= forwards ? cap + 1 : cap;
+}
+
+/* One forward of forward_points() points: the oldest flights' next points
  * in order, starting queued images while there is room (one image's only
  * with opt.image_per_forward). An image that starts brings its own row
  * besides (image_row), ahead of its points. Flights whose points have all
  * been summed then end their walk. */
 int ex_stream_batch(rsi_explainer *e)
 {
-    const int64_t cap = e->opt.batch;
+    const int64_t cap = forward_points(e);
     /* each part and each piece has at least one row, and a part at most
      * one image row besides */
     rsi_tensor **pieces = calloc((size_t)(2 * cap), sizeof *pieces);
