@@ -173,14 +173,30 @@ void check_points(const Points &p, const char *what)
             " for a batch of shape " + c10::str(b.sizes()));
 }
 
+// Tensors made while one lives outlive the forward (rsi_torch_lasting_begin).
+struct LastingScope {
+    LastingScope()
+    {
+        rsi_torch_lasting_begin();
+    }
+    ~LastingScope()
+    {
+        rsi_torch_lasting_end();
+    }
+    LastingScope(const LastingScope &) = delete;
+    LastingScope &operator=(const LastingScope &) = delete;
+};
+
 // *acc, made (float64 zeros of a point's shape) when NULL; throws when it
 // has another shape.
 at::Tensor &accumulator(rsi_tensor **acc, const Points &p)
 {
     const auto shape = p.batch.sizes().slice(1);
-    if (!*acc)
+    if (!*acc) {
+        const LastingScope lasting; // the sums outlive every forward
         *acc = rsicam::wrap(
             at::zeros(shape, p.batch.options().dtype(at::kDouble)));
+    }
     at::Tensor &t = (*acc)->t;
     if (t.sizes() != shape)
         throw std::invalid_argument("trapezoids: a sum of shape " +

@@ -6,7 +6,9 @@
  * large afresh each time, and filling it faults in every 4 KiB page again
  * (the contrast shows that the fault count can tell the two apart). Each
  * test runs in its own forked process (Check's default), so each installs
- * the allocator, or not, for the first time. */
+ * the allocator, or not, for the first time. Tensors that outlive a
+ * forward (rsi_torch_lasting_begin) keep out of the blocks that the next
+ * forward will want. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,54 @@ START_TEST(sizes_that_take_turns_settle)
 }
 END_TEST
 
+/* A forward's activations, made and freed: two blocks of 512 KiB (small
+ * pages, 128 each). */
+static void forward_of_two(void)
+{
+    const int64_t n = 128 << 10; /* floats */
+    rsi_tensor *a = filled(n, 1.0), *b = filled(n, 2.0);
+    rsi_tensor_free(a);
+    rsi_tensor_free(b);
+}
+
+/* The faults of a second forward after a tensor of 384 KiB was made
+ * between the two and kept (a sum, say), lasting or not. */
+static long second_forward_faults(int lasting)
+{
+    unsetenv("RSICAM_SMALL_PAGES");
+    ck_assert_int_eq(rsi_torch_use_huge_pages(), 0);
+    forward_of_two();
+    if (lasting)
+        rsi_torch_lasting_begin();
+    rsi_tensor *kept = filled(96 << 10, 3.0);
+    if (lasting)
+        rsi_torch_lasting_end();
+    const long at = minor_faults();
+    forward_of_two();
+    const long faults = minor_faults() - at;
+    rsi_tensor_free(kept);
+    return faults;
+}
+
+/* Made lasting, the kept tensor takes a block of its own, and the second
+ * forward finds both of the first one's blocks. */
+START_TEST(lasting_tensors_leave_the_forwards_blocks)
+{
+    const long faults = second_forward_faults(1);
+    ck_assert_msg(faults < 32, "%ld faults in the second forward", faults);
+}
+END_TEST
+
+/* The contrast: not lasting, it takes a block that the first forward
+ * freed (the smallest that holds it), and the second forward maps its
+ * blocks afresh (the bound on what is mapped unmaps the other one). */
+START_TEST(other_tensors_take_the_forwards_blocks)
+{
+    const long faults = second_forward_faults(0);
+    ck_assert_msg(faults >= 128, "%ld faults in the second forward", faults);
+}
+END_TEST
+
 START_TEST(small_pages_when_asked)
 {
     setenv("RSICAM_SMALL_PAGES", "1", 1);
@@ -170,6 +220,8 @@ int main(void)
     tcase_add_test(tc, a_freed_block_is_reused);
     tcase_add_test(tc, smaller_blocks_are_reused_too);
     tcase_add_test(tc, sizes_that_take_turns_settle);
+    tcase_add_test(tc, lasting_tensors_leave_the_forwards_blocks);
+    tcase_add_test(tc, other_tensors_take_the_forwards_blocks);
     tcase_add_test(tc, small_pages_when_asked);
     tcase_add_test(tc, large_blocks_sit_in_huge_pages);
     suite_add_tcase(s, tc);

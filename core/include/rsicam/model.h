@@ -220,6 +220,14 @@ RSI_API int rsi_torch_get_threads(void);
 RSI_API int rsi_torch_use_huge_pages(void);
 /* 1 while rsi_torch_use_huge_pages() is in force, else 0. */
 RSI_API int rsi_torch_huge_pages(void);
+/* Tensors made on this thread between rsi_torch_lasting_begin() and
+ * rsi_torch_lasting_end() (pairs may nest) outlive the forward that made
+ * them: the Riemann-Stieltjes sums, each layer's previous point, an
+ * image's own row. Under rsi_torch_use_huge_pages() they take blocks of
+ * their own, so that the next forward finds the blocks that its
+ * activations had in the last one; otherwise nothing changes. */
+RSI_API void rsi_torch_lasting_begin(void);
+RSI_API void rsi_torch_lasting_end(void);
 /* Chooses how TorchScript graphs run, for the whole process: "profiling"
  * (libtorch's default), "legacy", "simple" (no graph optimisation) or
  * "auto" (the command's choice: from then on each model placed on a CPU

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "rsicam/error.h"
+#include "rsicam/model.h"
 
 void rsi_rs_layer_init(rsi_rs_layer *layer)
 {
@@ -31,12 +32,15 @@ void rsi_rs_sum_release(rsi_rs_sum *sum)
     *sum = (rsi_rs_sum){0};
 }
 
-/* A copy of one row, so that the batch it came from can be freed. */
+/* A copy of one row, so that the batch it came from can be freed; it
+ * outlives the forward (rsi_torch_lasting_begin). */
 static rsi_tensor *row_copy(const rsi_tensor *t, int64_t row)
 {
+    rsi_torch_lasting_begin();
     rsi_tensor *view = rsi_tensor_narrow(t, 0, row, 1);
     rsi_tensor *copy = view ? rsi_tensor_clone(view) : NULL;
     rsi_tensor_free(view);
+    rsi_torch_lasting_end();
     return copy;
 }
 
@@ -44,7 +48,9 @@ static rsi_tensor *row_copy(const rsi_tensor *t, int64_t row)
 static rsi_tensor *last_row(const rsi_tensor *t)
 {
     rsi_tensor *row = row_copy(t, rsi_tensor_size(t, 0) - 1);
+    rsi_torch_lasting_begin();
     rsi_tensor *row64 = row ? rsi_tensor_to_dtype(row, RSI_FLOAT64) : NULL;
+    rsi_torch_lasting_end();
     rsi_tensor_free(row);
     return row64;
 }

@@ -173,7 +173,9 @@ static int keep_image_row(pass *p, image_row *r, const rsi_forward_result *res,
     if (!views)
         return -1;
     for (int i = 0; i < n; i++) {
+        rsi_torch_lasting_begin(); /* kept until the path's end */
         rsi_tensor *copy = rsi_tensor_clone(views[i]);
+        rsi_torch_lasting_end();
         rsi_tensor_free(views[i]);
         if (!(views[i] = copy)) {
             views_free(views, n);
