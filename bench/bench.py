@@ -643,6 +643,7 @@ def report(args, res, extra, meta):
         # the two run one after the other in every repetition and in the
         # extra pairs: each pair's own ratio meets one load, a ratio of
         # medians several
+        pairs = min(len(four), len(low))
         paired = statistics.median(f["pass"] / s["pass"] for f, s in zip(four, low))
         L.append("## Four layers in one run vs the shallowest alone (ResNet50)")
         L.append("")
@@ -660,8 +661,7 @@ def report(args, res, extra, meta):
                  "more pairs); four / `layer4`: %.3f"
                  % (SHALLOWEST_OF_FOUR, r, GOAL_FOUR_OVER_SHALLOWEST,
                     verdict(r, GOAL_FOUR_OVER_SHALLOWEST), paired,
-                    min(len(four), len(low)), args.reps,
-                    min(len(four), len(low)) - args.reps, rd))
+                    pairs, args.reps, pairs - args.reps, rd))
         L.append("")
 
     if not args.no_breakdown:

@@ -24,16 +24,15 @@
 // (rsi_torch_lasting_begin) get caches of their own: made between two
 // forwards, they took the blocks that the first forward's activations had
 // freed (the smallest kept block that holds them), and the second forward
-// mapped those anew (ResNet50, four layers at batch 8: 26 blocks, 82 MB,
-// in its second forward, against 4 blocks, 29 MB, for `layer2` alone).
-// Blocks are reported to
-// libtorch's memory profiler as its allocator reports them. Measured (ResNet50
-// `layer4`, 51 points, 2-core AMD EPYC VM, two runs each, pass seconds / page
-// faults / max RSS MB), huge against small pages: batch 1 2.53-2.56 / 54,000 /
-// 435 against 2.64-2.82 / 102,000 / 441; batch 8 2.16-2.28 / 61,000 / 546
-// against 2.62-3.34 / 152,000- 237,000 / 572-614; batch 16 2.28-2.30 / 64,000 /
-// 678 against 5.63-6.10 / 560,000-607,000 / 717-751. The same maps, bit for
-// bit.
+// mapped those anew (ResNet50, four layers at batch 8: its second forward
+// 75-105 ms dearer than `layer2` alone's, by RSICAM_TRACE; later ones
+// even). Blocks are reported to libtorch's memory profiler as its allocator
+// reports them. Measured (ResNet50 `layer4`, 51 points, 2-core AMD EPYC VM, two
+// runs each, pass seconds / page faults / max RSS MB), huge against small
+// pages: batch 1 2.53-2.56 / 54,000 / 435 against 2.64-2.82 / 102,000 / 441;
+// batch 8 2.16-2.28 / 61,000 / 546 against 2.62-3.34 / 152,000- 237,000 /
+// 572-614; batch 16 2.28-2.30 / 64,000 / 678 against 5.63-6.10 /
+// 560,000-607,000 / 717-751. The same maps, bit for bit.
 #include "shim.h"
 
 #include "rsicam/model.h"
