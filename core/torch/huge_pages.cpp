@@ -39,6 +39,7 @@
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -50,6 +51,16 @@
 #include <string>
 #include <sys/mman.h>
 #include <unordered_map>
+
+// libtorch 2.3 made Allocator::allocate non-const and added copy_data.
+#if TORCH_VERSION_MAJOR > 2 ||                                                 \
+    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define RSICAM_ALLOCATOR_2_3 1
+#define RSICAM_ALLOCATE_CONST
+#else
+#define RSICAM_ALLOCATOR_2_3 0
+#define RSICAM_ALLOCATE_CONST const
+#endif
 
 namespace rsicam
 {
@@ -208,7 +219,7 @@ void release(void *p)
 class HugePageAllocator final : public c10::Allocator
 {
   public:
-    c10::DataPtr allocate(size_t n) const override
+    c10::DataPtr allocate(size_t n) RSICAM_ALLOCATE_CONST override
     {
         if (n < medium_block)
             return base->allocate(n);
@@ -226,6 +237,13 @@ class HugePageAllocator final : public c10::Allocator
     {
         return &release;
     }
+
+#if RSICAM_ALLOCATOR_2_3
+    void copy_data(void *dest, const void *src, size_t count) const override
+    {
+        default_copy_data(dest, src, count);
+    }
+#endif
 };
 
 } // namespace

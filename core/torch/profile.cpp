@@ -5,9 +5,9 @@
 // device time; written as one Chrome trace, it shows where a forward's
 // time goes between the model's kernels, the engine's small per-image
 // operations and the waits for the host. The API is the same in libtorch
-// 1.13 and 2.x. Only Kineto can write the trace itself; a libtorch built
-// without it (Debian's) still records the operators, and rsicam writes
-// them in the same format.
+// 1.13 and 2.x but for the events' times (start_us below). Only Kineto can
+// write the trace itself; a libtorch built without it (Debian's) still
+// records the operators, and rsicam writes them in the same format.
 #include "shim.h"
 
 #include <torch/csrc/autograd/profiler_kineto.h>
@@ -27,6 +27,29 @@ using torch::profiler::impl::ProfilerState;
 
 static bool recording;
 
+// An event's start and length in microseconds: libtorch 1.13 gives them
+// so (startUs, durationUs), later ones in nanoseconds (startNs,
+// durationNs); whichever the event has.
+template <typename Event>
+static auto start_us(const Event &e, int) -> decltype(int64_t(e.startNs()))
+{
+    return int64_t(e.startNs() / 1000);
+}
+template <typename Event> static int64_t start_us(const Event &e, long)
+{
+    return int64_t(e.startUs());
+}
+template <typename Event>
+static auto duration_us(const Event &e, int)
+    -> decltype(int64_t(e.durationNs()))
+{
+    return int64_t(e.durationNs() / 1000);
+}
+template <typename Event> static int64_t duration_us(const Event &e, long)
+{
+    return int64_t(e.durationUs());
+}
+
 // The recorded operators as a Chrome trace of complete events, in the
 // fields Kineto writes for them (bench/trace_summary.py reads either).
 static void write_operators(const prof::ProfilerResult &result,
@@ -39,8 +62,8 @@ static void write_operators(const prof::ProfilerResult &result,
         json_t *ev = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}", "ph", "X",
                                "cat", "cpu_op", "name", e.name().c_str(), "pid",
                                0, "tid", (json_int_t)e.startThreadId(), "ts",
-                               (json_int_t)e.startUs(), "dur",
-                               (json_int_t)e.durationUs());
+                               (json_int_t)start_us(e, 0), "dur",
+                               (json_int_t)duration_us(e, 0));
         if (!ev) { // jansson takes UTF-8 names only
             json_decref(events);
             throw std::runtime_error("an operator's name is not UTF-8: '" +
