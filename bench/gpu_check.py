@@ -20,7 +20,10 @@ Parts, each printed as a markdown table and written to OUT/gpu_check.json:
              after the first (points over the time since the last forward
              ended), (c) the floor: the same points in
              one no-grad forward of the same TorchScript file in this
-             process, per image (fp32; bf16 autocast; bf16 channels-last).
+             process, per image (fp32; bf16 autocast; bf16 channels-last);
+             then rsicam fp32 at 4 images per forward with the whole
+             forward under gradients (RSICAM_HEAD=plain) and under the
+             legacy and simple executors, against the default.
   profile    RSICAM_PROFILE traces of ResNet50 layer4 at 8 images per
              forward (fp32, bf16), kept in OUT and summarised per forward
              by trace_summary.py: device busy and idle, host syncs, the
@@ -49,6 +52,13 @@ PARITY_CASES = [("resnet50", "layer4"), ("resnet50", "layer3"),
                 ("vgg19", "features.36")]
 TIMING_CASES = [("resnet50", "layer4"), ("vgg19", "features.36")]
 IMAGES_PER_FORWARD = (1, 4, 8)
+# rsicam's other ways of running the same forward, timed at 4 images per
+# forward in fp32 against the default (frozen head, TorchScript's default
+# executor on a GPU): is each default the faster one on this device?
+VARIANTS = (("plain head", {"RSICAM_HEAD": "plain"}),
+            ("legacy executor", {"RSICAM_EXECUTOR": "legacy"}),
+            ("simple executor", {"RSICAM_EXECUTOR": "simple"}))
+VARIANT_PER_FORWARD = 4
 PROFILE_IMAGES = 32  # 4 forwards of 8 images
 BAR = 0.999
 
@@ -215,7 +225,8 @@ def published(args, arch, model, layer, image):
     return json.loads(out.strip().splitlines()[-1])["seconds"]
 
 
-def rsicam_stream(args, model, layer, images, work, precision, per_forward):
+def rsicam_stream(args, model, layer, images, work, precision, per_forward,
+                  variant=None):
     """rsicam over all images with per_forward images a forward (each
     image's m points; its own row, besides, stands for its last point),
     every output written: seconds per image at the stream's pace once
@@ -223,11 +234,15 @@ def rsicam_stream(args, model, layer, images, work, precision, per_forward):
     of the last, over the points between, whose time includes the image
     rows', times m; process start, model load and device start-up drop
     out), and the median milliseconds an image's files kept it waiting
-    after the next forward. The trace is kept in OUT."""
+    after the next forward. The trace is kept in OUT. variant: one of
+    VARIANTS, else the default."""
     tag = "%s-%s-x%d" % (os.path.basename(model), precision, per_forward)
+    if variant:
+        tag += "-" + variant[0].replace(" ", "-")
     _, trace = explain(args, model, layer, images,
                        os.path.join(work, "timing", tag), args.device, precision,
-                       ["--batch", str(per_forward * args.steps)])
+                       ["--batch", str(per_forward * args.steps)],
+                       env=variant[1] if variant else None)
     with open(os.path.join(args.out, "trace-%s.txt" % tag), "w") as f:
         f.write(trace)
     pace = re.findall(r"stream: .* ([0-9.]+) ms per point", trace)
@@ -275,6 +290,10 @@ def timing(args, models, image, work):
             for prec in ("fp32", "bf16"):
                 r["rsicam_over_floor_%s_x%d" % (prec, k)] = (
                     r["rsicam_%s_x%d_s" % (prec, k)] / r["floor_%s_x%d_s" % (prec, k)])
+        r["variants_s"] = {
+            name: rsicam_stream(args, models[arch], layer, images, work, "fp32",
+                                VARIANT_PER_FORWARD, (name, env))[0]
+            for name, env in VARIANTS}
         best = min(r["rsicam_fp32_x%d_s" % k] for k in IMAGES_PER_FORWARD)
         r["published_over_rsicam"] = r["published_s"] / best
         rows.append(r)
@@ -368,6 +387,19 @@ def markdown(res):
             lines.append("| %s %s | %.1f ms | %.2f ms | %.0fx | %.2f ms |" % (
                 r["model"], r["layer"], 1e3 * r["published_s"], 1e3 * best,
                 r["published_over_rsicam"], r["files_wait_fp32_x8_ms"]))
+        k = VARIANT_PER_FORWARD
+        lines += ["", "rsicam fp32 at %d images per forward, per image (ms), "
+                  "and its ratio to the default (frozen head, TorchScript's "
+                  "default executor on a GPU):" % k, "",
+                  "| model | default | %s |" % " | ".join(n for n, _ in VARIANTS),
+                  "| --- | --- |%s" % (" --- |" * len(VARIANTS))]
+        for r in res["timing"]:
+            base = r["rsicam_fp32_x%d_s" % k]
+            lines.append("| %s %s | %.2f | %s |" % (
+                r["model"], r["layer"], 1e3 * base, " | ".join(
+                    "%.2f (%.2f)" % (1e3 * r["variants_s"][n],
+                                     r["variants_s"][n] / base)
+                    for n, _ in VARIANTS)))
     for r in res.get("profile") or []:
         lines += ["", "Profile of %s, per forward after the first (%d):" % (
             r["case"], r["forwards"]), "",
