@@ -329,10 +329,12 @@ static const SplitForward *split_for(rsi_model *m)
         return m->split.get();
     m->split_tried = true;
     std::string why;
-    const bool onednn = m->device.is_cpu() && m->head_precision == c10::kFloat;
+    HeadKernels kernels = HeadKernels::plain;
+    if (m->head_precision == c10::kFloat)
+        kernels = m->device.is_cpu() ? HeadKernels::onednn : HeadKernels::cudnn;
     const auto start = std::chrono::steady_clock::now();
     try {
-        m->split = split_head(m->module, *m->exposed->graph(), onednn,
+        m->split = split_head(m->module, *m->exposed->graph(), kernels,
                               mode == HeadMode::folded, why);
     } catch (const std::exception &e) { // a pass that cannot handle a graph
         why = std::string("freezing failed: ") + e.what();
@@ -343,7 +345,9 @@ static const SplitForward *split_for(rsi_model *m)
                   << "; the whole forward runs with gradients\n";
     else if (std::getenv("RSICAM_TRACE")) // a one-time cost of the first run
         std::fprintf(stderr, "rsicam: trace: head frozen%s in %.1f ms\n",
-                     onednn ? " and its convolutions prepacked" : "",
+                     kernels == HeadKernels::onednn
+                         ? " and its convolutions prepacked"
+                         : "",
                      std::chrono::duration<double, std::milli>(
                          std::chrono::steady_clock::now() - start)
                          .count());

@@ -9,9 +9,9 @@
 //           copied into whichever part needs it.
 // The head's values that the tail (or the result) reads become the
 // tail's inputs. Freezing the head turns the module attributes it reads
-// into constants; libtorch's frozen-graph passes then (on a CPU in
-// float32) move its convolutions to oneDNN and, where asked, fold batch
-// norm into them.
+// into constants; libtorch's frozen-graph passes then (in float32) move
+// its convolutions to oneDNN on a CPU or fuse them with what follows on a
+// GPU and, where asked, fold batch norm into them.
 #include "split_head.h"
 #include "layer_delta.h"
 
@@ -269,7 +269,7 @@ std::shared_ptr<Graph> make_tail(Graph &g, const Cut &cut)
 
 std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                                          torch::jit::Graph &exposed,
-                                         bool for_onednn, bool fold,
+                                         HeadKernels kernels, bool fold,
                                          std::string &why)
 {
     std::shared_ptr<Graph> g = exposed.copy();
@@ -285,10 +285,12 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
     if (!freeze_attributes(head, module, why))
         return nullptr;
     torch::jit::OptimizeFrozenGraph(head, /*optimize_numerics=*/fold);
-    if (for_onednn) {
+    // libtorch registers the fusion with its CUDA library: on a CPU
+    // build it does nothing
+    if (kernels != HeadKernels::plain)
         torch::jit::FuseFrozenConvAddRelu(head);
+    if (kernels == HeadKernels::onednn)
         torch::jit::ConvertFrozenOpsToMKLDNN(head);
-    }
     torch::jit::EliminateDeadCode(head);
 
     std::shared_ptr<Graph> tail = make_tail(*g, cut);

@@ -22,12 +22,23 @@ namespace rsicam
 // `layer4.2.conv3`, also the block's shortcut). No gradient flows through
 // the head, so it is frozen: the module's parameters become constants,
 // with fold batch norm is folded into the convolutions before it (which
-// rounds differently: maps move in their last bits), and with for_onednn
-// (a CPU in float32) its convolutions run in oneDNN's blocked layouts with
-// prepacked weights, as torch.jit.optimize_for_inference does.
-// The tail is the rest of the graph, unchanged.
+// rounds differently: maps move in their last bits), and kernels says how
+// its convolutions run. The tail is the rest of the graph, unchanged.
 struct SplitForward {
     std::unique_ptr<torch::jit::GraphFunction> head, tail;
+};
+
+enum class HeadKernels {
+    // as the graph says (bfloat16, where neither fusion below takes the
+    // casts that autocast puts around a convolution)
+    plain,
+    // a CPU in float32: oneDNN's blocked layouts with prepacked weights,
+    // as torch.jit.optimize_for_inference does
+    onednn,
+    // a GPU in float32: a convolution and the relu after it (or the add
+    // and relu) as one cuDNN call (where batch norm sits between them, only
+    // once it is folded)
+    cudnn,
 };
 
 // Cuts exposed (a graph of self and x) for module, whose
@@ -36,7 +47,7 @@ struct SplitForward {
 // say): the whole exposed forward then runs as before.
 std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                                          torch::jit::Graph &exposed,
-                                         bool for_onednn, bool fold,
+                                         HeadKernels kernels, bool fold,
                                          std::string &why);
 
 // Runs a split forward: the head without gradient, then the tail.
