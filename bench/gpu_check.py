@@ -9,7 +9,11 @@ Parts, each printed as a markdown table and written to OUT/gpu_check.json:
   parity     rsicam maps with --device D against --device cpu, and with
              --precision bf16 against fp32 on D: ResNet50 layer4 and layer3,
              VGG19 features.36; rsi relu/guided/plain and Grad-CAM, softmax
-             and logit; cam correlation >= 0.999 required.
+             and logit; cam correlation >= 0.999 required. Besides, with
+             the head's batch norm folded (RSICAM_HEAD=folded) against
+             the default on D: the maps' correlation and the largest
+             shift in completeness gap (and the device's against the
+             CPU's).
   timing     per model (ResNet50 layer4, VGG19 features.36; 224x224,
              m steps): (a) the published loop on D (published_loop.py,
              warm), (b) rsicam explain on D over N images, per image at
@@ -56,6 +60,7 @@ IMAGES_PER_FORWARD = (1, 4, 8)
 # forward in fp32 against the default (frozen head, TorchScript's default
 # executor on a GPU): is each default the faster one on this device?
 VARIANTS = (("plain head", {"RSICAM_HEAD": "plain"}),
+            ("folded head", {"RSICAM_HEAD": "folded"}),
             ("legacy executor", {"RSICAM_EXECUTOR": "legacy"}),
             ("simple executor", {"RSICAM_EXECUTOR": "simple"}))
 VARIANT_PER_FORWARD = 4
@@ -166,28 +171,50 @@ def parity(args, models, image, work):
              "--score", "softmax,logit", "--batch", "16"]
     rows, ok = [], True
     for arch, layer in PARITY_CASES:
-        dirs, cls = {}, []
-        for tag, device, precision in [("cpu", "cpu", "fp32"),
-                                       ("dev", args.device, "fp32"),
-                                       ("bf16", args.device, "bf16")]:
+        dirs, recs, cls = {}, {}, []
+        for tag, device, precision, env in [
+                ("cpu", "cpu", "fp32", None),
+                ("dev", args.device, "fp32", None),
+                ("bf16", args.device, "bf16", None),
+                ("folded", args.device, "fp32", {"RSICAM_HEAD": "folded"})]:
             d = os.path.join(work, "parity", "%s-%s-%s" % (arch, layer, tag))
             # the CPU's class everywhere: near-tied logits of a random
             # model may rank differently on another device
-            recs, _ = explain(args, models[arch], layer, [image], d, device,
-                              precision, every + cls)
-            cls = cls or ["--class", str(recs[0]["class"])]
+            recs[tag], _ = explain(args, models[arch], layer, [image], d, device,
+                                   precision, every + cls, env)
+            cls = cls or ["--class", str(recs[tag][0]["class"])]
             dirs[tag] = d
         dev_cpu, n, _ = compare_dirs(dirs["cpu"], dirs["dev"])
         bf16_fp32, _, bf16_kinds = compare_dirs(dirs["dev"], dirs["bf16"])
+        folded, _, _ = compare_dirs(dirs["dev"], dirs["folded"])
         passed = dev_cpu >= BAR and bf16_fp32 >= BAR
         ok = ok and passed
         rows.append({"model": arch, "layer": layer, "maps": n,
                      "min_corr_device_vs_cpu": dev_cpu,
                      "min_corr_bf16_vs_fp32": bf16_fp32,
-                     "min_corr_bf16_vs_fp32_by_map": bf16_kinds, "pass": passed})
-        log("parity %s %s: %d maps, device/cpu %.6f, bf16/fp32 %.6f"
-            % (arch, layer, n, dev_cpu, bf16_fp32))
+                     "min_corr_bf16_vs_fp32_by_map": bf16_kinds,
+                     "min_corr_folded_vs_frozen": folded,
+                     "max_gap_shift_device_vs_cpu":
+                         gap_shift(recs["cpu"], recs["dev"]),
+                     "max_gap_shift_folded_vs_frozen":
+                         gap_shift(recs["dev"], recs["folded"]),
+                     "pass": passed})
+        log("parity %s %s: %d maps, device/cpu %.6f, bf16/fp32 %.6f, "
+            "folded/frozen head %.6f" % (arch, layer, n, dev_cpu, bf16_fp32,
+                                         folded))
     return rows, ok
+
+
+def gap_shift(a, b):
+    """The largest change in completeness gap between two runs' records of
+    the same maps (RSICAM_HEAD=folded's bound is 1e-6 on the CPU)."""
+    def key(r):
+        return r.get("method"), r.get("variant"), r.get("score")
+    gaps = {key(r): r["completeness_gap"]
+            for r in a if r.get("completeness_gap") is not None}
+    shifts = [abs(r["completeness_gap"] - gaps[key(r)]) for r in b
+              if key(r) in gaps and r.get("completeness_gap") is not None]
+    return max(shifts) if shifts else float("nan")
 
 
 def sync(device):
@@ -337,14 +364,18 @@ def markdown(res):
                                                  res["steps"]), ""]
     if res.get("parity"):
         lines += ["| model | layer | maps | min corr device/cpu | min corr bf16/fp32 "
-                  "| bf16/fp32 by map | pass |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+                  "| bf16/fp32 by map | pass | folded/frozen head corr "
+                  "| largest gap shift device/cpu | folded/frozen |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in res["parity"]:
             kinds = ", ".join("%s %.5f" % kv for kv in
                               sorted(r["min_corr_bf16_vs_fp32_by_map"].items()))
-            lines.append("| %s | %s | %d | %.6f | %.6f | %s | %s |" % (
+            lines.append("| %s | %s | %d | %.6f | %.6f | %s | %s | %.6f | %.1e "
+                         "| %.1e |" % (
                 r["model"], r["layer"], r["maps"], r["min_corr_device_vs_cpu"],
-                r["min_corr_bf16_vs_fp32"], kinds, "yes" if r["pass"] else "NO"))
+                r["min_corr_bf16_vs_fp32"], kinds, "yes" if r["pass"] else "NO",
+                r["min_corr_folded_vs_frozen"], r["max_gap_shift_device_vs_cpu"],
+                r["max_gap_shift_folded_vs_frozen"]))
         lines.append("")
     if res.get("timing"):
         lines += ["Per image (ms): rsicam at the pace of a stream of images once "
