@@ -26,8 +26,9 @@ Parts, each printed as a markdown table and written to OUT/gpu_check.json:
              one no-grad forward of the same TorchScript file in this
              process, per image (fp32; bf16 autocast; bf16 channels-last);
              then rsicam fp32 at 4 images per forward with the whole
-             forward under gradients (RSICAM_HEAD=plain) and under the
-             legacy and simple executors, against the default.
+             forward under gradients (RSICAM_HEAD=plain), with the head's
+             batch norm folded (RSICAM_HEAD=folded) and under the legacy
+             and simple executors, against the default.
   profile    RSICAM_PROFILE traces of ResNet50 layer4 at 8 images per
              forward (fp32, bf16), kept in OUT and summarised per forward
              by trace_summary.py: device busy and idle, host syncs, the
