@@ -44,14 +44,21 @@ static rsi_tensor *row_copy(const rsi_tensor *t, int64_t row)
     return copy;
 }
 
-/* The last row in float64, kept for the next batch's first pair. */
+/* The last row in float64, kept for the next batch's first pair; it
+ * outlives the forward. Converting the row's view copies it, so only a
+ * row already in float64 is cloned (cloning first, then converting, made
+ * two copies of every layer's and sum's last row in each forward). */
 static rsi_tensor *last_row(const rsi_tensor *t)
 {
-    rsi_tensor *row = row_copy(t, rsi_tensor_size(t, 0) - 1);
     rsi_torch_lasting_begin();
-    rsi_tensor *row64 = row ? rsi_tensor_to_dtype(row, RSI_FLOAT64) : NULL;
+    rsi_tensor *view = rsi_tensor_narrow(t, 0, rsi_tensor_size(t, 0) - 1, 1);
+    rsi_tensor *row64 = NULL;
+    if (view)
+        row64 = rsi_tensor_dtype(view) == RSI_FLOAT64
+                    ? rsi_tensor_clone(view)
+                    : rsi_tensor_to_dtype(view, RSI_FLOAT64);
+    rsi_tensor_free(view);
     rsi_torch_lasting_end();
-    rsi_tensor_free(row);
     return row64;
 }
 
