@@ -39,7 +39,6 @@
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
-#include <torch/version.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -53,12 +52,9 @@
 #include <unordered_map>
 
 // libtorch 2.3 made Allocator::allocate non-const and added copy_data.
-#if TORCH_VERSION_MAJOR > 2 ||                                                 \
-    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
-#define RSICAM_ALLOCATOR_2_3 1
+#if RSICAM_TORCH_AT_LEAST(2, 3)
 #define RSICAM_ALLOCATE_CONST
 #else
-#define RSICAM_ALLOCATOR_2_3 0
 #define RSICAM_ALLOCATE_CONST const
 #endif
 
@@ -238,7 +234,7 @@ class HugePageAllocator final : public c10::Allocator
         return &release;
     }
 
-#if RSICAM_ALLOCATOR_2_3
+#if RSICAM_TORCH_AT_LEAST(2, 3)
     void copy_data(void *dest, const void *src, size_t count) const override
     {
         default_copy_data(dest, src, count);

@@ -9,11 +9,11 @@
 // from the state at its first run; it is switched off while a scope is
 // active.
 #include "precision.h"
+#include "shim.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/csrc/jit/passes/autocast.h>
 #include <torch/library.h>
-#include <torch/version.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -23,8 +23,7 @@ namespace rsicam
 {
 
 // libtorch 2.4 replaced the per-backend setters with ones taking a device.
-#if TORCH_VERSION_MAJOR > 2 ||                                                 \
-    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#if RSICAM_TORCH_AT_LEAST(2, 4)
 static bool autocast_enabled(c10::DeviceType d)
 {
     return at::autocast::is_autocast_enabled(d);

@@ -7,6 +7,7 @@
 #define RSICAM_TORCH_SHIM_H
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <string>
 #include <utility>
@@ -15,6 +16,12 @@
 #include "rsicam/error.h"
 #include "rsicam/model.h"
 #include "rsicam/tensor.h"
+
+// Whether the libtorch built against is at least major.minor: its C++ API
+// changed in places between 1.13 (Debian's) and 2.x (pip's).
+#define RSICAM_TORCH_AT_LEAST(major, minor)                                    \
+    (TORCH_VERSION_MAJOR > (major) ||                                          \
+     (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 struct rsi_tensor {
     at::Tensor t;
