@@ -502,6 +502,13 @@ def report(args, res, extra, meta):
     L.append("")
     L.append("- machine: %s, %s cores (%s), %s" % (meta["host"], meta["cores"], meta["cpu"],
                                                    meta["kernel"]))
+    touch = meta["first_touch"]
+    L.append("- first write of memory: %.2f GB/s for pages new to the process, %.2f GB/s "
+             "for pages just freed%s" % (
+                 touch["fresh_gbs"], touch["again_gbs"],
+                 "" if touch["reported_gib"] is None else
+                 " (free page reporting: %.0f GiB handed back to the host so far)"
+                 % touch["reported_gib"]))
     L.append("- load average (1/5/15 min): start %s, end %s%s" % (
         meta["load_start"], meta["load_end"],
         "" if max(meta["load_start"][0], meta["load_end"][0]) < QUIET_LOAD
@@ -925,6 +932,38 @@ def results_stem(tag):
     return stem
 
 
+def first_touch(mib=256, pause=2.0):
+    """How fast this machine's memory is written for the first time, in
+    GB/s: pages fresh to the process after a pause, then as many again at
+    once (the kernel hands back the pages just freed). A VM whose host
+    takes freed memory back (Linux's free page reporting, a balloon) pays
+    a host fault on the first; there, every megabyte a run touches anew
+    costs it time, which a cold pass pays and a warm one does not."""
+    import mmap
+
+    def rate():
+        n = mib << 20
+        m = mmap.mmap(-1, n, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        if hasattr(mmap, "MADV_HUGEPAGE"):  # as librsicam's large blocks
+            m.madvise(mmap.MADV_HUGEPAGE)
+        t = time.perf_counter()
+        for i in range(0, n, 4096):
+            m[i] = 1
+        seconds = time.perf_counter() - t
+        m.close()
+        return n / seconds / 1e9
+
+    time.sleep(pause)
+    fresh = rate()
+    reported = None
+    try:
+        with open("/sys/module/page_reporting/parameters/reported_kib") as f:
+            reported = int(f.read()) / 2**20  # GiB handed back so far
+    except (OSError, ValueError):
+        pass
+    return {"fresh_gbs": fresh, "again_gbs": rate(), "reported_gib": reported}
+
+
 def machine_meta(args, rsicam):
     cpu = "?"
     try:
@@ -942,7 +981,7 @@ def machine_meta(args, rsicam):
     return {"host": platform.node(), "cores": os.cpu_count(), "cpu": cpu,
             "kernel": platform.release(), "torch": torch_version or "?",
             "rsicam": version, "build": args.build, "build_type": build_type(args.build),
-            "commit": git_commit()}
+            "commit": git_commit(), "first_touch": first_touch()}
 
 
 def main(argv):
