@@ -32,34 +32,29 @@ void rsi_rs_sum_release(rsi_rs_sum *sum)
     *sum = (rsi_rs_sum){0};
 }
 
-/* A copy of one row, so that the batch it came from can be freed; it
- * outlives the forward (rsi_torch_lasting_begin). */
-static rsi_tensor *row_copy(const rsi_tensor *t, int64_t row)
+/* A copy of one row in dtype, so that the batch it came from can be
+ * freed; it outlives the forward (rsi_torch_lasting_begin). The row's view
+ * is converted where dtype differs (the conversion copies it) and cloned
+ * where it does not: one copy either way (cloning first, then converting,
+ * made two copies of every layer's and sum's last row in each forward). */
+static rsi_tensor *row_copy(const rsi_tensor *t, int64_t row, rsi_dtype dtype)
 {
     rsi_torch_lasting_begin();
     rsi_tensor *view = rsi_tensor_narrow(t, 0, row, 1);
-    rsi_tensor *copy = view ? rsi_tensor_clone(view) : NULL;
+    rsi_tensor *copy = NULL;
+    if (view)
+        copy = rsi_tensor_dtype(view) == (int)dtype
+                   ? rsi_tensor_clone(view)
+                   : rsi_tensor_to_dtype(view, dtype);
     rsi_tensor_free(view);
     rsi_torch_lasting_end();
     return copy;
 }
 
-/* The last row in float64, kept for the next batch's first pair; it
- * outlives the forward. Converting the row's view copies it, so only a
- * row already in float64 is cloned (cloning first, then converting, made
- * two copies of every layer's and sum's last row in each forward). */
+/* The last row in float64, kept for the next batch's first pair. */
 static rsi_tensor *last_row(const rsi_tensor *t)
 {
-    rsi_torch_lasting_begin();
-    rsi_tensor *view = rsi_tensor_narrow(t, 0, rsi_tensor_size(t, 0) - 1, 1);
-    rsi_tensor *row64 = NULL;
-    if (view)
-        row64 = rsi_tensor_dtype(view) == RSI_FLOAT64
-                    ? rsi_tensor_clone(view)
-                    : rsi_tensor_to_dtype(view, RSI_FLOAT64);
-    rsi_tensor_free(view);
-    rsi_torch_lasting_end();
-    return row64;
+    return row_copy(t, rsi_tensor_size(t, 0) - 1, RSI_FLOAT64);
 }
 
 int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
@@ -69,7 +64,8 @@ int rsi_rs_layer_begin_batch(rsi_rs_layer *layer, const rsi_tensor *acts)
         return -1;
     }
     layer->acts = acts;
-    if (!layer->first_act && !(layer->first_act = row_copy(acts, 0)))
+    if (!layer->first_act &&
+        !(layer->first_act = row_copy(acts, 0, rsi_tensor_dtype(acts))))
         return -1;
     return 0;
 }
