@@ -118,7 +118,7 @@ class BlockCache
     // than asked missed too often: at batch 8 the backward's buffers
     // differ from the forward's, and a plain forward at batch 1 reorders
     // each weight into a buffer of its own size, freed right after.)
-    // But a kept block `oversized` times larger or more is left for the
+    // But a kept block more than `oversized` times the request is left for the
     // requests of its size while a new mapping stays within the bound:
     // VGG19 at 17 rows ran its head in two 218 MB blocks, and the next
     // forward's 10 MB input, made while the last one was still live, took
