@@ -22,3 +22,11 @@ foreach(target npy image config results)
   set_tests_properties(fuzz_replay_${target} PROPERTIES LABELS "fuzz"
                        TIMEOUT 300)
 endforeach()
+
+# The targets as fuzz/run.sh builds them, from their own source lists.
+add_test(NAME fuzz_standalone_build
+         COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${CMAKE_BINARY_DIR}/fuzz-standalone
+                 -DC_COMPILER=${CMAKE_C_COMPILER}
+                 -P ${RSICAM_FUZZ_DIR}/standalone_build.cmake)
+set_tests_properties(fuzz_standalone_build PROPERTIES LABELS "fuzz"
+                     TIMEOUT 300)
