@@ -83,8 +83,10 @@ static long parse_long(const char *opt, const char *v, long min)
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || *end || n < min) {
-        fprintf(stderr, "rsicam-bench-floor: %s: expected an integer >= %ld, "
-                        "got '%s'\n", opt, min, v);
+        fprintf(stderr,
+                "rsicam-bench-floor: %s: expected an integer >= %ld, "
+                "got '%s'\n",
+                opt, min, v);
         exit(2);
     }
     return n;
@@ -106,22 +108,31 @@ int main(int argc, char **argv)
             return 2;
         }
         const char *v = argv[++i];
-        if (!strcmp(a, "--model")) model_path = v;
-        else if (!strcmp(a, "--mode")) mode = v;
-        else if (!strcmp(a, "--layer")) layer_arg = v;
-        else if (!strcmp(a, "--executor")) executor = v;
-        else if (!strcmp(a, "--steps")) steps = parse_long(a, v, 0);
-        else if (!strcmp(a, "--batch")) batch = parse_long(a, v, 1);
-        else if (!strcmp(a, "--threads")) threads = parse_long(a, v, 0);
-        else if (!strcmp(a, "--size")) size = parse_long(a, v, 8);
-        else if (!strcmp(a, "--passes")) passes = parse_long(a, v, 1);
+        if (!strcmp(a, "--model"))
+            model_path = v;
+        else if (!strcmp(a, "--mode"))
+            mode = v;
+        else if (!strcmp(a, "--layer"))
+            layer_arg = v;
+        else if (!strcmp(a, "--executor"))
+            executor = v;
+        else if (!strcmp(a, "--steps"))
+            steps = parse_long(a, v, 0);
+        else if (!strcmp(a, "--batch"))
+            batch = parse_long(a, v, 1);
+        else if (!strcmp(a, "--threads"))
+            threads = parse_long(a, v, 0);
+        else if (!strcmp(a, "--size"))
+            size = parse_long(a, v, 8);
+        else if (!strcmp(a, "--passes"))
+            passes = parse_long(a, v, 1);
         else {
             usage(stderr);
             return 2;
         }
     }
-    int is_floor = !strcmp(mode, "floor"), is_exposed = !strcmp(mode, "exposed"),
-        is_grad = !strcmp(mode, "grad");
+    int is_floor = !strcmp(mode, "floor"),
+        is_exposed = !strcmp(mode, "exposed"), is_grad = !strcmp(mode, "grad");
     if (!model_path || !(is_floor || is_exposed || is_grad) ||
         (!is_floor && !layer_arg)) {
         usage(stderr);
@@ -145,8 +156,8 @@ int main(int argc, char **argv)
     char *layers_buf = layer_arg ? strdup(layer_arg) : NULL;
     const char *layers[16];
     int n_layers = 0;
-    for (char *save = NULL, *tok = layers_buf ? strtok_r(layers_buf, ",", &save)
-                                              : NULL;
+    for (char *save = NULL,
+              *tok = layers_buf ? strtok_r(layers_buf, ",", &save) : NULL;
          tok && n_layers < 16; tok = strtok_r(NULL, ",", &save))
         layers[n_layers++] = tok;
     double select_seconds = 0;
@@ -200,8 +211,10 @@ int main(int argc, char **argv)
                 rsi_tensor_free(logits);
             } else {
                 rsi_tensor *acts[16], *grads[16], *scores[1];
-                rsi_forward_result res = {.logits = NULL, .acts = acts,
-                                          .grads = grads, .scores = scores};
+                rsi_forward_result res = {.logits = NULL,
+                                          .acts = acts,
+                                          .grads = grads,
+                                          .scores = scores};
                 rsi_target target = {.class_index = 0,
                                      .kind = RSI_SCORE_SOFTMAX};
                 if (rsi_model_run(model, x, &target, is_grad ? 1 : 0, &res) < 0)
@@ -216,11 +229,13 @@ int main(int argc, char **argv)
     }
 
     printf("{\"mode\": \"%s\", \"model\": \"%s\", \"layers\": \"%s\", "
-           "\"steps\": %ld, \"batch\": %ld, \"threads\": %d, \"executor\": \"%s\", "
+           "\"steps\": %ld, \"batch\": %ld, \"threads\": %d, \"executor\": "
+           "\"%s\", "
            "\"load_seconds\": %.6f, \"select_seconds\": %.6f, "
            "\"calls\": %ld, \"pass_seconds\": [",
            mode, model_path, layer_arg ? layer_arg : "", steps, batch,
-           rsi_torch_get_threads(), rsi_torch_executor(), load_seconds, select_seconds, calls);
+           rsi_torch_get_threads(), rsi_torch_executor(), load_seconds,
+           select_seconds, calls);
     for (long p = 0; p < passes; p++)
         printf("%s%.6f", p ? ", " : "", pass_seconds[p]);
     printf("], \"max_rss_kb\": %ld}\n", max_rss_kb());

@@ -46,7 +46,8 @@ rsi_model *rsi_model_open_file(rsi_registry *r, const char *plugin_spec,
     char *text = NULL;
     const char *spec =
         plugin_spec ? plugin_spec : rsi_default_model_plugin(path);
-    const rsi_plugin *p = rsi_plugin_open_spec(r, RSI_PLUGIN_MODEL, spec, &text);
+    const rsi_plugin *p =
+        rsi_plugin_open_spec(r, RSI_PLUGIN_MODEL, spec, &text);
     rsi_model *model = NULL;
     char *file = file_param(path);
     size_t n = file ? strlen(file) + (text ? strlen(text) + 1 : 0) + 1 : 0;
