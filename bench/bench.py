@@ -114,6 +114,13 @@ def parse_args(argv):
     p.add_argument("--wait-quiet", type=float, default=0,
                    help="wait up to this many seconds for the 1-minute load "
                         "average to fall below %g before starting" % QUIET_LOAD)
+    p.add_argument("--pause", type=float, default=0,
+                   help="seconds to sleep before each timed process (0): "
+                        "on a VM whose host takes freed memory back, a run "
+                        "that follows another at once writes pages that "
+                        "one freed, at the speed of memory already "
+                        "touched; after a pause (3 s or more) every run's "
+                        "memory is new to it, as a first command's is")
     p.add_argument("--note", default="",
                    help="a line for the report's header (what was built, why)")
     p.add_argument("--save", nargs="?", const="", default=None,
@@ -231,6 +238,7 @@ class RunFailed(Exception):
 
 
 BATCH_CACHE = None  # set by main(): WORK/batch-cache
+PAUSE = 0  # set by main() (--pause): seconds before each timed process
 
 
 def timed(cmd, threads, cwd=None, env_extra=None):
@@ -242,6 +250,7 @@ def timed(cmd, threads, cwd=None, env_extra=None):
         env["RSICAM_CACHE_DIR"] = BATCH_CACHE
     env["OMP_NUM_THREADS"] = str(threads)
     env["OPENBLAS_NUM_THREADS"] = str(threads)
+    time.sleep(PAUSE)
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         t0 = time.perf_counter()
         proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tf.name] + cmd,
@@ -520,6 +529,10 @@ def report(args, res, extra, meta):
     L.append("- settings: steps %d (%d points), batch %d, threads %d for every variant, "
              "%d interleaved repetition(s), medians; random-weight exports, one 224x224 image"
              % (args.steps, args.steps + 1, args.batch, args.threads, args.reps))
+    L.append("- %s" % ("a pause of %g s before each timed process: every run's memory "
+                       "new to it" % args.pause if args.pause else
+                       "no pause between timed processes: a run may write pages the "
+                       "one before it freed (`--pause`)"))
     L.append("")
     L.append("(a) published loop: `bench/published_loop.py`, eager torchvision model with the "
              "TorchScript file's state_dict, batch 1, full backward with parameter gradients "
@@ -1010,8 +1023,9 @@ def main(argv):
         log("warning: load average %.2f >= %g: the machine is busy"
             % (meta["load_start"][0], QUIET_LOAD))
 
-    global BATCH_CACHE
+    global BATCH_CACHE, PAUSE
     BATCH_CACHE = os.path.join(args.work, "batch-cache")
+    PAUSE = args.pause
     runner = Runner(args, rsicam, floor, models, image)
     if not args.no_auto:
         meta["auto_batch"] = prime_auto_batch(args, runner)

@@ -56,7 +56,12 @@ def main():
     ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--pause", type=float, default=0,
+                    help="seconds to sleep before each run (bench/run's "
+                         "--pause): 3 or more, and every run's memory is "
+                         "new to it")
     args = ap.parse_args()
+    bench.PAUSE = args.pause
     work = os.path.join(args.build, "bench-work")
     model = os.path.join(work, args.model + ".pt")
     image = os.path.join(work, "bench-224.png")
