@@ -38,10 +38,13 @@ for t in "${targets[@]}"; do
     # -timeout: one input may take at most 10 s (a hang is a finding);
     # -rss_limit_mb: so that an input that makes the code allocate without
     # bound is reported instead of swapping the machine.
+    # libFuzzer stops at a folder that does not exist (a target without
+    # findings has no regressions folder)
+    seeds=("$corpus" "fuzz/corpus/$t")
+    [ -d "fuzz/regressions/$t" ] && seeds+=("fuzz/regressions/$t")
     if ! "$build/fuzz_$t" -max_total_time="$secs" -timeout=10 \
         -rss_limit_mb=2048 -artifact_prefix="$crashes/" \
-        -print_final_stats=1 "$corpus" "fuzz/corpus/$t" \
-        "fuzz/regressions/$t" 2>"$build/fuzz_$t.log"; then
+        -print_final_stats=1 "${seeds[@]}" 2>"$build/fuzz_$t.log"; then
         found+=("$t")
     fi
     grep -E '^(Done|stat::(number_of_executed_units|new_units_added|peak_rss_mb))' \

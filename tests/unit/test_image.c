@@ -413,6 +413,71 @@ START_TEST(corrupt_data_fails)
 }
 END_TEST
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Plain (ASCII) PBM, PGM and PPM that hold fewer samples than their
+ * header names. libvips' loader reads each missing one as 0, with no
+ * error and slowly (about 10 us each): the fuzzer's 22-byte file below,
+ * 1 x 517655 pixels, was read as a black image in 6 s (30 s under ASan),
+ * and a header naming 10^8 pixels would take many minutes. */
+START_TEST(plain_pnm_short_of_samples_fails)
+{
+    static const char *const cases[][2] = {
+        {"claims.pgm", "P2\n1 200000\n255\n"},
+        {"fuzz.pgm", "P2temp-7517655\n517655\n"},
+        {"short.ppm", "P3\n2 2\n255\n1 2 3 4 5 6 7 8 9 10 11\n"},
+        {"short.pbm", "P1\n4 2\n0 1 0 1\n0 1 0\n"},
+        {"glued.pbm", "P1\n3 2\n101\n0 1 0\n"}, /* libvips: 4 samples */
+        {"comment.pgm", "P2\n2 1\n255\n7 # 8\n"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const char *p = tmp_path(cases[k][0]);
+        write_text(p, cases[k][1]);
+        rsi_image img = {0, 0, NULL};
+        expect_failure(rsi_image_read(p, 0, 0, &img), p, "truncated");
+        ck_assert_ptr_null(img.data);
+    }
+}
+END_TEST
+
+/* Whole plain PNM files still read, comments and all. */
+START_TEST(plain_pnm_reads)
+{
+    rsi_image img;
+    const char *p = tmp_path("grey.pgm");
+    write_text(p, "P2\n# made by hand\n3 1 # three wide\n255\n0 51\n255\n");
+    read_ok(p, 0, 0, &img);
+    ck_assert_int_eq(img.width, 3);
+    static const float grey[] = {0, 0, 0, 0.2f, 0.2f, 0.2f, 1, 1, 1};
+    for (int i = 0; i < 9; i++)
+        ck_assert_float_eq_tol(img.data[i], grey[i], 1e-6f);
+    rsi_image_release(&img);
+
+    p = tmp_path("rgb.ppm");
+    write_text(p, "P3 1 2 255 255 0 0 0 0 255");
+    read_ok(p, 0, 0, &img);
+    static const float rgb[] = {1, 0, 0, 0, 0, 1};
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq_tol(img.data[i], rgb[i], 1e-6f);
+    rsi_image_release(&img);
+
+    p = tmp_path("bits.pbm"); /* plain PBM: 1 is black */
+    write_text(p, "P1\n3 2\n1 0 1\n0 1 0\n");
+    read_ok(p, 0, 0, &img);
+    ck_assert_int_eq(img.width * img.height, 6);
+    static const float bits[] = {0, 1, 0, 1, 0, 1};
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq_tol(img.data[3 * i], bits[i], 1e-6f);
+    rsi_image_release(&img);
+}
+END_TEST
+
 START_TEST(too_large_refused_before_decoding)
 {
     uint8_t *px = noise_rgb8(20, 20);
@@ -538,6 +603,7 @@ static Suite *image_suite(void)
     tcase_add_test(tc, resize_is_smooth);
     tcase_add_test(tc, rewritten_file_is_reread);
     tcase_add_test(tc, brackets_in_name);
+    tcase_add_test(tc, plain_pnm_reads);
     suite_add_tcase(s, tc);
 
     TCase *bad = tcase_create("refuse");
@@ -546,6 +612,7 @@ static Suite *image_suite(void)
     tcase_add_test(bad, truncated_files_fail);
     tcase_add_test(bad, corrupt_data_fails);
     tcase_add_test(bad, too_large_refused_before_decoding);
+    tcase_add_test(bad, plain_pnm_short_of_samples_fails);
     suite_add_tcase(s, bad);
 
     TCase *wr = tcase_create("write");

@@ -16,6 +16,7 @@
 #include <vips/vips.h>
 
 #include "fileio.h"
+#include "plain_pnm.h"
 #include "rsicam/error.h"
 
 /* ---- libvips start-up -----------------------------------------------------
@@ -340,6 +341,20 @@ int rsi_image_read(const char *path, int width, int height, rsi_image *out)
                             "limit %lld)",
                             path, in->Xsize, in->Ysize, (long long)pixels,
                             (long long)rsi_image_max_pixels());
+        g_object_unref(in);
+        return -1;
+    }
+    const int64_t need = pixels * in->Bands;
+    int kind = 0;
+    const int64_t held = rsi_plain_pnm_samples(path, need, &kind);
+    if (held >= 0 && held < need) {
+        rsi_error_class_set(RSI_ERR_INPUT,
+                            "image '%s': truncated or corrupt image data "
+                            "(%lld of the %lld samples its header names%s)",
+                            path, (long long)held, (long long)need,
+                            kind == 1 ? "; a plain PBM's bits must be "
+                                        "separated by spaces"
+                                      : "");
         g_object_unref(in);
         return -1;
     }
