@@ -49,6 +49,7 @@ static const struct bad_image {
     {"trunc.png", "truncated or corrupt"},
     {"trunc.jpg", "truncated or corrupt"},
     {"corrupt.png", "truncated or corrupt"},
+    {"short.pgm", "0 of the 2000000 samples"},
     {"dir.png", "is a directory"},
     {"huge.png", "too large"},
 };
