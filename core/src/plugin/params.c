@@ -71,7 +71,7 @@ static int in_bounds(const rsi_param_spec *sp, double v)
 /* Converts text for one parameter into *v. what is "" for a user's value
  * and "default " for a declared default, so messages say which was bad.
  * check_path: whether a path must exist now. The error carries no owner
- * label; the caller prefixes it. */
+ * label; the caller prefixes it. On failure *v holds nothing to free. */
 static int convert(const rsi_param_spec *sp, const char *text, const char *what,
                    int check_path, rsi_param_value *v)
 {
@@ -138,6 +138,8 @@ static int convert(const rsi_param_spec *sp, const char *text, const char *what,
         rsi_error_class_set(usage,
                             "parameter '%s': %s%s is out of range [%g, %g]",
                             sp->name, what, text, sp->min, sp->max);
+        free((char *)v->text); /* a failure hands nothing out */
+        v->text = NULL;
         return -1;
     }
     return 0;

@@ -20,7 +20,8 @@ int rsi_membuf_put(rsi_membuf *b, const void *s, size_t n)
         b->data = data;
         b->cap = cap;
     }
-    memcpy(b->data + b->n, s, n);
+    if (n) /* s may be NULL then (an empty piece), and memcpy's may not */
+        memcpy(b->data + b->n, s, n);
     b->n += n;
     b->data[b->n] = '\0';
     return 0;

@@ -12,8 +12,8 @@ typedef struct rsi_membuf {
     int failed; /* an allocation failed: data holds what came before */
 } rsi_membuf;
 
-/* Appends the n bytes at s. Returns 0, or -1 when this or an earlier
- * append failed. */
+/* Appends the n bytes at s (NULL when n is 0). Returns 0, or -1 when
+ * this or an earlier append failed. */
 int rsi_membuf_put(rsi_membuf *b, const void *s, size_t n);
 
 #endif
