@@ -413,14 +413,6 @@ START_TEST(corrupt_data_fails)
 }
 END_TEST
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fputs(text, f) >= 0, 1);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* Plain (ASCII) PBM, PGM and PPM that hold fewer samples than their
  * header names. libvips' loader reads each missing one as 0, with no
  * error and slowly (about 10 us each): the fuzzer's 22-byte file below,
@@ -438,7 +430,7 @@ START_TEST(plain_pnm_short_of_samples_fails)
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const char *p = tmp_path(cases[k][0]);
-        write_text(p, cases[k][1]);
+        tk_write_text(p, cases[k][1]);
         rsi_image img = {0, 0, NULL};
         expect_failure(rsi_image_read(p, 0, 0, &img), p, "truncated");
         ck_assert_ptr_null(img.data);
@@ -451,7 +443,7 @@ START_TEST(plain_pnm_reads)
 {
     rsi_image img;
     const char *p = tmp_path("grey.pgm");
-    write_text(p, "P2\n# made by hand\n3 1 # three wide\n255\n0 51\n255\n");
+    tk_write_text(p, "P2\n# made by hand\n3 1 # three wide\n255\n0 51\n255\n");
     read_ok(p, 0, 0, &img);
     ck_assert_int_eq(img.width, 3);
     static const float grey[] = {0, 0, 0, 0.2f, 0.2f, 0.2f, 1, 1, 1};
@@ -460,7 +452,7 @@ START_TEST(plain_pnm_reads)
     rsi_image_release(&img);
 
     p = tmp_path("rgb.ppm");
-    write_text(p, "P3 1 2 255 255 0 0 0 0 255");
+    tk_write_text(p, "P3 1 2 255 255 0 0 0 0 255");
     read_ok(p, 0, 0, &img);
     static const float rgb[] = {1, 0, 0, 0, 0, 1};
     for (int i = 0; i < 6; i++)
@@ -468,7 +460,7 @@ START_TEST(plain_pnm_reads)
     rsi_image_release(&img);
 
     p = tmp_path("bits.pbm"); /* plain PBM: 1 is black */
-    write_text(p, "P1\n3 2\n1 0 1\n0 1 0\n");
+    tk_write_text(p, "P1\n3 2\n1 0 1\n0 1 0\n");
     read_ok(p, 0, 0, &img);
     ck_assert_int_eq(img.width * img.height, 6);
     static const float bits[] = {0, 1, 0, 1, 0, 1};

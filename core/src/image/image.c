@@ -315,6 +315,16 @@ done:
     return rc;
 }
 
+/* Whether libvips' PBM/PGM/PPM/PFM loader opened in (as "ppmload" or
+ * "ppmload_source"): only such a file is opened again, to count a plain
+ * one's samples (plain_pnm.h). */
+static int loaded_as_pnm(VipsImage *in)
+{
+    const char *loader = NULL;
+    return !vips_image_get_string(in, "vips-loader", &loader) && loader &&
+           strncmp(loader, "ppmload", 7) == 0;
+}
+
 int rsi_image_read(const char *path, int width, int height, rsi_image *out)
 {
     if (rsi_vips_init() != 0 || check_readable(path) != 0)
@@ -346,7 +356,8 @@ int rsi_image_read(const char *path, int width, int height, rsi_image *out)
     }
     const int64_t need = pixels * in->Bands;
     int kind = 0;
-    const int64_t held = rsi_plain_pnm_samples(path, need, &kind);
+    const int64_t held =
+        loaded_as_pnm(in) ? rsi_plain_pnm_samples(path, need, &kind) : -1;
     if (held >= 0 && held < need) {
         rsi_error_class_set(RSI_ERR_INPUT,
                             "image '%s': truncated or corrupt image data "

@@ -5,9 +5,9 @@
  * (about 10 us each): a 22-byte file naming 1 x 517655 pixels was read as
  * a black image in 6 s, and one naming 10^8 pixels would take many
  * minutes. It also reads bits written without spaces ("0110", which
- * Netpbm allows in a plain PBM) as one sample. So before decoding one,
- * image.c counts its samples the way libvips reads them and refuses a
- * file that holds fewer than its header names.
+ * Netpbm allows in a plain PBM) as one sample. So before decoding a file
+ * that loader opened, image.c counts its samples the way libvips reads
+ * them and refuses a file that holds fewer than its header names.
  */
 #ifndef RSICAM_PLAIN_PNM_H
 #define RSICAM_PLAIN_PNM_H
