@@ -880,7 +880,10 @@ def prime_auto_batch(args, runner):
                     "steps": 1, "batch": "auto", "threads": args.threads})
         new = sorted(set(os.listdir(BATCH_CACHE)) - before)
         if len(new) != 1:
-            raise RunFailed("--batch auto left %d cache files for %s" % (len(new), m))
+            raise RunFailed("--batch auto left %d cache files for %s%s" % (
+                len(new), m, "" if new else " (none is cached when other work "
+                "held the CPU while it measured: run the bench on a quiet "
+                "machine)"))
         with open(os.path.join(BATCH_CACHE, new[0])) as f:
             stored = json.load(f)
         chosen[m] = {"batch": stored["batch"], "ms_per_point": stored["ms_per_point"]}

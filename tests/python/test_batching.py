@@ -15,7 +15,8 @@ committed samples:
   - `--batch auto` on the CPU measures the first image at 1, 2, 4, ...
     16 points per forward, runs the best, and caches it (RSICAM_CACHE_DIR): the
     next run reads the cache; a file there that is not rsicam's is left
-    as it is; a given --batch measures nothing;
+    as it is; a measurement taken while other work held the CPU is used
+    but not cached; a given --batch measures nothing;
   - an image that cannot be read fails alone: the images around it in the
     same forwards give the same maps as without it.
 """
@@ -26,6 +27,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import unittest
 
 import numpy as np
@@ -42,11 +44,12 @@ TRACE = re.compile(r"trace: forward: (\d+) points and (\d+) image row\(s\) "
                    r"of (\d+) image\(s\), (\d+) in float32")
 
 
-def explain(name, batch, *extra, images=IMAGES, ok=True, env=None):
+def explain(name, batch, *extra, images=IMAGES, ok=True, env=None,
+            threads=2, cpus=None):
     out = os.path.join(TMP, name)
     shutil.rmtree(out, ignore_errors=True)
     cmd = [RSICAM, "explain", "--model", MODEL, "--out", out, "--quiet",
-           "--threads", "2", "--steps", str(STEPS),
+           "--threads", str(threads), "--steps", str(STEPS),
            "--score", "softmax,logit", "--variant", "relu,guided,plain"]
     if batch is not None:  # else rsicam's default
         cmd += ["--batch", str(batch)]
@@ -55,12 +58,17 @@ def explain(name, batch, *extra, images=IMAGES, ok=True, env=None):
         cmd += ["--image", im]
     env = dict(os.environ, RSICAM_TRACE="1", **(env or {}))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=env)
+                          text=True, env=env, preexec_fn=pinned_to(cpus))
     assert (proc.returncode == 0) == ok, proc.stderr
     with open(os.path.join(out, "results.jsonl")) as f:
         recs = [json.loads(line) for line in f if line.strip()]
     forwards = [tuple(map(int, f)) for f in TRACE.findall(proc.stderr)]
     return out, recs, forwards, proc.stderr
+
+
+def pinned_to(cpus):
+    """A preexec_fn that keeps the child on cpus (None: where it may run)."""
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
 
 
 def cams(out, recs):
@@ -173,11 +181,11 @@ class Batching(unittest.TestCase):
         self.assertEqual([(p, r) for p, r, _, _ in fw],
                          [(3, 1), (4, 0), (3, 0)] * 2, proc.stderr)
 
-    def auto(self, name, cache, *extra, env=None):
+    def auto(self, name, cache, *extra, env=None, **how):
         _, recs, fw, err = explain(name, None, "--method", "rsi", *extra,
                                    images=IMAGES[:2],
                                    env={"RSICAM_CACHE_DIR": cache,
-                                        **(env or {})})
+                                        **(env or {})}, **how)
         self.assertTrue(all(r["status"] == "ok" for r in recs), recs)
         # every point ran (the last as the image's own row), in forwards
         # of at most the batch chosen (one more at the stream's end)
@@ -194,8 +202,8 @@ class Batching(unittest.TestCase):
             shutil.rmtree(cache, ignore_errors=True)
             fw, said = self.auto("auto", cache, *extra)
             measured = re.search(r"batch auto: (\d+); ms per point: "
-                                 r"((?:\d+: [\d.]+ ?)+); cached in (\S+)",
-                                 said)
+                                 r"((?:\d+: [\d.]+ ?)+); waited for a CPU "
+                                 r"[\d.]+%; cached in (\S+)", said)
             self.assertTrue(measured, said)
             batch, file = int(measured.group(1)), measured.group(3)
             # 1, 2, 4, ... until one costs half again the best
@@ -279,6 +287,66 @@ class Batching(unittest.TestCase):
             f.write("a file where the cache folder would be\n")
         _, said = self.auto("auto-blocked", blocked)
         self.assertIn("ms per point", said)
+
+    def test_auto_batch_not_cached_when_cpu_busy(self):
+        # rsicam on one CPU with two busy loops: its thread waits for the CPU
+        # about two thirds of the measuring (10% is the default limit)
+        cache = os.path.join(TMP, "cache-busy")
+        shutil.rmtree(cache, ignore_errors=True)
+        cpu = {min(os.sched_getaffinity(0))}
+        loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                  preexec_fn=pinned_to(cpu))
+                 for _ in range(2)]
+        try:
+            time.sleep(0.2)  # both running
+            busy = dict(threads=1, cpus=cpu)
+            _, recs, fw, err = explain("auto-busy", None, "--method", "rsi",
+                                       images=IMAGES[:2], **busy,
+                                       env={"RSICAM_CACHE_DIR": cache,
+                                            "RSICAM_CALIBRATION_MAX_WAIT": ""})
+            self.assertTrue(all(r["status"] == "ok" for r in recs), recs)
+            # said, used for this command, and not cached
+            said = re.search(r"^rsicam: batch auto: other work held the CPU "
+                             r"(\d+)% of the measuring; (\d+) points per "
+                             r"forward for this command, not cached$", err,
+                             re.M)
+            self.assertTrue(said, err)
+            self.assertGreater(int(said.group(1)), 10)
+            batch = int(said.group(2))
+            self.assertTrue(all(p <= batch + 1 for p, _, _, _ in fw), fw)
+            self.assertRegex(err, r"trace: batch auto: %d; ms per point: .*; "
+                                  r"waited for a CPU [\d.]+%%; not cached\n"
+                                  % batch)
+            self.assertFalse(os.path.exists(cache) and os.listdir(cache))
+            # a limit the wait is within caches it
+            _, said = self.auto("auto-busy-allowed", cache, **busy,
+                                env={"RSICAM_CALIBRATION_MAX_WAIT": "1"})
+            self.assertIn("; cached in ", said)
+            self.assertEqual(len(os.listdir(cache)), 1)
+        finally:
+            for p in loops:
+                p.kill()
+                p.wait()
+
+    def test_calibration_max_wait_checked_first(self):
+        out = os.path.join(TMP, "bad-max-wait")
+        shutil.rmtree(out, ignore_errors=True)
+        for bad in ("1.5", "-0.1", "ten", "nan", "0.1x"):
+            proc = subprocess.run(
+                [RSICAM, "explain", "--model", MODEL, "--out", out, "--quiet",
+                 "--steps", "4", IMAGES[0]],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=dict(os.environ, RSICAM_CALIBRATION_MAX_WAIT=bad))
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertEqual(proc.stderr,
+                             "rsicam: RSICAM_CALIBRATION_MAX_WAIT: expected a "
+                             "share of the time in [0, 1], got '%s'\n" % bad)
+            self.assertFalse(os.path.exists(os.path.join(out,
+                                                         "results.jsonl")))
+        # a given batch measures nothing, and reads no limit
+        _, recs, _, _ = explain("bad-max-wait-given", 4, "--method", "rsi",
+                                env={"RSICAM_CALIBRATION_MAX_WAIT": "ten"})
+        self.assertTrue(all(r["status"] == "ok" for r in recs), recs)
 
     def test_given_batch_measures_nothing(self):
         cache = os.path.join(TMP, "cache-given")

@@ -54,6 +54,10 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
                             (long long)opt->steps, (long long)opt->batch);
         return NULL;
     }
+    double max_wait = 0; /* a bad setting fails before any work */
+    if (!opt->batch && !rsi_model_on_gpu(model) &&
+        (max_wait = ex_calibration_max_wait()) < 0)
+        return NULL;
     rsi_explainer *e = calloc(1, sizeof *e);
     if (!e) {
         rsi_error("out of memory");
@@ -65,6 +69,7 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
     if (!opt->batch) {
         e->opt.batch = rsi_explain_auto_batch(rsi_model_on_gpu(model), opt);
         e->calibrate_batch = !rsi_model_on_gpu(model);
+        e->calibration_max_wait = max_wait;
     }
     e->results_file = opt->results_file
                           ? strdup(opt->results_file)

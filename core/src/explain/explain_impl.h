@@ -163,8 +163,11 @@ struct rsi_explainer {
     int n_flights, cap_flights;
     /* the next images, read on threads: as many as a forward holds */
     rsi_read_ahead ahead[RSI_EXPLAIN_READ_AHEAD];
-    /* `--batch auto` on a CPU: measured on the first image that starts */
+    /* `--batch auto` on a CPU: measured on the first image that starts,
+     * and cached unless libtorch's threads waited for a CPU more than
+     * this share of the measuring (ex_calibration_max_wait) */
     int calibrate_batch;
+    double calibration_max_wait;
 };
 
 static inline int ex_walks_path(const rsi_explainer *e)
@@ -185,6 +188,9 @@ static inline int ex_adaptive(const rsi_explainer *e)
  * $XDG_CACHE_HOME/rsicam or ~/.cache/rsicam). Never fails: when measuring
  * fails, one line says so and opt.batch stays. */
 int64_t ex_calibrated_batch(rsi_explainer *e, const rsi_tensor *x);
+/* RSICAM_CALIBRATION_MAX_WAIT, or its default; -1 with a usage error
+ * when it is not a share in [0, 1]. */
+double ex_calibration_max_wait(void);
 
 /* ---- explain_stream.c ---- */
 
