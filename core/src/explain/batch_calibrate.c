@@ -357,7 +357,7 @@ int64_t ex_calibrated_batch(rsi_explainer *e, const rsi_tensor *x)
         fprintf(stderr,
                 "rsicam: batch auto: other work held the CPU %.0f%% of the "
                 "measuring; %lld points per forward for this command, not "
-                "cached\n",
+                "cached (RSICAM_CALIBRATION_MAX_WAIT=1 caches it)\n",
                 100 * waited, (long long)batch);
     } else if (file && (ours || access(file, F_OK) != 0)) {
         /* a file of that name that is not rsicam's stays as it is */
