@@ -9,6 +9,7 @@
 #include "params.h"
 #include "plugin_open.h"
 #include "rsicam/error.h"
+#include "rsicam/model.h"
 #include "rsicam_py.h"
 
 /* rsicam.Error and its subclasses, by the engine's error class. */
@@ -267,6 +268,21 @@ static PyObject *py_overlay(PyObject *self, PyObject *args)
     return out;
 }
 
+/* What the command does for its process before any work (core/cli/main.c):
+ * large CPU tensors in huge pages kept for reuse, and the graph executor
+ * chosen per device. Both are the whole process's, so the package leaves
+ * them to the user (rsicam.use_command_settings). */
+static PyObject *py_use_command_settings(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (rsi_torch_use_huge_pages() < 0 || rsi_torch_set_executor("auto") < 0)
+        return rsipy_raise();
+    return Py_BuildValue("{s:O,s:s}", "huge_pages",
+                         rsi_torch_huge_pages() ? Py_True : Py_False,
+                         "executor", "auto");
+}
+
 /* ---- the module ---------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -278,6 +294,9 @@ static PyMethodDef methods[] = {
      "image_at(path_or_pixels, name, width, height) -> (bytes, h, w)"},
     {"overlay", py_overlay, METH_VARARGS,
      "overlay(image_f32, heatmap_f32, alpha) -> H x W x 3 uint8 bytes"},
+    {"use_command_settings", py_use_command_settings, METH_NOARGS,
+     "use_command_settings() -> what is in force: the command's process "
+     "settings"},
     {"run", rsipy_run, METH_VARARGS,
      "run(config, overrides, quiet) -> the experiment's output directory"},
     {NULL, NULL, 0, NULL},
@@ -305,8 +324,14 @@ static int add_errors(PyObject *m)
     for (int i = 0; i < N_ERROR_TYPES; i++) {
         char qualified[64];
         snprintf(qualified, sizeof qualified, "rsicam.%s", error_types[i].name);
-        error_types[i].type = PyErr_NewExceptionWithDoc(
-            qualified, error_types[i].doc, error_base, NULL);
+        /* .code as a class attribute too, so that errors the package
+         * raises itself (bad Python inputs) carry it as the engine's do */
+        PyObject *attrs = Py_BuildValue("{s:i}", "code", error_types[i].code);
+        error_types[i].type =
+            attrs ? PyErr_NewExceptionWithDoc(qualified, error_types[i].doc,
+                                              error_base, attrs)
+                  : NULL;
+        Py_XDECREF(attrs);
         if (!error_types[i].type ||
             PyModule_AddObjectRef(m, error_types[i].name, error_types[i].type) <
                 0)
