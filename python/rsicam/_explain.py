@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from . import _rsicam, _specs
 from ._explanation import Explanation
 from ._inputs import image_sources
 from ._model import model_file
+from ._rsicam import UsageError
 
 # The engine's plugin registry and libtorch's thread count are the
 # process's: one explain at a time.
@@ -22,7 +24,7 @@ _engine_lock = threading.Lock()
 def _load_maps(out_dir, record):
     cam = np.load(os.path.join(out_dir, record["cam"]))
     heatmap = np.load(os.path.join(out_dir, record["heatmap"]))
-    record["cam"] = record["heatmap"] = None  # the files go with out_dir
+    record["cam"] = record["heatmap"] = None  # the files are temporary
     return cam, heatmap
 
 
@@ -36,6 +38,139 @@ def _pixels_of(kind, value, name, height, width):
         data, h, w = _rsicam.image_at(value, name, width, height)
         return np.frombuffer(data, np.float32).reshape(h, w, 3)
     return read
+
+
+class Explainer:
+    """A model opened once, for images explained over many calls.
+
+        with rsicam.Explainer("resnet50.pt", layers="layer4") as explainer:
+            for batch in batches:
+                maps = explainer.explain(batch)
+
+    The options are rsicam.explain's (but channel_order, given per call).
+    rsicam.explain(model, images, **options) is one Explainer's one call:
+    each loads the model, makes the part before the first layer an
+    inference graph and runs its first forwards on memory new to the
+    process; an Explainer does that once, so its later calls cost what a
+    later image costs (`rsicam explain`'s second image of ResNet50 `layer4`
+    took 0.40 of its first in bench/results/2026-12-04-cpu-852ff44.md).
+    threads is the process's: the count of the Explainer made last holds.
+    close() (or the end of a with block) frees the model at once.
+    """
+
+    def __init__(self, model, *, layers=None, classes=None, steps=50,
+                 tol=None, max_steps=None, methods=("rsi",),
+                 variants=("relu",), scores=("softmax",), baseline="zero",
+                 path="linear", batch="auto", device="cpu", precision="fp32",
+                 threads=0, input_size=None, mean=None, std=None,
+                 labels=None):
+        self._engine, self._closed = None, False
+        options = dict(
+            layers=_specs.layer_list(layers),
+            methods=_specs.name_bits("methods", methods, _specs.METHODS),
+            variants=_specs.name_bits("variants", variants, _specs.VARIANTS),
+            scores=_specs.name_bits("scores", scores, _specs.SCORES),
+            classes=_specs.class_list(classes),
+            batch=_specs.batch_value(batch),
+            baseline=_specs.plugin_spec("baseline", baseline),
+            path=_specs.plugin_spec("path", path),
+            device=str(device), precision=str(precision),
+            threads=int(threads), input_size=_specs.size_pair(input_size),
+            mean=_specs.triple("mean", mean), std=_specs.triple("std", std))
+        options["steps"], options["tol"], options["max_steps"] = \
+            _specs.steps_options(steps, tol, max_steps)
+        self._workdir = tempfile.mkdtemp(prefix="rsicam-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._workdir,
+                                         True)
+        self._out_dir = os.path.join(self._workdir, "maps")
+        self._stems = 0  # map files of every call in one folder
+        try:
+            path, name = model_file(model, self._workdir,
+                                    options["input_size"], options["mean"],
+                                    options["std"], labels)
+            labels_file = None
+            if labels is not None and isinstance(model, (str, os.PathLike)):
+                labels_file = os.path.join(self._workdir, "labels.txt")
+                with open(labels_file, "w", encoding="utf-8") as f:
+                    f.writelines(f"{label}\n" for label in labels)
+            self._engine_args = dict(model=path, out_dir=self._out_dir,
+                                     model_name=name,
+                                     labels_file=labels_file, **options)
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self):
+        with _engine_lock:
+            self._engine = _rsicam.Explainer(**self._engine_args)
+        self._input_size = self._engine.info()["input_size"]
+
+    def explain(self, images, *, channel_order=None):
+        """One Explanation per map: images x layers x methods/variants x
+        scores x classes, image-major. Errors as rsicam.explain's: the
+        exception's .explanations holds the maps of the images done."""
+        done = []
+        try:
+            if self._closed:
+                raise UsageError("explainer: closed")
+            sources = image_sources(images, channel_order)
+            if self._engine is None:  # a call stopped with images queued
+                self._open()
+            with _engine_lock:
+                self._explain_into(done, sources)
+        except BaseException as e:
+            e.explanations = done
+            raise
+        return done
+
+    def _explain_into(self, done, sources):
+        height, width = self._input_size
+        pixels, taken = [], 0
+        try:
+            for kind, value, image_name in sources:
+                stem = f"{self._stems:06d}"  # two files may share a name
+                self._stems += 1
+                if kind == "path":
+                    self._engine.queue(value, stem)
+                    pixels.append(_pixels_of(kind, value, image_name, height,
+                                             width))
+                    continue
+                data, h, w = _rsicam.image_at(value, image_name, width,
+                                              height)
+                sized = np.frombuffer(data, np.float32).reshape(h, w, 3)
+                self._engine.queue_image(sized, image_name, stem)
+                pixels.append(_pixels_of("pixels", sized, image_name, h, w))
+            for i in range(len(sources)):
+                # between images, Python sees Ctrl-C (KeyboardInterrupt)
+                taken += 1  # explained or failed, next() takes it
+                records = json.loads(self._engine.next())
+                for record in records:
+                    cam, heatmap = _load_maps(self._out_dir, record)
+                    done.append(Explanation(record, cam, heatmap, pixels[i]))
+        finally:
+            if taken < len(pixels):
+                # the engine cannot drop what is queued: the next call
+                # opens the model again rather than explain these first
+                self._engine.close()
+                self._engine = None
+            # nothing writes there now: the call's map files go
+            for name in os.listdir(self._out_dir):
+                os.remove(os.path.join(self._out_dir, name))
+
+    def close(self):
+        """Frees the model and the engine now; later calls raise."""
+        engine, self._engine, self._closed = self._engine, None, True
+        if engine is not None:
+            with _engine_lock:
+                engine.close()
+        self._cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def explain(model, images, *, layers=None, classes=None, steps=50, tol=None,
@@ -61,66 +196,19 @@ def explain(model, images, *, layers=None, classes=None, steps=50, tol=None,
 
     A failed image raises its rsicam.Error; Ctrl-C raises
     KeyboardInterrupt after the image being explained. Either way the
-    exception's .explanations holds the maps of the images done.
+    exception's .explanations holds the maps of the images done. To
+    explain images over several calls, keep an rsicam.Explainer instead:
+    this opens the model for each call.
     """
-    options = dict(
-        layers=_specs.layer_list(layers),
-        methods=_specs.name_bits("methods", methods, _specs.METHODS),
-        variants=_specs.name_bits("variants", variants, _specs.VARIANTS),
-        scores=_specs.name_bits("scores", scores, _specs.SCORES),
-        classes=_specs.class_list(classes),
-        batch=_specs.batch_value(batch),
-        baseline=_specs.plugin_spec("baseline", baseline),
-        path=_specs.plugin_spec("path", path),
-        device=str(device), precision=str(precision), threads=int(threads),
-        input_size=_specs.size_pair(input_size),
-        mean=_specs.triple("mean", mean), std=_specs.triple("std", std))
-    options["steps"], options["tol"], options["max_steps"] = \
-        _specs.steps_options(steps, tol, max_steps)
-    sources = image_sources(images, channel_order)
-    done = []
-    workdir = tempfile.mkdtemp(prefix="rsicam-")
     try:
-        with _engine_lock:
-            _explain_into(done, workdir, model, sources, labels, options)
+        explainer = Explainer(
+            model, layers=layers, classes=classes, steps=steps, tol=tol,
+            max_steps=max_steps, methods=methods, variants=variants,
+            scores=scores, baseline=baseline, path=path, batch=batch,
+            device=device, precision=precision, threads=threads,
+            input_size=input_size, mean=mean, std=std, labels=labels)
     except BaseException as e:
-        e.explanations = done
+        e.explanations = []
         raise
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return done
-
-
-def _explain_into(done, workdir, model, sources, labels, options):
-    path, name = model_file(model, workdir, options["input_size"],
-                            options["mean"], options["std"], labels)
-    labels_file = None
-    if labels is not None and isinstance(model, (str, os.PathLike)):
-        labels_file = os.path.join(workdir, "labels.txt")
-        with open(labels_file, "w", encoding="utf-8") as f:
-            f.writelines(f"{label}\n" for label in labels)
-    out_dir = os.path.join(workdir, "maps")
-    explainer = _rsicam.Explainer(model=path, out_dir=out_dir,
-                                  model_name=name, labels_file=labels_file,
-                                  **options)
-    try:
-        height, width = explainer.info()["input_size"]
-        pixels = []
-        for i, (kind, value, image_name) in enumerate(sources):
-            stem = f"{i:06d}"  # two files may share a name
-            if kind == "path":
-                explainer.queue(value, stem)
-                pixels.append(_pixels_of(kind, value, image_name, height,
-                                         width))
-                continue
-            data, h, w = _rsicam.image_at(value, image_name, width, height)
-            sized = np.frombuffer(data, np.float32).reshape(h, w, 3)
-            explainer.queue_image(sized, image_name, stem)
-            pixels.append(_pixels_of("pixels", sized, image_name, h, w))
-        for i in range(len(sources)):
-            # between images, Python sees Ctrl-C (KeyboardInterrupt)
-            for record in json.loads(explainer.next()):
-                cam, heatmap = _load_maps(out_dir, record)
-                done.append(Explanation(record, cam, heatmap, pixels[i]))
-    finally:
-        explainer.close()
+    with explainer:
+        return explainer.explain(images, channel_order=channel_order)

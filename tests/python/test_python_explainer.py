@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""rsicam.Explainer: a model opened once for many calls.
+
+Its calls give the maps rsicam.explain gives for the same images, bit for
+bit, while the part before the layers is frozen once; an image that fails
+mid-call leaves nothing queued for the next call; the maps' files do not
+pile up; a closed Explainer raises and leaves no folder. And
+rsicam.use_command_settings() gives the process the command's allocator
+and executor (as the --batch auto cache key records) with the same maps.
+
+Run: tools/rsicam-python tests/python/test_python_explainer.py
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+import numpy as np
+
+from python_api_env import CNN, PY_DIR, needs_rsicam, rsicam, sample, tmpdir
+
+KW = dict(layers=["features.17"], methods=("rsi", "gradcam"), steps=8,
+          batch=3)
+
+
+def maps(explanations):
+    return [(e.image, e.layer, e.method, e.cls, e.cam, e.heatmap)
+            for e in explanations]
+
+
+@needs_rsicam
+class ExplainerTest(unittest.TestCase):
+    def assert_same_maps(self, got, want):
+        self.assertEqual(len(got), len(want))
+        for g, w in zip(maps(got), maps(want)):
+            self.assertEqual(g[:4], w[:4])
+            self.assertTrue(np.array_equal(g[4], w[4]), g[:4])
+            self.assertTrue(np.array_equal(g[5], w[5]), g[:4])
+
+    def test_calls_give_explains_maps(self):
+        calls = [[sample(0)], [sample(1), sample(2)], [sample(3)]]
+        with rsicam.Explainer(CNN, **KW) as explainer:
+            for images in calls:
+                got = explainer.explain(images)
+                self.assert_same_maps(got, rsicam.explain(CNN, images, **KW))
+            # the maps' files are removed at the end of each call
+            self.assertEqual(os.listdir(explainer._out_dir), [])
+
+    def test_failed_image_leaves_nothing_queued(self):
+        with rsicam.Explainer(CNN, **KW) as explainer:
+            with self.assertRaises(rsicam.InputError) as cm:
+                explainer.explain([sample(0), "missing.png", sample(1)])
+            self.assertEqual([e.image for e in cm.exception.explanations],
+                             [sample(0)] * 2)
+            # the next call explains its own image, not the one left over
+            got = explainer.explain(sample(2))
+            self.assert_same_maps(got, rsicam.explain(CNN, sample(2), **KW))
+
+    def test_closed(self):
+        explainer = rsicam.Explainer(CNN, **KW)
+        workdir = explainer._workdir
+        self.assertTrue(os.path.isdir(workdir))
+        explainer.close()
+        self.assertFalse(os.path.exists(workdir))
+        with self.assertRaises(rsicam.UsageError) as cm:
+            explainer.explain(sample(0))
+        self.assertEqual((cm.exception.code, str(cm.exception)),
+                         (2, "explainer: closed"))
+        explainer.close()  # twice is harmless
+        # a bad option fails before anything is made
+        with self.assertRaises(rsicam.UsageError):
+            rsicam.Explainer(CNN, steps=0)
+
+
+SCRIPT = r"""
+import glob, json, os, sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import rsicam
+settings = rsicam.use_command_settings() if sys.argv[2] == "1" else None
+model, out, images = sys.argv[3], sys.argv[4], sys.argv[5:]
+# --batch auto measures and caches, keyed by the settings in force
+rsicam.explain(model, images[0], layers="features.17", steps=8)
+(cache,) = glob.glob(os.path.join(os.environ["RSICAM_CACHE_DIR"], "*.json"))
+with open(cache) as f:
+    print(json.dumps({"settings": settings, "key": json.load(f)["key"]}))
+# the maps, at a batch of their own (the maps' last bits follow the batch)
+print("explainer:", file=sys.stderr, flush=True)
+with rsicam.Explainer(model, layers="features.17", steps=8, batch=4) as ex:
+    for i, image in enumerate(images):
+        for j, e in enumerate(ex.explain(image)):
+            np.save(os.path.join(out, "%d-%d.npy" % (i, j)), e.cam)
+"""
+
+
+@needs_rsicam
+class CommandSettingsTest(unittest.TestCase):
+    def run_script(self, name, use_settings):
+        out = tmpdir("settings-" + name)
+        shutil.rmtree(out)
+        os.makedirs(os.path.join(out, "cache"))
+        env = dict(os.environ, RSICAM_TRACE="1",
+                   RSICAM_CACHE_DIR=os.path.join(out, "cache"))
+        env.pop("RSICAM_SMALL_PAGES", None)
+        proc = subprocess.run(
+            [sys.executable, "-c", SCRIPT, PY_DIR, use_settings, CNN, out,
+             sample(0), sample(1), sample(2)],
+            capture_output=True, text=True, env=env)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # three calls, one model: its head frozen once
+        explainer = proc.stderr.split("explainer:\n", 1)[1]
+        self.assertEqual(explainer.count("trace: head frozen"), 1,
+                         proc.stderr)
+        arrays = {f: np.load(os.path.join(out, f))
+                  for f in sorted(os.listdir(out)) if f.endswith(".npy")}
+        self.assertEqual(len(arrays), 3)
+        return json.loads(proc.stdout), arrays
+
+    def test_command_settings(self):
+        plain, plain_maps = self.run_script("plain", "0")
+        tuned, tuned_maps = self.run_script("tuned", "1")
+        self.assertIsNone(plain["settings"])
+        self.assertEqual(tuned["settings"],
+                         {"huge_pages": True, "executor": "auto"})
+        self.assertIn("|executor profiling|", plain["key"])
+        self.assertIn("|huge pages 0|", plain["key"])
+        self.assertIn("|executor simple|", tuned["key"])
+        self.assertIn("|huge pages 1|", tuned["key"])
+        self.assertEqual(plain_maps.keys(), tuned_maps.keys())
+        for f in plain_maps:
+            self.assertTrue(np.array_equal(plain_maps[f], tuned_maps[f]), f)
+
+
+if __name__ == "__main__":
+    unittest.main()
