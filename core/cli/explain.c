@@ -41,8 +41,9 @@ static const char usage_text[] =
     "                      path (default 256)\n"
     "  --batch B|auto      path points per forward pass (default auto: on\n"
     "                      the CPU the fastest of 1..16, measured once per\n"
-    "                      model and machine and cached; on a GPU 4 images'\n"
-    "                      points, 4 M, or 64 with --steps auto)\n";
+    "                      model and machine and cached, unless other work\n"
+    "                      held the CPU; on a GPU 4 images' points, 4 M,\n"
+    "                      or 64 with --steps auto)\n";
 /* --method, --variant and --score come between: map_kinds.h's names. */
 static const char usage_tail[] =
     "  --baseline SPEC     NAME[:k=v,...] (default zero)\n"
