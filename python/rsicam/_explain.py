@@ -52,8 +52,9 @@ class Explainer:
     each loads the model, makes the part before the first layer an
     inference graph and runs its first forwards on memory new to the
     process; an Explainer does that once, so its later calls cost what a
-    later image costs (`rsicam explain`'s second image of ResNet50 `layer4`
-    took 0.40 of its first in bench/results/2026-12-04-cpu-852ff44.md).
+    later image costs (ResNet50 `layer4`: 0.50-0.57 of an rsicam.explain
+    call, bench/results/2026-12-05-cpu-python-calls.md). See also
+    rsicam.use_command_settings().
     threads is the process's: the count of the Explainer made last holds.
     close() (or the end of a with block) frees the model at once.
     """
