@@ -23,7 +23,6 @@
  * two busy loops; more than RSICAM_CALIBRATION_MAX_WAIT (default 10%) is
  * busy.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdio.h>
@@ -248,10 +247,8 @@ double ex_calibration_max_wait(void)
     const char *v = getenv(MAX_WAIT_ENV);
     if (!v || !*v)
         return MAX_WAIT_DEFAULT;
-    char *end;
-    errno = 0;
-    const double share = strtod(v, &end);
-    if (errno || *end || !(share >= 0 && share <= 1)) {
+    double share;
+    if (rsi_parse_double(v, &share) != 0 || share < 0 || share > 1) {
         rsi_error_class_set(RSI_ERR_USAGE,
                             MAX_WAIT_ENV ": expected a share of the time in "
                                          "[0, 1], got '%s'",

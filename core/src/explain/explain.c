@@ -54,9 +54,11 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
                             (long long)opt->steps, (long long)opt->batch);
         return NULL;
     }
-    double max_wait = 0; /* a bad setting fails before any work */
-    if (!opt->batch && !rsi_model_on_gpu(model) &&
-        (max_wait = ex_calibration_max_wait()) < 0)
+    /* `--batch auto` on a CPU measures; a bad setting for it fails here,
+     * before any work */
+    const int calibrate = !opt->batch && !rsi_model_on_gpu(model);
+    const double max_wait = calibrate ? ex_calibration_max_wait() : 0;
+    if (max_wait < 0)
         return NULL;
     rsi_explainer *e = calloc(1, sizeof *e);
     if (!e) {
@@ -68,7 +70,7 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
     ex_trace_init(&e->trace);
     if (!opt->batch) {
         e->opt.batch = rsi_explain_auto_batch(rsi_model_on_gpu(model), opt);
-        e->calibrate_batch = !rsi_model_on_gpu(model);
+        e->calibrate_batch = calibrate;
         e->calibration_max_wait = max_wait;
     }
     e->results_file = opt->results_file
