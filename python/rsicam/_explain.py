@@ -55,6 +55,8 @@ class Explainer:
     later image costs (ResNet50 `layer4`: 0.50-0.57 of an rsicam.explain
     call, bench/results/2026-12-05-cpu-python-calls.md). See also
     rsicam.use_command_settings().
+    A call stopped by a failed image or Ctrl-C forgets the images it had
+    queued; the next call goes on with the model as loaded.
     threads is the process's: the count of the Explainer made last holds.
     close() (or the end of a with block) frees the model at once.
     """
@@ -94,18 +96,14 @@ class Explainer:
                 labels_file = os.path.join(self._workdir, "labels.txt")
                 with open(labels_file, "w", encoding="utf-8") as f:
                     f.writelines(f"{label}\n" for label in labels)
-            self._engine_args = dict(model=path, out_dir=self._out_dir,
-                                     model_name=name,
-                                     labels_file=labels_file, **options)
-            self._open()
+            with _engine_lock:
+                self._engine = _rsicam.Explainer(
+                    model=path, out_dir=self._out_dir, model_name=name,
+                    labels_file=labels_file, **options)
+            self._input_size = self._engine.info()["input_size"]
         except BaseException:
             self.close()
             raise
-
-    def _open(self):
-        with _engine_lock:
-            self._engine = _rsicam.Explainer(**self._engine_args)
-        self._input_size = self._engine.info()["input_size"]
 
     def explain(self, images, *, channel_order=None):
         """One Explanation per map: images x layers x methods/variants x
@@ -116,8 +114,6 @@ class Explainer:
             if self._closed:
                 raise UsageError("explainer: closed")
             sources = image_sources(images, channel_order)
-            if self._engine is None:  # a call stopped with images queued
-                self._open()
             with _engine_lock:
                 self._explain_into(done, sources)
         except BaseException as e:
@@ -151,10 +147,8 @@ class Explainer:
                     done.append(Explanation(record, cam, heatmap, pixels[i]))
         finally:
             if taken < len(pixels):
-                # the engine cannot drop what is queued: the next call
-                # opens the model again rather than explain these first
-                self._engine.close()
-                self._engine = None
+                # a call stopped partway: the next one starts afresh
+                self._engine.drop()
             # nothing writes there now: the call's map files go
             for name in os.listdir(self._out_dir):
                 os.remove(os.path.join(self._out_dir, name))

@@ -296,6 +296,19 @@ static PyObject *explainer_next(explainer_obj *self, PyObject *unused)
     return out;
 }
 
+/* drop(): forgets the images queued and not yet returned, and the map
+ * files written ahead for them; the model stays open. */
+static PyObject *explainer_drop(explainer_obj *self, PyObject *unused)
+{
+    (void)unused;
+    if (!self->e)
+        return no_explainer();
+    Py_BEGIN_ALLOW_THREADS; /* joins the threads that read and write */
+    rsi_explainer_drop_queued(self->e);
+    Py_END_ALLOW_THREADS;
+    Py_RETURN_NONE;
+}
+
 /* info() -> the model's preprocessing after the overrides. */
 static PyObject *explainer_info(explainer_obj *self, PyObject *unused)
 {
@@ -340,6 +353,8 @@ static PyMethodDef explainer_methods[] = {
      "size"},
     {"next", (PyCFunction)explainer_next, METH_NOARGS,
      "next() -> JSON text: the oldest queued image's records"},
+    {"drop", (PyCFunction)explainer_drop, METH_NOARGS,
+     "drop(): forget the images queued and not yet returned"},
     {"info", (PyCFunction)explainer_info, METH_NOARGS,
      "info() -> the model's preprocessing and labels"},
     {"close", (PyCFunction)explainer_close, METH_NOARGS,

@@ -50,13 +50,59 @@ class ExplainerTest(unittest.TestCase):
 
     def test_failed_image_leaves_nothing_queued(self):
         with rsicam.Explainer(CNN, **KW) as explainer:
+            engine = explainer._engine
             with self.assertRaises(rsicam.InputError) as cm:
                 explainer.explain([sample(0), "missing.png", sample(1)])
             self.assertEqual([e.image for e in cm.exception.explanations],
                              [sample(0)] * 2)
-            # the next call explains its own image, not the one left over
+            # the next call explains its own image, not the one left over,
+            # with the model as it was loaded
             got = explainer.explain(sample(2))
             self.assert_same_maps(got, rsicam.explain(CNN, sample(2), **KW))
+            self.assertIs(explainer._engine, engine)
+
+
+def files_of(out_dir):
+    """The map files in out_dir, by the stem they were queued with."""
+    return sorted({f.split(".", 1)[0] for f in os.listdir(out_dir)})
+
+
+@needs_rsicam
+class EngineDropTest(unittest.TestCase):
+    """The engine's drop() (rsi_explainer_drop_queued) and close(): images
+    queued and never returned leave nothing behind, the map files written
+    ahead for them included. Two steps and eight points per forward put
+    four images in one forward, so the first next() walks all four and
+    starts writing the maps of all."""
+
+    def engine(self, name):
+        out = tmpdir("drop-" + name)
+        shutil.rmtree(out)
+        engine = rsicam._rsicam.Explainer(
+            model=CNN, out_dir=out, model_name="cnn", layers=["features.17"],
+            steps=2, batch=8)
+        for i in range(4):
+            engine.queue(sample(i), "s%d" % i)
+        self.assertEqual(json.loads(engine.next())[0]["image"], sample(0))
+        return engine, out
+
+    def test_drop(self):
+        engine, out = self.engine("drop")
+        engine.drop()
+        self.assertEqual(files_of(out), ["s0"])
+        with self.assertRaises(rsicam.UsageError):  # nothing left queued
+            engine.next()
+        # the explainer takes new images as before
+        engine.queue(sample(5), "s5")
+        self.assertEqual(json.loads(engine.next())[0]["image"], sample(5))
+        self.assertEqual(files_of(out), ["s0", "s5"])
+        engine.close()
+        self.assertEqual(files_of(out), ["s0", "s5"])
+
+    def test_close(self):
+        engine, out = self.engine("close")
+        engine.close()
+        self.assertEqual(files_of(out), ["s0"])
 
     def test_closed(self):
         explainer = rsicam.Explainer(CNN, **KW)

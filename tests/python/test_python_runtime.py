@@ -11,6 +11,7 @@ import _thread
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -138,6 +139,16 @@ class RunInterruptTest(unittest.TestCase):
         kept = lines()
         print(f"run: {kept} records kept of 144, raised {1e3 * late:.0f} ms "
               "after the signal")
+        # no map file without its record: the units run ahead of the last
+        # one recorded leave none
+        with open(results) as f:
+            recorded = {json.loads(line)["cam"][:-len(".cam.npy")]
+                        for line in f if line.strip()}
+        maps = os.path.join(out, "maps")
+        for folder in os.listdir(maps):
+            for name in os.listdir(os.path.join(maps, folder)):
+                stem = re.sub(r"\.(cam\.npy|heatmap\.npy|png)$", "", name)
+                self.assertIn(os.path.join("maps", folder, stem), recorded)
         self.assertGreater(kept, 0)
         self.assertLess(kept, 144)
         self.assertLess(late, 10)  # between units: one unit is ~0.1 s

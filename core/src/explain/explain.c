@@ -287,21 +287,31 @@ int rsi_explain_next(rsi_explainer *e)
     return rc;
 }
 
-void rsi_explainer_free(rsi_explainer *e)
+void rsi_explainer_drop_queued(rsi_explainer *e)
 {
-    if (!e)
-        return;
-    ex_trace_finish(&e->trace, e->forwards);
     for (int i = 0; i < RSI_EXPLAIN_READ_AHEAD; i++)
         rsi_read_ahead_drop(&e->ahead[i]);
-    for (int i = 0; i < e->n_flights; i++)
+    for (int i = 0; i < e->n_flights; i++) {
+        /* maps written ahead for an image nobody will be told of */
+        ex_files_discard(&e->flights[i]->files);
         ex_flight_free(e->flights[i]);
-    free(e->flights);
+    }
+    e->n_flights = 0;
     for (int64_t i = e->head; i < e->n_queued; i++) {
         free(e->queue[i].path);
         free(e->queue[i].stem);
         rsi_image_release(&e->queue[i].pixels);
     }
+    e->head = e->n_queued = 0;
+}
+
+void rsi_explainer_free(rsi_explainer *e)
+{
+    if (!e)
+        return;
+    ex_trace_finish(&e->trace, e->forwards);
+    rsi_explainer_drop_queued(e);
+    free(e->flights);
     free(e->queue);
     rsi_params_free(e->baseline_values);
     rsi_params_free(e->path_values);

@@ -153,6 +153,14 @@ int rsi_explain_next(rsi_explainer *e);
  * needs. */
 int rsi_explain_next_records(rsi_explainer *e, json_t **records);
 
+/* Forgets every image queued and not yet returned by rsi_explain_next*():
+ * reads ahead, walks and map files already written for them (removed), as
+ * if they had never been queued. The model, its layers and the batch
+ * measured on it stay, so the explainer takes new images as it is: the
+ * way on after a caller stops partway (an image failed, Ctrl-C).
+ * rsi_explainer_free does the same first. */
+void rsi_explainer_drop_queued(rsi_explainer *e);
+
 /* The model's number of classes, from one forward pass of a zero input
  * at its input size. Returns 0, or -1 with an error (the forward failed,
  * or its output is not [N, classes] with classes >= 1). */

@@ -288,6 +288,9 @@ void ex_maps_start(rsi_explainer *e, const pass *p, image_facts *f,
 /* Waits for them, adds the stems written to written, and makes them
  * durable; -1 with the writer's error pending. */
 int ex_files_finish(ex_files *files, json_t *written);
+/* Waits for them and removes the files written: the image they belong to
+ * is dropped before its records were ever given out. */
+void ex_files_discard(ex_files *files);
 void ex_files_release(ex_files *files);
 
 /* ---- explain_trace.c ---- */

@@ -164,6 +164,16 @@ int ex_files_finish(ex_files *files, json_t *written)
     return rsi_fileio_sync(files->out_dir ? files->out_dir : ".");
 }
 
+void ex_files_discard(ex_files *files)
+{
+    if (files->started)
+        pthread_join(files->thread, NULL);
+    files->started = 0;
+    for (int i = 0; i < files->written; i++)
+        rsi_results_remove_files(files->out_dir, files->maps[i].stem);
+    files->written = 0;
+}
+
 void ex_files_release(ex_files *files)
 {
     if (files->started)
