@@ -424,7 +424,9 @@ static int queue_images(rsi_explainer *e, const explain_args *a)
     if (!stems)
         rsi_error("out of memory");
     for (int i = 0; rc == 0 && i < a->images.n; i++)
-        rc = rsi_explainer_queue(e, a->images.items[i], -1, stems[i]);
+        rc = rsi_explainer_queue(
+            e, a->images.items[i],
+            &(rsi_image_request){.stem = stems[i], .label = -1});
     for (int i = 0; stems && i < a->images.n; i++)
         free(stems[i]);
     free(stems);

@@ -47,7 +47,8 @@ class Explainer:
             for batch in batches:
                 maps = explainer.explain(batch)
 
-    The options are rsicam.explain's (but channel_order, given per call).
+    The options are rsicam.explain's (but channel_order, given per call;
+    classes, given here, a call may also give for its images).
     rsicam.explain(model, images, **options) is one Explainer's one call:
     each loads the model, makes the part before the first layer an
     inference graph and runs its first forwards on memory new to the
@@ -105,23 +106,26 @@ class Explainer:
             self.close()
             raise
 
-    def explain(self, images, *, channel_order=None):
+    def explain(self, images, *, classes=None, channel_order=None):
         """One Explanation per map: images x layers x methods/variants x
-        scores x classes, image-major. Errors as rsicam.explain's: the
-        exception's .explanations holds the maps of the images done."""
+        scores x classes, image-major. classes: a class or classes for
+        this call's images (default: the Explainer's). Errors as
+        rsicam.explain's: the exception's .explanations holds the maps of
+        the images done."""
         done = []
         try:
             if self._closed:
                 raise UsageError("explainer: closed")
+            classes = _specs.class_list(classes) or None
             sources = image_sources(images, channel_order)
             with _engine_lock:
-                self._explain_into(done, sources)
+                self._explain_into(done, sources, classes)
         except BaseException as e:
             e.explanations = done
             raise
         return done
 
-    def _explain_into(self, done, sources):
+    def _explain_into(self, done, sources, classes):
         height, width = self._input_size
         pixels, taken = [], 0
         try:
@@ -129,14 +133,14 @@ class Explainer:
                 stem = f"{self._stems:06d}"  # two files may share a name
                 self._stems += 1
                 if kind == "path":
-                    self._engine.queue(value, stem)
+                    self._engine.queue(value, stem, classes)
                     pixels.append(_pixels_of(kind, value, image_name, height,
                                              width))
                     continue
                 data, h, w = _rsicam.image_at(value, image_name, width,
                                               height)
                 sized = np.frombuffer(data, np.float32).reshape(h, w, 3)
-                self._engine.queue_image(sized, image_name, stem)
+                self._engine.queue_image(sized, image_name, stem, classes)
                 pixels.append(_pixels_of("pixels", sized, image_name, h, w))
             for i in range(len(sources)):
                 # between images, Python sees Ctrl-C (KeyboardInterrupt)

@@ -60,7 +60,7 @@ def class_list(classes):
     """None, a class index or a list of them."""
     if classes is None:
         return None
-    if isinstance(classes, int):
+    if hasattr(classes, "__index__"):  # one: int, numpy's, torch's
         classes = [classes]
     out = []
     for c in classes:

@@ -7,6 +7,7 @@
  * oldest and returns its records as JSON text. The caller (rsicam's
  * Python layer) checks for Ctrl-C between images.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,25 @@ static void explainer_dealloc(explainer_obj *self)
     release(self);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
+}
+
+/* A sequence of int (or None: *n = 0) into out, at most
+ * RSI_EXPLAIN_MAX_CLASSES of them; *n counts them all, for the engine to
+ * refuse too many. */
+static int take_classes(PyObject *seq, int64_t *out, int *n)
+{
+    *n = 0;
+    if (seq == Py_None)
+        return 0;
+    PyObject *fast = PySequence_Fast(seq, "classes: expected ints");
+    if (!fast)
+        return -1;
+    const Py_ssize_t len = PySequence_Fast_GET_SIZE(fast);
+    *n = len > INT_MAX ? INT_MAX : (int)len;
+    for (int i = 0; i < *n && i < RSI_EXPLAIN_MAX_CLASSES; i++)
+        out[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(fast, i));
+    Py_DECREF(fast);
+    return PyErr_Occurred() ? -1 : 0;
 }
 
 /* Copies a sequence of str into self->layers. */
@@ -151,18 +171,8 @@ static int explainer_init(explainer_obj *self, PyObject *args, PyObject *kw)
         return -1;
     release(self);
     int n_classes = 0;
-    if (classes != Py_None) {
-        PyObject *fast = PySequence_Fast(classes, "classes: expected ints");
-        if (!fast)
-            return -1;
-        n_classes = (int)PySequence_Fast_GET_SIZE(fast);
-        for (int i = 0; i < n_classes && i < RSI_EXPLAIN_MAX_CLASSES; i++)
-            self->classes[i] =
-                PyLong_AsLongLong(PySequence_Fast_GET_ITEM(fast, i));
-        Py_DECREF(fast);
-        if (PyErr_Occurred())
-            return -1;
-    }
+    if (take_classes(classes, self->classes, &n_classes) < 0)
+        return -1;
     if (!(self->out_dir = strdup(out_dir)) ||
         !(self->model_name = strdup(model_name)))
         return PyErr_NoMemory(), -1;
@@ -230,29 +240,40 @@ static PyObject *no_explainer(void)
     return rsipy_raise_class(RSI_ERR_USAGE, "explainer: closed");
 }
 
+/* queue(path, stem=None, classes=None) */
 static PyObject *explainer_queue(explainer_obj *self, PyObject *args)
 {
     const char *path, *stem = NULL;
-    if (!PyArg_ParseTuple(args, "s|z", &path, &stem))
+    PyObject *classes = Py_None;
+    int64_t asked[RSI_EXPLAIN_MAX_CLASSES];
+    rsi_image_request req = {.label = -1, .classes = asked};
+    if (!PyArg_ParseTuple(args, "s|zO", &path, &stem, &classes) ||
+        take_classes(classes, asked, &req.n_classes) < 0)
         return NULL;
     if (!self->e)
         return no_explainer();
-    if (rsi_explainer_queue(self->e, path, -1, stem) < 0)
+    req.stem = stem;
+    if (rsi_explainer_queue(self->e, path, &req) < 0)
         return rsipy_raise();
     Py_RETURN_NONE;
 }
 
-/* queue_image(pixels, name, stem): H x W x 3 float32 in [0, 1] at the
- * model's input size (rsicam._rsicam.image_at makes them). */
+/* queue_image(pixels, name, stem=None, classes=None): H x W x 3 float32
+ * in [0, 1] at the model's input size (rsicam._rsicam.image_at makes
+ * them). */
 static PyObject *explainer_queue_image(explainer_obj *self, PyObject *args)
 {
-    PyObject *pixels;
+    PyObject *pixels, *classes = Py_None;
     const char *name, *stem = NULL;
+    int64_t asked[RSI_EXPLAIN_MAX_CLASSES];
+    rsi_image_request req = {.label = -1, .classes = asked};
     Py_buffer view;
-    if (!PyArg_ParseTuple(args, "Os|z", &pixels, &name, &stem))
+    if (!PyArg_ParseTuple(args, "Os|zO", &pixels, &name, &stem, &classes) ||
+        take_classes(classes, asked, &req.n_classes) < 0)
         return NULL;
     if (!self->e)
         return no_explainer();
+    req.stem = stem;
     if (rsipy_float_buffer(pixels, 3, "queue_image", &view) < 0)
         return NULL;
     rsi_image img = {.width = (int)view.shape[1],
@@ -263,7 +284,7 @@ static PyObject *explainer_queue_image(explainer_obj *self, PyObject *args)
         PyErr_NoMemory();
     } else {
         memcpy(img.data, view.buf, (size_t)view.len);
-        if (rsi_explainer_queue_image(self->e, &img, name, -1, stem) < 0)
+        if (rsi_explainer_queue_image(self->e, &img, name, &req) < 0)
             rsipy_raise();
         else
             out = Py_NewRef(Py_None);
@@ -347,10 +368,10 @@ static PyObject *explainer_close(explainer_obj *self, PyObject *unused)
 
 static PyMethodDef explainer_methods[] = {
     {"queue", (PyCFunction)explainer_queue, METH_VARARGS,
-     "queue(path, stem=None): an image file to explain"},
+     "queue(path, stem=None, classes=None): an image file to explain"},
     {"queue_image", (PyCFunction)explainer_queue_image, METH_VARARGS,
-     "queue_image(pixels, name, stem=None): float32 H x W x 3 at the model's "
-     "size"},
+     "queue_image(pixels, name, stem=None, classes=None): float32 H x W x 3 "
+     "at the model's size"},
     {"next", (PyCFunction)explainer_next, METH_NOARGS,
      "next() -> JSON text: the oldest queued image's records"},
     {"drop", (PyCFunction)explainer_drop, METH_NOARGS,

@@ -2,9 +2,11 @@
 """rsicam.Explainer: a model opened once for many calls.
 
 Its calls give the maps rsicam.explain gives for the same images, bit for
-bit, while the part before the layers is frozen once; an image that fails
-mid-call leaves nothing queued for the next call; the maps' files do not
-pile up; a closed Explainer raises and leaves no folder. And
+bit, while the part before the layers is frozen once; a call may ask for
+classes of its own; an image that fails mid-call leaves nothing queued
+for the next call, which goes on with the same engine; the maps' files do
+not pile up (the engine's drop() and close() remove those written ahead);
+a closed Explainer raises and leaves no folder. And
 rsicam.use_command_settings() gives the process the command's allocator
 and executor (as the --batch auto cache key records) with the same maps.
 
@@ -61,6 +63,45 @@ class ExplainerTest(unittest.TestCase):
             self.assert_same_maps(got, rsicam.explain(CNN, sample(2), **KW))
             self.assertIs(explainer._engine, engine)
 
+    def test_classes_per_call(self):
+        with rsicam.Explainer(CNN, **KW) as explainer:
+            images = [sample(0), sample(1)]
+            got = explainer.explain(images, classes=[2, 5])
+            self.assertEqual([e.cls for e in got], [2, 2, 5, 5] * 2)
+            self.assert_same_maps(
+                got, rsicam.explain(CNN, images, classes=[2, 5], **KW))
+            # the next call has the Explainer's choice again: the top one
+            got = explainer.explain(images)
+            self.assert_same_maps(got, rsicam.explain(CNN, images, **KW))
+            self.assertNotIn(got[0].cls, (2, 5))
+            with self.assertRaises(rsicam.ModelError) as cm:
+                explainer.explain(sample(0), classes=np.int64(10))
+            self.assertIn("class 10 out of range: the model has 10 classes",
+                          str(cm.exception))
+            with self.assertRaises(rsicam.UsageError) as cm:
+                explainer.explain(sample(0), classes=range(33))
+            self.assertIn("at most 32 classes per image (33 asked)",
+                          str(cm.exception))
+            with self.assertRaises(rsicam.UsageError):
+                explainer.explain(sample(0), classes=[-1])
+            got = explainer.explain(sample(2), classes=7)
+            self.assertEqual([e.cls for e in got], [7, 7])
+
+    def test_closed(self):
+        explainer = rsicam.Explainer(CNN, **KW)
+        workdir = explainer._workdir
+        self.assertTrue(os.path.isdir(workdir))
+        explainer.close()
+        self.assertFalse(os.path.exists(workdir))
+        with self.assertRaises(rsicam.UsageError) as cm:
+            explainer.explain(sample(0))
+        self.assertEqual((cm.exception.code, str(cm.exception)),
+                         (2, "explainer: closed"))
+        explainer.close()  # twice is harmless
+        # a bad option fails before anything is made
+        with self.assertRaises(rsicam.UsageError):
+            rsicam.Explainer(CNN, steps=0)
+
 
 def files_of(out_dir):
     """The map files in out_dir, by the stem they were queued with."""
@@ -103,21 +144,6 @@ class EngineDropTest(unittest.TestCase):
         engine, out = self.engine("close")
         engine.close()
         self.assertEqual(files_of(out), ["s0"])
-
-    def test_closed(self):
-        explainer = rsicam.Explainer(CNN, **KW)
-        workdir = explainer._workdir
-        self.assertTrue(os.path.isdir(workdir))
-        explainer.close()
-        self.assertFalse(os.path.exists(workdir))
-        with self.assertRaises(rsicam.UsageError) as cm:
-            explainer.explain(sample(0))
-        self.assertEqual((cm.exception.code, str(cm.exception)),
-                         (2, "explainer: closed"))
-        explainer.close()  # twice is harmless
-        # a bad option fails before anything is made
-        with self.assertRaises(rsicam.UsageError):
-            rsicam.Explainer(CNN, steps=0)
 
 
 SCRIPT = r"""

@@ -253,8 +253,9 @@ static int run_units(runner *r)
             /* queued ahead, so that a forward can hold several images'
              * points and the next image is read while one walks */
             else if (rsi_explainer_queue(r->explainers[g], xp->images[i].path,
-                                         xp->images[i].label,
-                                         xp->images[i].stem) < 0)
+                                         &(rsi_image_request){
+                                             .stem = xp->images[i].stem,
+                                             .label = xp->images[i].label}) < 0)
                 return -1;
         }
     r->st->units = total;

@@ -108,10 +108,44 @@ int64_t rsi_explainer_image_forwards(const rsi_explainer *e)
 
 /* ---- the queue ------------------------------------------------------- */
 
-/* Appends an image; on success the queue owns pixels (zeroed here). */
-static int queue_entry(rsi_explainer *e, const char *image_path, int64_t label,
-                       const char *stem, rsi_image *pixels)
+/* The request's classes, checked as far as they can be before a forward. */
+static int check_request(const rsi_explainer *e, const char *image_path,
+                         const rsi_image_request *req)
 {
+    if (req->n_classes < 0 || req->n_classes > RSI_EXPLAIN_MAX_CLASSES ||
+        (req->n_classes > 0 && !req->classes)) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "image '%s': at most %d classes per image (%d "
+                            "asked)",
+                            image_path, RSI_EXPLAIN_MAX_CLASSES,
+                            req->n_classes);
+        return -1;
+    }
+    if (req->n_classes > 0 && e->opt.n_rules > 0) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "image '%s': classes of its own, but the "
+                            "explainer's targets choose them",
+                            image_path);
+        return -1;
+    }
+    for (int i = 0; i < req->n_classes; i++)
+        if (req->classes[i] < 0) {
+            rsi_error_class_set(RSI_ERR_USAGE,
+                                "image '%s': class %lld: classes are >= 0",
+                                image_path, (long long)req->classes[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* Appends an image; on success the queue owns pixels (zeroed here). */
+static int queue_entry(rsi_explainer *e, const char *image_path,
+                       const rsi_image_request *req, rsi_image *pixels)
+{
+    static const rsi_image_request plain = {.label = -1};
+    req = req ? req : &plain;
+    if (check_request(e, image_path, req) < 0)
+        return -1;
     if (e->n_queued == e->cap_queued) {
         int64_t cap = e->cap_queued ? 2 * e->cap_queued : 16;
         queued *grown = realloc(e->queue, (size_t)cap * sizeof *grown);
@@ -123,9 +157,13 @@ static int queue_entry(rsi_explainer *e, const char *image_path, int64_t label,
         e->cap_queued = cap;
     }
     queued q = {.path = strdup(image_path),
-                .stem = stem ? strdup(stem) : NULL,
-                .label = label};
-    if (!q.path || (stem && !q.stem)) {
+                .stem = req->stem ? strdup(req->stem) : NULL,
+                .label = req->label,
+                .n_classes = req->n_classes};
+    if (req->n_classes > 0)
+        memcpy(q.classes, req->classes,
+               (size_t)req->n_classes * sizeof *q.classes);
+    if (!q.path || (req->stem && !q.stem)) {
         free(q.path);
         free(q.stem);
         rsi_error("out of memory");
@@ -139,14 +177,14 @@ static int queue_entry(rsi_explainer *e, const char *image_path, int64_t label,
     return 0;
 }
 
-int rsi_explainer_queue(rsi_explainer *e, const char *image_path, int64_t label,
-                        const char *stem)
+int rsi_explainer_queue(rsi_explainer *e, const char *image_path,
+                        const rsi_image_request *req)
 {
-    return queue_entry(e, image_path, label, stem, NULL);
+    return queue_entry(e, image_path, req, NULL);
 }
 
 int rsi_explainer_queue_image(rsi_explainer *e, rsi_image *img,
-                              const char *name, int64_t label, const char *stem)
+                              const char *name, const rsi_image_request *req)
 {
     const rsi_model_info *info = rsi_model_get_info(e->model);
     if (!img->data || img->width != info->input_w ||
@@ -158,7 +196,7 @@ int rsi_explainer_queue_image(rsi_explainer *e, rsi_image *img,
                             (long long)info->input_h, (long long)info->input_w);
         return -1;
     }
-    return queue_entry(e, name, label, stem, img);
+    return queue_entry(e, name, req, img);
 }
 
 /* Whether to run the next forward while the oldest image's files are

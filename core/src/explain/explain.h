@@ -118,24 +118,35 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
                                  const rsi_explain_options *opt);
 void rsi_explainer_free(rsi_explainer *e);
 
-/* Queues an image to explain: label is its ground-truth class (< 0: none)
- * for opt->use_label and RSI_TARGET_LABEL rules; stem names its map files
- * (NULL: the file name without its extension). Images are explained in
- * the order queued; while one walks its path the next is read on a thread,
- * and with fixed steps a forward holds opt->batch path points, of the
- * images after it too when one image's points do not fill it (unless
- * opt->image_per_forward). */
-int rsi_explainer_queue(rsi_explainer *e, const char *image_path, int64_t label,
-                        const char *stem);
+/* What one queued image is explained as and for; everything is copied. */
+typedef struct rsi_image_request {
+    const char *stem; /* names its map files; NULL: the image's file name
+                         without its extension */
+    int64_t label;    /* its ground-truth class, < 0: none, for
+                         opt->use_label and RSI_TARGET_LABEL rules */
+    /* Its own classes, over opt->classes, use_label and top_k (an
+     * explainer with rules takes none): 0 to RSI_EXPLAIN_MAX_CLASSES,
+     * none meaning the explainer's choice; each checked against the
+     * model's classes once the image's logits are known. */
+    const int64_t *classes;
+    int n_classes;
+} rsi_image_request;
+
+/* Queues an image to explain (req NULL: no label, stem and classes).
+ * Images are explained in the order queued; while one walks its path the
+ * next is read on a thread, and with fixed steps a forward holds
+ * opt->batch path points, of the images after it too when one image's
+ * points do not fill it (unless opt->image_per_forward). */
+int rsi_explainer_queue(rsi_explainer *e, const char *image_path,
+                        const rsi_image_request *req);
 
 /* The same for an image held in memory, already at the model's input
  * size (rsi_image_from_pixels resizes as reading a file does); on success
  * the explainer owns img's pixels and img is zeroed. name stands for the
- * image's path in records, errors and plugins' contexts; stem (NULL:
- * name's file name without its extension) names its map files. */
+ * image's path in records, errors and plugins' contexts, and, without a
+ * stem, names its map files as a path would. */
 int rsi_explainer_queue_image(rsi_explainer *e, rsi_image *img,
-                              const char *name, int64_t label,
-                              const char *stem);
+                              const char *name, const rsi_image_request *req);
 
 /* Explains the oldest queued image, writing its maps into opt->out_dir and
  * one line per map to the results file, all of the image's lines in one

@@ -87,8 +87,8 @@ static int apply_rules(const rsi_explainer *e, const double *p, int64_t k,
     return 0;
 }
 
-/* As the rules say, else the given classes, else the image's label when
- * asked, else the top k. */
+/* As the rules say, else the image's own classes, else the explainer's,
+ * else the image's label when asked, else the top k. */
 int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
                       image_facts *f)
 {
@@ -109,11 +109,16 @@ int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
     f->n_classes = 0;
     if (rc == 0 && o->n_rules > 0) {
         rc = apply_rules(e, p, k, f);
-    } else if (rc == 0 &&
-               (o->n_classes > 0 || (o->use_label && f->label >= 0))) {
-        int n = o->n_classes > 0 ? o->n_classes : 1;
+    } else if (rc == 0 && (f->n_asked > 0 || o->n_classes > 0 ||
+                           (o->use_label && f->label >= 0))) {
+        const int64_t *given = f->n_asked > 0     ? f->asked
+                               : o->n_classes > 0 ? o->classes
+                                                  : &f->label;
+        int n = f->n_asked > 0     ? f->n_asked
+                : o->n_classes > 0 ? o->n_classes
+                                   : 1;
         for (int i = 0; rc == 0 && i < n; i++) {
-            int64_t c = o->n_classes > 0 ? o->classes[i] : f->label;
+            int64_t c = given[i];
             if (c < 0 || c >= k) {
                 rsi_error_class_set(RSI_ERR_MODEL,
                                     "class %lld out of range: the model has "

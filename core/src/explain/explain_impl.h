@@ -29,7 +29,9 @@
 typedef struct image_facts {
     const char *path;
     char stem[256];
-    int64_t label;     /* < 0: none */
+    int64_t label; /* < 0: none */
+    int n_asked;   /* its own classes (asked), over the explainer's */
+    int64_t asked[RSI_EXPLAIN_MAX_CLASSES];
     int64_t n_outputs; /* the model's classes, from the image's logits */
     const rsi_image *img;
     const rsi_tensor *x; /* the normalised input, for hooks */
@@ -141,6 +143,8 @@ typedef struct ex_trace {
 typedef struct queued {
     char *path, *stem; /* stem NULL: the file name's */
     int64_t label;
+    int n_classes; /* its own classes (rsi_image_request), 0: none */
+    int64_t classes[RSI_EXPLAIN_MAX_CLASSES];
     rsi_image pixels; /* held in memory (data NULL: read from path, which
                          then only names it) */
 } queued;

@@ -142,6 +142,8 @@ int ex_flight_start_next(rsi_explainer *e)
     queued *q = &e->queue[j];
     fl->f.path = q->path;
     fl->f.label = q->label;
+    fl->f.n_asked = q->n_classes;
+    memcpy(fl->f.asked, q->classes, sizeof fl->f.asked);
     fl->img = q->pixels; /* the flight owns them from here */
     q->pixels = (rsi_image){0};
     if (q->stem)
