@@ -84,6 +84,11 @@ class ExplainerTest(unittest.TestCase):
                           str(cm.exception))
             with self.assertRaises(rsicam.UsageError):
                 explainer.explain(sample(0), classes=[-1])
+            # a class twice would write its maps twice over the same files
+            with self.assertRaises(rsicam.UsageError) as cm:
+                explainer.explain(sample(0), classes=[4, 2, 4])
+            self.assertEqual(str(cm.exception),
+                             f"image '{sample(0)}': class 4: asked twice")
             got = explainer.explain(sample(2), classes=7)
             self.assertEqual([e.cls for e in got], [7, 7])
 
@@ -101,6 +106,9 @@ class ExplainerTest(unittest.TestCase):
         # a bad option fails before anything is made
         with self.assertRaises(rsicam.UsageError):
             rsicam.Explainer(CNN, steps=0)
+        with self.assertRaises(rsicam.UsageError) as cm:
+            rsicam.Explainer(CNN, classes=[3, 3])
+        self.assertEqual(str(cm.exception), "explain: class 3: asked twice")
 
 
 def files_of(out_dir):

@@ -28,6 +28,31 @@ int64_t rsi_explain_auto_batch(int on_gpu, const rsi_explain_options *opt)
     return opt->tol > 0 ? 64 : 4 * opt->steps;
 }
 
+/* Classes to explain an image for: at most RSI_EXPLAIN_MAX_CLASSES, each
+ * >= 0 and once (a class twice would write its maps twice, over the same
+ * files). */
+static int check_classes(const int64_t *classes, int n)
+{
+    if (n < 0 || n > RSI_EXPLAIN_MAX_CLASSES || (n > 0 && !classes)) {
+        rsi_error_class_set(RSI_ERR_USAGE,
+                            "at most %d classes per image (%d asked)",
+                            RSI_EXPLAIN_MAX_CLASSES, n);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        int twice = 0;
+        for (int j = 0; j < i; j++)
+            twice |= classes[j] == classes[i];
+        if (classes[i] < 0 || twice) {
+            rsi_error_class_set(RSI_ERR_USAGE, "class %lld: %s",
+                                (long long)classes[i],
+                                twice ? "asked twice" : "classes are >= 0");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 rsi_explainer *rsi_explainer_new(rsi_model *model,
                                  const rsi_explain_options *opt)
 {
@@ -38,12 +63,15 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
                             "variant or score kind)");
         return NULL;
     }
-    if (opt->n_classes > RSI_EXPLAIN_MAX_CLASSES ||
-        opt->top_k > RSI_EXPLAIN_MAX_CLASSES ||
+    if (opt->top_k > RSI_EXPLAIN_MAX_CLASSES ||
         opt->n_rules > RSI_EXPLAIN_MAX_CLASSES) {
         rsi_error_class_set(RSI_ERR_USAGE,
                             "explain: at most %d classes per image",
                             RSI_EXPLAIN_MAX_CLASSES);
+        return NULL;
+    }
+    if (check_classes(opt->classes, opt->n_classes) < 0) {
+        rsi_error_prefix("explain");
         return NULL;
     }
     if (opt->steps < 1 || opt->batch < 0 ||
@@ -112,15 +140,6 @@ int64_t rsi_explainer_image_forwards(const rsi_explainer *e)
 static int check_request(const rsi_explainer *e, const char *image_path,
                          const rsi_image_request *req)
 {
-    if (req->n_classes < 0 || req->n_classes > RSI_EXPLAIN_MAX_CLASSES ||
-        (req->n_classes > 0 && !req->classes)) {
-        rsi_error_class_set(RSI_ERR_USAGE,
-                            "image '%s': at most %d classes per image (%d "
-                            "asked)",
-                            image_path, RSI_EXPLAIN_MAX_CLASSES,
-                            req->n_classes);
-        return -1;
-    }
     if (req->n_classes > 0 && e->opt.n_rules > 0) {
         rsi_error_class_set(RSI_ERR_USAGE,
                             "image '%s': classes of its own, but the "
@@ -128,13 +147,10 @@ static int check_request(const rsi_explainer *e, const char *image_path,
                             image_path);
         return -1;
     }
-    for (int i = 0; i < req->n_classes; i++)
-        if (req->classes[i] < 0) {
-            rsi_error_class_set(RSI_ERR_USAGE,
-                                "image '%s': class %lld: classes are >= 0",
-                                image_path, (long long)req->classes[i]);
-            return -1;
-        }
+    if (check_classes(req->classes, req->n_classes) < 0) {
+        rsi_error_prefix("image '%s'", image_path);
+        return -1;
+    }
     return 0;
 }
 
