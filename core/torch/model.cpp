@@ -345,7 +345,7 @@ static const SplitForward *split_for(rsi_model *m)
                   << "; the whole forward runs with gradients\n";
     else if (std::getenv("RSICAM_TRACE")) // a one-time cost of the first run
         std::fprintf(stderr, "rsicam: trace: head frozen%s in %.1f ms\n",
-                     kernels == HeadKernels::onednn
+                     m->split->kernels == HeadKernels::onednn
                          ? " and its convolutions prepacked"
                          : "",
                      std::chrono::duration<double, std::milli>(

@@ -24,10 +24,6 @@ namespace rsicam
 // with fold batch norm is folded into the convolutions before it (which
 // rounds differently: maps move in their last bits), and kernels says how
 // its convolutions run. The tail is the rest of the graph, unchanged.
-struct SplitForward {
-    std::unique_ptr<torch::jit::GraphFunction> head, tail;
-};
-
 enum class HeadKernels {
     // as the graph says (bfloat16, where neither fusion below takes the
     // casts that autocast puts around a convolution)
@@ -39,6 +35,12 @@ enum class HeadKernels {
     // and relu) as one cuDNN call (where batch norm sits between them, only
     // once it is folded)
     cudnn,
+};
+
+struct SplitForward {
+    std::unique_ptr<torch::jit::GraphFunction> head, tail;
+    HeadKernels kernels; // those asked for, or plain where a frozen weight
+                         // is NaN or Inf
 };
 
 // Cuts exposed (a graph of self and x) for module, whose

@@ -21,6 +21,8 @@ Here, on a small residual network with batch norm built at test time
   rounding;
 - a forward that changes module state before the layers cannot be frozen:
   one line says so and the maps are those of the plain forward, bit for bit;
+- a weight that is NaN or Inf before the layers is refused as the plain
+  forward refuses it (oneDNN's relu and max pooling would hide the NaN);
 - RSICAM_HEAD with an unknown value is an error naming it.
 (The parity fixtures, ResNet50 and VGG19, are compared in test_parity.py.)
 """
@@ -265,6 +267,29 @@ class FrozenHead(unittest.TestCase):
             with open(f, "rb") as a, \
                     open(os.path.join(frozen, os.path.basename(f)), "rb") as b:
                 self.assertEqual(a.read(), b.read(), os.path.basename(f))
+
+    def test_non_finite_weight_refused_as_written(self):
+        # a NaN or Inf weight before the layers gives NaN logits as the
+        # model is written; oneDNN's relu makes NaN 0 (and its max pooling
+        # makes it the lowest float), so a head on oneDNN would hide it and
+        # give a map where the plain forward is refused
+        for bad in (float("nan"), float("inf")):
+            net = made(Net)
+            with torch.no_grad():
+                net.stem[0].weight[2, 1, 1, 1] = bad
+            model = os.path.join(TMP, f"bad-{bad}.pt")
+            save(net, model)
+            for head in ("frozen", "folded", "plain"):
+                with self.subTest(weight=bad, head=head):
+                    p = subprocess.run(
+                        [RSICAM, "explain", "--model", model, "--image",
+                         image(), "--layer", "blocks.1", "--steps", "4",
+                         "--out", os.path.join(TMP, f"bad-{bad}-{head}"),
+                         "--quiet"],
+                        env=dict(os.environ, RSICAM_HEAD=head),
+                        capture_output=True, text=True)
+                    self.assertEqual(p.returncode, 4, p.stderr)
+                    self.assertIn("the model produced NaN or Inf", p.stderr)
 
     def test_unknown_head_mode(self):
         p = subprocess.run(
