@@ -13,6 +13,7 @@
 // its convolutions to oneDNN on a CPU or fuse them with what follows on a
 // GPU and, where asked, fold batch norm into them.
 #include "split_head.h"
+#include "head_pool.h"
 #include "layer_delta.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
@@ -312,7 +313,8 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
     std::shared_ptr<Graph> head = make_head(*g, cut);
     if (!freeze_attributes(head, module, why))
         return nullptr;
-    if (!constants_finite(*head->block()))
+    const bool finite = constants_finite(*head->block());
+    if (!finite)
         kernels = HeadKernels::plain;
     torch::jit::OptimizeFrozenGraph(head, /*optimize_numerics=*/fold);
     // libtorch registers the fusion with its CUDA library: on a CPU
@@ -321,6 +323,8 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
         torch::jit::FuseFrozenConvAddRelu(head);
     if (kernels == HeadKernels::onednn)
         torch::jit::ConvertFrozenOpsToMKLDNN(head);
+    if (kernels == HeadKernels::plain && finite)
+        pool_on_onednn(*head);
     torch::jit::EliminateDeadCode(head);
 
     std::shared_ptr<Graph> tail = make_tail(*g, cut);

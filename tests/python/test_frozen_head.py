@@ -23,6 +23,8 @@ Here, on a small residual network with batch norm built at test time
   one line says so and the maps are those of the plain forward, bit for bit;
 - a weight that is NaN or Inf before the layers is refused as the plain
   forward refuses it (oneDNN's relu and max pooling would hide the NaN);
+- a bf16 head pools through oneDNN (rsicam::head_max_pool2d), aten's
+  maxima bit for bit, unless a weight is NaN;
 - RSICAM_HEAD with an unknown value is an error naming it.
 (The parity fixtures, ResNet50 and VGG19, are compared in test_parity.py.)
 """
@@ -69,6 +71,14 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(
             self.blocks(self.stem(x)), 1), 1))
+
+
+class Pooled(Net):
+    """Net with max pooling in its stem."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem.append(nn.MaxPool2d(3, 2, 1))
 
 
 class Counting(nn.Module):
@@ -144,6 +154,7 @@ class FrozenHead(unittest.TestCase):
         os.makedirs(TMP)
         save(made(Net), os.path.join(TMP, "net.pt"))
         save(made(Counting), os.path.join(TMP, "counting.pt"))
+        save(made(Pooled), os.path.join(TMP, "pooled.pt"))
         rng = np.random.default_rng(5)
         from PIL import Image
         Image.fromarray((rng.random((SIZE, SIZE, 3)) * 255).astype("uint8"),
@@ -267,6 +278,59 @@ class FrozenHead(unittest.TestCase):
             with open(f, "rb") as a, \
                     open(os.path.join(frozen, os.path.basename(f)), "rb") as b:
                 self.assertEqual(a.read(), b.read(), os.path.basename(f))
+
+    def test_bf16_head_pools_on_onednn(self):
+        # a bf16 head keeps aten's kernels but pools through oneDNN
+        # (rsicam::head_max_pool2d), unless a weight is NaN (oneDNN's
+        # pooling would hide it); float32 heads pool on oneDNN anyway
+        pooled = os.path.join(TMP, "pooled.pt")
+        bf16 = ("--precision", "bf16")
+        head = graph(explain(pooled, "blocks.1", os.path.join(TMP, "pool16"),
+                             "frozen", bf16), "frozen head")
+        self.assertIn("rsicam::head_max_pool2d", head)
+        self.assertNotIn("aten::max_pool2d", head)
+        head = graph(explain(pooled, "blocks.1", os.path.join(TMP, "pool32"),
+                             "frozen"), "frozen head")
+        self.assertNotIn("head_max_pool2d", head)
+        net = made(Pooled)
+        with torch.no_grad():
+            net.blocks[0].conv1.weight[0, 0, 0, 0] = float("nan")
+        save(net, os.path.join(TMP, "pooled-nan.pt"))
+        p = subprocess.run(
+            [RSICAM, "explain", "--model", os.path.join(TMP, "pooled-nan.pt"),
+             "--image", image(), "--layer", "blocks.1", "--out",
+             os.path.join(TMP, "pool-nan"), "--quiet", *bf16],
+            env=dict(os.environ, RSICAM_DEBUG_GRAPH="1"),
+            capture_output=True, text=True)
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertIn("aten::max_pool2d", graph(p.stderr, "frozen head"))
+        self.assertNotIn("head_max_pool2d", p.stderr)
+
+    def test_head_max_pool2d_gives_atens_maxima(self):
+        # the operator itself, registered in this process by rsicam's
+        # Python package: aten's maxima bit for bit, in aten's layout
+        sys.path.insert(0, os.path.join(os.path.dirname(RSICAM), "python"))
+        try:
+            import rsicam  # noqa: F401  (registers rsicam's operators)
+        except ImportError as e:
+            self.skipTest(f"rsicam's Python package not built: {e}")
+        pool = torch.ops.rsicam.head_max_pool2d
+        torch.manual_seed(3)
+        for dtype in (torch.bfloat16, torch.float32):
+            x = torch.randn(3, 5, 17, 18).to(dtype)
+            for k, s, p, d, ceil in (([3, 3], [2, 2], [1, 1], [1, 1], False),
+                                     ([2, 2], [], [0, 0], [1, 1], False),
+                                     ([3, 2], [2, 1], [1, 0], [1, 1], True),
+                                     ([3, 3], [1, 1], [0, 0], [2, 2], False)):
+                for layout in (torch.contiguous_format, torch.channels_last):
+                    with self.subTest(dtype=dtype, k=k, s=s, ceil=ceil, d=d,
+                                      layout=layout):
+                        xl = x.contiguous(memory_format=layout)
+                        got = pool(xl, k, s, p, d, ceil)
+                        want = nn.functional.max_pool2d(xl, k, s or None, p,
+                                                        d, ceil)
+                        self.assertTrue(torch.equal(got, want))
+                        self.assertEqual(got.stride(), want.stride())
 
     def test_non_finite_weight_refused_as_written(self):
         # a NaN or Inf weight before the layers gives NaN logits as the
