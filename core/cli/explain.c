@@ -29,7 +29,8 @@ static const char usage_text[] =
     "                      repeat or comma-separate; default: the model's\n"
     "  --image FILE        image(s) to explain (also as plain arguments)\n"
     "  --out DIR           output directory (created)\n"
-    "  --class N           class to explain (default: top prediction)\n"
+    "  --class N           class(es) to explain; repeat or comma-separate\n"
+    "                      (default: the top prediction)\n"
     "  --top-k K           explain the K top predictions (default 1)\n"
     "  --steps M|auto      path steps; M + 1 points (default 50). auto: start\n"
     "                      at 4 and split the intervals that carry the\n"
@@ -66,7 +67,9 @@ typedef struct explain_args {
     cli_list layers, images, plugin_dirs;
     const char *model, *out, *labels, *channel_order;
     const char *baseline, *path, *model_plugin, *device, *precision;
-    long long class_index, top_k, steps, batch, threads, max_steps;
+    int64_t classes[RSI_EXPLAIN_MAX_CLASSES];
+    int n_classes;
+    long long top_k, steps, batch, threads, max_steps;
     double tol;     /* --tol; used with --steps auto */
     int steps_auto; /* --steps auto */
     int methods, variants, scores, quiet;
@@ -123,6 +126,33 @@ static int add_layers(cli_list *layers, const char *text)
                 return -1;
             }
     return 0;
+}
+
+/* --class's comma list, added to the classes given before; each class
+ * once is the explainer's to check (rsi_explainer_new). */
+static int add_classes(explain_args *a, const char *text)
+{
+    cli_list items = {0};
+    int rc = cli_list_add_split(&items, text);
+    if (rc == 0 && items.n == 0) {
+        rsi_error_class_set(RSI_ERR_USAGE, "--class: no class in '%s'", text);
+        rc = -1;
+    }
+    for (int i = 0; rc == 0 && i < items.n; i++) {
+        long long c;
+        if ((rc = cli_parse_int("--class", items.items[i], 0, INT32_MAX, &c)) <
+            0)
+            break;
+        if (a->n_classes == RSI_EXPLAIN_MAX_CLASSES) {
+            rsi_error_class_set(RSI_ERR_USAGE, "--class: at most %d classes",
+                                RSI_EXPLAIN_MAX_CLASSES);
+            rc = -1;
+        } else {
+            a->classes[a->n_classes++] = c;
+        }
+    }
+    cli_list_free(&items);
+    return rc;
 }
 
 /* The choices' names, in bit order (map_kinds.h). */
@@ -242,8 +272,7 @@ static int parse_args(int argc, char **argv, explain_args *a)
             a->out = optarg;
             break;
         case OPT_CLASS:
-            rc =
-                cli_parse_int("--class", optarg, 0, INT32_MAX, &a->class_index);
+            rc = add_classes(a, optarg);
             break;
         case OPT_DEVICE:
             a->device = optarg;
@@ -476,17 +505,14 @@ static int run(explain_args *a)
         if (cli_list_add(&a->layers, info->default_layer) < 0)
             goto fail;
     }
-    if (rsi_mkdir_p(a->out) < 0)
-        goto fail;
-    const int64_t class_index = a->class_index;
     rsi_explain_options opt = {
         .layers = (const char *const *)a->layers.items,
         .n_layers = a->layers.n,
         .methods = a->methods,
         .variants = a->variants,
         .score_kinds = a->scores,
-        .classes = a->class_index >= 0 ? &class_index : NULL,
-        .n_classes = a->class_index >= 0,
+        .classes = a->n_classes ? a->classes : NULL,
+        .n_classes = a->n_classes,
         .top_k = (int)a->top_k,
         .steps = a->steps_auto ? 4 : a->steps,
         .tol = !a->steps_auto ? 0
@@ -501,9 +527,11 @@ static int run(explain_args *a)
         .out_dir = a->out,
         .model_name = a->model,
     };
-    /* one writer at a time: the lock a running experiment holds */
-    if (rsi_out_claim(&claim, a->out, 1) < 0 ||
-        !(e = rsi_explainer_new(model, &opt)) || queue_images(e, a) < 0)
+    /* the options checked (layers, classes, plugin parameters) before the
+     * output folder is made; then one writer at a time: the lock a running
+     * experiment holds */
+    if (!(e = rsi_explainer_new(model, &opt)) || rsi_mkdir_p(a->out) < 0 ||
+        rsi_out_claim(&claim, a->out, 1) < 0 || queue_images(e, a) < 0)
         goto fail;
     /* One bad image must not cost the others: go on, exit with the first
      * failure's code. */
@@ -531,8 +559,7 @@ out:
 
 int cli_explain(int argc, char **argv)
 {
-    explain_args a = {.class_index = -1,
-                      .steps = 50,
+    explain_args a = {.steps = 50,
                       .batch = 0, /* auto */
                       .threads = 0,
                       .methods = 1,

@@ -220,7 +220,8 @@ END_TEST
 
 /* ---- Parameters --------------------------------------------------------- */
 
-/* Usage errors: exit 2 before anything runs. PLUGINS stands for
+/* Usage errors: exit 2 before anything runs, not even the output folder
+ * made. PLUGINS stands for
  * --plugin-path of the good test baseline and the failing test path. */
 static const struct bad_param {
     const char *args, *words;
@@ -235,6 +236,13 @@ static const struct bad_param {
     {"--precision fp16", "unknown precision 'fp16' (expected fp32 or bf16)"},
     {"--device tpu", "unknown device 'tpu'"},
     {"--class -1", "--class"},
+    {"--class ,", "--class: no class in ','"},
+    {"--class 1,x", "--class: expected an integer in [0, 2147483647], got 'x'"},
+    {"--class 1 --class 2,1", "explain: class 1: asked twice"},
+    {"--class "
+     "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,"
+     "26,27,28,29,30,31,32",
+     "--class: at most 32 classes"},
     {"--method rsi,fancy", "--method: unknown value 'fancy'"},
     {"--variant smooth", "--variant: unknown value 'smooth'"},
     {"--score prob", "--score: unknown value 'prob'"},
@@ -276,7 +284,30 @@ START_TEST(bad_param)
     explain(&r, tag, "--model '%s' %s --image '%s'", tk_fixture("tiny.pt"),
             args, tk_fixture("good.png"));
     expect_error(&r, USAGE, 1, b->words, NULL);
-    ck_assert_int_le(each_file(r.out, NULL, NULL), 0);
+    ck_assert_int_eq(each_file(r.out, NULL, NULL), -1);
+    run_free(&r);
+}
+END_TEST
+
+/* --class takes several classes, repeated or comma-separated: a map of
+ * each, in the order given. */
+START_TEST(several_classes)
+{
+    run r;
+    explain(&r, "several_classes",
+            "--model '%s' --class 3,0 --class 2 "
+            "--image '%s'",
+            tk_fixture("tiny.pt"), tk_fixture("good.png"));
+    expect_success(&r);
+    json_t *all = results(r.out);
+    ck_assert_int_eq(json_array_size(all), 3);
+    const long long want[] = {3, 0, 2};
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_int_eq(json_integer_value(
+                             json_object_get(json_array_get(all, i), "class")),
+                         want[i]);
+    json_decref(all);
+    ck_assert_int_eq(expect_whole_maps(r.out), 3);
     run_free(&r);
 }
 END_TEST
@@ -556,6 +587,7 @@ static Suite *cli_errors_suite(void)
     tc = cases[2].tc;
     tcase_add_loop_test(tc, bad_param, 0, N_BAD_PARAMS);
     tcase_add_test(tc, missing_required_options);
+    tcase_add_test(tc, several_classes);
     tcase_add_loop_test(tc, unknown_plugin_name, 0, N_UNKNOWN_NAMES);
     tc = cases[3].tc;
     tcase_add_test(tc, out_below_a_file);
