@@ -62,7 +62,7 @@ class Explainer:
     close() (or the end of a with block) frees the model at once.
     """
 
-    def __init__(self, model, *, layers=None, classes=None, steps=50,
+    def __init__(self, model, *, layers=None, classes=None, top_k=1, steps=50,
                  tol=None, max_steps=None, methods=("rsi",),
                  variants=("relu",), scores=("softmax",), baseline="zero",
                  path="linear", batch="auto", device="cpu", precision="fp32",
@@ -75,6 +75,7 @@ class Explainer:
             variants=_specs.name_bits("variants", variants, _specs.VARIANTS),
             scores=_specs.name_bits("scores", scores, _specs.SCORES),
             classes=_specs.class_list(classes),
+            top_k=_specs.top_k_value(top_k),
             batch=_specs.batch_value(batch),
             baseline=_specs.plugin_spec("baseline", baseline),
             path=_specs.plugin_spec("path", path),
@@ -172,8 +173,8 @@ class Explainer:
         self.close()
 
 
-def explain(model, images, *, layers=None, classes=None, steps=50, tol=None,
-            max_steps=None, methods=("rsi",), variants=("relu",),
+def explain(model, images, *, layers=None, classes=None, top_k=1, steps=50,
+            tol=None, max_steps=None, methods=("rsi",), variants=("relu",),
             scores=("softmax",), baseline="zero", path="linear",
             batch="auto", device="cpu", precision="fp32", threads=0,
             input_size=None, mean=None, std=None, labels=None,
@@ -188,7 +189,8 @@ def explain(model, images, *, layers=None, classes=None, steps=50, tol=None,
     paths, numpy arrays (H x W x 3 uint8 or float in [0, 1]; N x H x W x 3
     for several), PIL images or torch tensors (C x H x W, N x C x H x W).
     channel_order: "RGB" (default) or "BGR" for arrays and tensors.
-    classes: a class or classes to explain (default: the top prediction).
+    classes: a class or classes to explain (default: the top_k
+    predictions, most probable first; top_k 1 to 32, default 1).
     steps: path steps, or "auto" (with tol, max_steps) for adaptive steps.
     baseline, path: "name", "name:k=v,..." or (name, {k: v}) (see
     rsicam.plugins()). The other options are `rsicam explain`'s.
@@ -201,8 +203,8 @@ def explain(model, images, *, layers=None, classes=None, steps=50, tol=None,
     """
     try:
         explainer = Explainer(
-            model, layers=layers, classes=classes, steps=steps, tol=tol,
-            max_steps=max_steps, methods=methods, variants=variants,
+            model, layers=layers, classes=classes, top_k=top_k, steps=steps,
+            tol=tol, max_steps=max_steps, methods=methods, variants=variants,
             scores=scores, baseline=baseline, path=path, batch=batch,
             device=device, precision=precision, threads=threads,
             input_size=input_size, mean=mean, std=std, labels=labels)

@@ -92,6 +92,15 @@ def steps_options(steps, tol, max_steps):
     return steps, 0.0, 256
 
 
+def top_k_value(top_k):
+    """The top predictions to explain: 1 to 32 (the engine's limit)."""
+    if isinstance(top_k, bool) or not hasattr(top_k, "__index__") or \
+            not 1 <= int(top_k) <= 32:
+        raise UsageError(f"top_k: expected an integer in [1, 32], got "
+                         f"{top_k!r}")
+    return int(top_k)
+
+
 def batch_value(batch):
     if batch == "auto":
         return 0

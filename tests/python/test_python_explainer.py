@@ -92,6 +92,24 @@ class ExplainerTest(unittest.TestCase):
             got = explainer.explain(sample(2), classes=7)
             self.assertEqual([e.cls for e in got], [7, 7])
 
+    def test_top_k(self):
+        got = rsicam.explain(CNN, sample(0), top_k=3, layers="features.17",
+                             steps=8, batch=3)
+        self.assertEqual(len(got), 3)
+        probabilities = [e.probability for e in got]
+        self.assertEqual(probabilities, sorted(probabilities, reverse=True))
+        top = rsicam.explain(CNN, sample(0), layers="features.17", steps=8,
+                             batch=3)
+        self.assertEqual(got[0].cls, top[0].cls)
+        # a call's own classes go over the Explainer's top k
+        with rsicam.Explainer(CNN, top_k=2, **KW) as explainer:
+            self.assertEqual(len(explainer.explain(sample(0))), 2 * 2)
+            self.assertEqual([e.cls for e in explainer.explain(
+                sample(0), classes=4)], [4, 4])
+        for bad in (0, 33, 1.5, True, "2"):
+            with self.assertRaises(rsicam.UsageError):
+                rsicam.Explainer(CNN, top_k=bad)
+
     def test_closed(self):
         explainer = rsicam.Explainer(CNN, **KW)
         workdir = explainer._workdir
