@@ -154,6 +154,14 @@ static int check_request(const rsi_explainer *e, const char *image_path,
     return 0;
 }
 
+static void queued_release(queued *q)
+{
+    free(q->path);
+    free(q->stem);
+    free(q->classes);
+    rsi_image_release(&q->pixels);
+}
+
 /* Appends an image; on success the queue owns pixels (zeroed here). */
 static int queue_entry(rsi_explainer *e, const char *image_path,
                        const rsi_image_request *req, rsi_image *pixels)
@@ -172,19 +180,19 @@ static int queue_entry(rsi_explainer *e, const char *image_path,
         e->queue = grown;
         e->cap_queued = cap;
     }
+    const size_t class_bytes = (size_t)req->n_classes * sizeof *req->classes;
     queued q = {.path = strdup(image_path),
                 .stem = req->stem ? strdup(req->stem) : NULL,
                 .label = req->label,
+                .classes = class_bytes ? malloc(class_bytes) : NULL,
                 .n_classes = req->n_classes};
-    if (req->n_classes > 0)
-        memcpy(q.classes, req->classes,
-               (size_t)req->n_classes * sizeof *q.classes);
-    if (!q.path || (req->stem && !q.stem)) {
-        free(q.path);
-        free(q.stem);
+    if (!q.path || (req->stem && !q.stem) || (class_bytes && !q.classes)) {
+        queued_release(&q);
         rsi_error("out of memory");
         return -1;
     }
+    if (class_bytes)
+        memcpy(q.classes, req->classes, class_bytes);
     if (pixels) {
         q.pixels = *pixels;
         *pixels = (rsi_image){0};
@@ -310,9 +318,7 @@ static int next_records(rsi_explainer *e, json_t **records, json_t **written)
     ex_flight_free(fl);
     memmove(e->flights, e->flights + 1,
             (size_t)(--e->n_flights) * sizeof *e->flights);
-    free(e->queue[e->head].path);
-    free(e->queue[e->head].stem);
-    rsi_image_release(&e->queue[e->head].pixels);
+    queued_release(&e->queue[e->head]);
     if (++e->head == e->n_queued)
         e->head = e->n_queued = 0;
     return rc;
@@ -351,11 +357,8 @@ void rsi_explainer_drop_queued(rsi_explainer *e)
         ex_flight_free(e->flights[i]);
     }
     e->n_flights = 0;
-    for (int64_t i = e->head; i < e->n_queued; i++) {
-        free(e->queue[i].path);
-        free(e->queue[i].stem);
-        rsi_image_release(&e->queue[i].pixels);
-    }
+    for (int64_t i = e->head; i < e->n_queued; i++)
+        queued_release(&e->queue[i]);
     e->head = e->n_queued = 0;
 }
 

@@ -143,8 +143,9 @@ typedef struct ex_trace {
 typedef struct queued {
     char *path, *stem; /* stem NULL: the file name's */
     int64_t label;
-    int n_classes; /* its own classes (rsi_image_request), 0: none */
-    int64_t classes[RSI_EXPLAIN_MAX_CLASSES];
+    int64_t *classes; /* its own classes (rsi_image_request), on the heap
+                         since experiments queue every image at once */
+    int n_classes;
     rsi_image pixels; /* held in memory (data NULL: read from path, which
                          then only names it) */
 } queued;

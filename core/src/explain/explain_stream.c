@@ -143,7 +143,9 @@ int ex_flight_start_next(rsi_explainer *e)
     fl->f.path = q->path;
     fl->f.label = q->label;
     fl->f.n_asked = q->n_classes;
-    memcpy(fl->f.asked, q->classes, sizeof fl->f.asked);
+    if (q->n_classes > 0)
+        memcpy(fl->f.asked, q->classes,
+               (size_t)q->n_classes * sizeof *fl->f.asked);
     fl->img = q->pixels; /* the flight owns them from here */
     q->pixels = (rsi_image){0};
     if (q->stem)
