@@ -12,18 +12,6 @@
 namespace rsicam
 {
 
-// The exposed forward (expose_layers.h) as two graphs:
-//
-//   head(x) -> (F_1, ..., F_k)
-//   tail(self, F_1, ..., F_k) -> (logits, A_1..A_n)
-//
-// The head is every node that no delta reaches; F are the head's values
-// that the tail reads (for ResNet50 `layer4`, layer4's output; for
-// `layer4.2.conv3`, also the block's shortcut). No gradient flows through
-// the head, so it is frozen: the module's parameters become constants,
-// with fold batch norm is folded into the convolutions before it (which
-// rounds differently: maps move in their last bits), and kernels says how
-// its convolutions run. The tail is the rest of the graph, unchanged.
 enum class HeadKernels {
     // as the graph says (bfloat16, where neither fusion below takes the
     // casts that autocast puts around a convolution)
@@ -37,6 +25,18 @@ enum class HeadKernels {
     cudnn,
 };
 
+// The exposed forward (expose_layers.h) as two graphs:
+//
+//   head(x) -> (F_1, ..., F_k)
+//   tail(self, F_1, ..., F_k) -> (logits, A_1..A_n)
+//
+// The head is every node that no delta reaches; F are the head's values
+// that the tail reads (for ResNet50 `layer4`, layer4's output; for
+// `layer4.2.conv3`, also the block's shortcut). No gradient flows through
+// the head, so it is frozen: the module's parameters become constants,
+// with fold batch norm is folded into the convolutions before it (which
+// rounds differently: maps move in their last bits), and kernels says how
+// its convolutions run. The tail is the rest of the graph, unchanged.
 struct SplitForward {
     std::unique_ptr<torch::jit::GraphFunction> head, tail;
     HeadKernels kernels; // those asked for, or plain where a frozen weight

@@ -87,8 +87,7 @@ static int apply_rules(const rsi_explainer *e, const double *p, int64_t k,
     return 0;
 }
 
-/* As the rules say, else the image's own classes, else the explainer's,
- * else the image's label when asked, else the top k. */
+/* As the rules say, else the classes named, else the top k. */
 int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
                       image_facts *f)
 {
@@ -106,17 +105,24 @@ int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
     if (rc == 0)
         rc = softmax(v, k, p);
     const rsi_explain_options *o = &e->opt;
+    /* the classes named: the image's own, else the explainer's, else the
+     * image's label when asked */
+    const int64_t *given = NULL;
+    int n = 0;
+    if (f->n_asked > 0) {
+        given = f->asked;
+        n = f->n_asked;
+    } else if (o->n_classes > 0) {
+        given = o->classes;
+        n = o->n_classes;
+    } else if (o->use_label && f->label >= 0) {
+        given = &f->label;
+        n = 1;
+    }
     f->n_classes = 0;
     if (rc == 0 && o->n_rules > 0) {
         rc = apply_rules(e, p, k, f);
-    } else if (rc == 0 && (f->n_asked > 0 || o->n_classes > 0 ||
-                           (o->use_label && f->label >= 0))) {
-        const int64_t *given = f->n_asked > 0     ? f->asked
-                               : o->n_classes > 0 ? o->classes
-                                                  : &f->label;
-        int n = f->n_asked > 0     ? f->n_asked
-                : o->n_classes > 0 ? o->n_classes
-                                   : 1;
+    } else if (rc == 0 && n > 0) {
         for (int i = 0; rc == 0 && i < n; i++) {
             int64_t c = given[i];
             if (c < 0 || c >= k) {
@@ -129,8 +135,8 @@ int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
             f->classes[f->n_classes++] = c;
         }
     } else if (rc == 0) {
-        int n = o->top_k > 0 ? o->top_k : 1;
-        f->n_classes = n < k ? n : (int)k;
+        const int top = o->top_k > 0 ? o->top_k : 1;
+        f->n_classes = top < k ? top : (int)k;
         top_classes(p, k, f->n_classes, f->classes);
     }
     for (int i = 0; rc == 0 && i < f->n_classes; i++)
