@@ -61,7 +61,6 @@ typedef struct rsi_explain_options {
     int score_kinds;        /* bit (1 << rsi_score_kind) per kind */
     const int64_t *classes; /* classes to explain; NULL: see below */
     int n_classes;
-    int use_label; /* no classes given: explain the image's label */
     int top_k;     /* otherwise: the top k predictions (0 means 1) */
     int64_t steps; /* path steps m (m + 1 points); adaptive: the first m */
     /* Adaptive steps when tol > 0: start at steps, then split (at their
@@ -85,7 +84,7 @@ typedef struct rsi_explain_options {
     const char *model_name; /* as reported in results */
     /* Optional; zero values keep explain's behaviour. */
     const rsi_target_rule *rules; /* n_rules > 0: these choose the classes
-                                     (over classes/use_label/top_k), each
+                                     (over classes and top_k), each
                                      record names its rule, and the class
                                      joins every map's name */
     int n_rules;
@@ -123,8 +122,8 @@ typedef struct rsi_image_request {
     const char *stem; /* names its map files; NULL: the image's file name
                          without its extension */
     int64_t label;    /* its ground-truth class, < 0: none, for
-                         opt->use_label and RSI_TARGET_LABEL rules */
-    /* Its own classes, over opt->classes, use_label and top_k (an
+                         RSI_TARGET_LABEL rules */
+    /* Its own classes, over opt->classes and top_k (an
      * explainer with rules takes none): 0 to RSI_EXPLAIN_MAX_CLASSES,
      * none meaning the explainer's choice; each checked against the
      * model's classes once the image's logits are known. */

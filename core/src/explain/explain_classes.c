@@ -105,8 +105,7 @@ int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
     if (rc == 0)
         rc = softmax(v, k, p);
     const rsi_explain_options *o = &e->opt;
-    /* the classes named: the image's own, else the explainer's, else the
-     * image's label when asked */
+    /* the classes named: the image's own, else the explainer's */
     const int64_t *given = NULL;
     int n = 0;
     if (f->n_asked > 0) {
@@ -115,9 +114,6 @@ int ex_choose_classes(const rsi_explainer *e, const rsi_tensor *logits,
     } else if (o->n_classes > 0) {
         given = o->classes;
         n = o->n_classes;
-    } else if (o->use_label && f->label >= 0) {
-        given = &f->label;
-        n = 1;
     }
     f->n_classes = 0;
     if (rc == 0 && o->n_rules > 0) {
