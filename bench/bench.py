@@ -272,16 +272,19 @@ def last_json(text):
     raise RunFailed("no JSON line in output:\n" + text[-2000:])
 
 
-# RSICAM_TRACE's line for the head's one-time freezing (core/torch/model.cpp)
+# RSICAM_TRACE's lines for the head's one-time freezing (core/torch/model.cpp)
+# and for what --batch auto chose (core/src/explain/batch_calibrate.c)
 FREEZE_TRACE = re.compile(r"^rsicam: trace: head frozen.* in ([\d.]+) ms$", re.M)
+AUTO_BATCH_TRACE = re.compile(r"^rsicam: trace: batch auto: (\d+) for", re.M)
 
 
 def explain_once(rsicam, model, layers, images, spec, work, env=None):
     """Runs `rsicam explain` (the binary rsicam) once, in a fresh process,
     with spec's steps, batch, threads and precision, its outputs in a
     scratch folder under work that is removed after; returns
-    (results.jsonl's records, wall seconds, max RSS kB, seconds spent
-    freezing the head or None). bench/run and bench/interleave.py both time
+    (results.jsonl's records, wall seconds, max RSS kB, trace facts: the
+    seconds spent freezing the head and the batch --batch auto chose, each
+    None where not said). bench/run and bench/interleave.py both time
     rsicam through here."""
     out_dir = tempfile.mkdtemp(prefix="rsicam-", dir=work)
     try:
@@ -300,7 +303,9 @@ def explain_once(rsicam, model, layers, images, spec, work, env=None):
     if bad or not recs:
         raise RunFailed("rsicam failed: %s" % (bad[0] if bad else "no records"))
     frozen = FREEZE_TRACE.findall(err)
-    return recs, wall, rss, float(frozen[0]) / 1e3 if frozen else None
+    chosen = AUTO_BATCH_TRACE.findall(err)
+    return recs, wall, rss, {"freeze": float(frozen[0]) / 1e3 if frozen else None,
+                             "batch": int(chosen[0]) if chosen else None}
 
 
 class Runner:
@@ -326,12 +331,12 @@ class Runner:
         copy of it in the same command (second_image() takes the difference
         of the whole commands)."""
         images = [self.image] + ([self.image_copy] if spec.get("warm") else [])
-        recs, wall, rss, freeze = explain_once(
+        recs, wall, rss, said = explain_once(
             self.rsicam, self.models[spec["model"]], spec["layer"], images,
             spec, self.args.work, spec.get("env"))
         return {"pass": recs[0]["seconds"], "wall": wall, "rss_kb": rss,
                 "class": recs[0].get("class"), "maps": len(recs),
-                "freeze": freeze}
+                "freeze": said["freeze"], "batch": said["batch"]}
 
     def floor_run(self, spec):
         cmd = [self.floor, "--model", self.models[spec["model"]],
@@ -868,9 +873,10 @@ def true_floor_report(args, res):
 
 
 def prime_auto_batch(args, runner):
-    """--batch auto measures on its first run and caches the answer: measure
-    here, untimed (a fresh cache, so on this machine as it is now), and
-    return each model's choice and measurements from the cache file."""
+    """--batch auto measures on its first run and caches the measurement:
+    measure here, untimed (a fresh cache, so on this machine as it is now),
+    and return each model's measurement from the cache file (each command
+    chooses from it for its own points: the timed runs' trace says what)."""
     shutil.rmtree(BATCH_CACHE, ignore_errors=True)
     chosen = {}
     for m in args.models:
@@ -886,7 +892,8 @@ def prime_auto_batch(args, runner):
                 "machine)"))
         with open(os.path.join(BATCH_CACHE, new[0])) as f:
             stored = json.load(f)
-        chosen[m] = {"batch": stored["batch"], "ms_per_point": stored["ms_per_point"]}
+        chosen[m] = {"ms_per_point": stored["ms_per_point"],
+                     "once_ms": stored["once_ms"]}
     return chosen
 
 
@@ -898,14 +905,18 @@ def auto_batch_report(args, res, meta):
     for m in args.models:
         got = meta["auto_batch"][m]
         auto, fixed = med(res["%s:b:auto" % m], "pass"), med(res["%s:b" % m], "pass")
-        per = ", ".join("%s: %.1f" % (k, v) for k, v in
-                        sorted(got["ms_per_point"].items(), key=lambda kv: int(kv[0])))
+        per, once = (", ".join("%s: %.1f" % (k, v) for k, v in
+                               sorted(got[f].items(), key=lambda kv: int(kv[0])))
+                     for f in ("ms_per_point", "once_ms"))
+        chosen = sorted({r.get("batch") for r in res["%s:b:auto" % m]} - {None})
         floor = best[m][0] if m in best else None
         goal = GOAL_B_OVER_TRUE_FLOOR[m]
-        rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), got["batch"], per, auto,
+        rows.append(["%s `%s`" % (m, MODELS[m]["layer"]),
+                     ", ".join(map(str, chosen)) or "?", per, once, auto,
                      fixed, auto / fixed, floor and auto / floor, "<= %.2f" % goal,
                      verdict(floor and auto / floor, goal)])
     L.append(table(["model / layer", "chosen", "measured ms per point (rows: ms)",
+                    "measured one-time ms (rows: ms)",
                     "(b) auto pass s", "(b) batch %d pass s" % args.batch,
                     "auto / batch %d" % args.batch, "auto / true floor", "goal",
                     "met"], rows))

@@ -41,7 +41,9 @@ static const char usage_text[] =
     "  --max-steps M       --steps auto: no interval finer than 1/M of the\n"
     "                      path (default 256)\n"
     "  --batch B|auto      path points per forward pass (default auto: on\n"
-    "                      the CPU the fastest of 1..16, measured once per\n"
+    "                      the CPU the one of 1..16 that runs this\n"
+    "                      command's points fastest, first forwards\n"
+    "                      included, from a measurement made once per\n"
     "                      model and machine and cached, unless other work\n"
     "                      held the CPU; on a GPU 4 images' points, 4 M,\n"
     "                      or 64 with --steps auto)\n";

@@ -405,6 +405,33 @@ START_TEST(resume_with_batches_across_images)
 }
 END_TEST
 
+/* --batch auto charges each batch's one-time costs to the units the run
+ * plans, those a resume skips included: the batch, and so the maps, do
+ * not depend on how many units are left. */
+START_TEST(resume_plans_auto_batch_for_every_unit)
+{
+    static const char plan[] = "run long.yaml steps=8 batch=auto "
+                               "outputs=[cam] metrics=[completeness]";
+    const char *dir = tk_path("planned");
+    char *out = NULL;
+    ck_assert_int_eq(
+        tk_sh(&out, "head -n 3 '%s/samples.csv' > '%s/first2.csv'", fx, fx), 0);
+    free(out);
+    /* 2 of the 4 images, 9 points each, then all 4, 2 of them skipped */
+    const char *scopes[] = {"images=[first2.csv]", ""};
+    const char *said[] = {" for 18 points", " for 36 points"};
+    for (int run = 0; run < 2; run++) {
+        ck_assert_int_eq(tk_sh(&out,
+                               "cd '%s' && RSICAM_TRACE=1 '%s' %s output='%s' "
+                               "%s",
+                               fx, tk_rsicam(), plan, dir, scopes[run]),
+                         0);
+        ck_assert_msg(strstr(out, said[run]), "%s", out);
+        free(out);
+    }
+}
+END_TEST
+
 START_TEST(shards_merge_into_one_run)
 {
     const char *whole = reference_run();
@@ -490,6 +517,7 @@ static Suite *experiment_suite(void)
     tcase_add_test(tc, one_pass_serves_layers_variants_scores);
     tcase_add_test(tc, resume_after_sigkill);
     tcase_add_test(tc, resume_with_batches_across_images);
+    tcase_add_test(tc, resume_plans_auto_batch_for_every_unit);
     tcase_add_test(tc, shards_merge_into_one_run);
     tcase_add_test(tc, report_tells_plugin_parameters_apart);
     suite_add_tcase(s, tc);

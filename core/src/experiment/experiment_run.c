@@ -81,6 +81,20 @@ typedef struct runner {
     int first_failure; /* exit code of the first failed image */
 } runner;
 
+static int mine(const runner *r, int64_t unit)
+{
+    return unit % r->ro->shard_n == r->ro->shard_k - 1;
+}
+
+/* The units of group g that this shard runs, done ones included. */
+static int64_t group_units(const runner *r, int g)
+{
+    int64_t n = 0;
+    for (int i = 0; i < r->xp->n_images; i++)
+        n += mine(r, (int64_t)i * r->xp->n_groups + g);
+    return n;
+}
+
 static int open_explainers(runner *r)
 {
     rsi_experiment *xp = r->xp;
@@ -128,8 +142,10 @@ static int open_explainers(runner *r)
             .hook = xp_metrics_need_hook(xp) ? xp_metrics_hook : NULL,
             .hook_user = &r->hook,
             /* resume and shards skip units: an image's maps must not
-             * depend on the images run before it (explain.h) */
+             * depend on the images run before it (explain.h), nor on
+             * how many are left */
             .image_per_forward = 1,
+            .planned_images = group_units(r, g),
         };
         if (!(r->explainers[g] = rsi_explainer_new(xp->model, &opt)))
             return -1;
@@ -230,11 +246,6 @@ static int montage(runner *r, int i, int computed, int skipped, json_t *records)
         all ? xp_write_montage(r->xp->output, im->path, im->stem, all) : -1;
     json_decref(all);
     return rc;
-}
-
-static int mine(const runner *r, int64_t unit)
-{
-    return unit % r->ro->shard_n == r->ro->shard_k - 1;
 }
 
 static int run_units(runner *r)

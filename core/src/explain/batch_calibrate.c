@@ -7,12 +7,19 @@
  * cost 110 ms per image at 1 row, 143 ms at 8 and 242 ms at 17. So the
  * first image, repeated, runs forward and backward as the stream will run
  * it (the explainer's layers and score kinds, the model's precision and
- * threads) at each candidate batch, and the least time per point wins.
- * The answer is cached per model file, layers, precision, threads, input
- * size, CPU, the graph executor in force, the RSICAM_HEAD /
+ * threads) at each candidate batch. Each candidate's pace is measured and
+ * also what its first run cost beyond that pace: once per process, memory
+ * touched for the first time and oneDNN's kernels for the new shape. A
+ * command then takes the batch that costs least for the points it has
+ * queued: on a 2-core AMD EPYC VM, 16 rows of ResNet50 `layer4` ran a
+ * point 2-7% faster than 8 once warm, but their first forwards wrote
+ * about 100 MB more memory new to the process, and one image's 51 points
+ * took 2.02 s at 16 against 1.77 s at 8 (5 runs each, by hand).
+ * The measurement is cached per model file, layers, precision, threads,
+ * input size, CPU, the graph executor in force, the RSICAM_HEAD /
  * OPENBLAS_THREAD_TIMEOUT settings and whether large blocks sit in huge
  * pages (which changes how much larger batches cost), so that only the
- * first run on a machine pays for it.
+ * first run on a machine pays for it; each command chooses from it.
  *
  * A measurement taken while other work shared the cores is used for the
  * command that took it but not cached: the candidates' times then follow
@@ -45,8 +52,14 @@ static const int64_t candidates[] = {1, 2, 4, 8, 16};
 /* Runs per candidate: warm ones, then timed ones. */
 #define WARM 2
 #define TIMED 2
-/* Per-point times within 3% count as equal (measuring noise). */
-#define TIE 0.03
+/* Costs within 1% count as equal, the fewer rows winning. Before the
+ * one-time costs were counted the margin was 3% of the pace, which also
+ * stood for the memory that more rows hold; counted, that memory's first
+ * touch is in the costs, and 3% of them hid a real gain: VGG19
+ * `features.36`, one image on a 2-core AMD EPYC, costs 7,040 ms at 16 rows
+ * against 7,203 at 8 as measured (2.3%), and ran 6.08 s against 6.35 s (3
+ * runs each, by hand). */
+#define TIE 0.01
 /* The default share of the measuring that libtorch's threads may wait
  * for a CPU, and the setting that changes it (1: cache whatever was
  * measured, as the test suite does, whose tests run side by side). */
@@ -59,8 +72,10 @@ static const int64_t candidates[] = {1, 2, 4, 8, 16};
  * 4: keyed by the executor in force, which the command now chooses per
  * device; format 3's named only RSICAM_EXECUTOR.
  * 5: stored only when measured on a quiet CPU; format 4's may have been
- * measured beside other work. */
-#define CACHE_FORMAT "rsicam batch calibration 5"
+ * measured beside other work.
+ * 6: each candidate's one-time cost too, and no choice: each command
+ * chooses for its own points; format 5 stored the fastest pace's batch. */
+#define CACHE_FORMAT "rsicam batch calibration 6"
 
 /* The first "model name" of /proc/cpuinfo, or "unknown cpu". */
 static void cpu_name(char *out, size_t n)
@@ -157,8 +172,17 @@ static char *cache_file(const char *dir, const char *key)
     return rsi_path_join(dir, name);
 }
 
-/* The cached batch for key, or 0: none, another key's, or not ours. */
-static int64_t cached_batch(const char *path, const char *key, int *ours)
+/* A candidate's name in the cache's objects: its rows. */
+static void rows_name(int i, char *out, size_t n)
+{
+    snprintf(out, n, "%lld", (long long)candidates[i]);
+}
+
+/* The measurement cached for key into ms and once (-1 past the candidates
+ * measured): 1, or 0 when there is none, another key's, one not ours or
+ * one that does not read as a measurement. */
+static int cached_measurement(const char *path, const char *key, double *ms,
+                              double *once, int *ours)
 {
     char *text = NULL;
     size_t len;
@@ -169,31 +193,43 @@ static int64_t cached_batch(const char *path, const char *key, int *ours)
     json_t *doc = json_loadb(text, len, 0, NULL);
     free(text);
     const char *k = json_string_value(json_object_get(doc, "key"));
-    const json_t *batch = json_object_get(doc, "batch");
-    int64_t b = 0;
+    const json_t *per_point = json_object_get(doc, "ms_per_point");
+    const json_t *first = json_object_get(doc, "once_ms");
     *ours = k && strncmp(k, CACHE_FORMAT "|", strlen(CACHE_FORMAT) + 1) == 0;
-    if (*ours && strcmp(k, key) == 0 && json_is_integer(batch) &&
-        json_integer_value(batch) >= 1 &&
-        json_integer_value(batch) <= RSI_BATCH_MAX)
-        b = json_integer_value(batch);
+    int n = 0;
+    if (*ours && strcmp(k, key) == 0)
+        for (; n < N_CANDIDATES; n++) {
+            char rows[24];
+            rows_name(n, rows, sizeof rows);
+            const json_t *m = json_object_get(per_point, rows);
+            const json_t *o = json_object_get(first, rows);
+            if (!json_is_number(m) || !json_is_number(o) ||
+                !(json_number_value(m) > 0) || !(json_number_value(o) >= 0))
+                break;
+            ms[n] = json_number_value(m);
+            once[n] = json_number_value(o);
+        }
+    for (int i = n; i < N_CANDIDATES; i++)
+        ms[i] = once[i] = -1;
     json_decref(doc);
-    return b;
+    return n > 0;
 }
 
 /* Writes the measurement: 0, or -1 (nothing said: a cache that cannot be
  * written is only slower). */
 static int cache_store(const char *dir, const char *path, const char *key,
-                       int64_t batch, const double *ms, double waited)
+                       const double *ms, const double *once, double waited)
 {
-    json_t *per_point = json_object();
+    json_t *per_point = json_object(), *first = json_object();
     for (int i = 0; i < N_CANDIDATES && ms[i] >= 0; i++) {
         char rows[24];
-        snprintf(rows, sizeof rows, "%lld", (long long)candidates[i]);
+        rows_name(i, rows, sizeof rows);
         json_object_set_new(per_point, rows, json_real(ms[i]));
+        json_object_set_new(first, rows, json_real(once[i]));
     }
-    json_t *doc = json_pack("{s:s, s:I, s:o, s:f}", "key", key, "batch",
-                            (json_int_t)batch, "ms_per_point", per_point,
-                            "waited_for_cpu", waited);
+    json_t *doc =
+        json_pack("{s:s, s:o, s:o, s:f}", "key", key, "ms_per_point", per_point,
+                  "once_ms", first, "waited_for_cpu", waited);
     char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
     const int rc = dir && text && rsi_mkdir_p(dir) == 0 &&
                            rsi_write_file_atomic(path, text, strlen(text)) == 0
@@ -270,31 +306,35 @@ static int threads_outnumber_cpus(void)
 }
 
 /* Each candidate's least time per point over TIMED runs, after WARM runs
- * at its shape: the first run at a new shape is slow (the frozen head's
- * oneDNN convolutions lay their weights out for it, and the graph
- * executor profiles and optimises per shape), so the candidates are
- * measured one after the other, never interleaved; the stream, which
- * packs images into full forwards, changes shape about as rarely. Stops
- * once a candidate costs half again the best (past the knee the cost per
- * point only grows) and marks those not measured with -1. *waited: the
- * share of the measuring that libtorch's threads spent waiting for a CPU
- * (0 where the kernel does not say). Returns 0, or -1 with the error
- * pending. */
+ * at its shape, and in once[i] what its first run cost beyond that pace
+ * (milliseconds, at least 0): the first run at a new shape is slow (memory
+ * new to the process, oneDNN's kernels for the shape), so the candidates
+ * are measured one after the other, never interleaved, smallest first;
+ * each first run then pays for the memory the candidates before it did
+ * not touch. Stops once a candidate costs half again the best (past the
+ * knee the cost per point only grows) and marks those not measured with
+ * -1. *waited: the share of the measuring that libtorch's threads spent
+ * waiting for a CPU (0 where the kernel does not say). Returns 0, or -1
+ * with the error pending. */
 static int measure(rsi_explainer *e, const rsi_tensor *x, double *ms,
-                   double *waited)
+                   double *once, double *waited)
 {
     double least = -1;
     const double start = ex_now(), wait0 = rsi_cpu_wait_seconds();
     for (int i = 0; i < N_CANDIDATES; i++)
-        ms[i] = -1;
+        ms[i] = once[i] = -1;
     for (int i = 0; i < N_CANDIDATES; i++) {
+        double first = 0;
         for (int run = 0; run < WARM + TIMED; run++) {
             const double t = run_ms_per_point(e, x, candidates[i]);
             if (t < 0)
                 return -1;
+            if (run == 0)
+                first = t;
             if (run >= WARM && (ms[i] < 0 || t < ms[i]))
                 ms[i] = t;
         }
+        once[i] = first > ms[i] ? (first - ms[i]) * (double)candidates[i] : 0;
         if (least < 0 || ms[i] < least)
             least = ms[i];
         else if (ms[i] > 1.5 * least)
@@ -308,42 +348,73 @@ static int measure(rsi_explainer *e, const rsi_tensor *x, double *ms,
     return 0;
 }
 
-/* The fewest rows within TIE of the least time per point: more rows cost
- * memory and leave a larger last forward, for nothing. */
-static int64_t best_batch(const double *ms)
+int64_t ex_auto_batch_choice(const double *ms, const double *once, int n,
+                             double points)
 {
-    double least = ms[0];
-    for (int i = 1; i < N_CANDIDATES; i++)
-        if (ms[i] >= 0 && ms[i] < least)
-            least = ms[i];
-    for (int i = 0; i < N_CANDIDATES; i++)
-        if (ms[i] >= 0 && ms[i] <= least * (1 + TIE))
+    double cost[N_CANDIDATES], least = -1, fresh = 0;
+    if (n > N_CANDIDATES)
+        n = N_CANDIDATES;
+    for (int i = 0; i < n; i++) {
+        fresh += once[i];
+        cost[i] = fresh + points * ms[i];
+        if (least < 0 || cost[i] < least)
+            least = cost[i];
+    }
+    for (int i = 0; i < n; i++)
+        if (cost[i] <= least * (1 + TIE))
             return candidates[i];
     return candidates[0];
+}
+
+/* The path points that share the one-time costs: opt.planned_images, else
+ * the images queued when the first starts, each with steps + 1 (with
+ * --steps auto, the first steps, the least it runs), one for maps without
+ * a path. A Python Explainer that is fed one image at a time chooses for
+ * that image, and keeps the choice. */
+static double planned_points(const rsi_explainer *e)
+{
+    const int64_t images = e->opt.planned_images > 0 ? e->opt.planned_images
+                                                     : e->n_queued - e->head;
+    const int64_t each = ex_walks_path(e) ? e->opt.steps + 1 : 1;
+    return (double)(images > 1 ? images : 1) * (double)each;
+}
+
+/* The candidates measured: those with a pace. */
+static int n_measured(const double *ms)
+{
+    int n = 0;
+    while (n < N_CANDIDATES && ms[n] >= 0)
+        n++;
+    return n;
 }
 
 int64_t ex_calibrated_batch(rsi_explainer *e, const rsi_tensor *x)
 {
     const int64_t fallback = e->opt.batch;
+    const double points = planned_points(e);
     char *key = cache_key(e);
     char *dir = key ? cache_dir() : NULL;
     char *file = dir ? cache_file(dir, key) : NULL;
     int ours = 0;
-    const int64_t cached = file ? cached_batch(file, key, &ours) : 0;
-    if (cached > 0) {
+    double ms[N_CANDIDATES], once[N_CANDIDATES], waited = 0;
+    if (file && cached_measurement(file, key, ms, once, &ours)) {
+        const int64_t batch =
+            ex_auto_batch_choice(ms, once, n_measured(ms), points);
         if (e->trace.on)
-            fprintf(stderr, "rsicam: trace: batch auto: %lld, from %s\n",
-                    (long long)cached, file);
+            fprintf(stderr,
+                    "rsicam: trace: batch auto: %lld for %.0f points, from "
+                    "%s\n",
+                    (long long)batch, points, file);
         free(key);
         free(dir);
         free(file);
-        return cached;
+        return batch;
     }
-    double ms[N_CANDIDATES], waited = 0;
-    const int ok = measure(e, x, ms, &waited) == 0;
+    const int ok = measure(e, x, ms, once, &waited) == 0;
     const int judged = !threads_outnumber_cpus();
     int stored = 0;
-    const int64_t batch = ok ? best_batch(ms) : fallback;
+    const int64_t batch =
+        ok ? ex_auto_batch_choice(ms, once, n_measured(ms), points) : fallback;
     if (!ok) {
         fprintf(stderr,
                 "rsicam: batch auto: measuring failed (%s); %lld "
@@ -358,13 +429,17 @@ int64_t ex_calibrated_batch(rsi_explainer *e, const rsi_tensor *x)
                 100 * waited, (long long)batch);
     } else if (file && (ours || access(file, F_OK) != 0)) {
         /* a file of that name that is not rsicam's stays as it is */
-        stored = cache_store(dir, file, key, batch, ms, waited) == 0;
+        stored = cache_store(dir, file, key, ms, once, waited) == 0;
     }
     if (e->trace.on) {
-        fprintf(stderr, "rsicam: trace: batch auto: %lld; ms per point:",
-                (long long)batch);
-        for (int i = 0; ok && i < N_CANDIDATES && ms[i] >= 0; i++)
-            fprintf(stderr, " %lld: %.2f", (long long)candidates[i], ms[i]);
+        fprintf(stderr, "rsicam: trace: batch auto: %lld for %.0f points",
+                (long long)batch, points);
+        for (int part = 0; ok && part < 2; part++) {
+            fprintf(stderr, part ? "; once ms:" : "; ms per point:");
+            for (int i = 0; i < n_measured(ms); i++)
+                fprintf(stderr, " %lld: %.2f", (long long)candidates[i],
+                        part ? once[i] : ms[i]);
+        }
         fprintf(stderr, "; waited for a CPU %.1f%%%s; %s%s\n", 100 * waited,
                 judged ? "" : " (more threads than CPUs: not judged)",
                 stored ? "cached in " : "not cached", stored ? file : "");

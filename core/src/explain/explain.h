@@ -99,6 +99,11 @@ typedef struct rsi_explain_options {
      * experiment's resume, which skips the images recorded, and its shards
      * depend on that. */
     int image_per_forward;
+    /* The images the whole run explains, of which --batch auto on a CPU
+     * charges each batch's one-time costs to (0: those queued when the
+     * first image starts). An experiment counts the images it skips on
+     * resume too, so that its batch, and so its maps, stay the same. */
+    int64_t planned_images;
     rsi_map_hook hook;
     void *hook_user;
 } rsi_explain_options;

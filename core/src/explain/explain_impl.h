@@ -187,12 +187,23 @@ static inline int ex_adaptive(const rsi_explainer *e)
 
 /* ---- batch_calibrate.c ---- */
 
-/* `--batch auto` on a CPU: the batch with the least time per point,
- * measured on x (an image on the model's device) at 1, 2, 4, 8 and 16 rows
- * or read from the cache of an earlier measurement (RSICAM_CACHE_DIR, else
- * $XDG_CACHE_HOME/rsicam or ~/.cache/rsicam). Never fails: when measuring
- * fails, one line says so and opt.batch stays. */
+/* `--batch auto` on a CPU: the batch that runs the points queued in the
+ * least time, one-time costs included, from a measurement on x (an image
+ * on the model's device) at 1, 2, 4, 8 and 16 rows or from the cache of an
+ * earlier one (RSICAM_CACHE_DIR, else $XDG_CACHE_HOME/rsicam or
+ * ~/.cache/rsicam). Never fails: when measuring fails, one line says so
+ * and opt.batch stays. */
 int64_t ex_calibrated_batch(rsi_explainer *e, const rsi_tensor *x);
+/* The choice from a measurement of the first n candidates (1, 2, 4, ...
+ * rows): ms[i] the pace in milliseconds per point, once[i] what the
+ * candidate's first run cost besides. A command of `points` points at
+ * candidate i pays once[0] + ... + once[i] (a fresh process's forwards of
+ * those rows touch the memory that every smaller candidate's did, and
+ * more; this overstates it by the smaller shapes' kernels, some 40 ms for
+ * ResNet50's) plus points * ms[i]. The fewest rows within 1% of the least
+ * cost win: more rows hold more memory for nothing. */
+int64_t ex_auto_batch_choice(const double *ms, const double *once, int n,
+                             double points);
 /* RSICAM_CALIBRATION_MAX_WAIT, or its default; -1 with a usage error
  * when it is not a share in [0, 1]. */
 double ex_calibration_max_wait(void);
