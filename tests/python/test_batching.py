@@ -247,9 +247,10 @@ class Batching(unittest.TestCase):
                                f"{points} points, from {file}")
         # what the file says is what is chosen from: 8 rows at the best
         # pace, 8 + 8 + 4 points
-        stored["ms_per_point"] = {k: 1.0 if k == "8" else 2.0
-                                  for k in stored["ms_per_point"]}
-        stored["once_ms"] = {k: 0.0 for k in stored["once_ms"]}
+        # (every size, whichever the measurement reached)
+        sizes = ("1", "2", "4", "8", "16")
+        stored["ms_per_point"] = {k: 1.0 if k == "8" else 2.0 for k in sizes}
+        stored["once_ms"] = {k: 0.0 for k in sizes}
         with open(file, "w") as f:
             json.dump(stored, f)
         fw, said = self.auto("auto-eight", cache)
