@@ -367,15 +367,18 @@ int64_t ex_auto_batch_choice(const double *ms, const double *once, int n,
 }
 
 /* The path points that share the one-time costs: opt.planned_images, else
- * the images queued when the first starts, each with steps + 1 (with
- * --steps auto, the first steps, the least it runs), one for maps without
- * a path. A Python Explainer that is fed one image at a time chooses for
+ * the images queued when the first starts, each with as many as the first
+ * image's path (a sequence path's own count; with --steps auto, not yet
+ * open, the first steps + 1, the least it runs), one for maps without a
+ * path. A Python Explainer that is fed one image at a time chooses for
  * that image, and keeps the choice. */
-static double planned_points(const rsi_explainer *e)
+static double planned_points(const rsi_explainer *e, const flight *first)
 {
     const int64_t images = e->opt.planned_images > 0 ? e->opt.planned_images
                                                      : e->n_queued - e->head;
-    const int64_t each = ex_walks_path(e) ? e->opt.steps + 1 : 1;
+    const int64_t each = !ex_walks_path(e)       ? 1
+                         : first->path.total > 0 ? first->path.total
+                                                 : e->opt.steps + 1;
     return (double)(images > 1 ? images : 1) * (double)each;
 }
 
@@ -388,10 +391,11 @@ static int n_measured(const double *ms)
     return n;
 }
 
-int64_t ex_calibrated_batch(rsi_explainer *e, const rsi_tensor *x)
+int64_t ex_calibrated_batch(rsi_explainer *e, const flight *first)
 {
+    const rsi_tensor *x = first->x;
     const int64_t fallback = e->opt.batch;
-    const double points = planned_points(e);
+    const double points = planned_points(e, first);
     char *key = cache_key(e);
     char *dir = key ? cache_dir() : NULL;
     char *file = dir ? cache_file(dir, key) : NULL;

@@ -248,7 +248,7 @@ static void finish_oldest(rsi_explainer *e)
         return; /* out of memory: the caller reports it */
     flight *fl = e->flights[0];
     if (e->calibrate_batch && !fl->failed) {
-        e->opt.batch = ex_calibrated_batch(e, fl->x);
+        e->opt.batch = ex_calibrated_batch(e, fl);
         e->calibrate_batch = 0;
     }
     if (ex_adaptive(e) && !fl->finished) {

@@ -188,12 +188,12 @@ static inline int ex_adaptive(const rsi_explainer *e)
 /* ---- batch_calibrate.c ---- */
 
 /* `--batch auto` on a CPU: the batch that runs the points queued in the
- * least time, one-time costs included, from a measurement on x (an image
- * on the model's device) at 1, 2, 4, 8 and 16 rows or from the cache of an
- * earlier one (RSICAM_CACHE_DIR, else $XDG_CACHE_HOME/rsicam or
- * ~/.cache/rsicam). Never fails: when measuring fails, one line says so
- * and opt.batch stays. */
-int64_t ex_calibrated_batch(rsi_explainer *e, const rsi_tensor *x);
+ * least time, one-time costs included, from a measurement on the first
+ * image that starts (on the model's device, its path open) at 1, 2, 4, 8
+ * and 16 rows or from the cache of an earlier one (RSICAM_CACHE_DIR, else
+ * $XDG_CACHE_HOME/rsicam or ~/.cache/rsicam). Never fails: when measuring
+ * fails, one line says so and opt.batch stays. */
+int64_t ex_calibrated_batch(rsi_explainer *e, const flight *first);
 /* The choice from a measurement of the first n candidates (1, 2, 4, ...
  * rows): ms[i] the pace in milliseconds per point, once[i] what the
  * candidate's first run cost besides. A command of `points` points at
