@@ -8,8 +8,9 @@ image read to the sums, cold, a fresh process) and whole command (process
 start to exit), their medians per pair, and the median over repetitions of
 each pair's pass over the first pair's in the same repetition (the figure
 to read for a few percent). A variant is NAME[=SETTING...]:
-SETTING is ENV=VALUE (an environment variable for that run) or bin=PATH
-(another rsicam binary, e.g. a copy built from an earlier commit).
+SETTING is ENV=VALUE (an environment variable for that run), bin=PATH
+(another rsicam binary, e.g. a copy built from an earlier commit) or
+batch=B (that run's --batch instead of --batch's).
 
     bench/interleave.py --model resnet50 --layers layer4 \\
         simple=RSICAM_EXECUTOR=simple profiling=RSICAM_EXECUTOR=profiling
@@ -28,24 +29,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def variant(text):
     name, _, rest = text.partition("=")
-    env, binary = {}, None
+    env, binary, batch = {}, None, None
     for setting in filter(None, rest.split(",")):
         key, eq, value = setting.partition("=")
         if not eq:
             raise argparse.ArgumentTypeError(
-                "variant '%s': '%s' is not ENV=VALUE or bin=PATH" %
+                "variant '%s': '%s' is not ENV=VALUE, bin=PATH or batch=B" %
                 (text, setting))
         if key == "bin":
             binary = value
+        elif key == "batch":
+            batch = value
         else:
             env[key] = value
-    return name, env, binary
+    return name, env, binary, batch
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("variants", nargs="+", type=variant,
-                    help="NAME[=ENV=VALUE,...,bin=PATH]")
+                    help="NAME[=ENV=VALUE,...,bin=PATH,batch=B]")
     ap.add_argument("--model", default="resnet50",
                     help="resnet50 or vgg19 (bench-work's exports)")
     ap.add_argument("--layers", action="append",
@@ -79,12 +82,13 @@ def main():
     runs = {}  # (name, layers) -> [(pass, command), ...], in repetition order
     for rep in range(1, args.reps + 1):
         k = (rep - 1) % len(pairs)  # rotated: no pair always runs first
-        for (name, env, binary), layers in pairs[k:] + pairs[:k]:
+        for (name, env, binary, batch), layers in pairs[k:] + pairs[:k]:
             try:
                 # its outputs in a folder of its own under work, removed
                 recs, wall, _, _ = bench.explain_once(
                     binary or os.path.join(args.build, "rsicam"), model,
-                    layers, [image], spec, work, dict(base_env, **env))
+                    layers, [image], dict(spec, batch=batch or spec["batch"]),
+                    work, dict(base_env, **env))
             except bench.RunFailed as e:
                 sys.exit("interleave: variant %s, layers %s: %s" %
                          (name, layers, e))
