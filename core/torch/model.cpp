@@ -371,7 +371,7 @@ static Exposed run_exposed(rsi_model *m, const at::Tensor &x)
     DeltaCapture capture(m->layers.size());
     std::vector<c10::IValue> elements;
     if (const SplitForward *split = split_for(m)) {
-        elements = run_split(*split, m->module, x);
+        elements = run_split(*split, m->module, x, m->head_rows);
     } else {
         torch::jit::Stack stack{m->module._ivalue(), x};
         m->exposed->run(stack);
@@ -709,6 +709,28 @@ rsi_tensor *rsi_model_input_grad_softmax(rsi_model *m, const rsi_tensor *x,
     if (!out)
         rsi_error_reclass(RSI_ERR_MODEL);
     return out;
+}
+
+int rsi_model_wide_tail(rsi_model *m)
+{
+    return shim_call<int>(-1, "wide tail", [&] {
+        if (!m->exposed)
+            throw std::runtime_error("no layers selected");
+        if (!m->device.is_cpu())
+            return 0;
+        const rsicam::SplitForward *split = rsicam::split_for(m);
+        return split && split->wide_tail ? 1 : 0;
+    });
+}
+
+int rsi_model_set_head_rows(rsi_model *m, int64_t rows)
+{
+    return shim_call<int>(-1, "head rows", [&] {
+        if (rows < 0)
+            throw std::invalid_argument("head rows must be >= 0");
+        m->head_rows = rows;
+        return 0;
+    });
 }
 
 } // extern "C"

@@ -32,6 +32,8 @@ struct rsi_model {
     // run for the model's device and precision, dropped when they change
     std::unique_ptr<rsicam::SplitForward> split;
     bool split_tried = false;
+    // the most rows the split's head runs at once (0: a run's rows)
+    int64_t head_rows = 0;
     ~rsi_model()
     {
         rsi_model_info_release(&info);

@@ -24,11 +24,11 @@ namespace rsicam
 
 // libtorch 2.4 replaced the per-backend setters with ones taking a device.
 #if RSICAM_TORCH_AT_LEAST(2, 4)
-static bool autocast_enabled(c10::DeviceType d)
+bool autocast_enabled(c10::DeviceType d)
 {
     return at::autocast::is_autocast_enabled(d);
 }
-static void set_autocast(c10::DeviceType d, bool on)
+void set_autocast(c10::DeviceType d, bool on)
 {
     at::autocast::set_autocast_enabled(d, on);
 }
@@ -41,12 +41,12 @@ static void set_autocast_dtype(c10::DeviceType d, c10::ScalarType t)
     at::autocast::set_autocast_dtype(d, t);
 }
 #else
-static bool autocast_enabled(c10::DeviceType d)
+bool autocast_enabled(c10::DeviceType d)
 {
     return d == c10::kCPU ? at::autocast::is_cpu_enabled()
                           : at::autocast::is_enabled();
 }
-static void set_autocast(c10::DeviceType d, bool on)
+void set_autocast(c10::DeviceType d, bool on)
 {
     if (d == c10::kCPU)
         at::autocast::set_cpu_enabled(on);

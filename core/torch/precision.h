@@ -30,6 +30,11 @@ class AutocastScope
     c10::ScalarType was_dtype_ = c10::ScalarType::Float;
 };
 
+// Whether autocast is on for device's type, and switching it (libtorch
+// 2.4 renamed the calls).
+bool autocast_enabled(c10::DeviceType device);
+void set_autocast(c10::DeviceType device, bool on);
+
 // "fp32" or "bf16" (also "float32", "bfloat16"); throws
 // std::invalid_argument on anything else.
 c10::ScalarType parse_precision(const char *name);

@@ -15,6 +15,7 @@
 #include "split_head.h"
 #include "head_pool.h"
 #include "layer_delta.h"
+#include "precision.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/alias_analysis.h>
@@ -294,6 +295,66 @@ bool constants_finite(const Block &b)
     return true;
 }
 
+// The head's values for parts of x's rows (sizes), each value joined along
+// the rows, each part started with autocast as given; empty where a value
+// is not a tensor with a row per row of its part (an int list the tail
+// reads, say).
+std::vector<c10::IValue> run_head_parts(const SplitForward &split,
+                                        const at::Tensor &x,
+                                        const std::vector<int64_t> &sizes,
+                                        bool autocast)
+{
+    const c10::DeviceType device = x.device().type();
+    std::vector<std::vector<at::Tensor>> values;
+    int64_t from = 0;
+    for (int64_t rows : sizes) {
+        set_autocast(device, autocast);
+        torch::jit::Stack stack{x.narrow(0, from, rows)};
+        split.head->run(stack);
+        const auto &out = stack.back().toTupleRef().elements();
+        values.resize(out.size());
+        for (size_t i = 0; i < out.size(); i++) {
+            if (!out[i].isTensor() || out[i].toTensor().dim() < 1 ||
+                out[i].toTensor().size(0) != rows)
+                return {};
+            values[i].push_back(out[i].toTensor());
+        }
+        from += rows;
+    }
+    std::vector<c10::IValue> joined;
+    for (auto &v : values)
+        joined.emplace_back(at::cat(v));
+    return joined;
+}
+
+// The head's values for x: in parts of at most head_rows + 1 rows, as
+// equal as they come (51 rows at 8: six parts of 9 and 8, two kernel
+// shapes as a forward of 51 points at --batch 8 would have), else whole.
+std::vector<c10::IValue> run_head(const SplitForward &split,
+                                  const at::Tensor &x, int64_t head_rows)
+{
+    torch::NoGradGuard no_grad; // nothing in the head has a gradient
+    const int64_t rows = x.size(0);
+    if (head_rows > 0 && rows > head_rows + 1) {
+        const int64_t n = (rows + head_rows) / (head_rows + 1);
+        std::vector<int64_t> sizes;
+        for (int64_t i = 0; i < n; i++)
+            sizes.push_back(rows / n + (i < rows % n));
+        // the head's first exposed layer switches autocast off
+        // (precision.h): each part starts in the state the first did
+        const c10::DeviceType device = x.device().type();
+        const bool autocast = autocast_enabled(device);
+        std::vector<c10::IValue> joined =
+            run_head_parts(split, x, sizes, autocast);
+        if (!joined.empty())
+            return joined;
+        set_autocast(device, autocast);
+    }
+    torch::jit::Stack stack{x};
+    split.head->run(stack);
+    return stack.back().toTupleRef().elements().vec();
+}
+
 } // namespace
 
 std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
@@ -304,12 +365,18 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
     std::shared_ptr<Graph> g = exposed.copy();
     Cut cut = classify(*g);
     size_t i = 0;
-    for (Node *n : g->nodes())
-        if (cut.parts[i++] == Part::head && escapes_freezing(n)) {
+    std::vector<Node *> tail_nodes;
+    for (Node *n : g->nodes()) {
+        const Part p = cut.parts[i++];
+        if (p == Part::head && escapes_freezing(n)) {
             why = "the part before the layers runs '" +
                   std::string(n->kind().toQualString()) + "'";
             return nullptr;
         }
+        if (p == Part::tail)
+            tail_nodes.push_back(n);
+    }
+    const bool wide_tail = is_wide_tail(*g, module, tail_nodes);
     std::shared_ptr<Graph> head = make_head(*g, cut);
     if (!freeze_attributes(head, module, why))
         return nullptr;
@@ -334,6 +401,7 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                   << *tail;
     auto split = std::make_unique<SplitForward>();
     split->kernels = kernels;
+    split->wide_tail = wide_tail;
     split->head = std::make_unique<torch::jit::GraphFunction>(
         "rsicam_frozen_head", head, nullptr);
     split->tail = std::make_unique<torch::jit::GraphFunction>("rsicam_tail",
@@ -343,16 +411,10 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
 
 std::vector<c10::IValue> run_split(const SplitForward &split,
                                    const torch::jit::Module &module,
-                                   const at::Tensor &x)
+                                   const at::Tensor &x, int64_t head_rows)
 {
-    torch::jit::Stack stack{x};
-    {
-        torch::NoGradGuard no_grad; // nothing in the head has a gradient
-        split.head->run(stack);
-    }
-    std::vector<c10::IValue> frontier =
-        stack.back().toTupleRef().elements().vec();
-    stack.clear();
+    std::vector<c10::IValue> frontier = run_head(split, x, head_rows);
+    torch::jit::Stack stack;
     stack.emplace_back(module._ivalue());
     for (auto &f : frontier)
         stack.push_back(std::move(f));

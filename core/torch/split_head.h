@@ -41,6 +41,11 @@ struct SplitForward {
     std::unique_ptr<torch::jit::GraphFunction> head, tail;
     HeadKernels kernels; // those asked for, or plain where a frozen weight
                          // is NaN or Inf
+    // Whether the tail is worth running on many rows at once
+    // (wide_tail.cpp): only pooling, reshaping, fully connected layers and
+    // pointwise operations, which keep little per row, with weights enough
+    // that reading them once a run is much of a run's cost.
+    bool wide_tail;
 };
 
 // Cuts exposed (a graph of self and x) for module, whose
@@ -52,10 +57,16 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                                          HeadKernels kernels, bool fold,
                                          std::string &why);
 
-// Runs a split forward: the head without gradient, then the tail.
+// Runs a split forward: the head without gradient, on at most head_rows
+// of x's rows at a time (0: all at once), then the tail on all of them.
 std::vector<c10::IValue> run_split(const SplitForward &split,
                                    const torch::jit::Module &module,
-                                   const at::Tensor &x);
+                                   const at::Tensor &x, int64_t head_rows);
+
+// SplitForward::wide_tail for the tail_nodes of g, a graph of (self, x)
+// for module (wide_tail.cpp).
+bool is_wide_tail(const torch::jit::Graph &g, const torch::jit::Module &module,
+                  const std::vector<torch::jit::Node *> &tail_nodes);
 
 } // namespace rsicam
 

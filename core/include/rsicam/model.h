@@ -197,6 +197,23 @@ RSI_API int rsi_model_set_device(rsi_model *m, const char *device);
 RSI_API int rsi_model_set_precision(rsi_model *m, const char *precision);
 /* The head's precision as set: "fp32" or "bf16". */
 RSI_API const char *rsi_model_get_precision(const rsi_model *m);
+/* 1 when, on a CPU, the network after the first selected layer is worth
+ * running on many rows at once (with the part before the layer frozen):
+ * only pooling, reshaping, fully connected layers and pointwise operations
+ * (a classifier's end after its last convolution), which keep little per
+ * row, with at least 32 MiB of weights, which it reads once a run however
+ * many rows it takes (VGG19's classifier; not ResNet50's fc). A run may
+ * then take many more rows than the head should at once
+ * (rsi_model_set_head_rows). 0 otherwise (a GPU, a tail with a
+ * convolution, a head that cannot be frozen); -1 with an error pending
+ * when no layers are selected. May freeze the head, which the first run
+ * would do otherwise. */
+RSI_API int rsi_model_wide_tail(rsi_model *m);
+/* The frozen part before the first layer runs on at most rows + 1 rows at
+ * a time, in parts as equal as they come, the rest of the network on all
+ * of a run's rows together; 0 (the default): all at once. The maps are the
+ * same to the bit whatever the parts. */
+RSI_API int rsi_model_set_head_rows(rsi_model *m, int64_t rows);
 /* 1 when the model lives on a GPU, else 0. */
 RSI_API int rsi_model_on_gpu(const rsi_model *m);
 /* A copy of t on the model's device. */
