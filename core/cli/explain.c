@@ -45,8 +45,12 @@ static const char usage_text[] =
     "                      command's points fastest, first forwards\n"
     "                      included, from a measurement made once per\n"
     "                      model and machine and cached, unless other work\n"
-    "                      held the CPU; on a GPU 4 images' points, 4 M,\n"
-    "                      or 64 with --steps auto)\n";
+    "                      held the CPU, and where the network after the\n"
+    "                      layer is only pooling and 32 MiB or more of\n"
+    "                      fully connected layers (VGG19), forwards of up\n"
+    "                      to 64 points whose part before the layer runs\n"
+    "                      that many at a time; on a GPU 4 images' points,\n"
+    "                      4 M, or 64 with --steps auto)\n";
 /* --method, --variant and --score come between: map_kinds.h's names. */
 static const char usage_tail[] =
     "  --baseline SPEC     NAME[:k=v,...] (default zero)\n"

@@ -95,6 +95,10 @@ rsi_explainer *rsi_explainer_new(rsi_model *model,
     }
     e->model = model;
     e->opt = *opt;
+    /* the head as a forward's rows, whatever an explainer before this one
+     * set (ex_settle_forward_rows) */
+    if (rsi_model_set_head_rows(model, 0) < 0)
+        rsi_error_clear();
     ex_trace_init(&e->trace);
     if (!opt->batch) {
         e->opt.batch = rsi_explain_auto_batch(rsi_model_on_gpu(model), opt);
@@ -250,6 +254,7 @@ static void finish_oldest(rsi_explainer *e)
     if (e->calibrate_batch && !fl->failed) {
         e->opt.batch = ex_calibrated_batch(e, fl);
         e->calibrate_batch = 0;
+        ex_settle_forward_rows(e);
     }
     if (ex_adaptive(e) && !fl->finished) {
         if (ex_walk_adaptive(e, fl) < 0)

@@ -24,7 +24,7 @@ static int walk_grid(rsi_explainer *e, flight *fl, rsi_rs_store *store)
     }
     rsi_tensor *batch = NULL;
     int rc;
-    while ((rc = rsi_call_path_next(c, e->opt.batch, &batch)) == 1) {
+    while ((rc = rsi_call_path_next(c, ex_forward_rows(e), &batch)) == 1) {
         const int64_t b = rsi_tensor_size(batch, 0);
         rc = ex_feed_batch(e, fl, batch, store, 0, c->given == b,
                            c->given == c->total);
@@ -36,11 +36,12 @@ static int walk_grid(rsi_explainer *e, flight *fl, rsi_rs_store *store)
 }
 
 /* The points at positions pos[0..n) / resolution (none an end) through
- * the model into store, opt.batch at a time. */
+ * the model into store, a forward's rows at a time. */
 static int walk_positions(rsi_explainer *e, flight *fl, const int64_t *pos,
                           int64_t n, int64_t resolution, rsi_rs_store *store)
 {
-    const int64_t most = n < e->opt.batch ? n : e->opt.batch;
+    const int64_t rows = ex_forward_rows(e);
+    const int64_t most = n < rows ? n : rows;
     double *alpha = malloc((size_t)most * sizeof *alpha);
     int rc = alpha ? 0 : (rsi_error("out of memory"), -1);
     for (int64_t first = 0; rc == 0 && first < n; first += most) {

@@ -173,6 +173,9 @@ struct rsi_explainer {
      * this share of the measuring (ex_calibration_max_wait) */
     int calibrate_batch;
     double calibration_max_wait;
+    /* the points a forward takes where `--batch auto` found the network
+     * after the layer wide (ex_settle_forward_rows); else 0: opt.batch */
+    int64_t forward_rows;
 };
 
 static inline int ex_walks_path(const rsi_explainer *e)
@@ -183,6 +186,12 @@ static inline int ex_walks_path(const rsi_explainer *e)
 static inline int ex_adaptive(const rsi_explainer *e)
 {
     return ex_walks_path(e) && e->opt.tol > 0;
+}
+
+/* The most points a forward takes. */
+static inline int64_t ex_forward_rows(const rsi_explainer *e)
+{
+    return e->forward_rows ? e->forward_rows : e->opt.batch;
 }
 
 /* ---- batch_calibrate.c ---- */
@@ -220,6 +229,12 @@ void ex_flight_walked(rsi_explainer *e, flight *fl);
  * the image), the maps here and the files on a thread. */
 void ex_flight_make_maps(rsi_explainer *e, flight *fl);
 void ex_flight_free(flight *fl);
+/* Once `--batch auto` has chosen opt.batch on a CPU: where the model's
+ * tail is wide (rsi_model_wide_tail), forwards of up to 64 points with
+ * the head run opt.batch rows at a time. A given --batch, or a tail that
+ * is not wide, keeps forwards of opt.batch. Never fails: a model that
+ * cannot say keeps opt.batch. */
+void ex_settle_forward_rows(rsi_explainer *e);
 /* How many images' points a forward holds whole (0: one image's points
  * span forwards). */
 int64_t ex_images_per_forward(const rsi_explainer *e);
