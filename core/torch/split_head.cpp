@@ -27,6 +27,7 @@
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/csrc/jit/passes/frozen_ops_to_mkldnn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -376,7 +377,14 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
         if (p == Part::tail)
             tail_nodes.push_back(n);
     }
-    const bool wide_tail = is_wide_tail(*g, module, tail_nodes);
+    // a head in parts joins tensors along their rows: a value of another
+    // type crossing the cut (an int list, say) would make every run try
+    // parts and fall back to the whole head (run_head)
+    const bool tensors_cross = std::all_of(
+        cut.frontier.begin(), cut.frontier.end(),
+        [](const Value *v) { return v->type()->cast<c10::TensorType>(); });
+    const bool wide_tail =
+        tensors_cross && is_wide_tail(*g, module, tail_nodes);
     std::shared_ptr<Graph> head = make_head(*g, cut);
     if (!freeze_attributes(head, module, why))
         return nullptr;
