@@ -174,37 +174,18 @@ bool freeze_attributes(std::shared_ptr<Graph> &graph,
                        const torch::jit::Module &module, std::string &why)
 {
     Graph &g = *graph;
-    std::unordered_map<const Value *, c10::intrusive_ptr<c10::ivalue::Object>>
-        objects{{g.inputs()[0], module._ivalue()}};
-    std::function<bool(Block *)> visit = [&](Block *b) {
-        for (Node *n : b->nodes()) {
-            for (Block *inner : n->blocks())
-                if (!visit(inner))
-                    return false;
-            if (n->kind() != c10::prim::GetAttr)
-                continue;
-            auto owner = objects.find(n->input());
-            if (owner == objects.end())
-                continue;
-            const std::string &name = n->s(c10::attr::name);
-            c10::IValue value = owner->second->getAttr(name);
-            if (value.isObject()) {
-                objects[n->output()] = value.toObject();
-                continue;
-            }
-            torch::jit::WithInsertPoint here(n);
-            auto constant = torch::jit::tryInsertConstant(g, value);
-            if (!constant) {
-                why = "attribute '" + name + "' (" + value.tagKind() +
-                      ") cannot be frozen";
-                return false;
-            }
-            n->output()->replaceAllUsesWith(*constant);
+    for (const auto &[read, value] : attribute_reads(g, module)) {
+        if (value.isObject()) // a submodule: its own reads are listed
+            continue;
+        torch::jit::WithInsertPoint here(read->node());
+        auto constant = torch::jit::tryInsertConstant(g, value);
+        if (!constant) {
+            why = "attribute '" + read->node()->s(c10::attr::name) + "' (" +
+                  value.tagKind() + ") cannot be frozen";
+            return false;
         }
-        return true;
-    };
-    if (!visit(g.block()))
-        return false;
+        read->replaceAllUsesWith(*constant);
+    }
     torch::jit::EliminateDeadCode(g.block());
     if (g.inputs()[0]->hasUses()) {
         why = "the part before the layers uses the module itself";
@@ -357,6 +338,32 @@ std::vector<c10::IValue> run_head(const SplitForward &split,
 }
 
 } // namespace
+
+std::vector<std::pair<Value *, c10::IValue>>
+attribute_reads(Graph &g, const torch::jit::Module &module)
+{
+    std::vector<std::pair<Value *, c10::IValue>> reads;
+    std::unordered_map<const Value *, c10::IValue> objects{
+        {g.inputs()[0], module._ivalue()}};
+    std::function<void(Block *)> visit = [&](Block *b) {
+        for (Node *n : b->nodes()) {
+            for (Block *inner : n->blocks())
+                visit(inner);
+            auto owner = n->kind() == c10::prim::GetAttr
+                             ? objects.find(n->input())
+                             : objects.end();
+            if (owner == objects.end())
+                continue;
+            c10::IValue value =
+                owner->second.toObjectRef().getAttr(n->s(c10::attr::name));
+            if (value.isObject())
+                objects[n->output()] = value;
+            reads.emplace_back(n->output(), std::move(value));
+        }
+    };
+    visit(g.block());
+    return reads;
+}
 
 std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                                          torch::jit::Graph &exposed,

@@ -74,22 +74,13 @@ bool light_node(const torch::jit::Node *n)
     return n->blocks().empty() && light.count(n->kind().toQualString());
 }
 
-// The bytes of the module's tensors that nodes read (attribute reads from
-// g's self resolved against module), each storage once.
-int64_t weight_bytes(const torch::jit::Graph &g,
-                     const torch::jit::Module &module,
+// The bytes of the module's tensors that nodes read, each storage once.
+int64_t weight_bytes(torch::jit::Graph &g, const torch::jit::Module &module,
                      const std::vector<torch::jit::Node *> &nodes)
 {
-    std::unordered_map<const torch::jit::Value *, c10::IValue> attrs{
-        {g.inputs()[0], module._ivalue()}};
-    for (const torch::jit::Node *n : g.nodes()) {
-        if (n->kind() != c10::prim::GetAttr)
-            continue;
-        auto owner = attrs.find(n->input());
-        if (owner != attrs.end() && owner->second.isObject())
-            attrs[n->output()] =
-                owner->second.toObjectRef().getAttr(n->s(c10::attr::name));
-    }
+    std::unordered_map<const torch::jit::Value *, c10::IValue> attrs;
+    for (auto &[read, value] : attribute_reads(g, module))
+        attrs.emplace(read, std::move(value));
     std::unordered_set<const void *> seen;
     int64_t bytes = 0;
     for (const torch::jit::Node *n : nodes)
@@ -106,7 +97,7 @@ int64_t weight_bytes(const torch::jit::Graph &g,
 
 } // namespace
 
-bool is_wide_tail(const torch::jit::Graph &g, const torch::jit::Module &module,
+bool is_wide_tail(torch::jit::Graph &g, const torch::jit::Module &module,
                   const std::vector<torch::jit::Node *> &tail_nodes)
 {
     for (const torch::jit::Node *n : tail_nodes)
