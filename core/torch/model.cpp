@@ -370,8 +370,10 @@ static Exposed run_exposed(rsi_model *m, const at::Tensor &x)
 {
     DeltaCapture capture(m->layers.size());
     std::vector<c10::IValue> elements;
+    m->head_seconds = -1;
     if (const SplitForward *split = split_for(m)) {
-        elements = run_split(*split, m->module, x, m->head_rows);
+        elements =
+            run_split(*split, m->module, x, m->head_rows, m->head_seconds);
     } else {
         torch::jit::Stack stack{m->module._ivalue(), x};
         m->exposed->run(stack);
@@ -731,6 +733,11 @@ int rsi_model_set_head_rows(rsi_model *m, int64_t rows)
         m->head_rows = rows;
         return 0;
     });
+}
+
+double rsi_model_head_seconds(const rsi_model *m)
+{
+    return m->head_seconds;
 }
 
 } // extern "C"

@@ -34,6 +34,9 @@ struct rsi_model {
     bool split_tried = false;
     // the most rows the split's head runs at once (0: a run's rows)
     int64_t head_rows = 0;
+    // the seconds the last run spent in the split's head, -1 where it ran
+    // none (rsi_model_head_seconds)
+    double head_seconds = -1;
     ~rsi_model()
     {
         rsi_model_info_release(&info);

@@ -28,6 +28,7 @@
 #include <torch/csrc/jit/passes/frozen_ops_to_mkldnn.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -426,9 +427,14 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
 
 std::vector<c10::IValue> run_split(const SplitForward &split,
                                    const torch::jit::Module &module,
-                                   const at::Tensor &x, int64_t head_rows)
+                                   const at::Tensor &x, int64_t head_rows,
+                                   double &head_seconds)
 {
+    const auto start = std::chrono::steady_clock::now();
     std::vector<c10::IValue> frontier = run_head(split, x, head_rows);
+    head_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     torch::jit::Stack stack;
     stack.emplace_back(module._ivalue());
     for (auto &f : frontier)

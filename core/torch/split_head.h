@@ -60,9 +60,11 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
 
 // Runs a split forward: the head without gradient, on at most head_rows
 // of x's rows at a time (0: all at once), then the tail on all of them.
+// head_seconds: the head's wall time (on a GPU, the time to queue it).
 std::vector<c10::IValue> run_split(const SplitForward &split,
                                    const torch::jit::Module &module,
-                                   const at::Tensor &x, int64_t head_rows);
+                                   const at::Tensor &x, int64_t head_rows,
+                                   double &head_seconds);
 
 // SplitForward::wide_tail for the tail_nodes of g, a graph of (self, x)
 // for module (wide_tail.cpp).

@@ -15,7 +15,11 @@ whose classifier holds 36 MiB:
 - at an earlier layer (a convolution follows) forwards keep the chosen
   batch;
 - with a small classifier the tail is light but not wide: the same;
-- a given `--batch` is kept as given.
+- a given `--batch` is kept as given;
+- where the tail is wide, the calibration times each candidate's head
+  alone (the tail, run on all of a forward's points, costs the same
+  whatever the candidate) and its cache says so; elsewhere it times the
+  whole run.
 """
 import glob
 import json
@@ -85,6 +89,17 @@ def explain(name, model, layer, batch, *extra):
     return out, recs, forwards, proc.stderr
 
 
+def calibration(name, err):
+    """The trace's word for what the calibration timed, and its cache."""
+    timed = re.search(r"trace: batch auto: \d+ for \d+ points; (ms per point"
+                      r"(?: of the head)?):", err)
+    assert timed, err
+    files = glob.glob(os.path.join(TMP, "cache-" + name, "batch-*.json"))
+    assert len(files) == 1, files
+    with open(files[0]) as f:
+        return timed.group(1), json.load(f)
+
+
 def chosen_batch(err):
     m = re.search(r"trace: batch auto: (\d+) for", err)
     assert m, err
@@ -142,6 +157,20 @@ class WideTail(unittest.TestCase):
         self.assertNotIn(WIDE, err)
         b = chosen_batch(err)
         self.assertTrue(all(p <= b + 1 for p, _ in fw), (b, fw))
+
+    def test_calibration_times_the_head_alone_where_wide(self):
+        for name, model, layer, wide in (
+                ("cal-wide", self.wide, "features.3", True),
+                ("cal-early", self.wide, "features.1", False),
+                ("cal-narrow", self.narrow, "features.3", False)):
+            _, _, _, err = explain(name, model, layer, "auto")
+            timed, cache = calibration(name, err)
+            self.assertEqual(timed, "ms per point of the head" if wide
+                             else "ms per point", name)
+            self.assertIs(cache["head_alone"], wide, name)
+            self.assertIn("|wide tail %d|" % wide, cache["key"], name)
+            self.assertTrue(all(ms > 0 for ms in cache["ms_per_point"].values()),
+                            cache)
 
     def test_given_batch_kept(self):
         _, _, fw, err = explain("wide-given", self.wide, "features.3", 4)

@@ -10,10 +10,14 @@
  *   - the network after its last convolution (pooling, flattening, one
  *     small fully connected layer) is not wide, nor after an earlier layer
  *     (more convolutions); with no layers selected the question is an
- *     error; a negative number of rows is refused. */
+ *     error; a negative number of rows is refused;
+ *   - the head's time (rsi_model_head_seconds, which `--batch auto` times
+ *     a wide tail's candidates by) is -1 before a run, then more than 0
+ *     and no more than the run took. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rsicam/error.h"
 #include "rsicam/model.h"
@@ -152,6 +156,33 @@ START_TEST(questions_without_layers_and_bad_rows_refused)
 }
 END_TEST
 
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+START_TEST(head_time_within_the_run)
+{
+    rsi_model *m = model_at("features.10");
+    rsi_tensor *x = input();
+    ck_assert(rsi_model_head_seconds(m) == -1);
+    for (int64_t rows = 0; rows <= 2; rows += 2) {
+        ck_assert_int_eq(rsi_model_set_head_rows(m, rows), 0);
+        run r;
+        const double start = now();
+        run_once(m, x, 0, &r);
+        const double took = now() - start, head = rsi_model_head_seconds(m);
+        ck_assert_msg(head > 0 && head <= took,
+                      "head %.6f s of a run of %.6f s", head, took);
+        rsi_forward_result_release(&r.res, 1, TARGETS);
+    }
+    rsi_tensor_free(x);
+    rsi_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("head_rows");
@@ -162,6 +193,7 @@ int main(void)
     tcase_add_test(tc, bf16_parts_match_whole_with_exact_rows);
     tcase_add_test(tc, small_or_convolutional_tails_are_not_wide);
     tcase_add_test(tc, questions_without_layers_and_bad_rows_refused);
+    tcase_add_test(tc, head_time_within_the_run);
     suite_add_tcase(s, tc);
     return tk_run(s);
 }

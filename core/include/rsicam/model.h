@@ -214,6 +214,10 @@ RSI_API int rsi_model_wide_tail(rsi_model *m);
  * of a run's rows together; 0 (the default): all at once. The maps are the
  * same to the bit whatever the parts. */
 RSI_API int rsi_model_set_head_rows(rsi_model *m, int64_t rows);
+/* The seconds the last rsi_model_run() spent in the frozen part before
+ * the first layer (on a GPU, the time to queue its work), or -1 where the
+ * run had none (no run yet, a head that cannot be frozen). */
+RSI_API double rsi_model_head_seconds(const rsi_model *m);
 /* 1 when the model lives on a GPU, else 0. */
 RSI_API int rsi_model_on_gpu(const rsi_model *m);
 /* A copy of t on the model's device. */
