@@ -13,6 +13,7 @@
 // its convolutions to oneDNN on a CPU or fuse them with what follows on a
 // GPU and, where asked, fold batch norm into them.
 #include "split_head.h"
+#include "attribute_reads.h"
 #include "head_pool.h"
 #include "layer_delta.h"
 #include "precision.h"
@@ -339,32 +340,6 @@ std::vector<c10::IValue> run_head(const SplitForward &split,
 }
 
 } // namespace
-
-std::vector<std::pair<Value *, c10::IValue>>
-attribute_reads(Graph &g, const torch::jit::Module &module)
-{
-    std::vector<std::pair<Value *, c10::IValue>> reads;
-    std::unordered_map<const Value *, c10::IValue> objects{
-        {g.inputs()[0], module._ivalue()}};
-    std::function<void(Block *)> visit = [&](Block *b) {
-        for (Node *n : b->nodes()) {
-            for (Block *inner : n->blocks())
-                visit(inner);
-            auto owner = n->kind() == c10::prim::GetAttr
-                             ? objects.find(n->input())
-                             : objects.end();
-            if (owner == objects.end())
-                continue;
-            c10::IValue value =
-                owner->second.toObjectRef().getAttr(n->s(c10::attr::name));
-            if (value.isObject())
-                objects[n->output()] = value;
-            reads.emplace_back(n->output(), std::move(value));
-        }
-    };
-    visit(g.block());
-    return reads;
-}
 
 std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                                          torch::jit::Graph &exposed,

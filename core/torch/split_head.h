@@ -7,7 +7,6 @@
 
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace rsicam
@@ -70,13 +69,6 @@ std::vector<c10::IValue> run_split(const SplitForward &split,
 // for module (wide_tail.cpp).
 bool is_wide_tail(torch::jit::Graph &g, const torch::jit::Module &module,
                   const std::vector<torch::jit::Node *> &tail_nodes);
-
-// The values of g (a graph of self, ...) that read an attribute of self
-// or of a submodule read so (self.features.0.weight), nested blocks
-// included, in the graph's order, each with the attribute's value in
-// module.
-std::vector<std::pair<torch::jit::Value *, c10::IValue>>
-attribute_reads(torch::jit::Graph &g, const torch::jit::Module &module);
 
 } // namespace rsicam
 

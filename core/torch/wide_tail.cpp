@@ -16,6 +16,7 @@
 //   - at least WIDE_TAIL_BYTES of weights: ResNet50's fc (8 MB) reads in
 //     about a millisecond, and larger runs bought nothing measurable there
 //     (same file).
+#include "attribute_reads.h"
 #include "split_head.h"
 
 #include <torch/csrc/jit/ir/ir.h>
