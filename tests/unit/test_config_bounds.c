@@ -8,17 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "config.h"
 #include "testkit.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Writes text to <scratch>/name; returns the path. */
 static const char *write_file(const char *name, const char *text, size_t n)
@@ -37,9 +29,9 @@ static void expect_refused(const char *path, int line, const char *want,
                            double seconds)
 {
     rsi_diag d = {0};
-    double t0 = now();
+    double t0 = tk_now();
     rsi_cfg *c = rsi_cfg_load_file(path, &d);
-    double took = now() - t0;
+    double took = tk_now() - t0;
     ck_assert_ptr_null(c);
     ck_assert_int_ge(d.n, 1);
     char *first = rsi_diag_format(&d, 0);
@@ -93,9 +85,9 @@ START_TEST(many_keys_linear)
     const char *path = write_file("keys.yaml", text, used);
     free(text);
     rsi_diag d = {0};
-    double t0 = now();
+    double t0 = tk_now();
     rsi_cfg *c = rsi_cfg_load_file(path, &d);
-    double took = now() - t0;
+    double took = tk_now() - t0;
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(c->n, 100000);
     ck_assert_int_eq(d.n, 1);

@@ -17,7 +17,6 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rsicam/error.h"
 #include "rsicam/model.h"
@@ -156,13 +155,6 @@ START_TEST(questions_without_layers_and_bad_rows_refused)
 }
 END_TEST
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 START_TEST(head_time_within_the_run)
 {
     rsi_model *m = model_at("features.10");
@@ -171,9 +163,9 @@ START_TEST(head_time_within_the_run)
     for (int64_t rows = 0; rows <= 2; rows += 2) {
         ck_assert_int_eq(rsi_model_set_head_rows(m, rows), 0);
         run r;
-        const double start = now();
+        const double start = tk_now();
         run_once(m, x, 0, &r);
-        const double took = now() - start, head = rsi_model_head_seconds(m);
+        const double took = tk_now() - start, head = rsi_model_head_seconds(m);
         ck_assert_msg(head > 0 && head <= took,
                       "head %.6f s of a run of %.6f s", head, took);
         rsi_forward_result_release(&r.res, 1, TARGETS);

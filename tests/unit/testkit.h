@@ -42,6 +42,9 @@ const char *tk_rsicam(void);
 /* The Python launcher that imports torch (tools/rsicam-python). */
 const char *tk_python(void);
 
+/* Seconds on the monotonic clock, for timing a call within a test. */
+double tk_now(void);
+
 /* Runs a suite (CK_VERBOSITY picks the detail) and frees it; returns
  * EXIT_SUCCESS when every test passed, for main() to return. */
 int tk_run(Suite *s);
