@@ -33,6 +33,7 @@
 // batch 8 2.16-2.28 / 61,000 / 546 against 2.62-3.34 / 152,000- 237,000 /
 // 572-614; batch 16 2.28-2.30 / 64,000 / 678 against 5.63-6.10 /
 // 560,000-607,000 / 717-751. The same maps, bit for bit.
+#include "prefault.h"
 #include "shim.h"
 
 #include "rsicam/model.h"
@@ -145,7 +146,8 @@ class BlockCache
         } else {
             while (!free_.empty() && !within_bound(len))
                 unmap_largest_kept();
-            if (!(p = map_block(len, huge_)))
+            p = prefault_carve(len); // faulted in on another thread
+            if (!p && !(p = map_block(len, huge_)))
                 return nullptr;
         }
         live_[p] = got;

@@ -3,6 +3,7 @@
 #include "layer_delta.h"
 #include "model_impl.h"
 #include "precision.h"
+#include "prefault.h"
 #include "rows_finite.h"
 #include "shim.h"
 #include "split_head.h"
@@ -162,9 +163,14 @@ extern "C" {
 rsi_model *rsi_model_load(const char *path)
 {
     auto m = std::make_unique<rsi_model>();
-    if (!rsicam::load_file(path, "model", m->module, m->path, m->info) ||
-        !rsicam::use_default_executor(m->device))
+    // the weights' pages, faulted in meanwhile
+    if (!rsicam::prefault_start(path, rsi_torch_huge_pages()))
         return nullptr;
+    if (!rsicam::load_file(path, "model", m->module, m->path, m->info) ||
+        !rsicam::use_default_executor(m->device)) {
+        rsicam::prefault_end();
+        return nullptr;
+    }
     bool ok = shim_call<bool>(false, "model", [&] {
         for (const auto &named : m->module.named_modules())
             if (!named.name.empty())
@@ -178,6 +184,7 @@ rsi_model *rsi_model_load(const char *path)
 
 void rsi_model_free(rsi_model *m)
 {
+    rsicam::prefault_end();
     delete m;
 }
 
@@ -201,6 +208,8 @@ int rsi_model_set_device(rsi_model *m, const char *device)
 {
     int rc = shim_call<int>(-1, "device", [&] {
         c10::Device d = rsicam::parse_device(device);
+        if (!d.is_cpu())
+            rsicam::prefault_end(); // the region is host memory
         m->module.to(d);
         m->device = d;
         rsicam::forget_split(m);
@@ -651,6 +660,8 @@ int rsi_model_run_parts(rsi_model *m, const rsi_tensor *x, rsi_run_part *parts,
         return rsicam::run(m, x, parts, n_parts, max_targets, out,
                            chooser_failed);
     });
+    // later forwards reuse the first one's blocks: what is left is spare
+    rsicam::prefault_end();
     if (rc < 0) {
         rsi_forward_result_release(out, nl, max_targets);
         if (!chooser_failed) {

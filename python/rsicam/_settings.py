@@ -17,7 +17,9 @@ def use_command_settings():
     the system; and TorchScript graphs that start running afterwards run
     under the executor chosen for the device of the model placed last.
     Neither can be undone. RSICAM_SMALL_PAGES=1 keeps libtorch's
-    allocator. Returns what is in force: {"huge_pages": bool, "executor":
-    "auto"}.
+    allocator. Under rsicam's, a model file of 16 MiB or more loads into
+    memory that a second thread faults in meanwhile (RSICAM_PREFAULT_MB
+    caps it; 0 turns it off). Returns what is in force: {"huge_pages":
+    bool, "executor": "auto"}.
     """
     return _rsicam.use_command_settings()

@@ -65,7 +65,12 @@ typedef struct rsi_forward_result {
     int64_t full_precision_rows;
 } rsi_forward_result;
 
-/* Loads a traced or scripted TorchScript classifier (output [N, classes]). */
+/* Loads a traced or scripted TorchScript classifier (output [N, classes]).
+ * Under rsi_torch_use_huge_pages(), a file of 16 MiB or more has a second
+ * thread fault in the memory its weights are loaded into (the file's size,
+ * at most RSICAM_PREFAULT_MB, default 512; 0 for none; anything but a
+ * whole number is refused); what is left unused is given back after the
+ * first forward (README, "Performance"). */
 RSI_API rsi_model *rsi_model_load(const char *path);
 RSI_API void rsi_model_free(rsi_model *m);
 /* Info; fields may be overridden by the caller before use. */
