@@ -33,6 +33,7 @@
 // batch 8 2.16-2.28 / 61,000 / 546 against 2.62-3.34 / 152,000- 237,000 /
 // 572-614; batch 16 2.28-2.30 / 64,000 / 678 against 5.63-6.10 /
 // 560,000-607,000 / 717-751. The same maps, bit for bit.
+#include "huge_block.h"
 #include "prefault.h"
 #include "shim.h"
 
@@ -42,7 +43,6 @@
 #include <c10/core/CPUAllocator.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cstdlib>
 #include <malloc.h>
 #include <map>
@@ -64,7 +64,6 @@ namespace rsicam
 namespace
 {
 
-constexpr size_t huge_page = size_t(2) << 20;
 constexpr size_t small_page = 4096;
 constexpr size_t large_block = size_t(1) << 20;
 constexpr size_t medium_block = size_t(128) << 10;
@@ -76,31 +75,14 @@ size_t round_up(size_t n, size_t to)
 
 // A fresh mapping of len bytes (whole small pages); nullptr when the
 // system has no memory for it. A huge one starts at a huge page boundary,
-// advised huge: the kernel backs only whole aligned 2 MiB extents with
-// huge pages, so a block's last part takes small ones and no memory is
-// wasted.
+// advised huge (huge_block.cpp).
 void *map_block(size_t len, bool huge)
 {
-    if (!huge) {
-        void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        return p == MAP_FAILED ? nullptr : p;
-    }
-    const size_t span = len + huge_page;
-    void *p = mmap(nullptr, span, PROT_READ | PROT_WRITE,
+    if (huge)
+        return map_huge_block(len);
+    void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return nullptr;
-    const uintptr_t start = reinterpret_cast<uintptr_t>(p);
-    const uintptr_t aligned = round_up(start, huge_page);
-    if (aligned > start)
-        munmap(p, aligned - start);
-    if (start + span > aligned + len)
-        munmap(reinterpret_cast<void *>(aligned + len),
-               start + span - (aligned + len));
-    void *block = reinterpret_cast<void *>(aligned);
-    (void)madvise(block, len, MADV_HUGEPAGE); // off: small pages serve
-    return block;
+    return p == MAP_FAILED ? nullptr : p;
 }
 
 // Large blocks, live and freed. The freed ones are kept while the blocks

@@ -19,6 +19,8 @@
 // lock while it faults a huge page in, and the loading maps each block).
 #include "prefault.h"
 
+#include "huge_block.h"
+
 #include "rsicam/error.h"
 
 #include <pthread.h>
@@ -27,7 +29,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -42,7 +43,6 @@ namespace rsicam
 namespace
 {
 
-constexpr size_t huge_page = size_t(2) << 20;
 constexpr size_t mib = size_t(1) << 20;
 // Below this a file's loading maps too little to be worth a thread.
 constexpr size_t least_region = 16 * mib;
@@ -58,23 +58,12 @@ class Region
         std::lock_guard<std::mutex> lock(mutex_);
         if (base_)
             return;
-        const size_t span = len + huge_page;
-        void *p = mmap(nullptr, span, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
+        base_ = static_cast<char *>(map_huge_block(len));
+        if (!base_)
             return; // an optimisation only: the allocator maps its own
-        const uintptr_t start = reinterpret_cast<uintptr_t>(p);
-        const uintptr_t aligned = (start + huge_page - 1) & ~(huge_page - 1);
-        if (aligned > start)
-            munmap(p, aligned - start);
-        if (start + span > aligned + len)
-            munmap(reinterpret_cast<void *>(aligned + len),
-                   start + span - (aligned + len));
-        base_ = reinterpret_cast<char *>(aligned);
         len_ = len;
         carved_ = filled_ = faulted_ = 0;
         stop_ = false;
-        (void)madvise(base_, len_, MADV_HUGEPAGE);
         static std::once_flag once;
         std::call_once(once, [] {
             pthread_atfork(before_fork, after_fork_in_parent,
