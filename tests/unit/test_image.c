@@ -579,6 +579,29 @@ START_TEST(reads_wait_for_the_start_ahead)
 }
 END_TEST
 
+/* The start ahead's thread must not write the environment, which the
+ * caller's thread goes on reading (libvips sets VIPSHOME where it is unset:
+ * done on that thread, a command's getenv crashed walking the array that
+ * setenv had just replaced). */
+START_TEST(start_ahead_leaves_the_environment_alone)
+{
+    extern char **environ;
+    unsetenv("VIPSHOME");
+    rsi_vips_init_ahead();
+    char **before = environ;
+    size_t n = 0;
+    while (before[n])
+        n++;
+    ck_assert_int_eq(rsi_vips_init(), 0); /* waits for the thread */
+    ck_assert_ptr_eq(environ, before);
+    size_t now = 0;
+    while (environ[now])
+        now++;
+    ck_assert_uint_eq(now, n);
+    ck_assert_ptr_nonnull(getenv("VIPSHOME")); /* libvips' guess, kept */
+}
+END_TEST
+
 static Suite *image_suite(void)
 {
     Suite *s = suite_create("image");
@@ -616,6 +639,7 @@ static Suite *image_suite(void)
     TCase *ahead = tcase_create("start");
     tcase_add_checked_fixture(ahead, setup_cold, teardown);
     tcase_add_test(ahead, reads_wait_for_the_start_ahead);
+    tcase_add_test(ahead, start_ahead_leaves_the_environment_alone);
     suite_add_tcase(s, ahead);
     return s;
 }

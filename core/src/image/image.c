@@ -22,6 +22,9 @@
 /* ---- libvips start-up -----------------------------------------------------
  */
 
+/* The name libvips is started under, and guesses its install prefix from. */
+static const char vips_program[] = "rsicam";
+
 static pthread_once_t vips_once = PTHREAD_ONCE_INIT;
 static int vips_init_failed;
 static char vips_init_message[256];
@@ -39,7 +42,7 @@ static void vips_start(void)
      * the read, which is reported as one line: drop the warnings, as
      * libvips itself does when VIPS_WARNING is set. */
     g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_log, NULL);
-    if (VIPS_INIT("rsicam") != 0) {
+    if (VIPS_INIT(vips_program) != 0) {
         vips_init_failed = 1;
         snprintf(vips_init_message, sizeof vips_init_message, "%s",
                  vips_error_buffer());
@@ -67,6 +70,11 @@ void rsi_vips_init_ahead(void)
     static atomic_flag started = ATOMIC_FLAG_INIT;
     if (atomic_flag_test_and_set(&started))
         return;
+    /* libvips' start-up sets VIPSHOME to its guess where it is unset: a
+     * write to the environment, which must not happen on the new thread
+     * while this one reads it (getenv walks the array that setenv
+     * replaces). The same guess here, first, leaves it nothing to set. */
+    vips_guess_prefix(vips_program, "VIPSHOME");
     pthread_t t;
     if (atexit(vips_start_once) == 0 &&
         pthread_create(&t, NULL, vips_start_thread, NULL) == 0)

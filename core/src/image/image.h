@@ -32,7 +32,9 @@ int rsi_vips_init(void);
  * format modules), for a caller with other work to do before its first
  * image, such as loading a model; rsi_vips_init, and so every function
  * here, waits for it to finish. Its thread reads the environment, which
- * must not change meanwhile: call it after rsi_torch_set_threads. And
+ * must not change meanwhile: call it after rsi_torch_set_threads. It
+ * writes none (the one variable libvips' start-up sets, VIPSHOME, is set
+ * here first, on the caller's thread), so the caller may read it. And
  * after plugin discovery, which forks (plugin_scan.c): a fork copies the
  * locks this thread holds, such as the dynamic loader's while it loads
  * the modules, and the copy waits on them for ever. */
