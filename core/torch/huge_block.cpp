@@ -16,7 +16,7 @@ void *map_huge_block(size_t len)
     if (p == MAP_FAILED)
         return nullptr;
     const uintptr_t start = reinterpret_cast<uintptr_t>(p);
-    const uintptr_t aligned = (start + huge_page - 1) / huge_page * huge_page;
+    const uintptr_t aligned = round_up(start, huge_page);
     if (aligned > start)
         munmap(p, aligned - start);
     if (start + span > aligned + len)

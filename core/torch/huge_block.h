@@ -9,6 +9,12 @@ namespace rsicam
 
 constexpr size_t huge_page = size_t(2) << 20;
 
+// n rounded up to a whole number of to's.
+constexpr size_t round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
 // A fresh mapping of len bytes (whole small pages) that starts at a huge
 // page boundary, advised huge; nullptr when the system has no memory for
 // it. The kernel backs only whole aligned 2 MiB extents with huge pages,

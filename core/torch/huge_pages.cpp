@@ -68,11 +68,6 @@ constexpr size_t small_page = 4096;
 constexpr size_t large_block = size_t(1) << 20;
 constexpr size_t medium_block = size_t(128) << 10;
 
-size_t round_up(size_t n, size_t to)
-{
-    return (n + to - 1) / to * to;
-}
-
 // A fresh mapping of len bytes (whole small pages); nullptr when the
 // system has no memory for it. A huge one starts at a huge page boundary,
 // advised huge (huge_block.cpp).

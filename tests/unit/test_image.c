@@ -579,6 +579,15 @@ START_TEST(reads_wait_for_the_start_ahead)
 }
 END_TEST
 
+/* The number of variables in an environment array. */
+static size_t env_length(char **env)
+{
+    size_t n = 0;
+    while (env[n])
+        n++;
+    return n;
+}
+
 /* The start ahead's thread must not write the environment, which the
  * caller's thread goes on reading (libvips sets VIPSHOME where it is unset:
  * done on that thread, a command's getenv crashed walking the array that
@@ -589,15 +598,10 @@ START_TEST(start_ahead_leaves_the_environment_alone)
     unsetenv("VIPSHOME");
     rsi_vips_init_ahead();
     char **before = environ;
-    size_t n = 0;
-    while (before[n])
-        n++;
+    const size_t n = env_length(before);
     ck_assert_int_eq(rsi_vips_init(), 0); /* waits for the thread */
     ck_assert_ptr_eq(environ, before);
-    size_t now = 0;
-    while (environ[now])
-        now++;
-    ck_assert_uint_eq(now, n);
+    ck_assert_uint_eq(env_length(environ), n);
     ck_assert_ptr_nonnull(getenv("VIPSHOME")); /* libvips' guess, kept */
 }
 END_TEST
