@@ -143,11 +143,64 @@ static void record(Site &site, Value *output, Node *at, Graph &g)
     torch::jit::WithInsertPoint guard(output->node()->next());
     Value *full =
         g.insert(c10::Symbol::fromQualString(end_autocast_op), {output});
-    Value *shifted =
-        g.insert(c10::Symbol::fromQualString(add_delta_op), {full, site.index});
+    Value *shifted = g.insert(c10::Symbol::fromQualString(add_delta_op),
+                              {full, site.index, /*copy=*/true});
     output->replaceAllUsesWith(shifted);
     full->node()->replaceInput(0, output);
     site.shift = shifted->node();
+}
+
+// Whether an operator's schema says all it does with its arguments.
+static bool schema_is_whole(const Node *n)
+{
+    const torch::jit::Operator *op = n->maybeOperator();
+    if (!op)
+        return false;
+    const c10::AliasAnalysisKind kind = op->aliasAnalysisKind();
+    return kind == c10::AliasAnalysisKind::FROM_SCHEMA ||
+           kind == c10::AliasAnalysisKind::PURE_FUNCTION;
+}
+
+// Whether anything after v may write into it or into a view of it: a use
+// whose schema marks that argument written, or one that may pass it on (a
+// view, a container, rsicam's own operators) to a use that may. A use
+// whose schema does not say (a branch's result, a loop's, a custom
+// operator) counts as a write. (AliasDb answers the same question, but
+// takes rsicam's own operators, CONSERVATIVE, for writers of all they
+// touch.)
+static bool may_be_written(const Value *v)
+{
+    const Graph &g = *v->owningGraph();
+    const std::string add_delta(add_delta_op), end_autocast(end_autocast_op);
+    for (const torch::jit::Use &use : v->uses()) {
+        const Node *n = use.user;
+        const c10::Symbol kind = n->kind();
+        bool passes_on;
+        if (n == g.return_node()) {
+            passes_on = false; // to rsicam, which only reads it
+        } else if (kind == c10::prim::TupleConstruct ||
+                   kind == c10::prim::ListConstruct ||
+                   kind.toQualString() == add_delta ||
+                   kind.toQualString() == end_autocast) {
+            passes_on = true;
+        } else if (schema_is_whole(n) &&
+                   use.offset < n->schema().arguments().size()) {
+            const c10::AliasInfo *alias =
+                n->schema().arguments()[use.offset].alias_info();
+            // written, or put where the schema does not follow it (into a
+            // list, say: `Tensor(c -> *)`)
+            if (alias && (alias->isWrite() || alias->isWildcardAfter()))
+                return true;
+            passes_on = alias != nullptr;
+        } else {
+            return true;
+        }
+        if (passes_on)
+            for (const Value *out : n->outputs())
+                if (may_be_written(out))
+                    return true;
+    }
+    return false;
 }
 
 // Inlines, one call at a time, every call that leads to a layer; calls of
@@ -258,7 +311,16 @@ expose_layers(const torch::jit::Module &module,
     // the trace recorded them, fp32 results do not change.
     inline_all(g);
     torch::jit::graph_rewrite_helper::replaceConvolutionWithAtenConv(graph);
+    // Now that the graph is whole: the layers nothing writes into later
+    // need no copy (layer_delta.h).
+    for (const Site &site : sites)
+        if (site.shift && !may_be_written(site.shift->output())) {
+            torch::jit::WithInsertPoint here(site.shift);
+            site.shift->replaceInput(2, g.insertConstant(false));
+        }
     torch::jit::EliminateDeadCode(graph);
+    if (getenv("RSICAM_DEBUG_GRAPH"))
+        std::cerr << "rsicam: forward as exposed:\n" << g;
 
     return std::make_unique<torch::jit::GraphFunction>("rsicam_exposed_forward",
                                                        graph, nullptr);

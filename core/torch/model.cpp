@@ -369,8 +369,8 @@ void forget_split(rsi_model *m)
     m->split_tried = false;
 }
 
-// One run of the exposed forward: (logits, A_1..A_n) and the deltas D_i
-// that every later use of A_i added (layer_delta.h), requiring grad.
+// One run of the exposed forward: (logits, A_1..A_n) and what each layer's
+// gradient is taken against (D_i or A_i, layer_delta.h), requiring grad.
 struct Exposed {
     std::vector<at::Tensor> out, deltas;
 };
@@ -399,6 +399,11 @@ static Exposed run_exposed(rsi_model *m, const at::Tensor &x)
                                      "width]");
         e.out.push_back(a);
     }
+    const int64_t changed = capture.changed_in_place();
+    if (changed >= 0)
+        throw std::logic_error("layer '" + m->layers[(size_t)changed] +
+                               "' was changed in place after it was "
+                               "exposed without a copy");
     e.deltas = std::move(capture.deltas());
     for (size_t l = 0; l < e.deltas.size(); l++)
         if (torch::GradMode::is_enabled() && !e.deltas[l].defined())

@@ -14,18 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_check.h"
 #include "rsicam/error.h"
 #include "rsicam/model.h"
 #include "testkit.h"
 
-#define B 3
-#define SIDE 96
-
-typedef struct run_out {
-    int64_t n_act, n_grad;
-    float *act, *grad;
-    float logits[B * 10];
-} run_out;
+#define B MODEL_CHECK_ROWS
+#define SIDE MODEL_CHECK_SIDE
 
 /* Of the nonzero values (a ReLU layer holds many zeros, which every
  * format represents), the fraction that are not bfloat16 numbers. */
@@ -46,65 +41,19 @@ static double not_bf16(const float *v, int64_t n)
 
 /* model: a file's path; exact: bit r asks for row r in full precision */
 static void run_model(const char *model, const char *precision,
-                      const char *layer, unsigned exact, run_out *o)
+                      const char *layer, unsigned exact, layer_run *o)
 {
-    rsi_model *m = rsi_model_load(model);
-    ck_assert_msg(m, "%s", rsi_error_message());
-    ck_assert_int_eq(rsi_model_set_precision(m, precision), 0);
-    ck_assert_int_eq(rsi_model_select_layers(m, &layer, 1), 0);
-    static float x[B * 3 * SIDE * SIDE];
-    srand(7);
-    for (size_t i = 0; i < sizeof x / sizeof *x; i++)
-        x[i] = (float)rand() / (float)RAND_MAX * 4.0f - 2.0f;
-    const int64_t shape[4] = {B, 3, SIDE, SIDE};
-    rsi_tensor *t = rsi_tensor_from_floats(x, shape, 4);
-    rsi_target target = {.class_index = 3, .kind = RSI_SCORE_LOGIT};
-    rsi_tensor *acts[1], *grads[1], *scores[1];
-    rsi_forward_result res = {.acts = acts, .grads = grads, .scores = scores};
-    rsi_run_part all = {.rows = B, .targets = &target, .n_targets = 1};
-    for (int r = 0; r < B; r++)
-        if (exact & 1u << r)
-            all.full_precision_at[all.n_full_precision++] = r;
-    ck_assert_msg(rsi_model_run_parts(m, t, &all, 1, 1, &res) == 1, "%s",
-                  rsi_error_message());
-    o->n_act = rsi_tensor_numel(acts[0]);
-    o->n_grad = rsi_tensor_numel(grads[0]);
-    o->act = malloc((size_t)o->n_act * sizeof(float));
-    o->grad = malloc((size_t)o->n_grad * sizeof(float));
-    ck_assert_int_eq(rsi_tensor_to_floats(acts[0], o->act, o->n_act), 0);
-    ck_assert_int_eq(rsi_tensor_to_floats(grads[0], o->grad, o->n_grad), 0);
-    ck_assert_int_eq(rsi_tensor_numel(res.logits), B * 10);
-    ck_assert_int_eq(rsi_tensor_to_floats(res.logits, o->logits, B * 10), 0);
-    rsi_forward_result_release(&res, 1, 1);
-    rsi_tensor_free(t);
-    rsi_model_free(m);
+    layers_run(model, precision, &layer, 1, exact, o);
 }
 
-static void run_layer(const char *precision, const char *layer, run_out *o)
+static void run_layer(const char *precision, const char *layer, layer_run *o)
 {
     run_model(tk_source(SHIPPED), precision, layer, 0, o);
 }
 
-/* |a - b|^2 / |b|^2 over n values */
-static double rel_sq(const float *a, const float *b, int64_t n)
-{
-    double diff = 0, norm = 0;
-    for (int64_t i = 0; i < n; i++) {
-        diff += (a[i] - b[i]) * (double)(a[i] - b[i]);
-        norm += b[i] * (double)b[i];
-    }
-    return diff / norm;
-}
-
-static void run_free(run_out *o)
-{
-    free(o->act);
-    free(o->grad);
-}
-
 START_TEST(bf16_head_float32_tail)
 {
-    run_out lo, hi;
+    layer_run lo, hi;
     run_layer("bf16", "features.10", &lo);
     run_layer("fp32", "features.10", &hi);
     ck_assert_double_eq(not_bf16(lo.act, lo.n_act), 0.0);
@@ -115,8 +64,8 @@ START_TEST(bf16_head_float32_tail)
     const double d = rel_sq(lo.act, hi.act, lo.n_act);
     ck_assert_double_gt(d, 0.0);
     ck_assert_double_lt(d, 1e-4);
-    run_free(&lo);
-    run_free(&hi);
+    layer_run_free(&lo);
+    layer_run_free(&hi);
 }
 END_TEST
 
@@ -125,11 +74,11 @@ END_TEST
  * and gradients, while the other rows stay bfloat16. */
 START_TEST(chosen_rows_in_full_precision)
 {
-    run_out hi;
+    layer_run hi;
     run_layer("fp32", "features.10", &hi);
     const int64_t row_a = hi.n_act / B, row_g = hi.n_grad / B;
     for (unsigned exact = 1; exact < 1u << B; exact++) {
-        run_out mixed;
+        layer_run mixed;
         run_model(tk_source(SHIPPED), "bf16", "features.10", exact, &mixed);
         for (int r = 0; r < B; r++) {
             const float *a = mixed.act + r * row_a, *g = mixed.grad + r * row_g;
@@ -144,9 +93,9 @@ START_TEST(chosen_rows_in_full_precision)
                 ck_assert_double_gt(rel_sq(a, hi.act + r * row_a, row_a), 1e-8);
             }
         }
-        run_free(&mixed);
+        layer_run_free(&mixed);
     }
-    run_free(&hi);
+    layer_run_free(&hi);
 }
 END_TEST
 
@@ -215,7 +164,7 @@ START_TEST(traced_convolutions_run_in_bf16)
 {
     const char *traced = tk_fixture("classifier_traced.pt");
     const char *scripted = tk_fixture("classifier.pt");
-    run_out t_lo, t_hi, s_lo, s_hi;
+    layer_run t_lo, t_hi, s_lo, s_hi;
     run_model(traced, "bf16", "features.3", 0, &t_lo);
     run_model(traced, "fp32", "features.3", 0, &t_hi);
     run_model(scripted, "bf16", "features.3", 0, &s_lo);
@@ -225,10 +174,10 @@ START_TEST(traced_convolutions_run_in_bf16)
     ck_assert_double_eq(rel_sq(t_lo.act, s_lo.act, t_lo.n_act), 0.0);
     ck_assert_double_eq(rel_sq(t_hi.act, s_hi.act, t_hi.n_act), 0.0);
     ck_assert_double_eq(rel_sq(t_lo.grad, s_lo.grad, t_lo.n_grad), 0.0);
-    run_free(&t_lo);
-    run_free(&t_hi);
-    run_free(&s_lo);
-    run_free(&s_hi);
+    layer_run_free(&t_lo);
+    layer_run_free(&t_hi);
+    layer_run_free(&s_lo);
+    layer_run_free(&s_hi);
 }
 END_TEST
 
