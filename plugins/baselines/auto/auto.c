@@ -57,6 +57,13 @@ static const rsi_param_spec auto_params[] = {
      .doc = "optimisation steps",
      .min = 1,
      .max = 1e6},
+    {.name = "patience",
+     .type = RSI_PARAM_INT,
+     .default_value = "10",
+     .doc = "steps without a better iterate before going back to the best "
+            "one with half the lr (0: never)",
+     .min = 0,
+     .max = 1e6},
     {.name = "target",
      .type = RSI_PARAM_FLOAT,
      .default_value = "0.01",
@@ -77,6 +84,7 @@ static int read_options(const rsi_context *ctx, auto_options *o)
     o->alpha = h->param_float(ctx, "alpha");
     o->eps = h->param_float(ctx, "eps");
     o->iterations = h->param_int(ctx, "iterations");
+    o->patience = h->param_int(ctx, "patience");
     o->target = h->param_float(ctx, "target");
     /* Bounds are inclusive; these two must also stay off their ends. */
     if (!(o->lr > 0)) {

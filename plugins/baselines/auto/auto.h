@@ -9,6 +9,7 @@ typedef struct auto_options {
     double lr, alpha; /* RMSprop step size and square-average decay */
     double eps;       /* RMSprop's denominator guard */
     int64_t iterations;
+    int64_t patience; /* steps without a better iterate before lr halves */
     double target;    /* stop once max_k |p_k - 1/K| is at most this */
     const char *init; /* the initial baseline's spec */
 } auto_options;
@@ -21,7 +22,8 @@ typedef struct auto_report {
     int64_t best_iteration;
 } auto_report;
 
-/* Runs RMSprop from b0 on
+/* Runs RMSprop from b0 (its step halved, from the best iterate, after
+ * o->patience steps without a better one) on
  *     loss(b) = w_u * KL(U || p(b)) + w_d * mean((b - b0)^2)
  * (U uniform) for o->iterations steps, or until the best iterate's
  * max_k |p_k - 1/K| <= o->target, and

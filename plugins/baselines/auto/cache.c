@@ -90,13 +90,15 @@ int auto_cache_path(const rsi_context *ctx, const auto_options *o,
     if (!ctx->cache_dir || !*ctx->cache_dir || !ctx->info)
         return 0;
     uint64_t key = FNV_OFFSET;
-    /* 2: the best iterate, not the last; 3: the KL uniformity term */
-    fnv_str(&key, "rsicam auto baseline 3");
+    /* 2: the best iterate, not the last; 3: the KL uniformity term; 4: lr
+     * halved when the loss stalls */
+    fnv_str(&key, "rsicam auto baseline 4");
     if (hash_model(ctx, &key) < 0)
         return 0;
     const double opts[6] = {o->w_u, o->w_d, o->lr, o->alpha, o->eps, o->target};
     fnv(&key, opts, sizeof opts);
     fnv(&key, &o->iterations, sizeof o->iterations);
+    fnv(&key, &o->patience, sizeof o->patience);
     fnv_str(&key, o->init);
     if (hash_tensor(h, b0, &key) < 0)
         return -1;

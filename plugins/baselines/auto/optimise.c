@@ -19,8 +19,12 @@
  *
  * The result is the best iterate (lowest loss, b0 included), not the last:
  * RMSprop's steps do not shrink as the loss does, and with a step too
- * large for the model the last iterate can be far worse than b0. It stops
- * early once the best iterate's max_k |p_k - 1/K| <= target.
+ * large for the model the last iterate can be far worse than b0. Nor do
+ * they shrink near the minimum, around which the iterates can circle (the
+ * t20 model did, on some machines, for hundreds of steps): after
+ * `patience` steps without a better iterate the optimisation goes back to
+ * the best one with half the step. It stops early once the best iterate's
+ * max_k |p_k - 1/K| <= target.
  *
  * RMSprop as torch.optim.RMSprop with its defaults (no momentum, not
  * centred, no weight decay):
@@ -154,7 +158,7 @@ static rsi_tensor *gradient(const rsi_context *ctx, const auto_options *o,
 }
 
 /* One RMSprop step: replaces *b and *v. */
-static int rmsprop_step(const rsi_host_api *h, const auto_options *o,
+static int rmsprop_step(const rsi_host_api *h, const auto_options *o, double lr,
                         rsi_tensor **b, rsi_tensor **v, const rsi_tensor *g,
                         const rsi_tensor *eps)
 {
@@ -164,7 +168,7 @@ static int rmsprop_step(const rsi_host_api *h, const auto_options *o,
     rsi_tensor *root = v1 ? h->tensor_sqrt(v1) : NULL;
     rsi_tensor *den = root ? h->tensor_add(root, eps) : NULL;
     rsi_tensor *step = den ? h->tensor_div(g, den) : NULL;
-    rsi_tensor *b1 = step ? h->tensor_axpby(1.0, *b, -o->lr, step) : NULL;
+    rsi_tensor *b1 = step ? h->tensor_axpby(1.0, *b, -lr, step) : NULL;
     h->tensor_free(g2);
     h->tensor_free(root);
     h->tensor_free(den);
@@ -208,6 +212,8 @@ rsi_tensor *auto_optimise(const rsi_context *ctx, const auto_options *o,
     rsi_tensor *v = b ? h->tensor_full_like(b0, 0.0) : NULL;
     rsi_tensor *eps = v ? h->tensor_full_like(b0, o->eps) : NULL;
     int ok = eps != NULL;
+    double lr = o->lr;
+    int64_t since = 0; /* the iteration lr last changed */
     for (int64_t it = 0; ok; it++) {
         probe pr;
         ok = run_probe(ctx, o, b, b0, &pr) == 0;
@@ -221,8 +227,23 @@ rsi_tensor *auto_optimise(const rsi_context *ctx, const auto_options *o,
             probe_free(h, &pr);
             break;
         }
+        /* no better iterate for `patience` steps: back to the best one,
+         * with half the step */
+        if (ok && o->patience > 0 && it - since >= o->patience &&
+            it - r->best_iteration >= o->patience) {
+            rsi_tensor *again = h->tensor_clone(best);
+            ok = again != NULL;
+            if (ok) {
+                h->tensor_free(b);
+                b = again;
+                lr *= 0.5;
+                since = it;
+                probe_free(h, &pr);
+                ok = run_probe(ctx, o, b, b0, &pr) == 0;
+            }
+        }
         rsi_tensor *g = ok ? gradient(ctx, o, b, b0, &pr) : NULL;
-        ok = g && rmsprop_step(h, o, &b, &v, g, eps) == 0;
+        ok = g && rmsprop_step(h, o, lr, &b, &v, g, eps) == 0;
         h->tensor_free(g);
         probe_free(h, &pr);
         if (!ok)
