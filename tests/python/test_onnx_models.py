@@ -6,7 +6,8 @@
     torch.onnx.export at opset 13: maps from the .onnx at the same layers
     equal the TorchScript maps (correlation >= 0.9999 for every variant,
     both score kinds, and Grad-CAM, wherever the score moved along the
-    path: MIN_SCORE_CHANGE), and so do the logits;
+    path: MIN_SCORE_CHANGE; batch norm as written or folded: HEADS), and
+    so do the logits;
   - a tf2onnx-style Keras graph (NHWC input, caffe preprocessing, Keras
     names, batch norm, ReduceMean pooling, MatMul + Add dense, trailing
     Softmax): maps equal to its TorchScript twin's at Keras layer names,
@@ -74,19 +75,29 @@ def run(cmd, env=None):
     return proc
 
 
-def explain(model, image, layers, out):
-    """Both twins run the same arithmetic: torch.onnx.export folds batch
-    norm into the convolutions, so the TorchScript twin's frozen head folds
-    it too (RSICAM_HEAD=folded; the ONNX graph has none left to fold; kept
-    as written, ResNet50's layer3 Grad-CAM softmax map correlated 0.9993),
-    and one batch for both (--batch auto may choose apart per file, and
-    rows per forward move the last bits)."""
+# The head arithmetics a twin pair is compared under (RSICAM_HEAD):
+# batch norm as written, and folded into the convolutions. The exporter
+# folds batch norm itself (where it can: DenseNet121's, after a concat,
+# stays), in rounding of its own, so neither of rsicam's is the ONNX
+# file's to the bit, and which one is nearer has changed with the machine:
+# folded on the one these tests were written on (as written, ResNet50's
+# layer3 Grad-CAM softmax map correlated 0.9993), as written on an AMD
+# EPYC family 25 model 17 (2026-12-06: MobileNetV2's features.14 guided
+# softmax map 0.999993 as written, 0.99969 folded, and the twin against
+# itself, folded against as written, 0.99964). A pair passes when every
+# map agrees under one of them.
+HEADS = ("frozen", "folded")
+
+
+def explain(model, image, layers, out, head="frozen"):
+    """One batch for both twins (--batch auto may choose apart per file,
+    and rows per forward move the last bits)."""
     shutil.rmtree(out, ignore_errors=True)
     run([RSICAM, "explain", "--model", model, "--image", image, "--out", out,
          "--quiet", "--threads", "2", "--steps", "8", "--batch", "8",
          "--layer", ",".join(layers), "--method", "rsi,gradcam",
          "--variant", "relu,guided,plain", "--score", "softmax,logit"],
-        env=dict(os.environ, RSICAM_HEAD="folded"))
+        env=dict(os.environ, RSICAM_HEAD=head))
     with open(os.path.join(out, "results.jsonl")) as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -102,12 +113,29 @@ class Twins:
     """Compares every map of an .onnx file with its TorchScript twin's."""
 
     def compare(self, onnx_file, pt_file, image, layers, name):
-        a = explain(onnx_file, image, layers, os.path.join(TMP, name, "onnx"))
-        b = explain(pt_file, image, layers, os.path.join(TMP, name, "pt"))
+        worst = {}
+        for head in HEADS:
+            worst[head] = self.compare_under(onnx_file, pt_file, image, layers,
+                                             name, head)
+            if worst[head][0] >= MIN_CORR:
+                break
+        head = max(worst, key=lambda h: worst[h][0])
+        c, key, compared = worst[head]
+        self.assertGreaterEqual(c, MIN_CORR, (head, key))
+        print(f"{name}: {len(layers) * 8} maps, {compared} with a score that "
+              f"moved, min correlation {c:.6f} (head {head})")
+
+    def compare_under(self, onnx_file, pt_file, image, layers, name, head):
+        """The lowest correlation of the twins' maps under one head, its
+        map's key, and how many maps were compared."""
+        a = explain(onnx_file, image, layers,
+                    os.path.join(TMP, name, head, "onnx"), head)
+        b = explain(pt_file, image, layers,
+                    os.path.join(TMP, name, head, "pt"), head)
         self.assertEqual(len(a), len(b))
         # 3 variants x 2 scores of rsi + 2 of gradcam, per layer
         self.assertEqual(len(a), len(layers) * 8)
-        worst, compared = 1.0, 0
+        worst, worst_key, compared = 1.0, None, 0
         for ra, rb in zip(a, b):
             key = tuple(ra.get(k) for k in ("layer", "method", "variant",
                                              "score"))
@@ -116,9 +144,9 @@ class Twins:
             self.assertEqual(ra["class"], rb["class"], key)
             self.assertAlmostEqual(ra["score_image"], rb["score_image"],
                                    delta=1e-4 * max(1, abs(rb["score_image"])))
-            cam_a = np.load(os.path.join(TMP, name, "onnx",
+            cam_a = np.load(os.path.join(TMP, name, head, "onnx",
                                          os.path.basename(ra["cam"])))
-            cam_b = np.load(os.path.join(TMP, name, "pt",
+            cam_b = np.load(os.path.join(TMP, name, head, "pt",
                                          os.path.basename(rb["cam"])))
             self.assertEqual(cam_a.shape, cam_b.shape, key)
             moved = [abs(r["score_image"] - r["score_baseline"]) >
@@ -129,12 +157,11 @@ class Twins:
                 continue
             compared += 1
             c = corr(cam_a, cam_b)
-            worst = min(worst, c)
-            self.assertGreaterEqual(c, MIN_CORR, key)
+            if c < worst:
+                worst, worst_key = c, key
         # a fixture whose every score stands still would test nothing
         self.assertGreater(compared, 0, name)
-        print(f"{name}: {len(a)} maps, {compared} with a score that moved, "
-              f"min correlation {worst:.6f}")
+        return worst, worst_key, compared
 
 
 class TorchvisionTwins(Twins, unittest.TestCase):
