@@ -290,17 +290,24 @@ END_TEST
 
 /* With lr=0.1 (the old default) on the shipped classifier, the last
  * iterate took the loss from 0.080 to 0.906 and was used without a word:
- * the result must be no worse than the initial baseline, and a baseline
- * that misses the target is a warning. */
+ * with a fixed step (patience=0) the result must be no worse than the
+ * initial baseline, and a baseline that misses the target is a warning.
+ * With the step halved on a stall (the default patience) the same lr
+ * reaches the target. */
+static void auto_lr_0_1(run *r, const char *tag, const char *patience)
+{
+    sh_run(r, tag,
+           "timeout 300 '%s' explain --quiet --threads 1 --steps 2 --model "
+           "'%s' --image '%s' --out '%s' --baseline auto:lr=0.1%s",
+           tk_rsicam(), tk_source("examples/models/fmnist_cnn.pt"),
+           tk_source("examples/samples/0003.png"), tk_path(tag), patience);
+    ck_assert_msg(r->rc == 0, "exit %d: %s", r->rc, r->text);
+}
+
 START_TEST(auto_baseline_never_worse)
 {
     run r;
-    sh_run(&r, "auto",
-           "timeout 300 '%s' explain --quiet --threads 1 --steps 2 --model "
-           "'%s' --image '%s' --out '%s' --baseline auto:lr=0.1",
-           tk_rsicam(), tk_source("examples/models/fmnist_cnn.pt"),
-           tk_source("examples/samples/0003.png"), tk_path("auto"));
-    ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.text);
+    auto_lr_0_1(&r, "auto", ",patience=0");
     const char *p = strstr(r.text, "auto baseline: loss ");
     double before, after;
     ck_assert_msg(p && sscanf(p + 20, "%lf -> %lf", &before, &after) == 2, "%s",
@@ -308,6 +315,12 @@ START_TEST(auto_baseline_never_worse)
     ck_assert_msg(after <= before, "loss %g -> %g", before, after);
     ck_assert_msg(strstr(r.text, "rsicam: warning: auto baseline: "
                                  "max|p_k - 1/K| is"),
+                  "%s", r.text);
+    run_free(&r);
+
+    auto_lr_0_1(&r, "auto-halved", "");
+    ck_assert_msg(strstr(r.text, "auto baseline: loss ") &&
+                      !strstr(r.text, "warning"),
                   "%s", r.text);
     run_free(&r);
 }
