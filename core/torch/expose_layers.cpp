@@ -161,19 +161,21 @@ static bool schema_is_whole(const Node *n)
            kind == c10::AliasAnalysisKind::PURE_FUNCTION;
 }
 
-// Whether anything after v may write into it or into a view of it: a use
-// whose schema marks that argument written, or one that may pass it on (a
-// view, a container, rsicam's own operators) to a use that may. A use
-// whose schema does not say (a branch's result, a loop's, a custom
-// operator) counts as a write. (AliasDb answers the same question, but
-// takes rsicam's own operators, CONSERVATIVE, for writers of all they
-// touch.)
-static bool may_be_written(const Value *v)
+// Whether anything may write into v or into a view of it: a use (only
+// those after `after`, when given) whose schema marks that argument
+// written, or one that may pass it on (a view, a container, rsicam's own
+// operators) to a use that may. A use whose schema does not say (a
+// branch's result, a loop's, a custom operator) counts as a write.
+// (AliasDb answers the same question, but takes rsicam's own operators,
+// CONSERVATIVE, for writers of all they touch.)
+static bool may_be_written(const Value *v, const Node *after = nullptr)
 {
     const Graph &g = *v->owningGraph();
     const std::string add_delta(add_delta_op), end_autocast(end_autocast_op);
     for (const torch::jit::Use &use : v->uses()) {
         const Node *n = use.user;
+        if (after && !n->isAfter(after))
+            continue;
         const c10::Symbol kind = n->kind();
         bool passes_on;
         if (n == g.return_node()) {
@@ -200,6 +202,45 @@ static bool may_be_written(const Value *v)
                 if (may_be_written(out))
                     return true;
     }
+    return false;
+}
+
+// Adds to `shared` the values made before v whose memory v may be: the
+// argument that each in-place or view operation returns, followed back
+// (ResNet's block output is relu_(add_(bn3(...), identity)): bn3's output).
+// False when a producer's schema does not say.
+static bool shares_memory_with(const Value *v,
+                               std::vector<const Value *> &shared)
+{
+    const Node *n = v->node();
+    if (!schema_is_whole(n) || v->offset() >= n->schema().returns().size())
+        return false;
+    const c10::AliasInfo *out = n->schema().returns()[v->offset()].alias_info();
+    if (!out)
+        return true; // a new tensor
+    const auto &args = n->schema().arguments();
+    for (size_t i = 0; i < n->inputs().size() && i < args.size(); i++) {
+        const c10::AliasInfo *in = args[i].alias_info();
+        if (in && in->beforeSets() == out->beforeSets()) {
+            shared.push_back(n->input(i));
+            if (!shares_memory_with(n->input(i), shared))
+                return false;
+        }
+    }
+    return true;
+}
+
+// Whether anything may write into a layer's output once it is made:
+// through what reads it (`shifted`, layer_delta.h) or through a value it
+// shares memory with, used again after it.
+static bool written_after(const Value *output, const Value *shifted)
+{
+    std::vector<const Value *> shared;
+    if (may_be_written(shifted) || !shares_memory_with(output, shared))
+        return true;
+    for (const Value *v : shared)
+        if (may_be_written(v, output->node()))
+            return true;
     return false;
 }
 
@@ -314,7 +355,8 @@ expose_layers(const torch::jit::Module &module,
     // Now that the graph is whole: the layers nothing writes into later
     // need no copy (layer_delta.h).
     for (const Site &site : sites)
-        if (site.shift && !may_be_written(site.shift->output())) {
+        if (site.shift && !written_after(site.shift->input(0)->node()->input(0),
+                                         site.shift->output())) {
             torch::jit::WithInsertPoint here(site.shift);
             site.shift->replaceInput(2, g.insertConstant(false));
         }

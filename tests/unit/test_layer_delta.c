@@ -85,6 +85,22 @@ START_TEST(in_place_after_a_layer_changes_nothing_head_as_written)
 }
 END_TEST
 
+/* An in-place ReLU whose input the forward writes again after it: the
+ * ReLU's output is that memory, so it must be copied, or the run fails
+ * (its version changed after it was handed out). With the head as
+ * written: a frozen head would run the write before the layer's output
+ * reaches the tail, since it does not depend on it. */
+START_TEST(written_through_its_input_is_copied)
+{
+    setenv("RSICAM_HEAD", "plain", 1);
+    const char *layer = "relu";
+    layer_run run;
+    layers_run(tk_fixture("written_after.pt"), "fp32", &layer, 1, 0, &run);
+    ck_assert_int_gt(run.n_grad, 0);
+    layer_run_free(&run);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("layer_delta");
@@ -93,6 +109,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, in_place_after_a_layer_changes_nothing);
     tcase_add_test(tc, in_place_after_a_layer_changes_nothing_head_as_written);
+    tcase_add_test(tc, written_through_its_input_is_copied);
     suite_add_tcase(s, tc);
     int rc = tk_run(s);
     tk_scratch_close();
