@@ -161,25 +161,24 @@ static bool schema_is_whole(const Node *n)
            kind == c10::AliasAnalysisKind::PURE_FUNCTION;
 }
 
-// Whether anything may write into v or into a view of it: a use (only
-// those after `after`, when given) whose schema marks that argument
-// written, or one that may pass it on (a view, a container, rsicam's own
-// operators) to a use that may. A use whose schema does not say (a
-// branch's result, a loop's, a custom operator) counts as a write.
-// (AliasDb answers the same question, but takes rsicam's own operators,
-// CONSERVATIVE, for writers of all they touch.)
+// Whether anything may write into v or into a view of it: a use whose
+// schema marks that argument written (only a use after `after` counts,
+// when given), or one that may pass it on (a view, a container, rsicam's
+// own operators) to a use that may. A use that puts it where the schema
+// does not follow (into a list: `Tensor(c -> *)`), or whose schema does not
+// say (a branch's result, a loop's, a custom operator), counts as a write
+// wherever it is. (AliasDb answers the same question, but takes rsicam's
+// own operators, CONSERVATIVE, for writers of all they touch.)
 static bool may_be_written(const Value *v, const Node *after = nullptr)
 {
     const Graph &g = *v->owningGraph();
     const std::string add_delta(add_delta_op), end_autocast(end_autocast_op);
     for (const torch::jit::Use &use : v->uses()) {
         const Node *n = use.user;
-        if (after && !n->isAfter(after))
-            continue;
         const c10::Symbol kind = n->kind();
-        bool passes_on;
+        bool writes = false, escapes = false, passes_on = false;
         if (n == g.return_node()) {
-            passes_on = false; // to rsicam, which only reads it
+            // to rsicam, which only reads it
         } else if (kind == c10::prim::TupleConstruct ||
                    kind == c10::prim::ListConstruct ||
                    kind.toQualString() == add_delta ||
@@ -189,17 +188,17 @@ static bool may_be_written(const Value *v, const Node *after = nullptr)
                    use.offset < n->schema().arguments().size()) {
             const c10::AliasInfo *alias =
                 n->schema().arguments()[use.offset].alias_info();
-            // written, or put where the schema does not follow it (into a
-            // list, say: `Tensor(c -> *)`)
-            if (alias && (alias->isWrite() || alias->isWildcardAfter()))
-                return true;
+            writes = alias && alias->isWrite();
+            escapes = alias && alias->isWildcardAfter();
             passes_on = alias != nullptr;
         } else {
-            return true;
+            escapes = true;
         }
+        if (escapes || (writes && (!after || n->isAfter(after))))
+            return true;
         if (passes_on)
             for (const Value *out : n->outputs())
-                if (may_be_written(out))
+                if (may_be_written(out, after))
                     return true;
     }
     return false;

@@ -85,8 +85,9 @@ START_TEST(in_place_after_a_layer_changes_nothing_head_as_written)
 }
 END_TEST
 
-/* An in-place ReLU whose input the forward writes again after it: the
- * ReLU's output is that memory, so it must be copied, or the run fails
+/* An in-place ReLU whose input the forward writes again after it, through
+ * a view made before it: the ReLU's output is that memory, so it must be
+ * copied, or the run fails
  * (its version changed after it was handed out). With the head as
  * written: a frozen head would run the write before the layer's output
  * reaches the tail, since it does not depend on it. */
