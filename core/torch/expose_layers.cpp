@@ -172,7 +172,9 @@ static bool schema_is_whole(const Node *n)
 static bool may_be_written(const Value *v, const Node *after = nullptr)
 {
     const Graph &g = *v->owningGraph();
-    const std::string add_delta(add_delta_op), end_autocast(end_autocast_op);
+    const c10::Symbol add_delta = c10::Symbol::fromQualString(add_delta_op),
+                      end_autocast =
+                          c10::Symbol::fromQualString(end_autocast_op);
     for (const torch::jit::Use &use : v->uses()) {
         const Node *n = use.user;
         const c10::Symbol kind = n->kind();
@@ -180,9 +182,8 @@ static bool may_be_written(const Value *v, const Node *after = nullptr)
         if (n == g.return_node()) {
             // to rsicam, which only reads it
         } else if (kind == c10::prim::TupleConstruct ||
-                   kind == c10::prim::ListConstruct ||
-                   kind.toQualString() == add_delta ||
-                   kind.toQualString() == end_autocast) {
+                   kind == c10::prim::ListConstruct || kind == add_delta ||
+                   kind == end_autocast) {
             passes_on = true;
         } else if (schema_is_whole(n) &&
                    use.offset < n->schema().arguments().size()) {
@@ -353,12 +354,16 @@ expose_layers(const torch::jit::Module &module,
     torch::jit::graph_rewrite_helper::replaceConvolutionWithAtenConv(graph);
     // Now that the graph is whole: the layers nothing writes into later
     // need no copy (layer_delta.h).
-    for (const Site &site : sites)
-        if (site.shift && !written_after(site.shift->input(0)->node()->input(0),
-                                         site.shift->output())) {
+    for (const Site &site : sites) {
+        if (!site.shift)
+            continue;
+        // shift reads end_autocast(output) (record())
+        const Value *output = site.shift->input(0)->node()->input(0);
+        if (!written_after(output, site.shift->output())) {
             torch::jit::WithInsertPoint here(site.shift);
             site.shift->replaceInput(2, g.insertConstant(false));
         }
+    }
     torch::jit::EliminateDeadCode(graph);
     if (getenv("RSICAM_DEBUG_GRAPH"))
         std::cerr << "rsicam: forward as exposed:\n" << g;

@@ -87,10 +87,9 @@ END_TEST
 
 /* An in-place ReLU whose input the forward writes again after it, through
  * a view made before it: the ReLU's output is that memory, so it must be
- * copied, or the run fails
- * (its version changed after it was handed out). With the head as
- * written: a frozen head would run the write before the layer's output
- * reaches the tail, since it does not depend on it. */
+ * copied, or the run fails (its version changed after it was handed out).
+ * With the head as written: a frozen head would run the write before the
+ * layer's output reaches the tail, since it does not depend on it. */
 START_TEST(written_through_its_input_is_copied)
 {
     setenv("RSICAM_HEAD", "plain", 1);
