@@ -341,6 +341,9 @@ static const SplitForward *split_for(rsi_model *m)
     HeadKernels kernels = HeadKernels::plain;
     if (m->head_precision == c10::kFloat)
         kernels = m->device.is_cpu() ? HeadKernels::onednn : HeadKernels::cudnn;
+    else if (m->head_precision == c10::kBFloat16 && m->device.is_cpu() &&
+             bf16_convs_on_onednn())
+        kernels = HeadKernels::channels_last;
     const auto start = std::chrono::steady_clock::now();
     try {
         m->split = split_head(m->module, *m->exposed->graph(), kernels,
@@ -356,6 +359,8 @@ static const SplitForward *split_for(rsi_model *m)
         std::fprintf(stderr, "rsicam: trace: head frozen%s in %.1f ms\n",
                      m->split->kernels == HeadKernels::onednn
                          ? " and its convolutions prepacked"
+                     : m->split->kernels == HeadKernels::channels_last
+                         ? ", channels-last"
                          : "",
                      std::chrono::duration<double, std::milli>(
                          std::chrono::steady_clock::now() - start)

@@ -67,6 +67,18 @@ static void set_autocast_dtype(c10::DeviceType d, c10::ScalarType t)
 }
 #endif
 
+bool bf16_convs_on_onednn()
+{
+#if defined(__x86_64__) || defined(__i386__)
+    static const bool cpu = __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512vl") &&
+                            __builtin_cpu_supports("avx512dq");
+    return cpu && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn();
+#else
+    return false;
+#endif
+}
+
 const char *const end_autocast_op = "rsicam::end_autocast";
 
 static at::Tensor end_autocast(const at::Tensor &x)

@@ -35,6 +35,12 @@ class AutocastScope
 bool autocast_enabled(c10::DeviceType device);
 void set_autocast(c10::DeviceType device, bool on);
 
+// Whether aten runs bfloat16 convolutions on oneDNN on this CPU (aten's
+// own test: AVX512 BW, VL and DQ, oneDNN enabled). oneDNN computes them on
+// channels-last (NHWC) activations: handed NCHW ones, aten reorders each
+// convolution's input to NHWC and its output back.
+bool bf16_convs_on_onednn();
+
 // "fp32" or "bf16" (also "float32", "bfloat16"); throws
 // std::invalid_argument on anything else.
 c10::ScalarType parse_precision(const char *name);

@@ -314,10 +314,9 @@ std::vector<c10::IValue> run_head_parts(const SplitForward &split,
 // The head's values for x: in parts of at most head_rows + 1 rows, as
 // equal as they come (51 rows at 8: six parts of 9 and 8, two kernel
 // shapes as a forward of 51 points at --batch 8 would have), else whole.
-std::vector<c10::IValue> run_head(const SplitForward &split,
-                                  const at::Tensor &x, int64_t head_rows)
+std::vector<c10::IValue> run_head_rows(const SplitForward &split,
+                                       const at::Tensor &x, int64_t head_rows)
 {
-    torch::NoGradGuard no_grad; // nothing in the head has a gradient
     const int64_t rows = x.size(0);
     if (head_rows > 0 && rows > head_rows + 1) {
         const int64_t n = (rows + head_rows) / (head_rows + 1);
@@ -337,6 +336,25 @@ std::vector<c10::IValue> run_head(const SplitForward &split,
     torch::jit::Stack stack{x};
     split.head->run(stack);
     return stack.back().toTupleRef().elements().vec();
+}
+
+// The head's values for x, contiguous as the tail expects them whatever
+// the layout the head ran in. Rows in float32 (a bfloat16 path's ends)
+// run as written: float32 convolutions would round apart channels-last.
+std::vector<c10::IValue> run_head(const SplitForward &split,
+                                  const at::Tensor &x, int64_t head_rows)
+{
+    torch::NoGradGuard no_grad; // nothing in the head has a gradient
+    const bool nhwc = split.kernels == HeadKernels::channels_last &&
+                      x.dim() == 4 && autocast_enabled(x.device().type());
+    if (!nhwc)
+        return run_head_rows(split, x, head_rows);
+    std::vector<c10::IValue> values = run_head_rows(
+        split, x.contiguous(at::MemoryFormat::ChannelsLast), head_rows);
+    for (c10::IValue &v : values)
+        if (v.isTensor())
+            v = v.toTensor().contiguous();
+    return values;
 }
 
 } // namespace
@@ -381,7 +399,9 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
         torch::jit::FuseFrozenConvAddRelu(head);
     if (kernels == HeadKernels::onednn)
         torch::jit::ConvertFrozenOpsToMKLDNN(head);
-    if (kernels == HeadKernels::plain && finite)
+    if ((kernels == HeadKernels::plain ||
+         kernels == HeadKernels::channels_last) &&
+        finite)
         pool_on_onednn(*head);
     torch::jit::EliminateDeadCode(head);
 

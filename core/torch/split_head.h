@@ -13,8 +13,8 @@ namespace rsicam
 {
 
 enum class HeadKernels {
-    // as the graph says (bfloat16, where neither fusion below takes the
-    // casts that autocast puts around a convolution)
+    // as the graph says (bfloat16 on a GPU, or where a frozen weight is
+    // NaN or Inf)
     plain,
     // a CPU in float32: oneDNN's blocked layouts with prepacked weights,
     // as torch.jit.optimize_for_inference does
@@ -23,6 +23,15 @@ enum class HeadKernels {
     // and relu) as one cuDNN call (where batch norm sits between them, only
     // once it is folded)
     cudnn,
+    // a CPU whose bfloat16 convolutions aten runs on oneDNN
+    // (bf16_convs_on_onednn()): as plain, but rows run under autocast
+    // enter the head channels-last, oneDNN's layout, and its values leave
+    // it contiguous. On an Intel Xeon with AMX (PyTorch 1.13, by hand) the
+    // NCHW head spent more of its oneDNN time reordering activations than
+    // convolving; channels-last, the walk on ResNet50 `layer4` took 0.64x
+    // the time and on VGG19 `features.36` 0.70x, the maps the same to the
+    // bit (aten's bfloat16 kernels compute the same sums in either layout).
+    channels_last,
 };
 
 // The exposed forward (expose_layers.h) as two graphs:

@@ -25,6 +25,8 @@ Here, on a small residual network with batch norm built at test time
   forward refuses it (oneDNN's relu and max pooling would hide the NaN);
 - a bf16 head pools through oneDNN (rsicam::head_max_pool2d), aten's
   maxima bit for bit, unless a weight is NaN;
+- where aten runs bfloat16 convolutions on oneDNN, a bf16 head runs its
+  rows channels-last, and the maps are the plain forward's bit for bit;
 - RSICAM_HEAD with an unknown value is an error naming it.
 (The parity fixtures, ResNet50 and VGG19, are compared in test_parity.py.)
 """
@@ -147,6 +149,16 @@ def graph(stderr, title):
     return stderr[start:end if end >= 0 else len(stderr)]
 
 
+def bf16_convs_on_onednn():
+    """aten's own test (and rsicam's) for running bfloat16 convolutions on
+    oneDNN: AVX512 BW, VL and DQ."""
+    with open("/proc/cpuinfo") as f:
+        flags = set(next((line for line in f if line.startswith("flags")),
+                         "").split())
+    return torch.backends.mkldnn.is_available() and \
+        {"avx512bw", "avx512vl", "avx512dq"} <= flags
+
+
 class FrozenHead(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -213,9 +225,12 @@ class FrozenHead(unittest.TestCase):
         self.assertIn("prim::mkldnn_convolution", head)
         err = explain(net, "blocks.2", os.path.join(TMP, "structure16"),
                       "folded", ("--precision", "bf16"), env=TRACE)
-        # no oneDNN conversion under bf16
+        # no oneDNN conversion under bf16, channels-last rows where aten's
+        # bfloat16 convolutions are oneDNN's
+        layout = ", channels-last" if bf16_convs_on_onednn() else ""
         self.assertEqual(len(re.findall(
-            r"rsicam: trace: head frozen in [\d.]+ ms\n", err)), 1, err)
+            r"rsicam: trace: head frozen%s in [\d.]+ ms\n" % layout, err)),
+            1, err)
         head = graph(err, "frozen head")
         self.assertNotIn("batch_norm", head)
         self.assertNotIn("mkldnn", head)
@@ -305,6 +320,35 @@ class FrozenHead(unittest.TestCase):
         self.assertEqual(p.returncode, 4, p.stderr)
         self.assertIn("aten::max_pool2d", graph(p.stderr, "frozen head"))
         self.assertNotIn("head_max_pool2d", p.stderr)
+
+    def test_bf16_head_runs_channels_last(self):
+        # where aten runs bfloat16 convolutions on oneDNN (its test: AVX512
+        # BW, VL and DQ), the bf16 head's rows enter it channels-last:
+        # the maps are still the plain forward's, bit for bit, at a block
+        # and inside one (the tail then also reads the shortcut), with each
+        # path's float32 ends run as written
+        pooled = os.path.join(TMP, "pooled.pt")
+        bf16 = ("--precision", "bf16")
+        onednn = bf16_convs_on_onednn()
+        outs = {head: os.path.join(TMP, f"nhwc-{head}")
+                for head in ("frozen", "plain")}
+        err = explain(pooled, "blocks.1,blocks.2.conv2", outs["frozen"],
+                      "frozen", bf16, env=TRACE)
+        self.assertEqual("rsicam: trace: head frozen, channels-last" in err,
+                         onednn)
+        explain(pooled, "blocks.1,blocks.2.conv2", outs["plain"], "plain",
+                bf16)
+        maps = sorted(os.path.basename(f) for f in
+                      glob.glob(os.path.join(outs["plain"], "*.npy")))
+        self.assertGreater(len(maps), 0)
+        if onednn:
+            for name in maps:
+                with open(os.path.join(outs["plain"], name), "rb") as a, \
+                        open(os.path.join(outs["frozen"], name), "rb") as b:
+                    self.assertEqual(a.read(), b.read(), name)
+        self.assertNotIn("channels-last", explain(
+            pooled, "blocks.1", os.path.join(TMP, "nhwc-fp32"), "frozen",
+            env=TRACE))
 
     def test_head_max_pool2d_gives_atens_maxima(self):
         # the operator itself, registered in this process by rsicam's
