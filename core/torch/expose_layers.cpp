@@ -352,6 +352,7 @@ expose_layers(const torch::jit::Module &module,
     // the trace recorded them, fp32 results do not change.
     inline_all(g);
     torch::jit::graph_rewrite_helper::replaceConvolutionWithAtenConv(graph);
+    float32_after_autocast(g);
     // Now that the graph is whole: the layers nothing writes into later
     // need no copy (layer_delta.h).
     for (const Site &site : sites) {

@@ -4,7 +4,8 @@
 // products and convolutions run in bfloat16. The TorchScript interpreter
 // runs a graph's nodes in order on the calling thread, so an operator with
 // a side effect placed right after a layer's output switches the rest of
-// the forward, and with it everything autograd records, back to float32.
+// the forward, and with it everything autograd records, back to float32;
+// values made before it and read after it go through rsicam::float32.
 // The JIT's own autocast pass would instead bake casts for the whole graph
 // from the state at its first run; it is switched off while a scope is
 // active.
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace rsicam
 {
@@ -80,21 +82,74 @@ bool bf16_convs_on_onednn()
 }
 
 const char *const end_autocast_op = "rsicam::end_autocast";
+static const char *const float32_op = "rsicam::float32";
+
+// x in float32, contiguous (whatever layout the head ran in), where
+// autocast made it bfloat16 or half; else x itself.
+static at::Tensor float32(const at::Tensor &x)
+{
+    const auto t = x.scalar_type();
+    if (t != c10::kBFloat16 && t != c10::kHalf)
+        return x;
+    return x.to(c10::kFloat, /*non_blocking=*/false, /*copy=*/false,
+                c10::MemoryFormat::Contiguous);
+}
 
 static at::Tensor end_autocast(const at::Tensor &x)
 {
     set_autocast(x.device().type(), false);
-    const auto t = x.scalar_type();
-    return t == c10::kBFloat16 || t == c10::kHalf ? x.to(c10::kFloat) : x;
+    return float32(x);
 }
 
-// CONSERVATIVE: the operator has a side effect, so that no pass removes,
-// merges or moves it.
+// end_autocast is CONSERVATIVE: it has a side effect, so that no pass
+// removes, merges or moves it. float32 may return its argument.
 TORCH_LIBRARY(rsicam, m)
 {
     m.def(torch::schema("end_autocast(Tensor x) -> Tensor",
                         c10::AliasAnalysisKind::CONSERVATIVE),
           &end_autocast);
+    m.def(torch::schema("float32(Tensor(a) x) -> Tensor(a)",
+                        c10::AliasAnalysisKind::FROM_SCHEMA),
+          &float32);
+}
+
+void float32_after_autocast(torch::jit::Graph &g)
+{
+    const c10::Symbol end = c10::Symbol::fromQualString(end_autocast_op),
+                      cast = c10::Symbol::fromQualString(float32_op);
+    std::vector<torch::jit::Node *> before;
+    torch::jit::Node *first_end = nullptr;
+    for (torch::jit::Node *n : g.nodes()) {
+        if (n->kind() == end) {
+            first_end = n;
+            break;
+        }
+        before.push_back(n);
+    }
+    if (!first_end)
+        return;
+    // after first_end: the nodes after it at the top level, anything
+    // inside them, and the graph's return
+    auto after = [&](torch::jit::Node *user) {
+        while (user->owningBlock() != g.block())
+            user = user->owningBlock()->owningNode();
+        return user == g.return_node() || user->isAfter(first_end);
+    };
+    for (torch::jit::Node *n : before)
+        for (torch::jit::Value *v : n->outputs()) {
+            if (!v->type()->cast<c10::TensorType>())
+                continue;
+            std::vector<torch::jit::Use> late;
+            for (const torch::jit::Use &use : v->uses())
+                if (after(use.user))
+                    late.push_back(use);
+            if (late.empty())
+                continue;
+            torch::jit::WithInsertPoint here(first_end->next());
+            torch::jit::Value *full = g.insert(cast, {v});
+            for (const torch::jit::Use &use : late)
+                use.user->replaceInput(use.offset, full);
+        }
 }
 
 AutocastScope::AutocastScope(c10::DeviceType device, c10::ScalarType dtype)

@@ -14,6 +14,15 @@ namespace rsicam
 // itself. With autocast off it changes nothing.
 extern const char *const end_autocast_op;
 
+// After the first layer the network runs in float32, but a value made
+// before it may be read after it (a block's input, by a shortcut whose
+// convolution runs after the layer): in a graph with end_autocast nodes,
+// every such read of a tensor made before the first of them goes through
+// rsicam::float32, which makes it float32 where autocast made it bfloat16
+// or half, as end_autocast does the layer's output. Else a float32
+// operator would meet a bfloat16 tensor: a convolution refuses it.
+void float32_after_autocast(torch::jit::Graph &g);
+
 // Autocast to dtype on device's type for the lifetime of the scope, or
 // nothing when dtype is float32. Restores the previous state on exit.
 class AutocastScope

@@ -83,6 +83,33 @@ class Pooled(Net):
         self.stem.append(nn.MaxPool2d(3, 2, 1))
 
 
+class Down(nn.Module):
+    """A block that halves the resolution, its shortcut's convolution run
+    after the block's own (as torchvision's ResNet orders them)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(2 * c)
+        self.conv2 = nn.Conv2d(2 * c, 2 * c, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(2 * c)
+        self.down = nn.Sequential(nn.Conv2d(c, 2 * c, 1, stride=2,
+                                            bias=False), nn.BatchNorm2d(2 * c))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(y + self.down(x))
+
+
+class Downsampled(Net):
+    """Net whose last block halves the resolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks[2] = Down(16)
+        self.fc = nn.Linear(32, 5)
+
+
 class Counting(nn.Module):
     """Changes its own state before the layers: not freezable."""
 
@@ -167,6 +194,7 @@ class FrozenHead(unittest.TestCase):
         save(made(Net), os.path.join(TMP, "net.pt"))
         save(made(Counting), os.path.join(TMP, "counting.pt"))
         save(made(Pooled), os.path.join(TMP, "pooled.pt"))
+        save(made(Downsampled), os.path.join(TMP, "downsampled.pt"))
         rng = np.random.default_rng(5)
         from PIL import Image
         Image.fromarray((rng.random((SIZE, SIZE, 3)) * 255).astype("uint8"),
@@ -349,6 +377,25 @@ class FrozenHead(unittest.TestCase):
         self.assertNotIn("channels-last", explain(
             pooled, "blocks.1", os.path.join(TMP, "nhwc-fp32"), "frozen",
             env=TRACE))
+
+    def test_bf16_shortcut_after_the_layer(self):
+        # a layer inside a block whose shortcut runs after it: the
+        # shortcut reads the block's input, made in bfloat16 before the
+        # layer, and runs after it in float32 like the rest of the network
+        # after the first layer, frozen or not, to the same bits
+        model = os.path.join(TMP, "downsampled.pt")
+        outs = {head: os.path.join(TMP, f"shortcut-{head}")
+                for head in ("frozen", "plain")}
+        for head, out in outs.items():
+            explain(model, "blocks.2.conv2", out, head,
+                    ("--precision", "bf16"))
+        maps = sorted(os.path.basename(f) for f in
+                      glob.glob(os.path.join(outs["plain"], "*.npy")))
+        self.assertGreater(len(maps), 0)
+        for name in maps:
+            with open(os.path.join(outs["plain"], name), "rb") as a, \
+                    open(os.path.join(outs["frozen"], name), "rb") as b:
+                self.assertEqual(a.read(), b.read(), name)
 
     def test_head_max_pool2d_gives_atens_maxima(self):
         # the operator itself, registered in this process by rsicam's
