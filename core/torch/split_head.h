@@ -26,11 +26,12 @@ enum class HeadKernels {
     // a CPU whose bfloat16 convolutions aten runs on oneDNN
     // (bf16_convs_on_onednn()): as plain, but rows run under autocast
     // enter the head channels-last, oneDNN's layout, and its values leave
-    // it contiguous. On an Intel Xeon with AMX (PyTorch 1.13, by hand) the
-    // NCHW head spent more of its oneDNN time reordering activations than
-    // convolving; channels-last, the walk on ResNet50 `layer4` took 0.64x
-    // the time and on VGG19 `features.36` 0.70x, the maps the same to the
-    // bit (aten's bfloat16 kernels compute the same sums in either layout).
+    // it contiguous. On an Intel Xeon with AMX (PyTorch 1.13) the NCHW
+    // head spent more of its oneDNN time reordering activations than
+    // convolving; channels-last, the pass on ResNet50 `layer4` took 0.67x
+    // the time and on VGG19 `features.36` 0.78x, the maps the same to the
+    // bit (aten's bfloat16 kernels compute the same sums in either layout;
+    // bench/results/2026-12-06-cpu-bf16-channels-last.md).
     channels_last,
 };
 
