@@ -10,8 +10,9 @@ namespace rsicam
 // The operator that expose_layers() applies to every exposed layer's
 // output before its delta is added: rsicam::end_autocast(A) turns autocast
 // off for the rest of the forward (the first exposed layer to run ends it)
-// and returns A in float32 when autocast made it bfloat16 or half, else A
-// itself. With autocast off it changes nothing.
+// and returns A in float32 (contiguous, whatever layout the head ran in)
+// when autocast made it bfloat16 or half, else A itself. With autocast off
+// it changes nothing.
 extern const char *const end_autocast_op;
 
 // After the first layer the network runs in float32, but a value made
