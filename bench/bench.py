@@ -285,6 +285,9 @@ def last_json(text):
 # and for what --batch auto chose (core/src/explain/batch_calibrate.c)
 FREEZE_TRACE = re.compile(r"^rsicam: trace: head frozen.* in ([\d.]+) ms$", re.M)
 AUTO_BATCH_TRACE = re.compile(r"^rsicam: trace: batch auto: (\d+) for", re.M)
+# each forward after the first: the time since the one before
+FORWARD_TRACE = re.compile(r"^rsicam: trace: forward: .* ([\d.]+) ms after the last$",
+                           re.M)
 
 
 def explain_once(rsicam, model, layers, images, spec, work, env=None):
@@ -292,8 +295,10 @@ def explain_once(rsicam, model, layers, images, spec, work, env=None):
     with spec's steps, batch, threads and precision, its outputs in a
     scratch folder under work that is removed after; returns
     (results.jsonl's records, wall seconds, max RSS kB, trace facts: the
-    seconds spent freezing the head and the batch --batch auto chose, each
-    None where not said). bench/run and bench/interleave.py both time
+    seconds spent freezing the head, the batch --batch auto chose and the
+    median of the milliseconds between forwards after the first, the
+    steady pace that a burst of load on the host moves least, each None
+    where not said). bench/run and bench/interleave.py both time
     rsicam through here."""
     out_dir = tempfile.mkdtemp(prefix="rsicam-", dir=work)
     try:
@@ -313,8 +318,10 @@ def explain_once(rsicam, model, layers, images, spec, work, env=None):
         raise RunFailed("rsicam failed: %s" % (bad[0] if bad else "no records"))
     frozen = FREEZE_TRACE.findall(err)
     chosen = AUTO_BATCH_TRACE.findall(err)
+    gaps = [float(ms) for ms in FORWARD_TRACE.findall(err)]
     return recs, wall, rss, {"freeze": float(frozen[0]) / 1e3 if frozen else None,
-                             "batch": int(chosen[0]) if chosen else None}
+                             "batch": int(chosen[0]) if chosen else None,
+                             "forward_ms": statistics.median(gaps) if gaps else None}
 
 
 class Runner:

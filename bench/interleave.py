@@ -7,7 +7,10 @@ all of them alike; the report is each run's pass (results.jsonl "seconds":
 image read to the sums, cold, a fresh process) and whole command (process
 start to exit), their medians per pair, and the median over repetitions of
 each pair's pass over the first pair's in the same repetition (the figure
-to read for a few percent). A variant is NAME[=SETTING...]:
+to read for a few percent), and the steady pace: each run's median time
+between forwards after its first (RSICAM_TRACE), less moved by a burst
+of load on a shared host than a whole pass, and the median over
+repetitions of its ratio to the first pair's. A variant is NAME[=SETTING...]:
 SETTING is ENV=VALUE (an environment variable for that run), bin=PATH
 (another rsicam binary, e.g. a copy built from an earlier commit) or
 batch=B (that run's --batch instead of --batch's).
@@ -79,40 +82,47 @@ def main():
             "threads": args.threads, "precision": args.precision}
     layer_sets = args.layers or ["layer4"]
     pairs = [(v, layers) for v in args.variants for layers in layer_sets]
-    runs = {}  # (name, layers) -> [(pass, command), ...], in repetition order
+    # (name, layers) -> [(pass, command, forward ms), ...], in repetition order
+    runs = {}
     for rep in range(1, args.reps + 1):
         k = (rep - 1) % len(pairs)  # rotated: no pair always runs first
         for (name, env, binary, batch), layers in pairs[k:] + pairs[:k]:
             try:
                 # its outputs in a folder of its own under work, removed
-                recs, wall, _, _ = bench.explain_once(
+                recs, wall, _, said = bench.explain_once(
                     binary or os.path.join(args.build, "rsicam"), model,
                     layers, [image], dict(spec, batch=batch or spec["batch"]),
                     work, dict(base_env, **env))
             except bench.RunFailed as e:
                 sys.exit("interleave: variant %s, layers %s: %s" %
                          (name, layers, e))
-            s = recs[0]["seconds"]
-            runs.setdefault((name, layers), []).append((s, wall))
-            print("%d %s %s %.3f %.3f" % (rep, name, layers, s, wall),
-                  flush=True)
+            s, fwd = recs[0]["seconds"], said["forward_ms"]
+            runs.setdefault((name, layers), []).append((s, wall, fwd))
+            print("%d %s %s %.3f %.3f %s" % (rep, name, layers, s, wall,
+                                             bench.fmt(fwd, 1)), flush=True)
     # a change that moves work out of the pass (into start-up, say) shows
     # in the command and not in the pass. Against the first pair, the
     # median of each repetition's own ratio: runs minutes apart meet
     # different loads, one repetition's runs a similar one
     first = runs[(pairs[0][0][0], pairs[0][1])]
     print("\n| variant | layers | pass s (runs) | median | command s (runs) "
-          "| median | pass / first's, per repetition | median |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| median | pass / first's, per repetition | median "
+          "| forward ms (runs) | median | forward / first's, median |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for (name, layers), r in runs.items():
-        ratios = [p / f for (p, _), (f, _) in zip(r, first)]
-        print("| %s | `%s` | %s | %.3f | %s | %.3f | %s | %.3f |" % (
-            name, layers, ", ".join("%.3f" % p for p, _ in r),
-            statistics.median(p for p, _ in r),
-            ", ".join("%.3f" % c for _, c in r),
-            statistics.median(c for _, c in r),
-            ", ".join("%.3f" % q for q in ratios), statistics.median(ratios)))
-
+        ratios = [p / f for (p, _, _), (f, _, _) in zip(r, first)]
+        paces = [p for _, _, p in r if p is not None]
+        pace_ratios = [p / f for (_, _, p), (_, _, f) in zip(r, first)
+                       if p is not None and f is not None]
+        print("| %s | `%s` | %s | %.3f | %s | %.3f | %s | %.3f | %s | %s | %s |" % (
+            name, layers, ", ".join("%.3f" % p for p, _, _ in r),
+            statistics.median(p for p, _, _ in r),
+            ", ".join("%.3f" % c for _, c, _ in r),
+            statistics.median(c for _, c, _ in r),
+            ", ".join("%.3f" % q for q in ratios), statistics.median(ratios),
+            ", ".join("%.1f" % p for p in paces) or "-",
+            bench.fmt(statistics.median(paces) if paces else None, 1),
+            bench.fmt(statistics.median(pace_ratios) if pace_ratios else None)))
 
 if __name__ == "__main__":
     main()

@@ -347,7 +347,7 @@ static const SplitForward *split_for(rsi_model *m)
     const auto start = std::chrono::steady_clock::now();
     try {
         m->split = split_head(m->module, *m->exposed->graph(), kernels,
-                              mode == HeadMode::folded, why);
+                              mode == HeadMode::folded, m->head_precision, why);
     } catch (const std::exception &e) { // a pass that cannot handle a graph
         why = std::string("freezing failed: ") + e.what();
         why = why.substr(0, why.find('\n'));
@@ -355,16 +355,21 @@ static const SplitForward *split_for(rsi_model *m)
     if (!m->split)
         std::cerr << "rsicam: model '" << m->path << "': " << why
                   << "; the whole forward runs with gradients\n";
-    else if (std::getenv("RSICAM_TRACE")) // a one-time cost of the first run
+    else if (std::getenv("RSICAM_TRACE")) { // a one-time cost of the first run
+        std::string how = m->split->kernels == HeadKernels::onednn
+                              ? " and its convolutions prepacked"
+                          : m->split->kernels == HeadKernels::channels_last
+                              ? ", channels-last"
+                              : "";
+        if (m->split->head_autocast)
+            how += ", " + std::to_string(m->split->cast_weights) +
+                   " weights cast to " + rsi_model_get_precision(m);
         std::fprintf(stderr, "rsicam: trace: head frozen%s in %.1f ms\n",
-                     m->split->kernels == HeadKernels::onednn
-                         ? " and its convolutions prepacked"
-                     : m->split->kernels == HeadKernels::channels_last
-                         ? ", channels-last"
-                         : "",
+                     how.c_str(),
                      std::chrono::duration<double, std::milli>(
                          std::chrono::steady_clock::now() - start)
                          .count());
+    }
     return m->split.get();
 }
 

@@ -13,12 +13,16 @@
 #include "shim.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/autocast.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/library.h>
 
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace rsicam
@@ -150,6 +154,40 @@ void float32_after_autocast(torch::jit::Graph &g)
             for (const torch::jit::Use &use : late)
                 use.user->replaceInput(use.offset, full);
         }
+}
+
+int cast_weights_for_autocast(torch::jit::Graph &g, c10::ScalarType dtype)
+{
+    // autocast's lower-precision operators, CPU and CUDA alike, whose
+    // inputs 1 and 2 are a weight and a bias
+    static const std::unordered_set<c10::Symbol> weighted{
+        c10::aten::conv1d,       c10::aten::conv2d,      c10::aten::conv3d,
+        c10::aten::_convolution, c10::aten::convolution, c10::aten::linear};
+    const c10::Symbol end = c10::Symbol::fromQualString(end_autocast_op);
+    std::unordered_map<torch::jit::Value *, torch::jit::Value *> cast;
+    for (torch::jit::Node *n : g.nodes()) {
+        if (n->kind() == end)
+            break;
+        if (!weighted.count(n->kind()))
+            continue;
+        for (size_t i = 1; i < 3 && i < n->inputs().size(); i++) {
+            torch::jit::Value *v = n->input(i);
+            if (v->node()->kind() != c10::prim::Constant ||
+                !v->type()->cast<c10::TensorType>())
+                continue;
+            const at::Tensor t = torch::jit::toIValue(v)->toTensor();
+            if (t.scalar_type() != c10::kFloat)
+                continue;
+            auto &to = cast[v];
+            if (!to) {
+                torch::jit::WithInsertPoint here(v->node());
+                to = torch::jit::insertConstant(g, t.to(dtype));
+            }
+            n->replaceInput(i, to);
+        }
+    }
+    torch::jit::EliminateDeadCode(g.block()); // the float32 ones unread
+    return (int)cast.size();
 }
 
 AutocastScope::AutocastScope(c10::DeviceType device, c10::ScalarType dtype)

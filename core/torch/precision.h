@@ -24,6 +24,17 @@ extern const char *const end_autocast_op;
 // operator would meet a bfloat16 tensor: a convolution refuses it.
 void float32_after_autocast(torch::jit::Graph &g);
 
+// Casts to dtype, once, the float32 constants that a convolution or a
+// linear layer reads as its weight or bias before g's first end_autocast
+// (at the top level: what runs inside a loop or branch is left as it
+// is); returns how many constants it cast. Under autocast such an
+// operator runs in dtype, and autocast casts its weights at every call:
+// it keeps only the casts of parameters that require grad, which a frozen
+// head's constants do not. The values are those autocast would make, so
+// the graph computes the same bits, but only with autocast on: it is for
+// the rows run under autocast.
+int cast_weights_for_autocast(torch::jit::Graph &g, c10::ScalarType dtype);
+
 // Autocast to dtype on device's type for the lifetime of the scope, or
 // nothing when dtype is float32. Restores the previous state on exit.
 class AutocastScope

@@ -279,6 +279,15 @@ bool constants_finite(const Block &b)
     return true;
 }
 
+// The head for rows run as autocast stands now on device.
+torch::jit::GraphFunction &head_for(const SplitForward &split,
+                                    c10::DeviceType device)
+{
+    return split.head_autocast && autocast_enabled(device)
+               ? *split.head_autocast
+               : *split.head;
+}
+
 // The head's values for parts of x's rows (sizes), each value joined along
 // the rows, each part started with autocast as given; empty where a value
 // is not a tensor with a row per row of its part (an int list the tail
@@ -294,7 +303,7 @@ std::vector<c10::IValue> run_head_parts(const SplitForward &split,
     for (int64_t rows : sizes) {
         set_autocast(device, autocast);
         torch::jit::Stack stack{x.narrow(0, from, rows)};
-        split.head->run(stack);
+        head_for(split, device).run(stack);
         const auto &out = stack.back().toTupleRef().elements();
         values.resize(out.size());
         for (size_t i = 0; i < out.size(); i++) {
@@ -334,7 +343,7 @@ std::vector<c10::IValue> run_head_rows(const SplitForward &split,
         set_autocast(device, autocast);
     }
     torch::jit::Stack stack{x};
-    split.head->run(stack);
+    head_for(split, x.device().type()).run(stack);
     return stack.back().toTupleRef().elements().vec();
 }
 
@@ -362,6 +371,7 @@ std::vector<c10::IValue> run_head(const SplitForward &split,
 std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                                          torch::jit::Graph &exposed,
                                          HeadKernels kernels, bool fold,
+                                         c10::ScalarType precision,
                                          std::string &why)
 {
     std::shared_ptr<Graph> g = exposed.copy();
@@ -413,6 +423,13 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
     auto split = std::make_unique<SplitForward>();
     split->kernels = kernels;
     split->wide_tail = wide_tail;
+    if (precision != c10::kFloat) {
+        std::shared_ptr<Graph> cast = head->copy();
+        split->cast_weights = cast_weights_for_autocast(*cast, precision);
+        if (split->cast_weights > 0)
+            split->head_autocast = std::make_unique<torch::jit::GraphFunction>(
+                "rsicam_frozen_head", cast, nullptr);
+    }
     split->head = std::make_unique<torch::jit::GraphFunction>(
         "rsicam_frozen_head", head, nullptr);
     split->tail = std::make_unique<torch::jit::GraphFunction>("rsicam_tail",

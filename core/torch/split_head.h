@@ -49,8 +49,19 @@ enum class HeadKernels {
 // its convolutions run. The tail is the rest of the graph, unchanged.
 struct SplitForward {
     std::unique_ptr<torch::jit::GraphFunction> head, tail;
-    HeadKernels kernels; // those asked for, or plain where a frozen weight
-                         // is NaN or Inf
+    // In reduced precision, the head again for the rows run under
+    // autocast, its weights cast to that precision once
+    // (cast_weights_for_autocast, precision.h: autocast casts a frozen
+    // weight at every call); head then serves the rows run in float32 (a
+    // path's ends). nullptr in float32 or where no weight was cast.
+    // For ResNet50's head that is 94 MB read and 47 MB written per
+    // forward: on an Intel Xeon with AMX, a bf16 `layer4` pass took about
+    // 0.95x the time, VGG19's no less (bench/results/
+    // 2026-12-06-cpu-bf16-weights.md), for a second copy of the weights.
+    std::unique_ptr<torch::jit::GraphFunction> head_autocast;
+    int cast_weights = 0; // how many constants head_autocast holds cast
+    HeadKernels kernels;  // those asked for, or plain where a frozen weight
+                          // is NaN or Inf
     // Whether the tail is worth running on many rows at once
     // (wide_tail.cpp): only pooling, reshaping, fully connected layers and
     // pointwise operations, which keep little per row, with weights enough
@@ -59,12 +70,14 @@ struct SplitForward {
 };
 
 // Cuts exposed (a graph of self and x) for module, whose
-// parameters already live where the head will run. Returns nullptr and
-// says why when the cut is not possible (the head changes module state,
-// say): the whole exposed forward then runs as before.
+// parameters already live where the head will run, and whose head runs
+// under autocast to precision (float32: without autocast). Returns
+// nullptr and says why when the cut is not possible (the head changes
+// module state, say): the whole exposed forward then runs as before.
 std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                                          torch::jit::Graph &exposed,
                                          HeadKernels kernels, bool fold,
+                                         c10::ScalarType precision,
                                          std::string &why);
 
 // Runs a split forward: the head without gradient, on at most head_rows

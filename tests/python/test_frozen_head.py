@@ -27,6 +27,9 @@ Here, on a small residual network with batch norm built at test time
   maxima bit for bit, unless a weight is NaN;
 - where aten runs bfloat16 convolutions on oneDNN, a bf16 head runs its
   rows channels-last, and the maps are the plain forward's bit for bit;
+- a bf16 head's rows run with the weights of the convolutions before the
+  first layer cast to bf16 once (the trace counts them), not those that
+  run after it in float32 (a shortcut's), to the plain forward's bits;
 - RSICAM_HEAD with an unknown value is an error naming it.
 (The parity fixtures, ResNet50 and VGG19, are compared in test_parity.py.)
 """
@@ -264,11 +267,13 @@ class FrozenHead(unittest.TestCase):
         err = explain(net, "blocks.2", os.path.join(TMP, "structure16"),
                       "folded", ("--precision", "bf16"), env=TRACE)
         # no oneDNN conversion under bf16, channels-last rows where aten's
-        # bfloat16 convolutions are oneDNN's
+        # bfloat16 convolutions are oneDNN's; the stem's weight and bias
+        # and each block convolution's (batch norm folded into it: a
+        # bias) cast to bf16 once
         layout = ", channels-last" if bf16_convs_on_onednn() else ""
         self.assertEqual(len(re.findall(
-            r"rsicam: trace: head frozen%s in [\d.]+ ms\n" % layout, err)),
-            1, err)
+            r"rsicam: trace: head frozen%s, 14 weights cast to bf16 in "
+            r"[\d.]+ ms\n" % layout, err)), 1, err)
         head = graph(err, "frozen head")
         self.assertNotIn("batch_norm", head)
         self.assertNotIn("mkldnn", head)
@@ -385,14 +390,19 @@ class FrozenHead(unittest.TestCase):
         # a layer inside a block whose shortcut runs after it: the
         # shortcut reads the block's input, made in bfloat16 before the
         # layer, and runs after it in float32 like the rest of the network
-        # after the first layer, frozen or not, to the same bits
+        # after the first layer, frozen or not, to the same bits; its
+        # weight stays float32 where those before the layer are cast to
+        # bf16 (the stem's weight and bias, two blocks' four, the layer's
+        # block's two)
         model = os.path.join(TMP, "downsampled.pt")
         outs = {head: os.path.join(TMP, f"shortcut-{head}")
                 for head in ("frozen", "plain")}
-        for head, out in outs.items():
-            explain(model, "blocks.2.conv2", out, head,
-                    ("--precision", "bf16"))
+        said = {head: explain(model, "blocks.2.conv2", out, head,
+                              ("--precision", "bf16"), env=TRACE)
+                for head, out in outs.items()}
         self.same_bits(outs["frozen"], outs["plain"])
+        self.assertRegex(said["frozen"],
+                         r"head frozen[\w, -]*, 8 weights cast to bf16 in")
 
     def test_head_max_pool2d_gives_atens_maxima(self):
         # the operator itself, registered in this process by rsicam's
