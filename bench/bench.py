@@ -823,10 +823,13 @@ def report(args, res, extra, meta):
                            rows))
             L.append("")
 
-    L.append("## Raw runs (pass seconds per repetition, in run order)")
+    L.append("## Raw runs (pass seconds per repetition, in run order; "
+             "cold / warm where a process ran two passes)")
     L.append("")
     for key, runs in res.items():
-        L.append("- `%s`: %s" % (key, ", ".join("%.3f" % r["pass"] for r in runs)))
+        L.append("- `%s`: %s" % (key, ", ".join(
+            "%.3f / %.3f" % (r["pass"], r["warm"]) if r.get("warm") is not None
+            else "%.3f" % r["pass"] for r in runs)))
     classes = {k: sorted({r.get("class") for r in v if "class" in r})
                for k, v in res.items() if any("class" in r for r in v)}
     L.append("- classes explained: %s" % ", ".join("%s %s" % (k, v) for k, v in classes.items()))
