@@ -497,7 +497,7 @@ def run_four_pairs(args, runner, specs, results):
 def run_floor_pairs(args, runner, specs, results):
     """The sweep's fastest floor is the least of many medians, and the
     least of many noisy figures is low by luck (the 4d24ae0 run's 2.61 s
-    for ResNet50 came back as 2.85-3.52 s, three passes by hand the next
+    for ResNet50 came back as 3.14-3.52 s, three passes by hand the next
     morning). So each model's winner is timed again in fresh processes,
     beside rsicam at its default, in pairs, the order alternating: under
     "KEY:again" and "KEY:beside" (the winner's and rsicam's runs)."""
