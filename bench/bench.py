@@ -15,6 +15,7 @@ also bench/results/<date>-cpu-<commit>.md (and the raw runs as .json), with
 never overwritten (the run stops before it starts instead).
 """
 import argparse
+import collections
 import datetime
 import json
 import os
@@ -504,8 +505,8 @@ def run_floor_pairs(args, runner, specs, results):
     if args.no_floors or not args.floor_pairs:
         return
     by_key = {s["key"]: s for s in specs}
-    for m, (_, _, key, _) in true_floors(args, results).items():
-        pair = [by_key[key], by_key[default_b(results, m)]]
+    for m, floor in true_floors(args, results).items():
+        pair = [by_key[floor.key], by_key[default_b(results, m)]]
         names = ("%s:floor:again" % m, "%s:floor:beside" % m)
         for name in names:
             results[name] = []
@@ -855,9 +856,14 @@ def default_b(res, m):
     return "%s:b:auto" % m if "%s:b:auto" % m in res else "%s:b" % m
 
 
+# A model's true floor in the sweep: its median seconds, what won, the
+# winner's key and field ("pass" for a cold pass, "warm" for the
+# process's second).
+Floor = collections.namedtuple("Floor", "seconds won_by key field")
+
+
 def true_floors(args, res):
-    """Each model's true floor in the sweep: (seconds, what won, its key,
-    its field: "pass" for a cold pass, "warm" for the process's second)."""
+    """Each model's true floor in the sweep, a Floor."""
     best = {}
     for m in args.models:
         for b in args.floor_batches:
@@ -865,23 +871,22 @@ def true_floors(args, res):
                 key = "%s:c:%s:B%d" % (m, k, b)
                 for label in ("pass", "warm"):
                     v = med(res[key], label)
-                    if m not in best or v < best[m][0]:
-                        best[m] = (v, "%s, batch %d, %s" % (
+                    if m not in best or v < best[m].seconds:
+                        best[m] = Floor(v, "%s, batch %d, %s" % (
                             k, b, "cold" if label == "pass" else "warm"), key, label)
     return best
 
 
-def floor_goal_ratio(args, res, m):
-    """rsicam's default pass over the true floor, as the goal is judged:
-    the median over the side-by-side pairs of each pair's ratio, where the
-    bench ran them (run_floor_pairs); else the sweep's medians' ratio.
-    Returns (ratio, the floor's seconds that go with it)."""
-    best = true_floors(args, res)[m]
+def floor_goal_ratio(res, m, best):
+    """rsicam's default pass over the true floor (best, m's Floor), as the
+    goal is judged: the median over the side-by-side pairs of each pair's
+    ratio, where the bench ran them (run_floor_pairs); else the sweep's
+    medians' ratio. Returns (ratio, the floor's seconds that go with it)."""
     again, beside = res.get("%s:floor:again" % m), res.get("%s:floor:beside" % m)
     if again and beside:
-        return (statistics.median(b["pass"] / f[best[3]] for f, b in zip(again, beside)),
-                med(again, best[3]))
-    return med(res[default_b(res, m)], "pass") / best[0], best[0]
+        return (statistics.median(b["pass"] / f[best.field] for f, b in zip(again, beside)),
+                med(again, best.field))
+    return med(res[default_b(res, m)], "pass") / best.seconds, best.seconds
 
 
 def true_floor_report(args, res):
@@ -908,13 +913,13 @@ def true_floor_report(args, res):
         b = med(res[default_b(res, m)], "pass")
         a = med(res["%s:a" % m], "pass")
         goal = GOAL_B_OVER_TRUE_FLOOR[m]
-        ratio, floor = floor_goal_ratio(args, res, m)
+        ratio, floor = floor_goal_ratio(res, m, best[m])
         beside = res.get("%s:floor:beside" % m)
         # warm against warm: a second image's cost, where the bench ran it
         w = second_image(res, m) if "%s:b:warm" % m in res else None
         freeze = med(res[default_b(res, m)], "freeze")
-        rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), best[m][0], best[m][1], b,
-                     freeze, b / best[m][0],
+        rows.append(["%s `%s`" % (m, MODELS[m]["layer"]), best[m].seconds,
+                     best[m].won_by, b, freeze, b / best[m].seconds,
                      floor if beside else None, med(beside, "pass") if beside else None,
                      ratio, "<= %.2f" % goal, verdict(ratio, goal),
                      w, w / floor if w else None,

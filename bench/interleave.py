@@ -21,6 +21,7 @@ batch=B (that run's --batch instead of --batch's).
 Models and the image come from bench/run's work folder (BUILD/bench-work).
 """
 import argparse
+import collections
 import os
 import statistics
 import sys
@@ -28,6 +29,11 @@ import sys
 import bench  # bench/bench.py: one `rsicam explain`, timed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# One run: its pass and whole command (seconds) and its steady pace (the
+# median milliseconds between forwards; None where the trace gave none).
+Run = collections.namedtuple("Run", "pass_s command_s forward_ms")
 
 
 def variant(text):
@@ -82,8 +88,7 @@ def main():
             "threads": args.threads, "precision": args.precision}
     layer_sets = args.layers or ["layer4"]
     pairs = [(v, layers) for v in args.variants for layers in layer_sets]
-    # (name, layers) -> [(pass, command, forward ms), ...], in repetition order
-    runs = {}
+    runs = {}  # (name, layers) -> [Run, ...], in repetition order
     for rep in range(1, args.reps + 1):
         k = (rep - 1) % len(pairs)  # rotated: no pair always runs first
         for (name, env, binary, batch), layers in pairs[k:] + pairs[:k]:
@@ -96,10 +101,11 @@ def main():
             except bench.RunFailed as e:
                 sys.exit("interleave: variant %s, layers %s: %s" %
                          (name, layers, e))
-            s, fwd = recs[0]["seconds"], said["forward_ms"]
-            runs.setdefault((name, layers), []).append((s, wall, fwd))
-            print("%d %s %s %.3f %.3f %s" % (rep, name, layers, s, wall,
-                                             bench.fmt(fwd, 1)), flush=True)
+            r = Run(recs[0]["seconds"], wall, said["forward_ms"])
+            runs.setdefault((name, layers), []).append(r)
+            print("%d %s %s %.3f %.3f %s" % (rep, name, layers, r.pass_s,
+                                             r.command_s, bench.fmt(r.forward_ms, 1)),
+                  flush=True)
     # a change that moves work out of the pass (into start-up, say) shows
     # in the command and not in the pass. Against the first pair, the
     # median of each repetition's own ratio: runs minutes apart meet
@@ -110,15 +116,16 @@ def main():
           "| forward ms (runs) | median | forward / first's, median |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for (name, layers), r in runs.items():
-        ratios = [p / f for (p, _, _), (f, _, _) in zip(r, first)]
-        paces = [p for _, _, p in r if p is not None]
-        pace_ratios = [p / f for (_, _, p), (_, _, f) in zip(r, first)
-                       if p is not None and f is not None]
+        passes = [x.pass_s for x in r]
+        ratios = [x.pass_s / f.pass_s for x, f in zip(r, first)]
+        paces = [x.forward_ms for x in r if x.forward_ms is not None]
+        pace_ratios = [x.forward_ms / f.forward_ms for x, f in zip(r, first)
+                       if x.forward_ms is not None and f.forward_ms is not None]
         print("| %s | `%s` | %s | %.3f | %s | %.3f | %s | %.3f | %s | %s | %s |" % (
-            name, layers, ", ".join("%.3f" % p for p, _, _ in r),
-            statistics.median(p for p, _, _ in r),
-            ", ".join("%.3f" % c for _, c, _ in r),
-            statistics.median(c for _, c, _ in r),
+            name, layers, ", ".join("%.3f" % p for p in passes),
+            statistics.median(passes),
+            ", ".join("%.3f" % x.command_s for x in r),
+            statistics.median(x.command_s for x in r),
             ", ".join("%.3f" % q for q in ratios), statistics.median(ratios),
             ", ".join("%.1f" % p for p in paces) or "-",
             bench.fmt(statistics.median(paces) if paces else None, 1),
