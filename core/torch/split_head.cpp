@@ -16,6 +16,7 @@
 #include "attribute_reads.h"
 #include "head_pool.h"
 #include "layer_delta.h"
+#include "onednn_relu.h"
 #include "precision.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
@@ -403,12 +404,15 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
     if (!finite)
         kernels = HeadKernels::plain;
     torch::jit::OptimizeFrozenGraph(head, /*optimize_numerics=*/fold);
+    int fused_relus = 0;
     // libtorch registers the fusion with its CUDA library: on a CPU
     // build it does nothing
     if (kernels != HeadKernels::plain)
         torch::jit::FuseFrozenConvAddRelu(head);
-    if (kernels == HeadKernels::onednn)
+    if (kernels == HeadKernels::onednn) {
         torch::jit::ConvertFrozenOpsToMKLDNN(head);
+        fused_relus = fuse_onednn_relus(head);
+    }
     if ((kernels == HeadKernels::plain ||
          kernels == HeadKernels::channels_last) &&
         finite)
@@ -422,6 +426,7 @@ std::unique_ptr<SplitForward> split_head(const torch::jit::Module &module,
                   << *tail;
     auto split = std::make_unique<SplitForward>();
     split->kernels = kernels;
+    split->fused_relus = fused_relus;
     split->wide_tail = wide_tail;
     if (precision != c10::kFloat) {
         std::shared_ptr<Graph> cast = head->copy();

@@ -60,8 +60,11 @@ struct SplitForward {
     // 2026-12-06-cpu-bf16-weights.md), for a second copy of the weights.
     std::unique_ptr<torch::jit::GraphFunction> head_autocast;
     int cast_weights = 0; // how many constants head_autocast holds cast
-    HeadKernels kernels;  // those asked for, or plain where a frozen weight
-                          // is NaN or Inf
+    // How many relus run inside the oneDNN call before them (in float32
+    // on a CPU: onednn_relu.h)
+    int fused_relus = 0;
+    HeadKernels kernels; // those asked for, or plain where a frozen weight
+                         // is NaN or Inf
     // Whether the tail is worth running on many rows at once
     // (wide_tail.cpp): only pooling, reshaping, fully connected layers and
     // pointwise operations, which keep little per row, with weights enough
