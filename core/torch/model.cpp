@@ -121,7 +121,8 @@ model_from_module(torch::jit::Module module, const std::string &path,
 
 // How the head before the first layer runs, RSICAM_HEAD read once (bench/
 // compares them): frozen (the default: parameters as constants, oneDNN on
-// a CPU in float32, every operator as written, so the maps are the plain
+// a CPU in float32, every operation computing as written, relus inside
+// the batch norms and sums before them, so the maps are the plain
 // forward's to the last bit), folded (also batch norm folded into the
 // convolutions: no faster on ResNet50 `layer4`, 3% on VGG19 in bench/'s
 // 2026-12-02 run, but the sums round differently: test_parity found the

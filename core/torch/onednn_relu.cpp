@@ -132,7 +132,8 @@ torch::jit::Node *relu_after(torch::jit::Value *v, bool in_place)
 }
 
 // A batch norm in inference on a convolution's output that nothing else
-// reads (so that it may overwrite it), and the relu after it if any:
+// reads (so that it may overwrite it) made in the same block, and the
+// relu after it if any:
 // batch_norm(x, weight, bias, mean, var, training, momentum, eps,
 // cudnn_enabled).
 torch::jit::Node *fused_batch_norm(torch::jit::Node *n, torch::jit::Node *&relu)
@@ -140,7 +141,11 @@ torch::jit::Node *fused_batch_norm(torch::jit::Node *n, torch::jit::Node *&relu)
     static const c10::Symbol mkldnn_convolution =
         c10::Symbol::fromQualString("prim::mkldnn_convolution");
     torch::jit::Value *x = n->input(0);
+    // (in a loop, a value from outside it would be normalised again and
+    // again; libtorch 1.13's conversion leaves loops' bodies alone, but
+    // nothing promises that)
     if (x->node()->kind() != mkldnn_convolution || x->uses().size() != 1 ||
+        x->node()->owningBlock() != n->owningBlock() ||
         !is_tensor(n->input(1)) || !is_tensor(n->input(2)) ||
         !is_tensor(n->input(3)) || !is_tensor(n->input(4)) ||
         !is_constant(n->input(5), false) || !torch::jit::toIValue(n->input(7)))

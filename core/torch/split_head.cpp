@@ -10,8 +10,9 @@
 // The head's values that the tail (or the result) reads become the
 // tail's inputs. Freezing the head turns the module attributes it reads
 // into constants; libtorch's frozen-graph passes then (in float32) move
-// its convolutions to oneDNN on a CPU or fuse them with what follows on a
-// GPU and, where asked, fold batch norm into them.
+// its convolutions to oneDNN on a CPU (where rsicam then runs each relu
+// inside the batch norm or sum before it: onednn_relu.h) or fuse them with
+// what follows on a GPU and, where asked, fold batch norm into them.
 #include "split_head.h"
 #include "attribute_reads.h"
 #include "head_pool.h"

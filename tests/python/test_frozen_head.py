@@ -20,6 +20,8 @@ Here, on a small residual network with batch norm built at test time
   uses oneDNN too, test_parity.py finds the frozen head's maps equal to
   the plain forward's); bf16 gives the plain forward's maps within bf16's
   rounding;
+- a head with a loop (a batch norm inside it, on a convolution's output
+  made before it) gives the plain forward's maps;
 - a forward that changes module state before the layers cannot be frozen:
   one line says so and the maps are those of the plain forward, bit for bit;
 - a weight that is NaN or Inf before the layers is refused as the plain
@@ -114,6 +116,27 @@ class Downsampled(Net):
         self.fc = nn.Linear(32, 5)
 
 
+class Looped(Net):
+    """Net whose stem's batch norm and relu run three times in a loop on
+    the convolution's output, made before the loop (libtorch's conversion
+    to oneDNN's layouts leaves a loop's body as written, so the batch norm
+    stays aten's there; were it converted, rsicam must not run it in place,
+    or it would normalise its own output again at every turn)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.norm = nn.BatchNorm2d(16)
+
+    def forward(self, x):
+        y = self.stem(x)
+        z = torch.zeros_like(y)
+        for _ in range(3):
+            z = z + torch.relu(self.norm(y))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(
+            self.blocks(z), 1), 1))
+
+
 class Counting(nn.Module):
     """Changes its own state before the layers: not freezable."""
 
@@ -197,6 +220,7 @@ class FrozenHead(unittest.TestCase):
         os.makedirs(TMP)
         save(made(Net), os.path.join(TMP, "net.pt"))
         save(made(Counting), os.path.join(TMP, "counting.pt"))
+        save(made(Looped), os.path.join(TMP, "looped.pt"))
         save(made(Pooled), os.path.join(TMP, "pooled.pt"))
         save(made(Downsampled), os.path.join(TMP, "downsampled.pt"))
         rng = np.random.default_rng(5)
@@ -332,6 +356,15 @@ class FrozenHead(unittest.TestCase):
                     for head in ("frozen", "folded"):
                         self.same_maps(outs[head], outs["plain"], 0.9999,
                                        1e-6)
+
+    def test_batch_norm_in_a_loop(self):
+        looped = os.path.join(TMP, "looped.pt")
+        frozen, plain = (os.path.join(TMP, "looped-" + head)
+                         for head in ("frozen", "plain"))
+        err = explain(looped, "blocks.1", frozen, "frozen")
+        self.assertIn("prim::Loop", graph(err, "frozen head"))
+        explain(looped, "blocks.1", plain, "plain")
+        self.same_maps(frozen, plain, 0.9999, 1e-6)
 
     def test_unfreezable_head_falls_back(self):
         model = os.path.join(TMP, "counting.pt")
