@@ -85,8 +85,11 @@ static const int64_t candidates[] = {1, 2, 4, 8, 16};
  * chooses for its own points; format 5 stored the fastest pace's batch.
  * 7: the head alone where the tail is wide; format 6 timed the whole run.
  * 8: bf16 heads run channels-last on AVX-512 CPUs (core/torch/split_head.h),
- * which changed their paces; format 7's were measured in NCHW. */
-#define CACHE_FORMAT "rsicam batch calibration 8"
+ * which changed their paces; format 7's were measured in NCHW.
+ * 9: float32 heads run each relu inside the oneDNN batch norm or sum
+ * before it (core/torch/onednn_relu.h), which changed their paces; format
+ * 8's were measured with the relus apart. */
+#define CACHE_FORMAT "rsicam batch calibration 9"
 
 /* The first "model name" of /proc/cpuinfo, or "unknown cpu". */
 static void cpu_name(char *out, size_t n)
