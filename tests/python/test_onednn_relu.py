@@ -33,10 +33,6 @@ from python_api_env import needs_rsicam, rsicam  # noqa: F401 (registers)
 BUILT = os.environ.get("RSICAM_ONEDNN_RELU", "ON") == "ON"
 
 
-def ops():
-    return getattr(torch.ops, "rsicam")
-
-
 def stats(c, gen):
     weight = torch.randn(c, generator=gen)
     bias = torch.randn(c, generator=gen)
@@ -91,7 +87,7 @@ class OnednnRelu(unittest.TestCase):
                     if relu:
                         want = want.relu_()
                     xm = blocked(x)
-                    got = ops().onednn_batch_norm_(xm, *params, eps, relu)
+                    got = torch.ops.rsicam.onednn_batch_norm_(xm, *params, eps, relu)
                     self.assertTrue(same_bits(got.to_dense(),
                                               want.to_dense()))
                     # in place: the input holds the result
@@ -107,7 +103,7 @@ class OnednnRelu(unittest.TestCase):
             with self.subTest(shape=shape):
                 want = blocked(a).add_(blocked(b)).relu_().to_dense()
                 am = blocked(a)
-                got = ops().onednn_add_relu_(am, blocked(b))
+                got = torch.ops.rsicam.onednn_add_relu_(am, blocked(b))
                 self.assertTrue(same_bits(got.to_dense(), want))
                 self.assertTrue(same_bits(am.to_dense(), want))
                 # aten's dense pair gives the same values (blocked() may
@@ -121,21 +117,21 @@ class OnednnRelu(unittest.TestCase):
         gen = torch.Generator().manual_seed(7)
         a, b = activations((2, 16, 6, 6), gen), activations((2, 16, 6, 6), gen)
         want = torch.relu(a + b)
-        got = ops().onednn_add_relu_(blocked(a), b.to_mkldnn())
+        got = torch.ops.rsicam.onednn_add_relu_(blocked(a), b.to_mkldnn())
         self.assertTrue(same_bits(
             got.to_dense(), blocked(a).add_(b.to_mkldnn()).relu_().to_dense()))
         self.assertTrue(torch.equal(got.to_dense(), want))
-        got = ops().onednn_add_relu_(a.clone(), b)
+        got = torch.ops.rsicam.onednn_add_relu_(a.clone(), b)
         self.assertTrue(same_bits(got, want))
         w, bias, m, v = stats(16, gen)
-        got = ops().onednn_batch_norm_(a.clone(), w, bias, m, v, 1e-5, True)
+        got = torch.ops.rsicam.onednn_batch_norm_(a.clone(), w, bias, m, v, 1e-5, True)
         want = torch.relu(torch.batch_norm(a, w, bias, m, v, False, 0.1, 1e-5,
                                            False))
         self.assertTrue(same_bits(got, want))
 
     def test_registered(self):
-        self.assertTrue(hasattr(ops(), "onednn_batch_norm_"))
-        self.assertTrue(hasattr(ops(), "onednn_add_relu_"))
+        self.assertTrue(hasattr(torch.ops.rsicam, "onednn_batch_norm_"))
+        self.assertTrue(hasattr(torch.ops.rsicam, "onednn_add_relu_"))
 
 
 if __name__ == "__main__":
