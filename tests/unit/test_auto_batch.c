@@ -2,7 +2,8 @@
  * of steps. The CPU case runs end to end in test_batching.py; no test
  * machine has a GPU, so its cases are checked here. And the CPU's choice
  * from a measurement (ex_auto_batch_choice), on measurements taken on a
- * 2-core AMD EPYC VM (RSICAM_TRACE, 2026-12-05). */
+ * 2-core AMD EPYC VM (RSICAM_TRACE, 2026-12-05), and how the measurement
+ * runs (ex_measure_candidates) against a simulated network. */
 #include <check.h>
 
 #include "explain.h"
@@ -49,6 +50,107 @@ START_TEST(ties_go_to_fewer_rows)
 }
 END_TEST
 
+/* A simulated network for ex_measure_candidates: each candidate's pace
+ * (ms per point), a first run at each shape `cold` ms a point slower, and
+ * a slow spell: `spell` calls, from the first call at `spell_rows` rows
+ * on, take half again their time. Counts the calls at each shape; fails
+ * the call numbered `fail_at` (from 1, 0 never). */
+typedef struct simulated {
+    double pace[EX_BATCH_CANDIDATES], cold;
+    int64_t spell_rows;
+    int spell, fail_at;
+    int calls, spell_from, at_rows[EX_BATCH_CANDIDATES];
+} simulated;
+
+static int candidate_index(int64_t rows)
+{
+    int i = 0;
+    while ((INT64_C(1) << i) < rows)
+        i++;
+    ck_assert_int_eq(INT64_C(1) << i, rows); /* 1, 2, 4, 8, 16 */
+    ck_assert_int_lt(i, EX_BATCH_CANDIDATES);
+    return i;
+}
+
+static double simulated_run(void *ctx, int64_t rows)
+{
+    simulated *sim = ctx;
+    const int i = candidate_index(rows), call = sim->calls++;
+    if (sim->fail_at && sim->calls == sim->fail_at)
+        return -1;
+    double ms = sim->pace[i] + (sim->at_rows[i]++ == 0 ? sim->cold : 0);
+    if (rows == sim->spell_rows && sim->spell_from < 0)
+        sim->spell_from = call;
+    if (sim->spell_from >= 0 && call < sim->spell_from + sim->spell)
+        ms *= 1.5;
+    return ms;
+}
+
+static simulated network(double p1, double p2, double p4, double p8, double p16)
+{
+    return (simulated){.pace = {p1, p2, p4, p8, p16}, .spell_from = -1};
+}
+
+/* A slow spell as long as a candidate's first runs and one timed run does
+ * not decide that candidate's pace: its timed runs are rounds apart. */
+START_TEST(slow_spell_does_not_decide_a_pace)
+{
+    simulated sim = network(50, 40, 32, 30, 31);
+    sim.spell_rows = 8;
+    sim.spell = 4;
+    double ms[EX_BATCH_CANDIDATES], once[EX_BATCH_CANDIDATES];
+    ck_assert_int_eq(ex_measure_candidates(simulated_run, &sim, ms, once), 0);
+    for (int i = 0; i < EX_BATCH_CANDIDATES; i++)
+        ck_assert_double_eq(ms[i], sim.pace[i]);
+    ck_assert_int_eq(ex_auto_batch_choice(ms, once, EX_BATCH_CANDIDATES, 510),
+                     8);
+}
+END_TEST
+
+/* Each candidate runs four times (two to warm, two timed); what its first
+ * run cost beyond the pace is counted once, for all its rows. */
+START_TEST(first_runs_cost_once)
+{
+    simulated sim = network(50, 40, 32, 30, 31);
+    sim.cold = 5;
+    double ms[EX_BATCH_CANDIDATES], once[EX_BATCH_CANDIDATES];
+    ck_assert_int_eq(ex_measure_candidates(simulated_run, &sim, ms, once), 0);
+    for (int i = 0; i < EX_BATCH_CANDIDATES; i++) {
+        ck_assert_int_eq(sim.at_rows[i], 4);
+        ck_assert_double_eq(ms[i], sim.pace[i]);
+        ck_assert_double_eq(once[i], 5.0 * (double)(1 << i));
+    }
+}
+END_TEST
+
+/* Past the knee (half again the best pace) nothing larger is measured. */
+START_TEST(knee_stops_the_measuring)
+{
+    simulated sim = network(10, 9, 8, 12.5, 6);
+    double ms[EX_BATCH_CANDIDATES], once[EX_BATCH_CANDIDATES];
+    ck_assert_int_eq(ex_measure_candidates(simulated_run, &sim, ms, once), 0);
+    ck_assert_double_eq(ms[3], 12.5);
+    ck_assert_double_eq(ms[4], -1);
+    ck_assert_double_eq(once[4], -1);
+    ck_assert_int_eq(sim.at_rows[3], 4);
+    ck_assert_int_eq(sim.at_rows[4], 0);
+}
+END_TEST
+
+/* A failed run ends the measuring at once. */
+START_TEST(failed_run_stops)
+{
+    for (int fail_at = 1; fail_at <= 20; fail_at++) {
+        simulated sim = network(50, 40, 32, 30, 31);
+        sim.fail_at = fail_at;
+        double ms[EX_BATCH_CANDIDATES], once[EX_BATCH_CANDIDATES];
+        ck_assert_int_eq(ex_measure_candidates(simulated_run, &sim, ms, once),
+                         -1);
+        ck_assert_int_eq(sim.calls, fail_at);
+    }
+}
+END_TEST
+
 START_TEST(cpu_runs_eight_points)
 {
     rsi_explain_options o = {.steps = 50};
@@ -86,6 +188,10 @@ int main(void)
     tcase_add_test(tc, one_image_takes_fewer_rows);
     tcase_add_test(tc, pace_outweighs_one_time_costs);
     tcase_add_test(tc, ties_go_to_fewer_rows);
+    tcase_add_test(tc, slow_spell_does_not_decide_a_pace);
+    tcase_add_test(tc, first_runs_cost_once);
+    tcase_add_test(tc, knee_stops_the_measuring);
+    tcase_add_test(tc, failed_run_stops);
     suite_add_tcase(s, tc);
     return tk_run(s);
 }

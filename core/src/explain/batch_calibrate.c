@@ -55,9 +55,10 @@
 
 /* Powers of two: the CPUs measured so far (bench/results, the issue's
  * AMD EPYC) had their best between 1 and 16 rows. */
-static const int64_t candidates[] = {1, 2, 4, 8, 16};
-#define N_CANDIDATES (int)(sizeof candidates / sizeof candidates[0])
-/* Runs per candidate: warm ones, then timed ones. */
+static const int64_t candidates[EX_BATCH_CANDIDATES] = {1, 2, 4, 8, 16};
+#define N_CANDIDATES EX_BATCH_CANDIDATES
+/* Runs per candidate: warm ones, then timed ones (each timed run in a
+ * round of its own: ex_measure_candidates). */
 #define WARM 2
 #define TIMED 2
 /* Costs within 1% count as equal, the fewer rows winning. Before the
@@ -88,8 +89,11 @@ static const int64_t candidates[] = {1, 2, 4, 8, 16};
  * which changed their paces; format 7's were measured in NCHW.
  * 9: float32 heads run each relu inside the oneDNN batch norm or sum
  * before it (core/torch/onednn_relu.h), which changed their paces; format
- * 8's were measured with the relus apart. */
-#define CACHE_FORMAT "rsicam batch calibration 9"
+ * 8's were measured with the relus apart.
+ * 10: each candidate's timed runs in rounds through all the candidates
+ * (ex_measure_candidates); format 9's ran back to back, and one slow spell
+ * of the host could decide a candidate's pace. */
+#define CACHE_FORMAT "rsicam batch calibration 10"
 
 /* The first "model name" of /proc/cpuinfo, or "unknown cpu". */
 static void cpu_name(char *out, size_t n)
@@ -326,41 +330,79 @@ static int threads_outnumber_cpus(void)
            rsi_torch_get_threads() > CPU_COUNT(&set);
 }
 
-/* Each candidate's least time per point over TIMED runs, after WARM runs
- * at its shape, and in once[i] what its first run cost beyond that pace
- * (milliseconds, at least 0): the first run at a new shape is slow (memory
- * new to the process, oneDNN's kernels for the shape), so the candidates
- * are measured one after the other, never interleaved, smallest first;
- * each first run then pays for the memory the candidates before it did
- * not touch. Stops once a candidate costs half again the best (past the
- * knee the cost per point only grows) and marks those not measured with
- * -1. *waited: the share of the measuring that libtorch's threads spent
- * waiting for a CPU (0 where the kernel does not say). Returns 0, or -1
- * with the error pending. */
-static int measure(rsi_explainer *e, const rsi_tensor *x, int head_alone,
-                   double *ms, double *once, double *waited)
+/* What the candidates cost, one forward at a time through probe: the
+ * first run at a new shape is slow (memory new to the process, oneDNN's
+ * kernels for the shape), so each candidate's first runs come one after
+ * the other, smallest first, and each then pays for the memory the
+ * candidates before it did not touch. Its timed runs are spread over
+ * rounds through all the candidates instead, each pace the least of its
+ * rounds: on a shared VM runs close together agree more than runs seconds
+ * apart (ResNet50 `layer4` at 1 row, 2 cores of an Intel Xeon: 73.0 and
+ * 73.4 ms a point back to back, 66.1 one round later; whole calibrations
+ * minutes apart put 8 rows anywhere from 31.7 to 53.7), so with a
+ * candidate's timed runs back to back one slow spell decided its pace.
+ * The first round stops once a candidate's timed run costs half again the
+ * best (past the knee the cost per point only grows). */
+int ex_measure_candidates(ex_pace_probe probe, void *ctx, double *ms,
+                          double *once)
 {
-    double least = -1;
-    const double start = ex_now(), wait0 = rsi_cpu_wait_seconds();
+    double first[N_CANDIDATES], least = -1;
+    int n = 0;
     for (int i = 0; i < N_CANDIDATES; i++)
         ms[i] = once[i] = -1;
-    for (int i = 0; i < N_CANDIDATES; i++) {
-        double first = 0;
-        for (int run = 0; run < WARM + TIMED; run++) {
-            const double t = run_ms_per_point(e, x, candidates[i], head_alone);
+    while (n < N_CANDIDATES) {
+        const int i = n++;
+        for (int run = 0; run <= WARM; run++) {
+            const double t = probe(ctx, candidates[i]);
             if (t < 0)
                 return -1;
             if (run == 0)
-                first = t;
-            if (run >= WARM && (ms[i] < 0 || t < ms[i]))
+                first[i] = t;
+            else if (run == WARM)
                 ms[i] = t;
         }
-        once[i] = first > ms[i] ? (first - ms[i]) * (double)candidates[i] : 0;
         if (least < 0 || ms[i] < least)
             least = ms[i];
         else if (ms[i] > 1.5 * least)
             break;
     }
+    for (int round = 1; round < TIMED; round++)
+        for (int i = 0; i < n; i++) {
+            const double t = probe(ctx, candidates[i]);
+            if (t < 0)
+                return -1;
+            if (t < ms[i])
+                ms[i] = t;
+        }
+    for (int i = 0; i < n; i++)
+        once[i] =
+            first[i] > ms[i] ? (first[i] - ms[i]) * (double)candidates[i] : 0;
+    return 0;
+}
+
+/* The stream's forward and backward at `rows` rows (ex_pace_probe). */
+typedef struct stream_probe {
+    rsi_explainer *e;
+    const rsi_tensor *x;
+    int head_alone;
+} stream_probe;
+
+static double probe_stream(void *ctx, int64_t rows)
+{
+    const stream_probe *p = ctx;
+    return run_ms_per_point(p->e, p->x, rows, p->head_alone);
+}
+
+/* ex_measure_candidates on the stream's forwards; *waited: the share of
+ * the measuring that libtorch's threads spent waiting for a CPU (0 where
+ * the kernel does not say). Returns 0, or -1 with the error pending. */
+static int measure(rsi_explainer *e, const rsi_tensor *x, int head_alone,
+                   double *ms, double *once, double *waited)
+{
+    stream_probe probe = {e, x, head_alone};
+    const double start = ex_now(), wait0 = rsi_cpu_wait_seconds();
+    if (ex_measure_candidates(probe_stream, &probe, ms, once) < 0)
+        return -1;
     const double wait1 = rsi_cpu_wait_seconds();
     *waited =
         wait0 >= 0 && wait1 >= 0

@@ -213,6 +213,16 @@ int64_t ex_calibrated_batch(rsi_explainer *e, const flight *first);
  * cost win: more rows hold more memory for nothing. */
 int64_t ex_auto_batch_choice(const double *ms, const double *once, int n,
                              double points);
+/* The candidates' measurement behind ex_calibrated_batch, one forward
+ * at a time through probe (rows copies of the first image: milliseconds
+ * per point, < 0 on failure with the error pending). Fills ms[i] and
+ * once[i] for the EX_BATCH_CANDIDATES candidates 1, 2, 4, 8 and 16 rows
+ * as ex_auto_batch_choice takes them, -1 for those not measured. Returns
+ * 0, or -1 with the error pending. */
+enum { EX_BATCH_CANDIDATES = 5 };
+typedef double (*ex_pace_probe)(void *ctx, int64_t rows);
+int ex_measure_candidates(ex_pace_probe probe, void *ctx, double *ms,
+                          double *once);
 /* RSICAM_CALIBRATION_MAX_WAIT, or its default; -1 with a usage error
  * when it is not a share in [0, 1]. */
 double ex_calibration_max_wait(void);
