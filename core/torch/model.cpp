@@ -364,7 +364,8 @@ static const SplitForward *split_for(rsi_model *m)
                               : "";
         if (m->split->fused_relus > 0)
             how += ", " + std::to_string(m->split->fused_relus) +
-                   " relus run inside oneDNN's batch norms and sums";
+                   " relus run inside oneDNN's convolutions, batch norms "
+                   "and sums";
         if (m->split->head_autocast)
             how += ", " + std::to_string(m->split->cast_weights) +
                    " weights cast to " + rsi_model_get_precision(m);

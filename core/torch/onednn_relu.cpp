@@ -17,13 +17,17 @@
 #include <torch/csrc/jit/passes/constant_pooling.h>
 #include <torch/library.h>
 
-// libtorch exports this (aten/src/ATen/native/mkldnn/MKLDNNCommon.h,
+// libtorch exports these (aten/src/ATen/native/mkldnn/MKLDNNCommon.h,
 // which Debian's libtorch-dev does not install): the oneDNN tensor behind
-// an at::Tensor of layout mkldnn. Only with autograd's dispatch keys
-// excluded, as inside an operator.
+// an at::Tensor of layout mkldnn, and an at::Tensor around a oneDNN
+// tensor. Only with autograd's dispatch keys excluded, as inside an
+// operator.
 namespace at::native
 {
 ideep::tensor &itensor_from_mkldnn(const at::Tensor &t);
+at::Tensor new_with_itensor_mkldnn(ideep::tensor &&it,
+                                   c10::optional<c10::ScalarType> dtype,
+                                   c10::optional<c10::Device> device);
 } // namespace at::native
 
 namespace rsicam
@@ -33,6 +37,7 @@ namespace
 
 const char *const batch_norm_op = "rsicam::onednn_batch_norm_";
 const char *const add_relu_op = "rsicam::onednn_add_relu_";
+const char *const conv_relu_op = "rsicam::onednn_conv_relu";
 
 bool all_onednn_float(std::initializer_list<const at::Tensor *> ts)
 {
@@ -98,6 +103,71 @@ at::Tensor &add_relu_(at::Tensor &self, const at::Tensor &other)
     return self;
 }
 
+// The size of a convolution's output along each dimension.
+std::vector<int64_t> conv_output_dims(const at::Tensor &x, const at::Tensor &w,
+                                      at::IntArrayRef stride,
+                                      at::IntArrayRef padding,
+                                      at::IntArrayRef dilation)
+{
+    std::vector<int64_t> dims{x.size(0), w.size(0)};
+    for (int64_t d = 2; d < x.dim(); d++) {
+        const int64_t i = d - 2;
+        const int64_t span = dilation[i] * (w.size(d) - 1) + 1;
+        dims.push_back((x.size(d) + 2 * padding[i] - span) / stride[i] + 1);
+    }
+    return dims;
+}
+
+// relu(convolution) as one oneDNN convolution with a relu post-op: the
+// call libtorch 1.13's prim::mkldnn_convolution makes on oneDNN tensors
+// (ideep's compute_v3, the padding on both sides, no channels-last) with
+// the relu added; anything else runs as that operator and a relu.
+at::Tensor conv_relu(const at::Tensor &x, const at::Tensor &weight,
+                     const c10::optional<at::Tensor> &bias,
+                     at::IntArrayRef stride, at::IntArrayRef padding,
+                     at::IntArrayRef dilation, int64_t groups)
+{
+    const bool has_bias = bias && bias->defined();
+    const size_t spatial = x.dim() > 2 ? (size_t)x.dim() - 2 : 0;
+    if (!all_onednn_float({&x, &weight}) ||
+        (has_bias && !all_onednn_float({&*bias})) ||
+        (x.dim() != 4 && x.dim() != 5) || weight.dim() != x.dim() ||
+        stride.size() != spatial || padding.size() != spatial ||
+        dilation.size() != spatial || x.size(0) == 0)
+        return at::mkldnn_convolution(x, weight, bias, padding, stride,
+                                      dilation, groups)
+            .relu_();
+    using at::native::itensor_from_mkldnn;
+    const at::AutoDispatchBelowADInplaceOrView below_autograd;
+    const ideep::tensor &xi = itensor_from_mkldnn(x);
+    const ideep::tensor &wi = itensor_from_mkldnn(weight);
+    const ideep::dims out = conv_output_dims(x, weight, stride, padding,
+                                             dilation),
+                      s(stride.begin(), stride.end()),
+                      d(dilation.begin(), dilation.end()),
+                      p(padding.begin(), padding.end());
+    const ideep::attr_t relu = ideep::attr_t::fuse_relu();
+    ideep::tensor y;
+    if (has_bias)
+        ideep::convolution_forward::compute_v3(
+            xi, wi, itensor_from_mkldnn(*bias), out, y, s, d, p, p,
+            static_cast<int>(groups), false, relu);
+    else
+        ideep::convolution_forward::compute_v3(
+            xi, wi, out, y, s, d, p, p, static_cast<int>(groups), false, relu);
+    return at::native::new_with_itensor_mkldnn(std::move(y), at::kFloat,
+                                               x.device());
+}
+
+// libtorch 1.13's convolution on oneDNN tensors
+// (ConvertFrozenOpsToMKLDNN).
+c10::Symbol mkldnn_convolution()
+{
+    static const c10::Symbol s =
+        c10::Symbol::fromQualString("prim::mkldnn_convolution");
+    return s;
+}
+
 bool is_tensor(const torch::jit::Value *v)
 {
     return v->type()->cast<c10::TensorType>() != nullptr;
@@ -129,13 +199,11 @@ torch::jit::Node *relu_after(torch::jit::Value *v, bool in_place)
 // cudnn_enabled).
 torch::jit::Node *fused_batch_norm(torch::jit::Node *n, torch::jit::Node *&relu)
 {
-    static const c10::Symbol mkldnn_convolution =
-        c10::Symbol::fromQualString("prim::mkldnn_convolution");
     torch::jit::Value *x = n->input(0);
     // (in a loop, a value from outside it would be normalised again and
     // again; libtorch 1.13's conversion leaves loops' bodies alone, but
     // nothing promises that)
-    if (x->node()->kind() != mkldnn_convolution || x->uses().size() != 1 ||
+    if (x->node()->kind() != mkldnn_convolution() || x->uses().size() != 1 ||
         x->node()->owningBlock() != n->owningBlock() ||
         !is_tensor(n->input(1)) || !is_tensor(n->input(2)) ||
         !is_tensor(n->input(3)) || !is_tensor(n->input(4)) ||
@@ -162,6 +230,19 @@ torch::jit::Node *fused_add(torch::jit::Node *n, torch::jit::Node *&relu)
                                     {n->input(0), n->input(1)});
 }
 
+// A convolution and the relu that is its output's one use: the call
+// takes the convolution's inputs.
+torch::jit::Node *fused_conv(torch::jit::Node *n, torch::jit::Node *&relu)
+{
+    relu = relu_after(n->output(), false);
+    if (!relu)
+        return nullptr;
+    std::vector<torch::jit::Value *> inputs(n->inputs().begin(),
+                                            n->inputs().end());
+    return n->owningGraph()->create(c10::Symbol::fromQualString(conv_relu_op),
+                                    inputs);
+}
+
 int fuse_in(torch::jit::Block *b)
 {
     int count = 0;
@@ -171,9 +252,10 @@ int fuse_in(torch::jit::Block *b)
             count += fuse_in(inner);
         torch::jit::Node *relu = nullptr;
         torch::jit::Node *f =
-            n->kind() == c10::aten::batch_norm ? fused_batch_norm(n, relu)
-            : n->kind() == c10::aten::add_     ? fused_add(n, relu)
-                                               : nullptr;
+            n->kind() == c10::aten::batch_norm  ? fused_batch_norm(n, relu)
+            : n->kind() == c10::aten::add_      ? fused_add(n, relu)
+            : n->kind() == mkldnn_convolution() ? fused_conv(n, relu)
+                                                : nullptr;
         if (!f)
             continue;
         f->insertBefore(n);
@@ -204,6 +286,11 @@ TORCH_LIBRARY_FRAGMENT(rsicam, m)
                         "-> Tensor(a!)",
                         c10::AliasAnalysisKind::FROM_SCHEMA),
           &add_relu_);
+    m.def(torch::schema("onednn_conv_relu(Tensor x, Tensor weight, Tensor? "
+                        "bias, int[] stride, int[] padding, int[] dilation, "
+                        "int groups) -> Tensor",
+                        c10::AliasAnalysisKind::FROM_SCHEMA),
+          &conv_relu);
 }
 
 int fuse_onednn_relus(std::shared_ptr<torch::jit::Graph> &g)

@@ -10,8 +10,9 @@ Here, on a small residual network with batch norm built at test time
 
 - the head really is cut and frozen (RSICAM_DEBUG_GRAPH shows the two
   graphs: oneDNN convolutions in float32, none in bf16; batch norm kept,
-  except folded; in float32 the relus inside the batch norms and residual
-  sums before them; the tail starts at the layer);
+  except folded; in float32 the relus inside the convolutions, batch norms
+  and residual sums before them, unless their input is read again; the
+  tail starts at the layer);
 - at a block, inside a residual block (the tail then also reads the
   block's shortcut from the head) and at several layers, frozen or folded,
   the maps correlate with the plain forward's and the completeness gaps
@@ -137,6 +138,20 @@ class Looped(Net):
             self.blocks(z), 1), 1))
 
 
+class Tapped(Net):
+    """Net whose stem's convolution is read by its relu and again after
+    it: that relu cannot run inside the convolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        y = self.stem(x)
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(
+            self.blocks(torch.relu(y) + y), 1), 1))
+
+
 class Counting(nn.Module):
     """Changes its own state before the layers: not freezable."""
 
@@ -169,6 +184,14 @@ def save(net, path):
 
 
 TRACE = {"RSICAM_TRACE": "1"}
+# whether the build runs relus inside oneDNN's calls (test_onednn_relu.py)
+FUSED = os.environ.get("RSICAM_ONEDNN_RELU", "ON") == "ON"
+
+
+def fused_relus(n):
+    """The trace's words for n relus run inside oneDNN's calls."""
+    return (", %d relus run inside oneDNN's convolutions, batch norms and "
+            "sums" % n) if FUSED else ""
 
 
 def explain(model, layers, out, head, extra=(), env=None):
@@ -223,6 +246,7 @@ class FrozenHead(unittest.TestCase):
         save(made(Looped), os.path.join(TMP, "looped.pt"))
         save(made(Pooled), os.path.join(TMP, "pooled.pt"))
         save(made(Downsampled), os.path.join(TMP, "downsampled.pt"))
+        save(made(Tapped), os.path.join(TMP, "tapped.pt"))
         rng = np.random.default_rng(5)
         from PIL import Image
         Image.fromarray((rng.random((SIZE, SIZE, 3)) * 255).astype("uint8"),
@@ -276,12 +300,10 @@ class FrozenHead(unittest.TestCase):
         # its one-time cost, once, in the trace: the stem's relu, each
         # block's first and each residual sum's run inside the oneDNN call
         # before them (test_onednn_relu.py)
-        fused = os.environ.get("RSICAM_ONEDNN_RELU", "ON") == "ON"
-        relus = ", 7 relus run inside oneDNN's batch norms and sums" \
-            if fused else ""
+        fused = FUSED
         self.assertEqual(len(re.findall(
             r"rsicam: trace: head frozen and its convolutions prepacked%s in "
-            r"[\d.]+ ms\n" % relus, err)), 1, err)
+            r"[\d.]+ ms\n" % fused_relus(7), err)), 1, err)
         head, tail = graph(err, "frozen head"), graph(err, "tail")
         self.assertIn("batch_norm", head)  # not folded
         self.assertIn("prim::mkldnn_convolution", head)
@@ -295,10 +317,17 @@ class FrozenHead(unittest.TestCase):
         self.assertNotIn("conv", tail)
         self.assertIn("aten::linear", tail)
         err = explain(net, "blocks.2", os.path.join(TMP, "structurefold"),
-                      "folded")
+                      "folded", env=TRACE)
         head = graph(err, "frozen head")
         self.assertNotIn("batch_norm", head)
+        # the stem's and each block's first convolution with the relu
+        # after it (batch norm folded away), the second before the sum
         self.assertIn("prim::mkldnn_convolution", head)
+        self.assertIn(fused_relus(7), err)
+        if fused:
+            self.assertEqual(head.count("rsicam::onednn_conv_relu("), 4)
+            self.assertEqual(head.count("rsicam::onednn_add_relu_("), 3)
+            self.assertNotIn("aten::relu", head)
         err = explain(net, "blocks.2", os.path.join(TMP, "structure16"),
                       "folded", ("--precision", "bf16"), env=TRACE)
         # no oneDNN conversion under bf16, channels-last rows where aten's
@@ -356,6 +385,19 @@ class FrozenHead(unittest.TestCase):
                     for head in ("frozen", "folded"):
                         self.same_maps(outs[head], outs["plain"], 0.9999,
                                        1e-6)
+
+    def test_relu_apart_where_its_input_is_read_again(self):
+        tapped = os.path.join(TMP, "tapped.pt")
+        frozen, plain = (os.path.join(TMP, "tapped-" + head)
+                         for head in ("frozen", "plain"))
+        err = explain(tapped, "blocks.2", frozen, "frozen", env=TRACE)
+        head = graph(err, "frozen head")
+        # each block's two relus inside oneDNN's calls, the stem's not
+        self.assertIn(fused_relus(6), err)
+        self.assertNotIn("onednn_conv_relu", head)
+        self.assertEqual(head.count("aten::relu("), 1)
+        explain(tapped, "blocks.2", plain, "plain")
+        self.same_maps(frozen, plain, 0.9999, 1e-6)
 
     def test_batch_norm_in_a_loop(self):
         looped = os.path.join(TMP, "looped.pt")

@@ -15,6 +15,12 @@ same oneDNN tensors:
   it writes into its input and returns it;
 - rsicam::onednn_add_relu_, which writes relu(a + b) into a, for operands
   in the same layout and in another (b plain, a blocked);
+- rsicam::onednn_conv_relu, relu(convolution) with the relu as the
+  convolution's post-op, against libtorch's prim::mkldnn_convolution
+  (torch.mkldnn_convolution) and a relu: VGG's and ResNet's shapes
+  (3x3, 1x1 and 7x7, strides 1 and 2, with and without bias), dilation,
+  groups, depthwise, channels that do not fill a block, 3-D, the weights
+  prepacked as the frozen head holds them and as they are;
 - tensors not in oneDNN's layout run as aten runs them.
 
 The graph-level counterpart (which nodes are replaced, the trace's count)
@@ -110,6 +116,64 @@ class OnednnRelu(unittest.TestCase):
                 # turn a negative zero into a positive one)
                 self.assertTrue(torch.equal(want, torch.relu(a + b)))
 
+    # (batch, in, out, size, kernel, stride, padding, dilation, groups,
+    # bias)
+    CONVS = [(2, 3, 64, 32, 3, 1, 1, 1, 1, True),     # VGG's first
+             (2, 64, 64, 32, 3, 1, 1, 1, 1, True),
+             (9, 64, 128, 16, 3, 1, 1, 1, 1, True),    # 9 rows: a tail
+             (2, 512, 512, 7, 3, 1, 1, 1, 1, True),
+             (2, 3, 64, 40, 7, 2, 3, 1, 1, True),      # ResNet's stem
+             (2, 64, 256, 14, 1, 1, 0, 1, 1, True),
+             (2, 256, 128, 14, 1, 2, 0, 1, 1, False),
+             (2, 32, 32, 12, 3, 1, 2, 2, 4, True),
+             (2, 24, 40, 9, 3, 2, 1, 1, 1, True),      # padded blocks
+             (2, 32, 32, 12, 3, 1, 1, 1, 32, False)]   # depthwise
+
+    def conv_pair(self, x, w, b, stride, padding, dilation, groups):
+        """libtorch's convolution and relu, and rsicam's one call."""
+        want = torch.mkldnn_convolution(x, w, b, padding, stride, dilation,
+                                        groups).relu_()
+        got = torch.ops.rsicam.onednn_conv_relu(x, w, b, stride, padding,
+                                                dilation, groups)
+        return got, want
+
+    def test_conv_relu(self):
+        gen = torch.Generator().manual_seed(11)
+        reorder = torch._C._nn.mkldnn_reorder_conv2d_weight
+        for n, ci, co, size, k, s, p, d, g, has_bias in self.CONVS:
+            x = activations((n, ci, size, size), gen)
+            w = torch.randn(co, ci // g, k, k, generator=gen) * 0.2
+            b = torch.randn(co, generator=gen).to_mkldnn() if has_bias \
+                else None
+            s2, p2, d2 = [s, s], [p, p], [d, d]
+            weights = {"prepacked": reorder(w.to_mkldnn(), p2, s2, d2, g),
+                       "plain": w.to_mkldnn()}
+            inputs = {"blocked": blocked(x), "plain": x.to_mkldnn()}
+            for wname, wm in weights.items():
+                for xname, xm in inputs.items():
+                    with self.subTest(conv=(n, ci, co, size, k, s, p, d, g,
+                                            has_bias), weight=wname,
+                                      input=xname):
+                        got, want = self.conv_pair(xm, wm, b, s2, p2, d2, g)
+                        self.assertTrue(got.is_mkldnn)
+                        self.assertEqual(got.shape, want.shape)
+                        self.assertTrue(same_bits(got.to_dense(),
+                                                  want.to_dense()))
+                        self.assertGreaterEqual(got.to_dense().min().item(),
+                                                0.0)
+
+    def test_conv3d_relu(self):
+        gen = torch.Generator().manual_seed(13)
+        x = activations((2, 16, 6, 7, 8), gen)
+        w = torch.randn(32, 16, 3, 3, 3, generator=gen) * 0.2
+        b = torch.randn(32, generator=gen).to_mkldnn()
+        wm = torch._C._nn.mkldnn_reorder_conv3d_weight(
+            w.to_mkldnn(), [1] * 3, [1] * 3, [1] * 3, 1)
+        got, want = self.conv_pair(blocked(x), wm, b, [1] * 3, [1] * 3,
+                                   [1] * 3, 1)
+        self.assertEqual(got.shape, (2, 32, 6, 7, 8))
+        self.assertTrue(same_bits(got.to_dense(), want.to_dense()))
+
     def test_operands_in_other_layouts(self):
         """An operand in oneDNN's plain layout beside a blocked one (it is
         reordered first); tensors not in oneDNN's layout as aten runs
@@ -128,10 +192,18 @@ class OnednnRelu(unittest.TestCase):
         want = torch.relu(torch.batch_norm(a, w, bias, m, v, False, 0.1, 1e-5,
                                            False))
         self.assertTrue(same_bits(got, want))
+        w = torch.randn(8, 16, 3, 3, generator=gen)
+        got = torch.ops.rsicam.onednn_conv_relu(a, w, None, [1, 1], [1, 1],
+                                                [1, 1], 1)
+        want = torch.mkldnn_convolution(a, w, None, [1, 1], [1, 1], [1, 1],
+                                        1).relu_()
+        self.assertFalse(got.is_mkldnn)
+        self.assertTrue(same_bits(got, want))
 
     def test_registered(self):
         self.assertTrue(hasattr(torch.ops.rsicam, "onednn_batch_norm_"))
         self.assertTrue(hasattr(torch.ops.rsicam, "onednn_add_relu_"))
+        self.assertTrue(hasattr(torch.ops.rsicam, "onednn_conv_relu"))
 
 
 if __name__ == "__main__":
