@@ -39,6 +39,7 @@
  * busy.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,10 +58,9 @@
  * AMD EPYC) had their best between 1 and 16 rows. */
 static const int64_t candidates[EX_BATCH_CANDIDATES] = {1, 2, 4, 8, 16};
 #define N_CANDIDATES EX_BATCH_CANDIDATES
-/* Runs per candidate: warm ones, then timed ones (each timed run in a
- * round of its own: ex_measure_candidates). */
-#define WARM 2
-#define TIMED 2
+/* Rounds of timed runs (ex_measure_candidates): each candidate runs once
+ * more than this, its first run untimed. */
+#define ROUNDS 3
 /* Costs within 1% count as equal, the fewer rows winning. Before the
  * one-time costs were counted the margin was 3% of the pace, which also
  * stood for the memory that more rows hold; counted, that memory's first
@@ -90,9 +90,11 @@ static const int64_t candidates[EX_BATCH_CANDIDATES] = {1, 2, 4, 8, 16};
  * 9: float32 heads run each relu inside the oneDNN batch norm or sum
  * before it (core/torch/onednn_relu.h), which changed their paces; format
  * 8's were measured with the relus apart.
- * 10: each candidate's timed runs in rounds through all the candidates
- * (ex_measure_candidates); format 9's ran back to back, and one slow spell
- * of the host could decide a candidate's pace. */
+ * 10: the paces compared within rounds through all the candidates and
+ * the first run's cost against its neighbour (ex_measure_candidates);
+ * format 9's timed runs were back to back, and one slow spell of the host
+ * could decide a candidate's pace. Also VGG-like heads' relus run inside
+ * their convolutions since format 10 (onednn_relu.h). */
 #define CACHE_FORMAT "rsicam batch calibration 10"
 
 /* The first "model name" of /proc/cpuinfo, or "unknown cpu". */
@@ -330,53 +332,90 @@ static int threads_outnumber_cpus(void)
            rsi_torch_get_threads() > CPU_COUNT(&set);
 }
 
-/* What the candidates cost, one forward at a time through probe: the
+/* The median of v[0..n-1] (n <= N_CANDIDATES), v left as it was. */
+static double median(const double *v, int n)
+{
+    double sorted[N_CANDIDATES];
+    for (int i = 0; i < n; i++) {
+        int j = i;
+        for (; j > 0 && sorted[j - 1] > v[i]; j--)
+            sorted[j] = sorted[j - 1];
+        sorted[j] = v[i];
+    }
+    return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+/* The logarithm of a time in milliseconds, a nanosecond at least (a
+ * clock that did not move). */
+static double log_time(double ms)
+{
+    return log(ms > 1e-6 ? ms : 1e-6);
+}
+
+/* Each candidate's pace from ROUNDS rounds of timed runs, lg[r][i] the
+ * logarithm of candidate i's time in round r: the host's speed is taken
+ * as one per round (the candidates' median), each candidate's pace
+ * relative to it as the median over the rounds (a spell that slows one
+ * round, or part of it, is outvoted by the other two), and the whole
+ * scaled to the quickest round's speed. */
+static void paces_from_rounds(double lg[][N_CANDIDATES], int n, double *ms)
+{
+    double speed[ROUNDS], relative[ROUNDS], quickest = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        speed[r] = median(lg[r], n);
+        if (r == 0 || speed[r] < quickest)
+            quickest = speed[r];
+    }
+    for (int i = 0; i < n; i++) {
+        for (int r = 0; r < ROUNDS; r++)
+            relative[r] = lg[r][i] - speed[r];
+        ms[i] = exp(quickest + median(relative, ROUNDS));
+    }
+}
+
+/* What the candidates cost, one forward at a time through probe. The
  * first run at a new shape is slow (memory new to the process, oneDNN's
- * kernels for the shape), so each candidate's first runs come one after
- * the other, smallest first, and each then pays for the memory the
- * candidates before it did not touch. Its timed runs are spread over
- * rounds through all the candidates instead, each pace the least of its
- * rounds: on a shared VM runs close together agree more than runs seconds
- * apart (ResNet50 `layer4` at 1 row, 2 cores of an Intel Xeon: 73.0 and
- * 73.4 ms a point back to back, 66.1 one round later; whole calibrations
- * minutes apart put 8 rows anywhere from 31.7 to 53.7), so with a
- * candidate's timed runs back to back one slow spell decided its pace.
- * The first round stops once a candidate's timed run costs half again the
- * best (past the knee the cost per point only grows). */
+ * kernels for the shape), so the first round runs each candidate twice
+ * in turn, smallest first (each first run then pays for the memory the
+ * candidates before it did not touch), and counts what the first run
+ * cost beyond the second, its neighbour in time. Two more rounds run each
+ * candidate once. A shared VM's host changes speed for seconds at a time
+ * (ResNet50 `layer4` at 1 row, 2 cores of an Intel Xeon: 73.0 and 73.4 ms
+ * a point back to back, 66.1 a round later; in one calibration every run
+ * from the first at 8 rows on took a third longer), so a candidate's
+ * timed runs back to back, as before, could measure it in a slow spell
+ * and its neighbours outside it; within a round the candidates run close
+ * together, and the paces come from comparing them there
+ * (paces_from_rounds). The first round stops once a candidate costs half
+ * again the best (past the knee the cost per point only grows). */
 int ex_measure_candidates(ex_pace_probe probe, void *ctx, double *ms,
                           double *once)
 {
-    double first[N_CANDIDATES], least = -1;
+    double lg[ROUNDS][N_CANDIDATES], least = -1;
     int n = 0;
     for (int i = 0; i < N_CANDIDATES; i++)
         ms[i] = once[i] = -1;
     while (n < N_CANDIDATES) {
         const int i = n++;
-        for (int run = 0; run <= WARM; run++) {
-            const double t = probe(ctx, candidates[i]);
-            if (t < 0)
-                return -1;
-            if (run == 0)
-                first[i] = t;
-            else if (run == WARM)
-                ms[i] = t;
-        }
-        if (least < 0 || ms[i] < least)
-            least = ms[i];
-        else if (ms[i] > 1.5 * least)
+        const double first = probe(ctx, candidates[i]);
+        const double t = first < 0 ? -1 : probe(ctx, candidates[i]);
+        if (t < 0)
+            return -1;
+        once[i] = first > t ? (first - t) * (double)candidates[i] : 0;
+        lg[0][i] = log_time(t);
+        if (least < 0 || t < least)
+            least = t;
+        else if (t > 1.5 * least)
             break;
     }
-    for (int round = 1; round < TIMED; round++)
+    for (int r = 1; r < ROUNDS; r++)
         for (int i = 0; i < n; i++) {
             const double t = probe(ctx, candidates[i]);
             if (t < 0)
                 return -1;
-            if (t < ms[i])
-                ms[i] = t;
+            lg[r][i] = log_time(t);
         }
-    for (int i = 0; i < n; i++)
-        once[i] =
-            first[i] > ms[i] ? (first[i] - ms[i]) * (double)candidates[i] : 0;
+    paces_from_rounds(lg, n, ms);
     return 0;
 }
 
