@@ -118,6 +118,29 @@ std::vector<int64_t> conv_output_dims(const at::Tensor &x, const at::Tensor &w,
     return dims;
 }
 
+// Whether a convolution's operands fit one another: otherwise aten's
+// convolution says what is wrong ("expected input[1, 3, 28, 28] to have 1
+// channels, ...") where oneDNN would only fail to build its primitive.
+bool conv_shapes_fit(const at::Tensor &x, const at::Tensor &w,
+                     const c10::optional<at::Tensor> &bias,
+                     at::IntArrayRef stride, at::IntArrayRef padding,
+                     at::IntArrayRef dilation, int64_t groups)
+{
+    const size_t spatial = (size_t)x.dim() - 2;
+    if (w.dim() != x.dim() || stride.size() != spatial ||
+        padding.size() != spatial || dilation.size() != spatial || groups < 1 ||
+        w.size(0) % groups != 0 || x.size(1) != w.size(1) * groups ||
+        (bias && bias->defined() &&
+         (bias->dim() != 1 || bias->size(0) != w.size(0))))
+        return false;
+    for (size_t i = 0; i < spatial; i++)
+        if (stride[i] < 1 || padding[i] < 0 || dilation[i] < 1 ||
+            x.size((int64_t)i + 2) + 2 * padding[i] <
+                dilation[i] * (w.size((int64_t)i + 2) - 1) + 1)
+            return false;
+    return true;
+}
+
 // relu(convolution) as one oneDNN convolution with a relu post-op: the
 // call libtorch 1.13's prim::mkldnn_convolution makes on oneDNN tensors
 // (ideep's compute_v3, the padding on both sides, no channels-last) with
@@ -128,12 +151,10 @@ at::Tensor conv_relu(const at::Tensor &x, const at::Tensor &weight,
                      at::IntArrayRef dilation, int64_t groups)
 {
     const bool has_bias = bias && bias->defined();
-    const size_t spatial = x.dim() > 2 ? (size_t)x.dim() - 2 : 0;
     if (!all_onednn_float({&x, &weight}) ||
         (has_bias && !all_onednn_float({&*bias})) ||
-        (x.dim() != 4 && x.dim() != 5) || weight.dim() != x.dim() ||
-        stride.size() != spatial || padding.size() != spatial ||
-        dilation.size() != spatial || x.size(0) == 0)
+        (x.dim() != 4 && x.dim() != 5) || x.size(0) == 0 ||
+        !conv_shapes_fit(x, weight, bias, stride, padding, dilation, groups))
         return at::mkldnn_convolution(x, weight, bias, padding, stride,
                                       dilation, groups)
             .relu_();

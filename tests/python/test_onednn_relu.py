@@ -174,6 +174,26 @@ class OnednnRelu(unittest.TestCase):
         self.assertEqual(got.shape, (2, 32, 6, 7, 8))
         self.assertTrue(same_bits(got.to_dense(), want.to_dense()))
 
+    def test_conv_relu_refuses_as_aten_does(self):
+        """Operands that do not fit get aten's own error, which names
+        what is wrong (oneDNN would only fail to build its primitive)."""
+        gen = torch.Generator().manual_seed(17)
+        x = blocked(activations((1, 3, 8, 8), gen))
+        for w, b, pad in ((torch.randn(4, 1, 3, 3), None, 1),  # channels
+                          (torch.randn(4, 3, 11, 11), None, 0),  # kernel
+                          (torch.randn(4, 3, 3, 3), torch.randn(5), 1)):
+            wm = w.to_mkldnn()
+            bm = b.to_mkldnn() if b is not None else None
+            with self.subTest(weight=tuple(w.shape)):
+                with self.assertRaises(RuntimeError) as aten:
+                    torch.mkldnn_convolution(x, wm, bm, [pad] * 2, [1, 1],
+                                             [1, 1], 1)
+                with self.assertRaises(RuntimeError) as ours:
+                    torch.ops.rsicam.onednn_conv_relu(x, wm, bm, [1, 1],
+                                                      [pad] * 2, [1, 1], 1)
+                self.assertEqual(str(ours.exception).splitlines()[0],
+                                 str(aten.exception).splitlines()[0])
+
     def test_operands_in_other_layouts(self):
         """An operand in oneDNN's plain layout beside a blocked one (it is
         reordered first); tensors not in oneDNN's layout as aten runs
