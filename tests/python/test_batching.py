@@ -222,15 +222,17 @@ class Batching(unittest.TestCase):
             self.assertTrue(measured, said)
             batch, file = int(measured.group(1)), measured.group(5)
             self.assertEqual(int(measured.group(2)), points)
-            # 1, 2, 4, ... until one costs half again the best
+            # 1, 2, 4, ... until one costs half again the best in the
+            # first round (its own time, which the trace does not show:
+            # the paces shown are compared within three rounds; the rule
+            # is test_auto_batch.c's knee_stops_the_measuring)
             pace = dict(re.findall(r"(\d+): ([\d.]+)", measured.group(3)))
             once = dict(re.findall(r"(\d+): ([\d.]+)", measured.group(4)))
             tried = [1, 2, 4, 8, 16][:len(pace)]
             self.assertEqual(list(map(int, pace)), tried)
             self.assertEqual(list(map(int, once)), tried)
-            best = min(map(float, pace.values()))
-            if len(tried) < 5:
-                self.assertGreater(float(pace[str(tried[-1])]), 1.5 * best)
+            self.assertGreaterEqual(len(tried), 2)
+            self.assertTrue(all(float(p) > 0 for p in pace.values()), said)
             self.assertTrue(all(p <= batch + 1 for p, _, _, _ in fw), fw)
             self.assertEqual(os.listdir(cache), [os.path.basename(file)])
             with open(file) as f:
