@@ -12,6 +12,7 @@
 #if RSICAM_ONEDNN_RELU // cmake/OnednnRelu.cmake
 
 #include <ATen/ATen.h>
+#include <ATen/native/ConvUtils.h>
 #include <ideep.hpp>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/constant_pooling.h>
@@ -103,21 +104,6 @@ at::Tensor &add_relu_(at::Tensor &self, const at::Tensor &other)
     return self;
 }
 
-// The size of a convolution's output along each dimension.
-std::vector<int64_t> conv_output_dims(const at::Tensor &x, const at::Tensor &w,
-                                      at::IntArrayRef stride,
-                                      at::IntArrayRef padding,
-                                      at::IntArrayRef dilation)
-{
-    std::vector<int64_t> dims{x.size(0), w.size(0)};
-    for (int64_t d = 2; d < x.dim(); d++) {
-        const int64_t i = d - 2;
-        const int64_t span = dilation[i] * (w.size(d) - 1) + 1;
-        dims.push_back((x.size(d) + 2 * padding[i] - span) / stride[i] + 1);
-    }
-    return dims;
-}
-
 // Whether a convolution's operands fit one another: otherwise aten's
 // convolution says what is wrong ("expected input[1, 3, 28, 28] to have 1
 // channels, ...") where oneDNN would only fail to build its primitive.
@@ -162,8 +148,8 @@ at::Tensor conv_relu(const at::Tensor &x, const at::Tensor &weight,
     const at::AutoDispatchBelowADInplaceOrView below_autograd;
     const ideep::tensor &xi = itensor_from_mkldnn(x);
     const ideep::tensor &wi = itensor_from_mkldnn(weight);
-    const ideep::dims out = conv_output_dims(x, weight, stride, padding,
-                                             dilation),
+    const ideep::dims out = at::native::conv_output_size(
+                          x.sizes(), weight.sizes(), padding, stride, dilation),
                       s(stride.begin(), stride.end()),
                       d(dilation.begin(), dilation.end()),
                       p(padding.begin(), padding.end());
