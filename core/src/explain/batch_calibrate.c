@@ -57,7 +57,6 @@
 /* Powers of two: the CPUs measured so far (bench/results, the issue's
  * AMD EPYC) had their best between 1 and 16 rows. */
 static const int64_t candidates[EX_BATCH_CANDIDATES] = {1, 2, 4, 8, 16};
-#define N_CANDIDATES EX_BATCH_CANDIDATES
 /* Rounds of timed runs (ex_measure_candidates): each candidate runs once
  * more than this, its first run untimed. */
 #define ROUNDS 3
@@ -218,7 +217,7 @@ static int cached_measurement(const char *path, const char *key, double *ms,
     *ours = k && strncmp(k, CACHE_FORMAT "|", strlen(CACHE_FORMAT) + 1) == 0;
     int n = 0;
     if (*ours && strcmp(k, key) == 0)
-        for (; n < N_CANDIDATES; n++) {
+        for (; n < EX_BATCH_CANDIDATES; n++) {
             char rows[24];
             rows_name(n, rows, sizeof rows);
             const json_t *m = json_object_get(per_point, rows);
@@ -229,7 +228,7 @@ static int cached_measurement(const char *path, const char *key, double *ms,
             ms[n] = json_number_value(m);
             once[n] = json_number_value(o);
         }
-    for (int i = n; i < N_CANDIDATES; i++)
+    for (int i = n; i < EX_BATCH_CANDIDATES; i++)
         ms[i] = once[i] = -1;
     json_decref(doc);
     return n > 0;
@@ -242,7 +241,7 @@ static int cache_store(const char *dir, const char *path, const char *key,
                        double waited)
 {
     json_t *per_point = json_object(), *first = json_object();
-    for (int i = 0; i < N_CANDIDATES && ms[i] >= 0; i++) {
+    for (int i = 0; i < EX_BATCH_CANDIDATES && ms[i] >= 0; i++) {
         char rows[24];
         rows_name(i, rows, sizeof rows);
         json_object_set_new(per_point, rows, json_real(ms[i]));
@@ -332,10 +331,10 @@ static int threads_outnumber_cpus(void)
            rsi_torch_get_threads() > CPU_COUNT(&set);
 }
 
-/* The median of v[0..n-1] (n <= N_CANDIDATES), v left as it was. */
+/* The median of v[0..n-1] (n <= EX_BATCH_CANDIDATES), v left as it was. */
 static double median(const double *v, int n)
 {
-    double sorted[N_CANDIDATES];
+    double sorted[EX_BATCH_CANDIDATES];
     for (int i = 0; i < n; i++) {
         int j = i;
         for (; j > 0 && sorted[j - 1] > v[i]; j--)
@@ -358,7 +357,8 @@ static double log_time(double ms)
  * relative to it as the median over the rounds (a spell that slows one
  * round, or part of it, is outvoted by the other two), and the whole
  * scaled to the quickest round's speed. */
-static void paces_from_rounds(double lg[][N_CANDIDATES], int n, double *ms)
+static void paces_from_rounds(double lg[][EX_BATCH_CANDIDATES], int n,
+                              double *ms)
 {
     double speed[ROUNDS], relative[ROUNDS], quickest = 0;
     for (int r = 0; r < ROUNDS; r++) {
@@ -391,11 +391,11 @@ static void paces_from_rounds(double lg[][N_CANDIDATES], int n, double *ms)
 int ex_measure_candidates(ex_pace_probe probe, void *ctx, double *ms,
                           double *once)
 {
-    double lg[ROUNDS][N_CANDIDATES], least = -1;
+    double lg[ROUNDS][EX_BATCH_CANDIDATES], least = -1;
     int n = 0;
-    for (int i = 0; i < N_CANDIDATES; i++)
+    for (int i = 0; i < EX_BATCH_CANDIDATES; i++)
         ms[i] = once[i] = -1;
-    while (n < N_CANDIDATES) {
+    while (n < EX_BATCH_CANDIDATES) {
         const int i = n++;
         const double first = probe(ctx, candidates[i]);
         const double t = first < 0 ? -1 : probe(ctx, candidates[i]);
@@ -453,9 +453,9 @@ static int measure(rsi_explainer *e, const rsi_tensor *x, int head_alone,
 int64_t ex_auto_batch_choice(const double *ms, const double *once, int n,
                              double points)
 {
-    double cost[N_CANDIDATES], least = -1, fresh = 0;
-    if (n > N_CANDIDATES)
-        n = N_CANDIDATES;
+    double cost[EX_BATCH_CANDIDATES], least = -1, fresh = 0;
+    if (n > EX_BATCH_CANDIDATES)
+        n = EX_BATCH_CANDIDATES;
     for (int i = 0; i < n; i++) {
         fresh += once[i];
         cost[i] = fresh + points * ms[i];
@@ -488,7 +488,7 @@ static double planned_points(const rsi_explainer *e, const flight *first)
 static int n_measured(const double *ms)
 {
     int n = 0;
-    while (n < N_CANDIDATES && ms[n] >= 0)
+    while (n < EX_BATCH_CANDIDATES && ms[n] >= 0)
         n++;
     return n;
 }
@@ -504,7 +504,7 @@ int64_t ex_calibrated_batch(rsi_explainer *e, const flight *first)
     char *dir = key ? cache_dir() : NULL;
     char *file = dir ? cache_file(dir, key) : NULL;
     int ours = 0;
-    double ms[N_CANDIDATES], once[N_CANDIDATES], waited = 0;
+    double ms[EX_BATCH_CANDIDATES], once[EX_BATCH_CANDIDATES], waited = 0;
     if (file && cached_measurement(file, key, ms, once, &ours)) {
         const int64_t batch =
             ex_auto_batch_choice(ms, once, n_measured(ms), points);
