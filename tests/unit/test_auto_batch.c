@@ -141,7 +141,8 @@ START_TEST(first_runs_cost_once)
 }
 END_TEST
 
-/* Past the knee (half again the best pace) nothing larger is measured. */
+/* Past the knee (half again the best pace, a run taken again confirming
+ * it) nothing larger is measured. */
 START_TEST(knee_stops_the_measuring)
 {
     simulated sim = network(10, 9, 8, 12.5, 6);
@@ -150,22 +151,45 @@ START_TEST(knee_stops_the_measuring)
     ck_assert_double_eq_tol(ms[3], 12.5, 1e-9);
     ck_assert_double_eq(ms[4], -1);
     ck_assert_double_eq(once[4], -1);
-    ck_assert_int_eq(sim.at_rows[3], 4);
+    ck_assert_int_eq(sim.at_rows[3], 5);
     ck_assert_int_eq(sim.at_rows[4], 0);
+}
+END_TEST
+
+/* A slow spell over a candidate's first two runs does not pass for the
+ * knee: 8 rows measured half again 4's pace there, and 16 rows, the
+ * fastest, were never measured. */
+START_TEST(slow_spell_is_not_the_knee)
+{
+    simulated sim = network(10, 9, 8, 8.5, 7);
+    sim.spell_rows = 8;
+    sim.spell = 2;
+    double ms[EX_BATCH_CANDIDATES], once[EX_BATCH_CANDIDATES];
+    ck_assert_int_eq(ex_measure_candidates(simulated_run, &sim, ms, once), 0);
+    assert_paces(ms, &sim);
+    ck_assert_int_eq(sim.at_rows[3], 5);
+    ck_assert_int_eq(sim.at_rows[4], 4);
+    ck_assert_int_eq(ex_auto_batch_choice(ms, once, EX_BATCH_CANDIDATES, 510),
+                     16);
 }
 END_TEST
 
 /* A failed run ends the measuring at once. */
 START_TEST(failed_run_stops)
 {
-    for (int fail_at = 1; fail_at <= 20; fail_at++) {
-        simulated sim = network(50, 40, 32, 30, 31);
-        sim.fail_at = fail_at;
-        double ms[EX_BATCH_CANDIDATES], once[EX_BATCH_CANDIDATES];
-        ck_assert_int_eq(ex_measure_candidates(simulated_run, &sim, ms, once),
-                         -1);
-        ck_assert_int_eq(sim.calls, fail_at);
-    }
+    /* 20 runs in all; past the knee, 17 (the run taken again among them) */
+    const simulated nets[] = {network(50, 40, 32, 30, 31),
+                              network(10, 9, 8, 12.5, 6)};
+    const int runs[] = {20, 17};
+    for (int k = 0; k < 2; k++)
+        for (int fail_at = 1; fail_at <= runs[k]; fail_at++) {
+            simulated sim = nets[k];
+            sim.fail_at = fail_at;
+            double ms[EX_BATCH_CANDIDATES], once[EX_BATCH_CANDIDATES];
+            ck_assert_int_eq(
+                ex_measure_candidates(simulated_run, &sim, ms, once), -1);
+            ck_assert_int_eq(sim.calls, fail_at);
+        }
 }
 END_TEST
 
@@ -209,6 +233,7 @@ int main(void)
     tcase_add_test(tc, slow_spell_does_not_decide_a_pace);
     tcase_add_test(tc, first_runs_cost_once);
     tcase_add_test(tc, knee_stops_the_measuring);
+    tcase_add_test(tc, slow_spell_is_not_the_knee);
     tcase_add_test(tc, failed_run_stops);
     suite_add_tcase(s, tc);
     return tk_run(s);

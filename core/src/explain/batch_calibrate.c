@@ -60,6 +60,8 @@ static const int64_t candidates[EX_BATCH_CANDIDATES] = {1, 2, 4, 8, 16};
 /* Rounds of timed runs (ex_measure_candidates): each candidate runs once
  * more than this, its first run untimed. */
 #define ROUNDS 3
+/* Past the knee: a candidate whose pace is this many times the best. */
+#define KNEE 1.5
 /* Costs within 1% count as equal, the fewer rows winning. Before the
  * one-time costs were counted the margin was 3% of the pace, which also
  * stood for the memory that more rows hold; counted, that memory's first
@@ -387,7 +389,10 @@ static void paces_from_rounds(double lg[][EX_BATCH_CANDIDATES], int n,
  * and its neighbours outside it; within a round the candidates run close
  * together, and the paces come from comparing them there
  * (paces_from_rounds). The first round stops once a candidate costs half
- * again the best (past the knee the cost per point only grows). */
+ * again the best (past the knee the cost per point only grows), a run
+ * taken again confirming it: a slow spell of the host over one timed run
+ * would otherwise end the measuring before the larger candidates, which
+ * may be the fastest. */
 int ex_measure_candidates(ex_pace_probe probe, void *ctx, double *ms,
                           double *once)
 {
@@ -398,14 +403,20 @@ int ex_measure_candidates(ex_pace_probe probe, void *ctx, double *ms,
     while (n < EX_BATCH_CANDIDATES) {
         const int i = n++;
         const double first = probe(ctx, candidates[i]);
-        const double t = first < 0 ? -1 : probe(ctx, candidates[i]);
+        double t = first < 0 ? -1 : probe(ctx, candidates[i]);
         if (t < 0)
             return -1;
         once[i] = first > t ? (first - t) * (double)candidates[i] : 0;
+        const int past_knee = least >= 0 && t > KNEE * least;
+        const double again = past_knee ? probe(ctx, candidates[i]) : t;
+        if (again < 0)
+            return -1;
+        if (again < t)
+            t = again;
         lg[0][i] = log_time(t);
         if (least < 0 || t < least)
             least = t;
-        else if (t > 1.5 * least)
+        else if (t > KNEE * least)
             break;
     }
     for (int r = 1; r < ROUNDS; r++)
