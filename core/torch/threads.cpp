@@ -4,29 +4,17 @@
 // measured, ResNet50 then runs 1.3-1.7x slower than with two. So rsicam
 // sets the count itself: every core this process may run on by default.
 //
-// It also keeps OpenBLAS's worker threads from spinning. Debian's libtorch
-// runs Linear layers (and their backward) through OpenBLAS, whose pthread
-// build keeps its workers spinning for 2^28 cycles (about 0.1 s) after
-// every call. With as many cores as torch's OpenMP threads, the spinning
-// workers take those cores from the next convolutions: measured on a
-// 2-core AMD EPYC, ResNet50 `layer4` at batch 1 ran 54 ms per point with
-// forwards of 38 ms and every fourth or fifth of 100-190 ms; with the
-// workers sleeping after 2^4 cycles, 38-43 ms (VGG19 `features.36` at
-// batch 2: 237 -> 218 ms). OpenBLAS reads OPENBLAS_THREAD_TIMEOUT (its
-// documented setting, log2 of the cycles) when it starts, before rsicam
-// runs, so rsicam sets it, has OpenBLAS read its settings again and
-// restarts its idle workers. A user's own OPENBLAS_THREAD_TIMEOUT stands;
-// another BLAS (no such symbols) is left alone. The thread count, and so
-// every result, is unchanged.
+// It also corrects two of OpenBLAS's start-up choices (openblas.h) before
+// rsicam starts threads of its own.
 #include "shim.h"
 
-#include <dlfcn.h>
 #include <mutex>
 #include <sched.h>
 #include <stdlib.h>
 #include <string>
 #include <unistd.h>
 
+#include "openblas.h"
 #include "rsicam/model.h"
 
 static int available_cores(void)
@@ -36,34 +24,6 @@ static int available_cores(void)
         return CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
-}
-
-// An OpenBLAS function, or NULL. Under Python, which loads extensions
-// with RTLD_LOCAL, OpenBLAS is not in the global scope: ask for it by
-// name among the libraries already loaded.
-static void *openblas_symbol(const char *name)
-{
-    if (void *f = dlsym(RTLD_DEFAULT, name))
-        return f;
-    static void *lib = dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD);
-    return lib ? dlsym(lib, name) : NULL;
-}
-
-static void quiet_openblas_workers(void)
-{
-    if (getenv("OPENBLAS_THREAD_TIMEOUT"))
-        return;
-    auto read_env =
-        reinterpret_cast<void (*)(void)>(openblas_symbol("openblas_read_env"));
-    auto stop_workers = reinterpret_cast<int (*)(void)>(
-        openblas_symbol("blas_thread_shutdown_"));
-    if (!read_env || !stop_workers)
-        return;
-    setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
-    read_env();
-    // the workers restart on the next call, with the new timeout
-    stop_workers();
-    unsetenv("OPENBLAS_THREAD_TIMEOUT");
 }
 
 // The count goes where libtorch looks for its default, OMP_NUM_THREADS,
@@ -109,7 +69,7 @@ int rsi_torch_set_threads(int n)
 {
     return rsicam::shim_call<int>(-1, "set threads", [&] {
         static std::once_flag blas_once;
-        std::call_once(blas_once, quiet_openblas_workers);
+        std::call_once(blas_once, rsicam::settle_openblas);
         set_intraop_threads(n > 0 ? n : available_cores());
         return 0;
     });

@@ -279,13 +279,17 @@ class Batching(unittest.TestCase):
 
     def test_auto_batch_keyed_by_settings(self):
         # settings that changed which batch is fastest get a measurement of
-        # their own: OpenBLAS's spinning workers (core/torch/threads.cpp)
-        # cost batch 1 most, small pages (core/torch/huge_pages.cpp) larger
-        # batches; the graph executor is named as it is in force (the
-        # command's own choice, unless RSICAM_EXECUTOR makes another)
+        # their own: OpenBLAS's spinning workers (core/torch/openblas.cpp)
+        # cost batch 1 most, its kernels its Linear layers, small pages
+        # (core/torch/huge_pages.cpp) larger batches; the graph executor is
+        # named as it is in force (the command's own choice, unless
+        # RSICAM_EXECUTOR makes another)
         for name, env, said_in_key, default_in_key in (
                 ("blas", {"OPENBLAS_THREAD_TIMEOUT": "28"},
                  "|openblas timeout 28|", "|openblas timeout default|"),
+                ("kernels", {"OPENBLAS_CORETYPE": "Prescott"},
+                 "|openblas kernels Prescott|",
+                 "|openblas kernels default|"),
                 ("pages", {"RSICAM_SMALL_PAGES": "1"}, "|huge pages 0|",
                  "|huge pages 1|"),
                 ("executor", {"RSICAM_EXECUTOR": "legacy"},

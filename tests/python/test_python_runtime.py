@@ -198,7 +198,7 @@ class RuntimeTest(unittest.TestCase):
 
     def test_openblas_workers_sleep_soon(self):
         # OpenBLAS, loaded privately with the extension, is found by name
-        # (core/torch/threads.cpp): its workers must not spin for 0.1 s
+        # (core/torch/openblas.cpp): its workers must not spin for 0.1 s
         # after each Linear layer while libtorch's threads need the cores
         user = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
         rsicam.explain(CNN, sample(0), **KW)
@@ -206,6 +206,22 @@ class RuntimeTest(unittest.TestCase):
         if user is None:  # a user's own timeout stands (test_threads.c)
             self.assertEqual(timeout, 4)
         self.assertEqual(os.environ.get("OPENBLAS_THREAD_TIMEOUT"), user)
+
+    def test_openblas_runs_this_cpus_kernels(self):
+        # found the same way, OpenBLAS gives up its SSE3 fallback for a CPU
+        # it does not know (core/torch/openblas.cpp; test_threads.c)
+        # (the process's own environment, which os.environ only copied)
+        libc = ctypes.CDLL(None)
+        libc.getenv.restype = ctypes.c_char_p
+        user = libc.getenv(b"OPENBLAS_CORETYPE")
+        rsicam.explain(CNN, sample(0), **KW)
+        blas = ctypes.CDLL("libopenblas.so.0")
+        blas.openblas_get_corename.restype = ctypes.c_char_p
+        with open("/proc/cpuinfo") as f:
+            flags = next(line for line in f if line.startswith("flags"))
+        if user is None and " avx " in flags.rstrip() + " ":
+            self.assertNotEqual(blas.openblas_get_corename(), b"Prescott")
+        self.assertEqual(libc.getenv(b"OPENBLAS_CORETYPE"), user)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-/* rsi_torch_set_threads: OpenBLAS's workers sleep soon after a call, and
- * every thread takes the count without libtorch's per-thread reset.
+/* rsi_torch_set_threads: OpenBLAS runs the kernels of the CPU at hand and
+ * its workers sleep soon after a call, and every thread takes the count
+ * without libtorch's per-thread reset.
  *
  * OpenBLAS keeps its worker threads spinning for 2^OPENBLAS_THREAD_TIMEOUT
  * cycles after each call (28 unless told), which took the cores from
- * libtorch's OpenMP team (core/torch/threads.cpp). Setting the threads
+ * libtorch's OpenMP team (core/torch/openblas.cpp). Setting the threads
  * sets the timeout to 4 unless the user set one, and leaves
  * OPENBLAS_THREAD_TIMEOUT as it found it. OpenBLAS reports the timeout it read
  * through openblas_thread_timeout().
@@ -19,6 +20,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +55,49 @@ START_TEST(a_users_timeout_stands)
     /* rsicam neither re-read nor replaced it */
     ck_assert_int_eq(openblas_timeout(), at_start);
     ck_assert_str_eq(getenv("OPENBLAS_THREAD_TIMEOUT"), "12");
+}
+END_TEST
+
+/* OpenBLAS's name for the kernels it runs. */
+static const char *openblas_kernels(void)
+{
+    const char *(*corename)(void) =
+        (const char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_corename");
+    ck_assert_msg(corename != NULL, "libtorch does not call OpenBLAS here");
+    return corename();
+}
+
+/* Debian's OpenBLAS falls back to its Prescott (SSE3) kernels on a CPU it
+ * does not know (family 6 model 207 here); rsicam has it take the kernels
+ * the CPU can run (core/torch/openblas.cpp). */
+START_TEST(kernels_fit_the_cpu)
+{
+    unsetenv("OPENBLAS_CORETYPE");
+    ck_assert_int_eq(rsi_torch_set_threads(2), 0);
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx"))
+        ck_assert_str_ne(openblas_kernels(), "Prescott");
+    if (__builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        ck_assert_msg(strcmp(openblas_kernels(), "Sandybridge") != 0 &&
+                          strcmp(openblas_kernels(), "Haswell") != 0,
+                      "an AVX-512 CPU runs OpenBLAS's %s kernels",
+                      openblas_kernels());
+    ck_assert_ptr_null(getenv("OPENBLAS_CORETYPE"));
+}
+END_TEST
+
+/* A user's OPENBLAS_CORETYPE stands: OpenBLAS is not asked again. */
+START_TEST(a_users_coretype_stands)
+{
+    char at_start[64];
+    snprintf(at_start, sizeof at_start, "%s", openblas_kernels());
+    setenv("OPENBLAS_CORETYPE", "Sandybridge", 1);
+    ck_assert_int_eq(rsi_torch_set_threads(2), 0);
+    ck_assert_str_eq(openblas_kernels(), at_start);
+    ck_assert_str_eq(getenv("OPENBLAS_CORETYPE"), "Sandybridge");
 }
 END_TEST
 
@@ -176,6 +221,8 @@ int main(void)
     tcase_add_test(tc, workers_sleep_after_2_to_the_4_cycles);
     tcase_add_test(tc, a_users_timeout_stands);
     tcase_add_test(tc, blas_still_computes_after_the_restart);
+    tcase_add_test(tc, kernels_fit_the_cpu);
+    tcase_add_test(tc, a_users_coretype_stands);
     suite_add_tcase(s, tc);
     TCase *intraop = tcase_create("intraop");
     tcase_add_test(intraop, every_new_thread_takes_the_count);

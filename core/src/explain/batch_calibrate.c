@@ -17,7 +17,8 @@
  * took 2.02 s at 16 against 1.77 s at 8 (5 runs each, by hand).
  * The measurement is cached per model file, layers, precision, threads,
  * input size, CPU, the graph executor in force, the RSICAM_HEAD /
- * OPENBLAS_THREAD_TIMEOUT settings and whether large blocks sit in huge
+ * OPENBLAS_THREAD_TIMEOUT / OPENBLAS_CORETYPE settings and whether large
+ * blocks sit in huge
  * pages (which changes how much larger batches cost), so that only the
  * first run on a machine pays for it; each command chooses from it.
  *
@@ -95,8 +96,11 @@ static const int64_t candidates[EX_BATCH_CANDIDATES] = {1, 2, 4, 8, 16};
  * the first run's cost against its neighbour (ex_measure_candidates);
  * format 9's timed runs were back to back, and one slow spell of the host
  * could decide a candidate's pace. Also VGG-like heads' relus run inside
- * their convolutions since format 10 (onednn_relu.h). */
-#define CACHE_FORMAT "rsicam batch calibration 10"
+ * their convolutions since format 10 (onednn_relu.h).
+ * 11: keyed by OPENBLAS_CORETYPE; on a CPU that OpenBLAS does not know,
+ * rsicam now gives it the kernels the CPU can run (core/torch/openblas.cpp),
+ * where format 10's were measured on its SSE3 fallback. */
+#define CACHE_FORMAT "rsicam batch calibration 11"
 
 /* The first "model name" of /proc/cpuinfo, or "unknown cpu". */
 static void cpu_name(char *out, size_t n)
@@ -148,14 +152,15 @@ static char *cache_key(const rsi_explainer *e, int head_alone)
     fprintf(f,
             "%s|model %s|%lld bytes|mtime %lld.%09ld|precision %s|threads "
             "%d|input %lldx%lld|score kinds %d|cpu %s|cores %ld|executor "
-            "%s|head %s|openblas timeout %s|huge pages %d|wide tail %d|layers",
+            "%s|head %s|openblas timeout %s|openblas kernels %s|huge pages "
+            "%d|wide tail %d|layers",
             CACHE_FORMAT, real, (long long)st.st_size,
             (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
             rsi_model_get_precision(e->model), rsi_torch_get_threads(),
             (long long)info->input_h, (long long)info->input_w, e->n_kinds, cpu,
             sysconf(_SC_NPROCESSORS_ONLN), rsi_torch_executor(),
             env_or("RSICAM_HEAD"), env_or("OPENBLAS_THREAD_TIMEOUT"),
-            rsi_torch_huge_pages(), head_alone);
+            env_or("OPENBLAS_CORETYPE"), rsi_torch_huge_pages(), head_alone);
     for (int l = 0; l < e->opt.n_layers; l++)
         fprintf(f, " %s", e->opt.layers[l]);
     free(real);
