@@ -53,6 +53,9 @@ void *openblas_symbol(const char *name)
 // registers' state (XCR0), as OpenBLAS's own choice does.
 const char *kernels_for_this_cpu(void)
 {
+#if !defined(__x86_64__)
+    return NULL; // OpenBLAS's Prescott fallback is x86-64's alone
+#else
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw") &&
@@ -64,6 +67,7 @@ const char *kernels_for_this_cpu(void)
     if (__builtin_cpu_supports("avx"))
         return "Sandybridge";
     return NULL;
+#endif
 }
 
 // OpenBLAS's kernels for this CPU where it fell back to Prescott's (see

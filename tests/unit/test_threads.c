@@ -74,6 +74,7 @@ START_TEST(kernels_fit_the_cpu)
 {
     unsetenv("OPENBLAS_CORETYPE");
     ck_assert_int_eq(rsi_torch_set_threads(2), 0);
+#if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx"))
         ck_assert_str_ne(openblas_kernels(), "Prescott");
@@ -85,6 +86,7 @@ START_TEST(kernels_fit_the_cpu)
                           strcmp(openblas_kernels(), "Haswell") != 0,
                       "an AVX-512 CPU runs OpenBLAS's %s kernels",
                       openblas_kernels());
+#endif
     ck_assert_ptr_null(getenv("OPENBLAS_CORETYPE"));
 }
 END_TEST
