@@ -275,6 +275,35 @@ def timed(cmd, threads, cwd=None, env_extra=None):
     return proc.stdout, wall, rss, proc.stderr
 
 
+def openblas_as_librsicam_runs_it():
+    """The OPENBLAS_CORETYPE that gives a Python process the kernels
+    librsicam has OpenBLAS run (core/torch/openblas.cpp, whose rule this
+    repeats): where Debian's OpenBLAS falls back to its Prescott kernels
+    on a CPU it does not know, the newest the CPU can run; {} where it
+    does not, or the user set one."""
+    if "OPENBLAS_CORETYPE" in os.environ:
+        return {}
+    try:
+        import ctypes
+        blas = ctypes.CDLL("libopenblas.so.0")
+        blas.openblas_get_corename.restype = ctypes.c_char_p
+        chose = blas.openblas_get_corename()
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")),
+                         "").split()
+    except (OSError, AttributeError):
+        return {}
+    if chose != b"Prescott":
+        return {}
+    for name, needs in (("SkylakeX", ("avx512f", "avx512bw", "avx512dq",
+                                      "avx512vl")),
+                        ("Haswell", ("avx2", "fma")),
+                        ("Sandybridge", ("avx",))):
+        if all(n in flags for n in needs):
+            return {"OPENBLAS_CORETYPE": name}
+    return {}
+
+
 def last_json(text):
     for line in reversed(text.strip().splitlines()):
         if line.startswith("{"):
@@ -338,7 +367,10 @@ class Runner:
             [PYTHON, os.path.join(BENCH, "published_loop.py"), "--arch", spec["model"],
              "--model", self.models[spec["model"]], "--layer", spec["layer"],
              "--image", self.image, "--steps", str(spec["steps"]),
-             "--threads", str(spec["threads"])], spec["threads"])
+             "--threads", str(spec["threads"])], spec["threads"],
+            # on the BLAS kernels rsicam runs, so that (a)/(b) compares the
+            # methods, not OpenBLAS's fallback on a CPU it does not know
+            env_extra=openblas_as_librsicam_runs_it())
         j = last_json(out)
         return {"pass": j["seconds"], "loop": j["loop_seconds"], "load": j["load_seconds"],
                 "wall": wall, "rss_kb": rss, "class": j["class"]}
@@ -380,11 +412,13 @@ class Runner:
              "--passes", "2"], spec["threads"],
             # as librsicam and floor.c run it: OpenBLAS's workers sleep
             # after a Linear layer instead of spinning for 0.1 s on the
-            # cores the convolutions need (core/torch/threads.cpp), and
-            # large blocks sit in huge pages (core/torch/huge_pages.cpp;
-            # glibc's own setting, without the reuse of freed blocks)
-            env_extra={"OPENBLAS_THREAD_TIMEOUT": "4",
-                       "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"})
+            # cores the convolutions need, on the CPU's own kernels
+            # (core/torch/openblas.cpp), and large blocks sit in huge pages
+            # (core/torch/huge_pages.cpp; glibc's own setting, without the
+            # reuse of freed blocks)
+            env_extra=dict(openblas_as_librsicam_runs_it(),
+                           OPENBLAS_THREAD_TIMEOUT="4",
+                           GLIBC_TUNABLES="glibc.malloc.hugetlb=1"))
         j = last_json(out)
         return {"pass": j["pass_seconds"][0], "warm": j["pass_seconds"][1],
                 "load": j["load_seconds"], "wall": wall, "rss_kb": rss}

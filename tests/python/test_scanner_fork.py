@@ -77,7 +77,7 @@ class ScannerFork(unittest.TestCase):
         cmd = ["strace", "-f", "-q", "-o", log, "-e",
                "trace=execve,clone,clone3", "-e", "signal=none", BIN, *args]
         # OpenBLAS starts workers as it loads, before rsicam runs, one per
-        # core but one; rsicam joins them before the scan (threads.cpp),
+        # core but one; rsicam joins them before the scan (openblas.cpp),
         # but strace may print a joined thread's end after the next fork:
         # without them, every thread in the trace is rsicam's own.
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1")

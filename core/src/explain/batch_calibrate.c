@@ -76,7 +76,7 @@ static const int64_t candidates[EX_BATCH_CANDIDATES] = {1, 2, 4, 8, 16};
  * measured, as the test suite does, whose tests run side by side). */
 #define MAX_WAIT_DEFAULT 0.10
 #define MAX_WAIT_ENV "RSICAM_CALIBRATION_MAX_WAIT"
-/* 2: measured with OpenBLAS's workers asleep (core/torch/threads.cpp);
+/* 2: measured with OpenBLAS's workers asleep (core/torch/openblas.cpp);
  * format 1's measurements had them spinning, which cost batch 1 most.
  * 3: keyed by huge pages (core/torch/huge_pages.cpp); format 2's were
  * taken with small ones, which cost larger batches most.
