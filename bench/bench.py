@@ -278,7 +278,7 @@ def timed(cmd, threads, cwd=None, env_extra=None):
 def openblas_as_librsicam_runs_it():
     """The OPENBLAS_CORETYPE that gives a Python process the kernels
     librsicam has OpenBLAS run (core/torch/openblas.cpp, whose rule this
-    repeats): where Debian's OpenBLAS falls back to its Prescott kernels
+    repeats): where Debian's OpenBLAS falls back to kernels without AVX
     on a CPU it does not know, the newest the CPU can run; {} where it
     does not, or the user set one."""
     if "OPENBLAS_CORETYPE" in os.environ:
@@ -293,7 +293,11 @@ def openblas_as_librsicam_runs_it():
                          "").split()
     except (OSError, AttributeError):
         return {}
-    if chose != b"Prescott":
+    if chose.decode() not in (
+            "Unknown", "Katmai", "Coppermine", "Northwood", "Prescott",
+            "Banias", "Atom", "Core2", "Penryn", "Dunnington", "Nehalem",
+            "Athlon", "Opteron", "Opteron_SSE3", "Barcelona", "Nano",
+            "Bobcat"):  # kernels without AVX: a fallback, if AVX is here
         return {}
     for name, needs in (("SkylakeX", ("avx512f", "avx512bw", "avx512dq",
                                       "avx512vl")),

@@ -11,12 +11,16 @@
 // model 207 (AVX-512, AMX) ran VGG19's first classifier layer (64 rows,
 // 25088 by 4096, no gradient) in 590-1260 ms on them against 150-440 ms
 // on its SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX, by hand, other work
-// beside). Where OpenBLAS chose Prescott's and the CPU (and the kernel's
-// saved state) has AVX-512, AVX2 with FMA or AVX, rsicam names the newest
-// of SkylakeX, Haswell and Sandybridge instead, as a user would with
-// OPENBLAS_CORETYPE, and OpenBLAS picks again. Other kernels sum in
-// another order, so the Linear layers' last bits change, as they do from
-// one CPU to the next.
+// beside). (Its sources fall back to Barcelona's, SSE too, for an AMD
+// family they do not know.) Where OpenBLAS chose kernels without AVX and the
+// CPU (and the kernel's saved state) has AVX-512, AVX2 with FMA or AVX, rsicam
+// names the newest of SkylakeX, Haswell and Sandybridge instead, as a user
+// would with OPENBLAS_CORETYPE, and OpenBLAS picks again. On a CPU with AVX,
+// OpenBLAS chooses kernels without it only where it does not know the CPU
+// or where the system does not save AVX's registers, which
+// __builtin_cpu_supports asks too: that case is left alone. Other kernels
+// sum in another order, so the Linear layers' last bits change, as they
+// do from one CPU to the next.
 //
 // Its idle workers. OpenBLAS's pthread build keeps its workers spinning
 // for 2^28 cycles (about 0.1 s) after every call. With as many cores as
@@ -70,7 +74,22 @@ const char *kernels_for_this_cpu(void)
 #endif
 }
 
-// OpenBLAS's kernels for this CPU where it fell back to Prescott's (see
+// Whether OpenBLAS's kernels of that name run without AVX (its names, as
+// openblas_get_corename gives them).
+bool without_avx(const char *kernels)
+{
+    static const char *const old[] = {
+        "Unknown", "Katmai", "Coppermine", "Northwood",    "Prescott",
+        "Banias",  "Atom",   "Core2",      "Penryn",       "Dunnington",
+        "Nehalem", "Athlon", "Opteron",    "Opteron_SSE3", "Barcelona",
+        "Nano",    "Bobcat"};
+    for (const char *name : old)
+        if (strcmp(kernels, name) == 0)
+            return true;
+    return false;
+}
+
+// OpenBLAS's kernels for this CPU where it fell back to older ones (see
 // the top of the file). Says under RSICAM_TRACE which kernels it runs.
 void choose_kernels(void)
 {
@@ -84,8 +103,8 @@ void choose_kernels(void)
         return;
     const char *chose = corename();
     const char *better = kernels_for_this_cpu();
-    const bool fell_back = chose && strcmp(chose, "Prescott") == 0;
-    if (fell_back && better && !getenv("OPENBLAS_CORETYPE")) {
+    const bool fell_back = chose && better && without_avx(chose);
+    if (fell_back && !getenv("OPENBLAS_CORETYPE")) {
         setenv("OPENBLAS_CORETYPE", better, 1);
         quit(); // forgets the choice, so that init makes it again
         init();

@@ -67,17 +67,20 @@ static const char *openblas_kernels(void)
     return corename();
 }
 
-/* Debian's OpenBLAS falls back to its Prescott (SSE3) kernels on a CPU it
- * does not know (family 6 model 207 here); rsicam has it take the kernels
- * the CPU can run (core/torch/openblas.cpp). */
+/* Debian's OpenBLAS falls back to kernels without AVX on a CPU it does not
+ * know (Prescott's on family 6 model 207 here); rsicam has it take the
+ * kernels the CPU can run (core/torch/openblas.cpp). */
 START_TEST(kernels_fit_the_cpu)
 {
     unsetenv("OPENBLAS_CORETYPE");
     ck_assert_int_eq(rsi_torch_set_threads(2), 0);
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx"))
+    /* OpenBLAS's fallbacks for an Intel and an AMD CPU it does not know */
+    if (__builtin_cpu_supports("avx")) {
         ck_assert_str_ne(openblas_kernels(), "Prescott");
+        ck_assert_str_ne(openblas_kernels(), "Barcelona");
+    }
     if (__builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512dq") &&
