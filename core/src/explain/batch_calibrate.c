@@ -18,9 +18,9 @@
  * The measurement is cached per model file, layers, precision, threads,
  * input size, CPU, the graph executor in force, the RSICAM_HEAD /
  * OPENBLAS_THREAD_TIMEOUT / OPENBLAS_CORETYPE settings and whether large
- * blocks sit in huge
- * pages (which changes how much larger batches cost), so that only the
- * first run on a machine pays for it; each command chooses from it.
+ * blocks sit in huge pages (which changes how much larger batches cost),
+ * so that only the first run on a machine pays for it; each command
+ * chooses from it.
  *
  * Where the network after the layer is wide (rsi_model_wide_tail), the
  * stream's forwards take up to 64 points with the head run the candidate's
@@ -398,8 +398,8 @@ static void paces_from_rounds(double lg[][EX_BATCH_CANDIDATES], int n,
  * measured once more beside the best run again: a slow spell of the host
  * over the candidate's runs would otherwise end the measuring before the
  * larger candidates, which may be the fastest (VGG19's head at 8 rows
- * took half again 4 rows' time in three runs in a row on a 2-core Intel
- * Xeon, then the least of all in the two rounds after). */
+ * took half again 4 rows' time in two timed runs in a row on a 2-core
+ * Intel Xeon, then the least of all in the two rounds after). */
 int ex_measure_candidates(ex_pace_probe probe, void *ctx, double *ms,
                           double *once)
 {
