@@ -248,6 +248,7 @@ class RunFailed(Exception):
 
 
 BATCH_CACHE = None  # set by main(): WORK/batch-cache
+BLAS_KERNELS = {}  # set by main(): openblas_as_librsicam_runs_it()
 PAUSE = 0  # set by main() (--pause): seconds before each timed process
 
 
@@ -275,37 +276,29 @@ def timed(cmd, threads, cwd=None, env_extra=None):
     return proc.stdout, wall, rss, proc.stderr
 
 
-def openblas_as_librsicam_runs_it():
+def openblas_as_librsicam_runs_it(build):
     """The OPENBLAS_CORETYPE that gives a Python process the kernels
-    librsicam has OpenBLAS run (core/torch/openblas.cpp, whose rule this
-    repeats): where Debian's OpenBLAS falls back to kernels without AVX
-    on a CPU it does not know, the newest the CPU can run; {} where it
-    does not, or the user set one."""
+    librsicam has OpenBLAS run: librsicam, loaded in a process of its own,
+    settles OpenBLAS as rsicam does (core/torch/openblas.cpp) and the
+    process says which kernels OpenBLAS chose and which it then runs; {}
+    where they are the same, the user set OPENBLAS_CORETYPE, or there is
+    no OpenBLAS to ask."""
     if "OPENBLAS_CORETYPE" in os.environ:
         return {}
-    try:
-        import ctypes
-        blas = ctypes.CDLL("libopenblas.so.0")
-        blas.openblas_get_corename.restype = ctypes.c_char_p
-        chose = blas.openblas_get_corename()
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")),
-                         "").split()
-    except (OSError, AttributeError):
+    probe = ("import ctypes, sys\n"
+             "rsicam = ctypes.CDLL(sys.argv[1])\n"
+             "blas = ctypes.CDLL('libopenblas.so.0')\n"
+             "blas.openblas_get_corename.restype = ctypes.c_char_p\n"
+             "chose = blas.openblas_get_corename().decode()\n"
+             "rsicam.rsi_torch_set_threads(1)\n"
+             "print(chose, blas.openblas_get_corename().decode())\n")
+    p = subprocess.run([sys.executable, "-c", probe,
+                        os.path.join(build, "core", "librsicam.so")],
+                       capture_output=True, text=True)
+    names = p.stdout.split()
+    if p.returncode != 0 or len(names) != 2 or names[0] == names[1]:
         return {}
-    if chose.decode() not in (
-            "Unknown", "Katmai", "Coppermine", "Northwood", "Prescott",
-            "Banias", "Atom", "Core2", "Penryn", "Dunnington", "Nehalem",
-            "Athlon", "Opteron", "Opteron_SSE3", "Barcelona", "Nano",
-            "Bobcat"):  # kernels without AVX: a fallback, if AVX is here
-        return {}
-    for name, needs in (("SkylakeX", ("avx512f", "avx512bw", "avx512dq",
-                                      "avx512vl")),
-                        ("Haswell", ("avx2", "fma")),
-                        ("Sandybridge", ("avx",))):
-        if all(n in flags for n in needs):
-            return {"OPENBLAS_CORETYPE": name}
-    return {}
+    return {"OPENBLAS_CORETYPE": names[1]}
 
 
 def last_json(text):
@@ -374,7 +367,7 @@ class Runner:
              "--threads", str(spec["threads"])], spec["threads"],
             # on the BLAS kernels rsicam runs, so that (a)/(b) compares the
             # methods, not OpenBLAS's fallback on a CPU it does not know
-            env_extra=openblas_as_librsicam_runs_it())
+            env_extra=BLAS_KERNELS)
         j = last_json(out)
         return {"pass": j["seconds"], "loop": j["loop_seconds"], "load": j["load_seconds"],
                 "wall": wall, "rss_kb": rss, "class": j["class"]}
@@ -420,8 +413,7 @@ class Runner:
             # (core/torch/openblas.cpp), and large blocks sit in huge pages
             # (core/torch/huge_pages.cpp; glibc's own setting, without the
             # reuse of freed blocks)
-            env_extra=dict(openblas_as_librsicam_runs_it(),
-                           OPENBLAS_THREAD_TIMEOUT="4",
+            env_extra=dict(BLAS_KERNELS, OPENBLAS_THREAD_TIMEOUT="4",
                            GLIBC_TUNABLES="glibc.malloc.hugetlb=1"))
         j = last_json(out)
         return {"pass": j["pass_seconds"][0], "warm": j["pass_seconds"][1],
@@ -1145,8 +1137,12 @@ def main(argv):
         log("warning: load average %.2f >= %g: the machine is busy"
             % (meta["load_start"][0], QUIET_LOAD))
 
-    global BATCH_CACHE, PAUSE
+    global BATCH_CACHE, BLAS_KERNELS, PAUSE
     BATCH_CACHE = os.path.join(args.work, "batch-cache")
+    BLAS_KERNELS = openblas_as_librsicam_runs_it(args.build)
+    if BLAS_KERNELS:
+        log("Python's runs get OpenBLAS's kernels as librsicam has them: %s"
+            % BLAS_KERNELS)
     PAUSE = args.pause
     runner = Runner(args, rsicam, floor, models, image)
     if not args.no_auto:
