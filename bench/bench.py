@@ -281,10 +281,9 @@ def openblas_as_librsicam_runs_it(build):
     librsicam has OpenBLAS run: librsicam, loaded in a process of its own,
     settles OpenBLAS as rsicam does (core/torch/openblas.cpp) and the
     process says which kernels OpenBLAS chose and which it then runs; {}
-    where they are the same, the user set OPENBLAS_CORETYPE, or there is
+    where they are the same (as where the user set OPENBLAS_CORETYPE,
+    which the process inherits and librsicam leaves standing) or there is
     no OpenBLAS to ask."""
-    if "OPENBLAS_CORETYPE" in os.environ:
-        return {}
     probe = ("import ctypes, sys\n"
              "rsicam = ctypes.CDLL(sys.argv[1])\n"
              "blas = ctypes.CDLL('libopenblas.so.0')\n"
